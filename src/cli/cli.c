@@ -1,0 +1,290 @@
+/* cli — see cli.h. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/text.h"
+#include "../crypto/crypto.h"
+
+enum { OPT_REPO = 1000, OPT_CONFIG, OPT_PASSWORD_FILE, OPT_KEY_FILE, OPT_JSON, OPT_QUIET, OPT_VERBOSE,
+       OPT_LOCK_WAIT, OPT_HELP };
+
+static const struct option global_opts[] = {
+    {"repo", required_argument, NULL, OPT_REPO},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"lock-wait", required_argument, NULL, OPT_LOCK_WAIT},
+    {"help", no_argument, NULL, OPT_HELP},
+};
+#define NGLOBAL (sizeof global_opts / sizeof *global_opts)
+
+int cli_is_tty(void) { return isatty(STDERR_FILENO); }
+
+static int global_opt(cli *c, int opt, const char *arg)
+{
+    uint64_t n;
+    switch (opt) {
+    case 'r': case OPT_REPO: c->repo_path = arg; return 0;
+    case 'c': case OPT_CONFIG: c->config_path = arg; return 0;
+    case OPT_PASSWORD_FILE: c->password_file = arg; return 0;
+    case OPT_KEY_FILE: c->key_file = arg; return 0;
+    case OPT_JSON: c->json = 1; return 0;
+    case 'q': case OPT_QUIET: log_level = LOG_QUIET; return 0;
+    case 'v': case OPT_VERBOSE: log_level = log_level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG; return 0;
+    case OPT_LOCK_WAIT:
+        if (text_parse_u64(arg, 86400 * 7, &n) != 0)
+            return err_wrap("--lock-wait");
+        c->lock_wait = (int)n;
+        return 0;
+    default: return 1; /* not a global option */
+    }
+}
+
+int cli_getopt(cli *c, int argc, char **argv, const char *shorts, const struct option *longs, const cli_command *cmd)
+{
+    static struct option merged[80];
+    static char allshorts[128];
+    size_t n = 0;
+    for (const struct option *o = longs; o && o->name && n < 60; o++)
+        merged[n++] = *o;
+    for (size_t i = 0; i < NGLOBAL; i++)
+        merged[n++] = global_opts[i];
+    memset(&merged[n], 0, sizeof merged[n]);
+    snprintf(allshorts, sizeof allshorts, "%sr:c:qvh", shorts ? shorts : "");
+    for (;;) {
+        int opt = getopt_long(argc, argv, allshorts, merged, NULL);
+        if (opt == -1)
+            return -1;
+        if (opt == '?' || opt == ':') {
+            err_set(ERR_USAGE, "bad option for '%s' (see lifeline %s --help)", cmd->name, cmd->name);
+            return '?';
+        }
+        if (opt == 'h' || opt == OPT_HELP) {
+            fputs(cmd->help, stdout);
+            return -2;
+        }
+        int g = global_opt(c, opt, optarg);
+        if (g == 0)
+            continue;
+        if (g != 1) {
+            return '?';
+        }
+        return opt;
+    }
+}
+
+int cli_repo_path(cli *c, const char **out)
+{
+    const char *p = c->repo_path ? c->repo_path : getenv("LIFELINE_REPOSITORY");
+    if ((!p || !*p) && c->cfg)
+        p = c->cfg->repo_path;
+    if (!p || !*p) {
+        err_set(ERR_USAGE, "no repository given");
+        err_hint("use -r PATH, set LIFELINE_REPOSITORY, or name it in the configuration file ([repository] path)");
+        return ERR_USAGE;
+    }
+    *out = p;
+    return 0;
+}
+
+void cli_secret_free(char **secret, size_t len)
+{
+    if (*secret) {
+        crypto_wipe(*secret, len);
+        free(*secret);
+    }
+    *secret = NULL;
+}
+
+static int read_secret_file(const char *path, const char *what, char **secret, size_t *len)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    int rc = fs_read_file(path, &b, 1 << 16);
+    if (rc) {
+        buf_free(&b);
+        return err_set(rc == ERR_NOTFOUND ? ERR_USAGE : rc, "%s %s: %s", what, path, err_msg());
+    }
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.len--;
+    if (!b.len) {
+        buf_free(&b);
+        return err_set(ERR_USAGE, "%s %s is empty", what, path);
+    }
+    b.data[b.len] = '\0';
+    *secret = (char *)b.data;
+    *len = b.len;
+    return 0;
+}
+
+int cli_key_file(const char *path, int create, char **secret, size_t *len)
+{
+    struct stat st;
+    if (create && stat(path, &st) != 0 && errno == ENOENT) {
+        uint8_t raw[32];
+        char hex[66];
+        int rc = crypto_random(raw, sizeof raw);
+        if (rc)
+            return rc;
+        text_hex(raw, 32, hex);
+        crypto_wipe(raw, sizeof raw);
+        hex[64] = '\n';
+        hex[65] = '\0';
+        rc = fs_write_durable(path, hex, 65, 0600, 1);
+        crypto_wipe(hex, sizeof hex);
+        if (rc)
+            return rc;
+        LOG_INFO("created key file %s (mode 0600): keep a copy somewhere safe", path);
+    } else if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+        LOG_WARN("key file %s is readable by group or others (mode %03o); it should be 0600", path,
+                 st.st_mode & 0777);
+    }
+    return read_secret_file(path, "key file", secret, len);
+}
+
+static int prompt(const char *question, char *out, size_t cap)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct termios old, quiet;
+    if (tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return -1;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    if (write(fd, question, strlen(question)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+        close(fd);
+        return -1;
+    }
+    size_t n = 0;
+    char ch;
+    while (n + 1 < cap && read(fd, &ch, 1) == 1 && ch != '\n')
+        out[n++] = ch;
+    out[n] = '\0';
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0)
+        n = 0;
+    close(fd);
+    return (int)n;
+}
+
+static int dup_secret(const char *s, char **secret, size_t *len)
+{
+    *len = strlen(s);
+    if (!*len)
+        return err_set(ERR_USAGE, "empty password");
+    if (!(*secret = strdup(s)))
+        return err_set(ERR_FATAL, "out of memory");
+    return 0;
+}
+
+int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind)
+{
+    const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
+    const char *pf = c->password_file ? c->password_file : getenv("LIFELINE_PASSWORD_FILE");
+    const char *pw = getenv("LIFELINE_PASSWORD");
+    *kind = KEYSLOT_PASSPHRASE;
+    if ((!kf || !*kf) && (!pf || !*pf) && !pw && c->cfg) {
+        pf = c->cfg->password_file;
+        kf = pf ? NULL : c->cfg->key_file;
+    }
+    if (kf && *kf) {
+        *kind = KEYSLOT_KEYFILE;
+        return cli_key_file(kf, 0, secret, len);
+    }
+    if (pf && *pf)
+        return read_secret_file(pf, "password file", secret, len);
+    if (pw)
+        return dup_secret(pw, secret, len);
+    char buf_[1024];
+    int n = prompt("enter password for repository: ", buf_, sizeof buf_);
+    if (n < 0) {
+        err_set(ERR_PASSWORD, "no password given and no terminal to ask on");
+        err_hint("use --password-file FILE, LIFELINE_PASSWORD_FILE, LIFELINE_PASSWORD or --key-file FILE");
+        return ERR_PASSWORD;
+    }
+    int rc = dup_secret(buf_, secret, len);
+    crypto_wipe(buf_, sizeof buf_);
+    return rc;
+}
+
+int cli_new_password(cli *c, const char *file, char **secret, size_t *len)
+{
+    (void)c;
+    const char *env = getenv("LIFELINE_NEW_PASSWORD");
+    if (file)
+        return read_secret_file(file, "new password file", secret, len);
+    if (env)
+        return dup_secret(env, secret, len);
+    char a[1024], b[1024];
+    if (prompt("enter new password: ", a, sizeof a) < 0) {
+        err_set(ERR_USAGE, "no new password given and no terminal to ask on");
+        err_hint("use --new-password-file FILE or LIFELINE_NEW_PASSWORD");
+        return ERR_USAGE;
+    }
+    int rc = prompt("enter it again: ", b, sizeof b) < 0 || strcmp(a, b)
+                 ? err_set(ERR_USAGE, "the two passwords differ")
+                 : dup_secret(a, secret, len);
+    crypto_wipe(a, sizeof a);
+    crypto_wipe(b, sizeof b);
+    return rc;
+}
+
+int cli_open_repo(cli *c, repo **out)
+{
+    const char *path;
+    char *secret = NULL;
+    size_t len = 0;
+    keyslot_kind kind;
+    repo *r = NULL;
+    int rc = cli_repo_path(c, &path);
+    if (!rc)
+        rc = repo_open(path, &r);
+    if (!rc)
+        rc = cli_secret(c, &secret, &len, &kind);
+    if (!rc)
+        rc = repo_unlock(r, secret, len, kind);
+    cli_secret_free(&secret, len);
+    if (rc) {
+        repo_close(&r);
+        return rc;
+    }
+    c->r = r;
+    *out = r;
+    return 0;
+}
+
+void cli_audit_id(cli *c, const char *id)
+{
+    char **p = realloc(c->audit_ids, (c->naudit_ids + 1) * sizeof *p);
+    if (!p)
+        return;
+    c->audit_ids = p;
+    if ((p[c->naudit_ids] = strdup(id)))
+        c->naudit_ids++;
+}
+
+void cli_json_print(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    if (s) {
+        puts(s);
+        cJSON_free(s);
+    }
+    cJSON_Delete(o);
+}

@@ -1,0 +1,80 @@
+/* cli — what every command shares: global options, the configuration, opening and
+ * unlocking the repository, reading secrets (never from argv), JSON output and the
+ * audit record written when a command that changes or restores anything ends. */
+#ifndef LL_CLI_H
+#define LL_CLI_H
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../core/err.h"
+#include "../repo/repo.h"
+#include "config.h"
+
+typedef struct cli {
+    const char *repo_path, *config_path, *password_file, *key_file;
+    int json;
+    int lock_wait; /* seconds */
+    config *cfg;
+    const char *command;
+    int argc; /* the command's words, for the audit record */
+    char **argv;
+    repo *r;           /* set by cli_open_repo */
+    int audit;         /* this command's outcome goes into the audit trail */
+    char **audit_ids;  /* ids touched */
+    size_t naudit_ids;
+} cli;
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(cli *c, int argc, char **argv);
+    const char *summary;
+    const char *help; /* full --help text */
+} cli_command;
+
+/* getopt_long over the command's options plus the global ones (which may come after
+ * the command too). Returns the option, -1 at the end, or -2 after printing --help
+ * (the command returns 0); a bad option sets ERR_USAGE and returns '?'. */
+int cli_getopt(cli *c, int argc, char **argv, const char *shorts, const struct option *longs, const cli_command *cmd);
+
+/* Opens and unlocks the repository named by -r / LIFELINE_REPOSITORY / config. */
+int cli_open_repo(cli *c, repo **out) WUR;
+/* The repository path, or ERR_USAGE when none is given. */
+int cli_repo_path(cli *c, const char **out) WUR;
+
+/* The secret that opens the repository: key file (keyfile slot) or password. */
+int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind) WUR;
+/* A new password: --new-password-file, LIFELINE_NEW_PASSWORD, or asked twice on a TTY. */
+int cli_new_password(cli *c, const char *file, char **secret, size_t *len) WUR;
+/* Reads a key file, creating it (32 random bytes, hex, mode 0600) when create and missing. */
+int cli_key_file(const char *path, int create, char **secret, size_t *len) WUR;
+void cli_secret_free(char **secret, size_t len);
+
+void cli_audit_id(cli *c, const char *id);
+/* Prints a cJSON object to stdout and frees it. */
+void cli_json_print(cJSON *o);
+int cli_is_tty(void);
+
+extern const cli_command cli_commands[];
+const cli_command *cli_find(const char *name);
+
+/* Commands. */
+int cmd_init(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_backup(cli *c, int argc, char **argv);
+int cmd_snapshots(cli *c, int argc, char **argv);
+int cmd_ls(cli *c, int argc, char **argv);
+int cmd_diff(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
+int cmd_restore(cli *c, int argc, char **argv);
+int cmd_check(cli *c, int argc, char **argv);
+int cmd_forget(cli *c, int argc, char **argv);
+int cmd_prune(cli *c, int argc, char **argv);
+int cmd_hold(cli *c, int argc, char **argv);
+int cmd_release(cli *c, int argc, char **argv);
+int cmd_audit(cli *c, int argc, char **argv);
+int cmd_unlock(cli *c, int argc, char **argv);
+int cmd_version(cli *c, int argc, char **argv);
+
+#endif

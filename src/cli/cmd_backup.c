@@ -1,0 +1,242 @@
+/* cmd_backup — `lifeline backup PATH...`: files and folders into a new snapshot. */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "../repo/lock.h"
+#include "../repo/snapshot.h"
+#include "../source/files.h"
+#include "cli.h"
+
+typedef struct backup_args {
+    char **tags, **excludes, **paths;
+    size_t ntags, nexcludes, npaths;
+    const char *class_name, *host, *parent;
+    int force, no_progress;
+} backup_args;
+
+static int push(char ***l, size_t *n, const char *v)
+{
+    char **p = realloc(*l, (*n + 1) * sizeof *p);
+    if (!p || !(p[*n] = strdup(v))) {
+        if (p)
+            *l = p;
+        return err_set(ERR_FATAL, "out of memory");
+    }
+    *l = p;
+    (*n)++;
+    return 0;
+}
+
+static void args_free(backup_args *a)
+{
+    for (size_t i = 0; i < a->ntags; i++)
+        free(a->tags[i]);
+    for (size_t i = 0; i < a->nexcludes; i++)
+        free(a->excludes[i]);
+    for (size_t i = 0; i < a->npaths; i++)
+        free(a->paths[i]);
+    free(a->tags);
+    free(a->excludes);
+    free(a->paths);
+}
+
+static int parse(cli *c, int argc, char **argv, backup_args *a)
+{
+    static const struct option opts[] = {
+        {"tag", required_argument, NULL, 't'},      {"class", required_argument, NULL, 'C'},
+        {"exclude", required_argument, NULL, 'e'},  {"host", required_argument, NULL, 'H'},
+        {"parent", required_argument, NULL, 'p'},   {"force", no_argument, NULL, 'f'},
+        {"no-progress", no_argument, NULL, 'n'},    {NULL, 0, NULL, 0}};
+    int opt, rc = 0;
+    while (!rc && (opt = cli_getopt(c, argc, argv, "e:", opts, cli_find("backup"))) != -1) {
+        switch (opt) {
+        case -2: return -2;
+        case 't': rc = push(&a->tags, &a->ntags, optarg); break;
+        case 'e': rc = push(&a->excludes, &a->nexcludes, optarg); break;
+        case 'C': a->class_name = optarg; break;
+        case 'H': a->host = optarg; break;
+        case 'p': a->parent = optarg; break;
+        case 'f': a->force = 1; break;
+        case 'n': a->no_progress = 1; break;
+        default: return ERR_USAGE;
+        }
+    }
+    if (rc)
+        return rc;
+    if (optind >= argc)
+        return err_set(ERR_USAGE, "backup needs at least one PATH");
+    for (int i = optind; i < argc; i++) {
+        char abs[PATH_MAX];
+        if ((rc = files_abs_path(argv[i], abs, sizeof abs)) || (rc = push(&a->paths, &a->npaths, abs)))
+            return rc;
+    }
+    files_normalize_paths(a->paths, &a->npaths);
+    return 0;
+}
+
+/* The newest snapshot of the same host and paths: its trees tell which files changed. */
+static int find_parent(repo *r, const backup_args *a, const snapshot *want, snapshot *out, int *found)
+{
+    *found = 0;
+    if (a->force)
+        return 0;
+    if (a->parent) {
+        *found = 1;
+        return snapshot_resolve(r, a->parent, out);
+    }
+    snapshot *list;
+    size_t n;
+    int rc = snapshot_load_all(r, &list, &n, 1);
+    if (rc)
+        return rc;
+    for (size_t i = n; i-- > 0;)
+        if (snapshot_same_group(&list[i], want)) {
+            *out = list[i];
+            snapshot_init(&list[i]);
+            *found = 1;
+            break;
+        }
+    snapshots_free(&list, n);
+    return 0;
+}
+
+static void print_summary(cli *c, const snapshot *s, const snapshot_summary *m)
+{
+    char sid[9], hex[65], rd_[32], add[32], tot[32];
+    snapshot_short_id(s->id, sid);
+    text_hex(s->id, 32, hex);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject(), *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "snapshot_id", hex);
+        cJSON_AddBoolToObject(o, "partial", s->partial);
+        cJSON_AddNumberToObject(j, "files_new", (double)m->files_new);
+        cJSON_AddNumberToObject(j, "files_changed", (double)m->files_changed);
+        cJSON_AddNumberToObject(j, "files_unchanged", (double)m->files_unchanged);
+        cJSON_AddNumberToObject(j, "files_failed", (double)m->files_failed);
+        cJSON_AddNumberToObject(j, "dirs", (double)m->dirs);
+        cJSON_AddNumberToObject(j, "bytes_read", (double)m->bytes_read);
+        cJSON_AddNumberToObject(j, "bytes_added", (double)m->bytes_added);
+        cJSON_AddNumberToObject(j, "total_files", (double)m->total_files);
+        cJSON_AddNumberToObject(j, "total_bytes", (double)m->total_bytes);
+        cJSON_AddNumberToObject(j, "duration", m->duration);
+        cJSON_AddItemToObject(o, "summary", j);
+        cli_json_print(o);
+        return;
+    }
+    text_bytes(m->bytes_read, rd_, sizeof rd_);
+    text_bytes(m->bytes_added, add, sizeof add);
+    text_bytes(m->total_bytes, tot, sizeof tot);
+    LOG_INFO("files:     %llu new, %llu changed, %llu unchanged%s", (unsigned long long)m->files_new,
+             (unsigned long long)m->files_changed, (unsigned long long)m->files_unchanged,
+             m->files_failed ? " (some unreadable: see warnings)" : "");
+    LOG_INFO("folders:   %llu", (unsigned long long)m->dirs);
+    LOG_INFO("read:      %s", rd_);
+    LOG_INFO("added:     %s (stored, after deduplication and compression)", add);
+    LOG_INFO("processed: %llu files, %s in %.1f s", (unsigned long long)m->total_files, tot, m->duration);
+    LOG_INFO("snapshot %s saved%s", sid, s->partial ? " (partial: some files could not be read)" : "");
+}
+
+static int fill_snapshot(cli *c, const backup_args *a, snapshot *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->time = ts.tv_sec;
+    s->time_ns = ts.tv_nsec;
+    if (a->host)
+        snprintf(s->hostname, sizeof s->hostname, "%s", a->host);
+    else
+        gethostname(s->hostname, sizeof s->hostname - 1);
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(s->username, sizeof s->username, "%s", pw ? pw->pw_name : "");
+    snprintf(s->source, sizeof s->source, "files");
+    int rc = 0;
+    for (size_t i = 0; !rc && i < a->npaths; i++)
+        rc = snapshot_add_path(s, a->paths[i]);
+    for (size_t i = 0; !rc && i < a->ntags; i++)
+        rc = snapshot_add_tag(s, a->tags[i]);
+    if (!rc && a->class_name) {
+        const config_class *cl = config_class_find(c->cfg, a->class_name);
+        if (!cl) {
+            rc = err_set(ERR_CONFIG, "retention class '%s' is not defined%s%s", a->class_name,
+                         c->cfg ? " in " : " (no configuration file)", c->cfg ? c->cfg->file : "");
+            err_hint("define it as [retention \"%s\"] in the configuration file", a->class_name);
+            return rc;
+        }
+        snprintf(s->class_name, sizeof s->class_name, "%s", cl->name);
+        if (cl->lock)
+            s->lock_until = s->time + cl->lock;
+    }
+    return rc;
+}
+
+int cmd_backup(cli *c, int argc, char **argv)
+{
+    backup_args a = {0};
+    snapshot s, parent;
+    snapshot_init(&s);
+    snapshot_init(&parent);
+    repo_lock *lk = NULL;
+    repo *r;
+    int rc = parse(c, argc, argv, &a), have_parent = 0;
+    if (rc == -2) {
+        args_free(&a);
+        return 0;
+    }
+    double t0 = progress_now();
+    if (!rc)
+        rc = fill_snapshot(c, &a, &s);
+    if (!rc)
+        rc = cli_open_repo(c, &r);
+    if (!rc) {
+        c->audit = 1;
+        rc = lock_acquire(r, 0, c->lock_wait, &lk);
+    }
+    if (!rc)
+        rc = repo_index_load(r);
+    if (!rc)
+        rc = find_parent(r, &a, &s, &parent, &have_parent);
+    if (!rc && have_parent) {
+        s.has_parent = 1;
+        memcpy(s.parent, parent.id, 32);
+        char pid[9];
+        snapshot_short_id(parent.id, pid);
+        LOG_VERBOSE("using parent snapshot %s", pid);
+    }
+    files_backup_opts fo = {.paths = a.paths, .npaths = a.npaths, .excludes = a.excludes,
+                            .nexcludes = a.nexcludes, .parent = have_parent ? &parent : NULL,
+                            .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+    if (!rc)
+        rc = files_backup(r, &fo, s.tree, &s.summary);
+    if (!rc)
+        rc = repo_flush(r); /* packs, then index: all durable before the snapshot names them */
+    if (!rc) {
+        repo_write_stats ws;
+        repo_write_stats_get(r, &ws);
+        s.summary.bytes_added = ws.bytes_added_stored;
+        s.summary.duration = progress_now() - t0;
+        s.partial = s.summary.files_failed > 0;
+        rc = snapshot_save(r, &s);
+    }
+    if (!rc) {
+        char hex[65];
+        text_hex(s.id, 32, hex);
+        cli_audit_id(c, hex);
+        print_summary(c, &s, &s.summary);
+        if (s.partial)
+            rc = err_set(ERR_PARTIAL, "snapshot saved, but %llu item(s) could not be read",
+                         (unsigned long long)s.summary.files_failed);
+    }
+    lock_release(&lk);
+    snapshot_free(&s);
+    snapshot_free(&parent);
+    args_free(&a);
+    return rc;
+}

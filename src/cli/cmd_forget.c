@@ -1,0 +1,230 @@
+/* cmd_forget — `lifeline forget`: removes snapshots by id or by retention policy,
+ * per group (host, paths, class), saying why each snapshot is kept or removed.
+ * Retention locks and legal holds win over every flag. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/log.h"
+#include "../core/text.h"
+#include "../repo/lock.h"
+#include "../repo/prune.h"
+#include "../repo/retention.h"
+#include "../repo/snapshot.h"
+#include "cli.h"
+
+cJSON *cli_snapshot_json(const snapshot *s);
+int cli_prune_and_report(cli *c, repo *r, int dry_run, double max_unused);
+
+typedef struct forget_args {
+    retention_policy pol;
+    char *tags[32];
+    const char *class_name;
+    int dry_run, prune;
+} forget_args;
+
+static int parse(cli *c, int argc, char **argv, forget_args *a)
+{
+    static const struct option opts[] = {
+        {"keep-last", required_argument, NULL, 'l'},    {"keep-hourly", required_argument, NULL, 'H'},
+        {"keep-daily", required_argument, NULL, 'd'},   {"keep-weekly", required_argument, NULL, 'w'},
+        {"keep-monthly", required_argument, NULL, 'm'}, {"keep-yearly", required_argument, NULL, 'y'},
+        {"keep-within", required_argument, NULL, 'W'},  {"keep-tag", required_argument, NULL, 't'},
+        {"class", required_argument, NULL, 'C'},        {"dry-run", no_argument, NULL, 'n'},
+        {"prune", no_argument, NULL, 'p'},              {NULL, 0, NULL, 0}};
+    int opt;
+    a->pol.keep_tags = a->tags;
+    while ((opt = cli_getopt(c, argc, argv, "n", opts, cli_find("forget"))) != -1) {
+        uint64_t v = 0;
+        int *dst = NULL;
+        switch (opt) {
+        case -2: return -2;
+        case 'l': dst = &a->pol.keep_last; break;
+        case 'H': dst = &a->pol.keep_hourly; break;
+        case 'd': dst = &a->pol.keep_daily; break;
+        case 'w': dst = &a->pol.keep_weekly; break;
+        case 'm': dst = &a->pol.keep_monthly; break;
+        case 'y': dst = &a->pol.keep_yearly; break;
+        case 'W':
+            if (text_parse_duration(optarg, &a->pol.keep_within))
+                return err_wrap("--keep-within");
+            continue;
+        case 't':
+            if (a->pol.ntags == 32)
+                return err_set(ERR_USAGE, "at most 32 --keep-tag");
+            a->tags[a->pol.ntags++] = optarg;
+            continue;
+        case 'C': a->class_name = optarg; continue;
+        case 'n': a->dry_run = 1; continue;
+        case 'p': a->prune = 1; continue;
+        default: return ERR_USAGE;
+        }
+        if (text_parse_u64(optarg, 1000000, &v))
+            return err_wrap("%s", argv[optind - 1]);
+        *dst = (int)v;
+    }
+    return 0;
+}
+
+static int refuse_if_protected(const snapshot *s, int64_t now)
+{
+    char sid[9], t[64];
+    snapshot_short_id(s->id, sid);
+    if (s->held) {
+        err_set(ERR_RETENTION, "snapshot %s is under a legal hold and cannot be forgotten", sid);
+        err_hint("release it first: lifeline release %s", sid);
+        return ERR_RETENTION;
+    }
+    if (s->lock_until > now) {
+        text_time(s->lock_until, 0, t, sizeof t);
+        return err_set(ERR_RETENTION, "snapshot %s is retention-locked%s%s until %s and cannot be forgotten", sid,
+                       s->class_name[0] ? " by class " : "", s->class_name, t);
+    }
+    return 0;
+}
+
+static int forget_one(cli *c, repo *r, const snapshot *s, int dry_run)
+{
+    char hex[65];
+    text_hex(s->id, 32, hex);
+    if (dry_run)
+        return 0;
+    cli_audit_id(c, hex);
+    return repo_object_remove(r, OBJ_SNAPSHOT, s->id);
+}
+
+static int by_ids(cli *c, repo *r, int argc, char **argv, const forget_args *a)
+{
+    int64_t now = (int64_t)time(NULL);
+    snapshot *s = calloc((size_t)argc, sizeof *s);
+    int rc = s ? 0 : err_set(ERR_FATAL, "out of memory");
+    /* all or nothing: every id is checked before any is removed */
+    for (int i = 0; !rc && i < argc; i++)
+        if (!(rc = snapshot_resolve(r, argv[i], &s[i])))
+            rc = refuse_if_protected(&s[i], now);
+    for (int i = 0; !rc && i < argc; i++) {
+        char sid[9];
+        snapshot_short_id(s[i].id, sid);
+        rc = forget_one(c, r, &s[i], a->dry_run);
+        if (!rc)
+            LOG_INFO("%s snapshot %s", a->dry_run ? "would remove" : "removed", sid);
+    }
+    for (int i = 0; s && i < argc; i++)
+        snapshot_free(&s[i]);
+    free(s);
+    return rc;
+}
+
+/* Which policy applies to s: the flags, or its class's policy; NULL = leave alone. */
+static const retention_policy *policy_for(cli *c, const forget_args *a, const snapshot *s)
+{
+    if (a->class_name && strcmp(a->class_name, s->class_name))
+        return NULL;
+    if (!retention_policy_empty(&a->pol))
+        return &a->pol;
+    const config_class *cl = s->class_name[0] ? config_class_find(c->cfg, s->class_name) : NULL;
+    return cl && !retention_policy_empty(&cl->policy) ? &cl->policy : NULL;
+}
+
+static int same_group(const snapshot *x, const snapshot *y)
+{
+    return snapshot_same_group(x, y) && !strcmp(x->class_name, y->class_name);
+}
+
+static int by_policy(cli *c, repo *r, const forget_args *a)
+{
+    snapshot *list;
+    size_t n;
+    int64_t now = (int64_t)time(NULL);
+    int rc = snapshot_load_all(r, &list, &n, 1);
+    if (rc)
+        return rc;
+    uint8_t *done = calloc(n ? n : 1, 1);
+    const snapshot **group = calloc(n ? n : 1, sizeof *group);
+    retention_verdict *v = calloc(n ? n : 1, sizeof *v);
+    cJSON *arr = c->json ? cJSON_CreateArray() : NULL;
+    uint64_t kept = 0, removed = 0;
+    if (!done || !group || !v)
+        rc = err_set(ERR_FATAL, "out of memory");
+    for (size_t i = n; !rc && i-- > 0;) { /* newest first */
+        const retention_policy *pol = policy_for(c, a, &list[i]);
+        if (done[i] || !pol)
+            continue;
+        size_t g = 0;
+        for (size_t j = i + 1; j-- > 0;)
+            if (!done[j] && same_group(&list[i], &list[j]) && policy_for(c, a, &list[j]) == pol) {
+                group[g++] = &list[j];
+                done[j] = 1;
+            }
+        retention_apply(pol, now, group, g, v);
+        if (!c->json)
+            printf("group: host %s, class %s, paths%s%s\n", list[i].hostname,
+                   list[i].class_name[0] ? list[i].class_name : "(none)", list[i].npaths ? " " : "",
+                   list[i].npaths ? list[i].paths[0] : "");
+        for (size_t k = 0; !rc && k < g; k++) {
+            char sid[9], t[64];
+            snapshot_short_id(group[k]->id, sid);
+            text_time(group[k]->time, 0, t, sizeof t);
+            if (arr) {
+                cJSON *o = cli_snapshot_json(group[k]);
+                cJSON_AddBoolToObject(o, "keep", v[k].keep);
+                cJSON_AddStringToObject(o, "reason", v[k].keep ? v[k].reason : "not kept by the policy");
+                cJSON_AddItemToArray(arr, o);
+            } else {
+                printf("  %-6s %s  %s  %s\n", v[k].keep ? "keep" : "remove", sid, t,
+                       v[k].keep ? v[k].reason : "not kept by the policy");
+            }
+            if (v[k].keep) {
+                kept++;
+            } else if (!(rc = forget_one(c, r, group[k], a->dry_run))) {
+                removed++;
+            }
+        }
+    }
+    if (!rc && arr)
+        cli_json_print(arr);
+    else
+        cJSON_Delete(arr);
+    if (!rc && !c->json)
+        LOG_INFO("%llu kept, %llu %s", (unsigned long long)kept, (unsigned long long)removed,
+                 a->dry_run ? "would be removed (dry run)" : "removed");
+    free(done);
+    free(group);
+    free(v);
+    snapshots_free(&list, n);
+    return rc;
+}
+
+int cmd_forget(cli *c, int argc, char **argv)
+{
+    forget_args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse(c, argc, argv, &a);
+    if (rc == -2)
+        return 0;
+    if (rc)
+        return rc;
+    int nids = argc - optind;
+    if (nids && !retention_policy_empty(&a.pol))
+        return err_set(ERR_USAGE, "give snapshot ids or a policy, not both");
+    if (a.class_name && !config_class_find(c->cfg, a.class_name))
+        return err_set(ERR_CONFIG, "retention class '%s' is not defined in the configuration", a.class_name);
+    if (!nids && retention_policy_empty(&a.pol) && !(c->cfg && c->cfg->nclasses)) {
+        err_set(ERR_USAGE, "no policy given: nothing to decide on");
+        err_hint("give --keep-* flags, or define retention classes in the configuration file");
+        return ERR_USAGE;
+    }
+    repo *r;
+    repo_lock *lk = NULL;
+    if ((rc = cli_open_repo(c, &r)))
+        return rc;
+    c->audit = !a.dry_run;
+    if ((rc = lock_acquire(r, 1, c->lock_wait, &lk)))
+        return rc;
+    rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a);
+    if (!rc && a.prune)
+        rc = cli_prune_and_report(c, r, a.dry_run, 0.5);
+    lock_release(&lk);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/* cmd_restore — `lifeline restore SNAP[:PATH] --target DIR`. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "../repo/lock.h"
+#include "../source/files.h"
+#include "cli.h"
+
+int cmd_restore(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"include", required_argument, NULL, 'i'},
+                                         {"exclude", required_argument, NULL, 'e'},
+                                         {"no-progress", no_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    char *inc[64], *exc[64];
+    files_restore_opts fo = {.includes = inc, .excludes = exc};
+    int opt, no_progress = 0;
+    while ((opt = cli_getopt(c, argc, argv, "t:i:e:", opts, cli_find("restore"))) != -1) {
+        if (opt == -2)
+            return 0;
+        if (opt == 't')
+            fo.target = optarg;
+        else if (opt == 'i' && fo.nincludes < 64)
+            inc[fo.nincludes++] = optarg;
+        else if (opt == 'e' && fo.nexcludes < 64)
+            exc[fo.nexcludes++] = optarg;
+        else if (opt == 'n')
+            no_progress = 1;
+        else
+            return opt == '?' ? ERR_USAGE : err_set(ERR_USAGE, "at most 64 --include and 64 --exclude patterns");
+    }
+    if (optind + 1 != argc)
+        return err_set(ERR_USAGE, "restore needs one SNAPSHOT[:PATH]");
+    if (!fo.target)
+        return err_set(ERR_USAGE, "restore needs --target DIR");
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s", argv[optind]);
+    char *colon = strchr(spec, ':');
+    if (colon) {
+        *colon = '\0';
+        fo.subpath = colon + 1;
+        if (fo.subpath[0] != '/')
+            return err_set(ERR_USAGE, "the path after ':' must be absolute, as in the snapshot (%s)", fo.subpath);
+    }
+    repo *r;
+    repo_lock *lk = NULL;
+    snapshot s;
+    snapshot_init(&s);
+    files_restore_stats st = {0};
+    double t0 = progress_now();
+    int rc = cli_open_repo(c, &r);
+    if (!rc) {
+        c->audit = 1;
+        rc = lock_acquire(r, 0, c->lock_wait, &lk);
+    }
+    if (!rc)
+        rc = repo_index_load(r);
+    if (!rc)
+        rc = snapshot_resolve(r, spec, &s);
+    if (!rc) {
+        char hex[65];
+        text_hex(s.id, 32, hex);
+        cli_audit_id(c, hex);
+        fo.progress = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
+        rc = files_restore(r, &s, &fo, &st);
+    }
+    if (!rc || rc == ERR_DAMAGED) {
+        char sid[9], b[32];
+        snapshot_short_id(s.id, sid);
+        text_bytes(st.bytes, b, sizeof b);
+        if (c->json) {
+            cJSON *o = cJSON_CreateObject();
+            char hex[65];
+            text_hex(s.id, 32, hex);
+            cJSON_AddStringToObject(o, "snapshot_id", hex);
+            cJSON_AddStringToObject(o, "target", fo.target);
+            cJSON_AddNumberToObject(o, "files", (double)st.files);
+            cJSON_AddNumberToObject(o, "dirs", (double)st.dirs);
+            cJSON_AddNumberToObject(o, "hard_links", (double)st.links);
+            cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
+            cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+            cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
+            cli_json_print(o);
+        } else if (s.npaths || s.tree[0] || rc == 0) {
+            LOG_INFO("restored snapshot %s to %s: %llu files, %llu folders, %llu hard links, %s in %.1f s%s", sid,
+                     fo.target, (unsigned long long)st.files, (unsigned long long)st.dirs,
+                     (unsigned long long)st.links, b, progress_now() - t0,
+                     st.errors ? " — WITH ERRORS (see above)" : "");
+        }
+    }
+    lock_release(&lk);
+    snapshot_free(&s);
+    return rc;
+}

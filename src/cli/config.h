@@ -1,0 +1,47 @@
+/* config — the INI configuration file: [repository], [retention "NAME"] classes and
+ * [source "NAME"] sections (kept as key/value lists for the sources that use them).
+ * Unknown sections and keys are errors naming file and line: a typo must not
+ * silently weaken a retention class. */
+#ifndef LL_CONFIG_H
+#define LL_CONFIG_H
+
+#include <stdint.h>
+
+#include "../core/err.h"
+#include "../repo/retention.h"
+
+typedef struct config_class {
+    char name[64];
+    retention_policy policy;
+    int64_t lock; /* seconds; 0 = none */
+} config_class;
+
+typedef struct config_kv {
+    char *key, *value;
+} config_kv;
+
+typedef struct config_source {
+    char name[64];
+    config_kv *kv;
+    size_t nkv;
+} config_source;
+
+typedef struct config {
+    char *file;
+    char *repo_path, *password_file, *key_file;
+    config_class *classes;
+    size_t nclasses;
+    config_source *sources;
+    size_t nsources;
+} config;
+
+/* Loads file; ERR_CONFIG with "file:line: ..." on any error. */
+int config_load(const char *file, config **out) WUR;
+/* Parses INI text (for tests and the fuzzer); name is used in messages. */
+int config_parse_string(const char *text, const char *name, config **out) WUR;
+void config_free(config **c);
+const config_class *config_class_find(const config *c, const char *name);
+const config_source *config_source_find(const config *c, const char *name);
+const char *config_source_get(const config_source *s, const char *key);
+
+#endif

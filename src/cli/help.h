@@ -1,0 +1,166 @@
+/* help — the --help text of every command, kept together so they read alike. */
+#ifndef LL_HELP_H
+#define LL_HELP_H
+
+#define HELP_GLOBAL \
+    "\nGlobal options (before or after the command):\n" \
+    "  -r, --repo PATH          repository folder (env LIFELINE_REPOSITORY)\n" \
+    "  -c, --config FILE        configuration file (env LIFELINE_CONFIG;\n" \
+    "                           default /etc/lifeline/lifeline.conf when present)\n" \
+    "      --password-file FILE read the password from FILE (env LIFELINE_PASSWORD_FILE;\n" \
+    "                           env LIFELINE_PASSWORD; else asked on the terminal)\n" \
+    "      --key-file FILE      unlock with a key file instead of a password\n" \
+    "                           (env LIFELINE_KEY_FILE); no slow KDF, for unattended use\n" \
+    "      --json               machine-readable output on stdout\n" \
+    "      --lock-wait SECONDS  wait this long for a conflicting lock (default 0)\n" \
+    "  -q, --quiet              only warnings and errors\n" \
+    "  -v, --verbose            more detail (twice: debug)\n" \
+    "  -h, --help               this help\n"
+
+#define HELP_EXIT_CODES \
+    "\nExit codes:\n" \
+    "  0 ok   1 failure   2 usage   3 backup written but some files unreadable\n" \
+    "  10 no repository   11 locked   12 wrong password   13 damaged data\n" \
+    "  14 unsupported format version   15 configuration error   16 I/O error\n" \
+    "  17 disk full   18 not found   19 refused by retention lock or legal hold\n"
+
+#define HELP_MAIN_HEAD \
+    "lifeline — disaster recovery you can prove: encrypted, deduplicated backups,\n" \
+    "verified restores, retention with locks, and a tamper-evident audit trail.\n\n" \
+    "Usage: lifeline [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\nCommands:\n"
+#define HELP_MAIN_TAIL \
+    HELP_GLOBAL HELP_EXIT_CODES \
+    "\n'lifeline COMMAND --help' describes one command.\n"
+
+#define HELP_INIT \
+    "Usage: lifeline init [--kdf-memory MiB] [--kdf-time N]\n\n" \
+    "Creates a repository in the folder given by -r (it must not hold one already).\n" \
+    "The first key slot is made from the password (or, with --key-file FILE, from\n" \
+    "that key file, which is created with 32 random bytes and mode 0600 if missing).\n\n" \
+    "Options:\n" \
+    "  --kdf-memory MiB   argon2id memory for password slots (default 64)\n" \
+    "  --kdf-time N       argon2id passes (default 3)\n" HELP_GLOBAL
+
+#define HELP_KEY \
+    "Usage: lifeline key list\n" \
+    "       lifeline key add [--new-password-file FILE | --new-key-file FILE]\n" \
+    "       lifeline key remove ID\n" \
+    "       lifeline key passwd [--new-password-file FILE]\n\n" \
+    "Key slots each wrap the repository's master key; data is never re-encrypted.\n" \
+    "  list     the slots, their kind, creation time and host; * marks the one in use\n" \
+    "  add      a new slot: a password (asked twice, LIFELINE_NEW_PASSWORD, or\n" \
+    "           --new-password-file) or a key file (--new-key-file; created if missing)\n" \
+    "  remove   removes slot ID (a prefix); the slot in use and the last slot cannot be\n" \
+    "           removed\n" \
+    "  passwd   replaces the slot in use with one for a new password\n" HELP_GLOBAL
+
+#define HELP_BACKUP \
+    "Usage: lifeline backup [OPTIONS] PATH...\n\n" \
+    "Backs up files and folders with their metadata (modes incl. setuid/sticky, owners,\n" \
+    "times, symlinks, hard links, special files). Files whose size, mtime, ctime and inode\n" \
+    "match the previous snapshot of the same paths and host are not read again.\n" \
+    "Unreadable files are warned about and left out; the snapshot is still written,\n" \
+    "marked partial, and the exit code is 3.\n\n" \
+    "Options:\n" \
+    "  --tag TAG          add a tag (repeatable)\n" \
+    "  --class NAME       retention class from the configuration ([retention \"NAME\"]);\n" \
+    "                     its lock (e.g. lock = 7y) protects the snapshot until it expires\n" \
+    "  --exclude PATTERN  leave out matching paths (repeatable; a pattern without '/'\n" \
+    "                     matches names, with '/' full paths; shell wildcards)\n" \
+    "  --host NAME        record this host name instead of the machine's\n" \
+    "  --parent ID        compare against this snapshot instead of the latest of the group\n" \
+    "  --force            read every file even if unchanged\n" \
+    "  --no-progress      no progress line even on a terminal\n" HELP_GLOBAL
+
+#define HELP_SNAPSHOTS \
+    "Usage: lifeline snapshots [--host H] [--tag T] [--path P]\n\n" \
+    "Lists snapshots, oldest first: id, time, host, tags, class, paths, and\n" \
+    "markers for partial (!), retention-locked (L) and held (H) snapshots.\n" HELP_GLOBAL
+
+#define HELP_LS \
+    "Usage: lifeline ls [-l] SNAPSHOT [PATH]\n\n" \
+    "Lists the files in SNAPSHOT (an id prefix or 'latest'), below PATH if given.\n" \
+    "  -l, --long   mode, owner, size and time as well\n" HELP_GLOBAL
+
+#define HELP_DIFF \
+    "Usage: lifeline diff SNAPSHOT1 SNAPSHOT2\n\n" \
+    "Shows what changed: '+' added, '-' removed, 'M' content changed, 'U' metadata only,\n" \
+    "'T' type changed; then a summary.\n" HELP_GLOBAL
+
+#define HELP_STATS \
+    "Usage: lifeline stats [SNAPSHOT]\n\n" \
+    "Repository totals (snapshots, packs, blobs, stored size, deduplicated size) and,\n" \
+    "for SNAPSHOT, its file count and restore size. Also reports index memory use.\n" HELP_GLOBAL
+
+#define HELP_RESTORE \
+    "Usage: lifeline restore SNAPSHOT[:PATH] --target DIR [--include P]... [--exclude P]...\n\n" \
+    "Restores contents and metadata exactly as backed up (owners when run as root).\n" \
+    "Every blob is authenticated before a byte of it is written; each file is written\n" \
+    "under a temporary name and renamed when complete. A file touched by damage is\n" \
+    "reported and left out, the rest is restored, and the exit code is 13.\n" \
+    "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n\n" \
+    "Options:\n" \
+    "  -t, --target DIR    where to restore (created if missing)\n" \
+    "  --include PATTERN   restore only matching paths (and what is below them)\n" \
+    "  --exclude PATTERN   leave out matching paths\n" \
+    "  --no-progress       no progress line\n" HELP_GLOBAL
+
+#define HELP_CHECK \
+    "Usage: lifeline check [--read-data | --read-data-subset N/M]\n\n" \
+    "Verifies structure: key slots, index files, every indexed pack present with a\n" \
+    "matching header, every snapshot's trees readable and every blob they need indexed.\n" \
+    "  --read-data            also read every pack: each blob decrypted, authenticated\n" \
+    "                         and its id recomputed\n" \
+    "  --read-data-subset N/M read only the N-th of M parts of the packs\n" \
+    "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" HELP_GLOBAL
+
+#define HELP_FORGET \
+    "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \
+    "Removes snapshots. With IDs, those snapshots; otherwise, per group (host and paths),\n" \
+    "those the policy does not keep, explaining why each is kept or removed. Without\n" \
+    "policy flags, each snapshot's retention class from the configuration is applied.\n" \
+    "A snapshot under a retention lock or a legal hold is never removed, whatever the\n" \
+    "flags (naming it by ID is an error, exit code 19).\n\n" \
+    "Policy:\n" \
+    "  --keep-last N  --keep-hourly N  --keep-daily N  --keep-weekly N\n" \
+    "  --keep-monthly N  --keep-yearly N  --keep-within DURATION (e.g. 7y, 30d, 12h)\n" \
+    "  --keep-tag TAG (repeatable)\n" \
+    "Options:\n" \
+    "  --class NAME   only snapshots of this class (and its policy unless flags given)\n" \
+    "  --dry-run      only say what would be removed\n" \
+    "  --prune        run prune afterwards\n" HELP_GLOBAL
+
+#define HELP_PRUNE \
+    "Usage: lifeline prune [--dry-run] [--max-unused PERCENT]\n\n" \
+    "Removes data no snapshot references: deletes unused packs, repacks packs that\n" \
+    "are mostly unused (default: more than 50%), and removes packs left by interrupted\n" \
+    "backups. Takes an exclusive lock: it waits (--lock-wait) or refuses while a backup\n" \
+    "runs. Refuses to run on a repository with damaged snapshots or trees.\n" HELP_GLOBAL
+
+#define HELP_HOLD \
+    "Usage: lifeline hold SNAPSHOT --reason TEXT\n\n" \
+    "Puts a legal hold on SNAPSHOT: it cannot be forgotten until released.\n" HELP_GLOBAL
+
+#define HELP_RELEASE \
+    "Usage: lifeline release SNAPSHOT\n\nReleases a legal hold.\n" HELP_GLOBAL
+
+#define HELP_AUDIT \
+    "Usage: lifeline audit show [--last N]\n" \
+    "       lifeline audit verify\n\n" \
+    "The audit trail records every command that changes the repository or restores\n" \
+    "from it: time, user, host, command, arguments (never secrets), outcome, ids.\n" \
+    "Records are hash-chained with a key derived from the master key, stored in the\n" \
+    "repository and mirrored in a local copy ($LIFELINE_STATE_DIR, default\n" \
+    "/var/lib/lifeline for root or ~/.local/state/lifeline).\n" \
+    "  show     prints the records\n" \
+    "  verify   detects edited, deleted, inserted or reordered records and says which;\n" \
+    "           exit code 13 when any is found\n" HELP_GLOBAL
+
+#define HELP_UNLOCK \
+    "Usage: lifeline unlock [--remove-all]\n\n" \
+    "Removes stale locks (of dead processes on this host, or not refreshed for 30\n" \
+    "minutes). --remove-all removes every lock: only when no lifeline runs.\n" HELP_GLOBAL
+
+#define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
+
+#endif

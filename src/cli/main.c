@@ -1,0 +1,179 @@
+/* main — lifeline's entry point: global options, configuration, the command table,
+ * and the one place where an error record becomes a message and an exit code. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../audit/audit.h"
+#include "../core/log.h"
+#include "../core/text.h"
+#include "cli.h"
+#include "help.h"
+
+#ifndef LIFELINE_VERSION
+#define LIFELINE_VERSION "0.1.0"
+#endif
+
+const cli_command cli_commands[] = {
+    {"init", cmd_init, "create a new repository", HELP_INIT},
+    {"key", cmd_key, "list, add, remove or change key slots", HELP_KEY},
+    {"backup", cmd_backup, "back up files and folders", HELP_BACKUP},
+    {"snapshots", cmd_snapshots, "list snapshots", HELP_SNAPSHOTS},
+    {"ls", cmd_ls, "list the files in a snapshot", HELP_LS},
+    {"diff", cmd_diff, "show what changed between two snapshots", HELP_DIFF},
+    {"stats", cmd_stats, "show repository and snapshot sizes", HELP_STATS},
+    {"restore", cmd_restore, "restore a snapshot", HELP_RESTORE},
+    {"check", cmd_check, "verify the repository", HELP_CHECK},
+    {"forget", cmd_forget, "remove snapshots by retention policy", HELP_FORGET},
+    {"prune", cmd_prune, "remove data no snapshot references", HELP_PRUNE},
+    {"hold", cmd_hold, "put a legal hold on a snapshot", HELP_HOLD},
+    {"release", cmd_release, "release a legal hold", HELP_RELEASE},
+    {"audit", cmd_audit, "show or verify the audit trail", HELP_AUDIT},
+    {"unlock", cmd_unlock, "remove stale repository locks", HELP_UNLOCK},
+    {"version", cmd_version, "print the version", HELP_VERSION},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cli_command *cli_find(const char *name)
+{
+    for (const cli_command *c = cli_commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+int cmd_version(cli *c, int argc, char **argv)
+{
+    static const cli_command self = {"version", NULL, NULL, HELP_VERSION};
+    int opt;
+    while ((opt = cli_getopt(c, argc, argv, "", NULL, &self)) != -1)
+        return opt == -2 ? 0 : ERR_USAGE;
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "version", LIFELINE_VERSION);
+        cli_json_print(o);
+    } else {
+        printf("lifeline %s\n", LIFELINE_VERSION);
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fputs(HELP_MAIN_HEAD, f);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-11s %s\n", c->name, c->summary);
+    fputs(HELP_MAIN_TAIL, f);
+}
+
+static int load_config(cli *c)
+{
+    const char *path = c->config_path ? c->config_path : getenv("LIFELINE_CONFIG");
+    struct stat st;
+    if (!path || !*path) {
+        path = "/etc/lifeline/lifeline.conf";
+        if (stat(path, &st) != 0)
+            return 0; /* no configuration is fine: everything has a default or a flag */
+    }
+    return config_load(path, &c->cfg);
+}
+
+static void finish_audit(cli *c, int rc, int argc, char **argv)
+{
+    if (!c->audit || !c->r)
+        return;
+    char msg[1100];
+    if (rc && rc != ERR_PARTIAL)
+        snprintf(msg, sizeof msg, "error: %s", err_msg());
+    else
+        snprintf(msg, sizeof msg, "%s", rc == ERR_PARTIAL ? "partial" : "ok");
+    audit_event e = {.command = c->command, .args = argv + 1, .nargs = argc - 1, .exit_code = rc,
+                     .message = msg, .ids = c->audit_ids, .nids = c->naudit_ids};
+    int saved = err_last();
+    char saved_msg[1024];
+    snprintf(saved_msg, sizeof saved_msg, "%s", err_msg());
+    if (audit_append(c->r, &e) != 0) {
+        fprintf(stderr, "lifeline: error: could not write the audit record: %s\n", err_msg());
+        if (!rc)
+            exit(ERR_IO);
+    }
+    err_set(saved, "%s", saved_msg);
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {.lock_wait = 0};
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    static const struct option top[] = {
+        {"repo", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
+        {"password-file", required_argument, NULL, 'P'}, {"key-file", required_argument, NULL, 'K'},
+        {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {"lock-wait", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0}};
+    int opt;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "+r:c:qvh", top, NULL)) != -1) {
+        switch (opt) {
+        case 'r': c.repo_path = optarg; break;
+        case 'c': c.config_path = optarg; break;
+        case 'P': c.password_file = optarg; break;
+        case 'K': c.key_file = optarg; break;
+        case 'j': c.json = 1; break;
+        case 'q': log_level = LOG_QUIET; break;
+        case 'v': log_level = log_level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("lifeline %s\n", LIFELINE_VERSION); return 0;
+        case 'W': {
+            uint64_t n;
+            if (text_parse_u64(optarg, 86400 * 7, &n) != 0) {
+                log_error_record();
+                return ERR_USAGE;
+            }
+            c.lock_wait = (int)n;
+            break;
+        }
+        default: usage(stderr); return ERR_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return ERR_USAGE;
+    }
+    const cli_command *cmd = cli_find(argv[optind]);
+    if (!cmd) {
+        fprintf(stderr, "lifeline: error: unknown command '%s'\nhint: 'lifeline --help' lists the commands\n",
+                argv[optind]);
+        return ERR_USAGE;
+    }
+    int rc = load_config(&c);
+    int cargc = argc - optind;
+    char **cargv = argv + optind;
+    c.command = cmd->name;
+    c.argc = cargc;
+    c.argv = cargv;
+    /* the audit record keeps the words as typed: copy before getopt permutes them */
+    char **words = calloc((size_t)cargc + 1, sizeof *words);
+    for (int i = 0; words && i < cargc; i++)
+        words[i] = cargv[i];
+    if (!rc) {
+        optind = 0; /* re-initialise getopt for the command's own parse */
+        rc = cmd->run(&c, cargc, cargv);
+    }
+    finish_audit(&c, rc, cargc, words ? words : cargv);
+    if (rc && rc != ERR_PARTIAL)
+        log_error_record();
+    free(words);
+    repo_close(&c.r);
+    config_free(&c.cfg);
+    for (size_t i = 0; i < c.naudit_ids; i++)
+        free(c.audit_ids[i]);
+    free(c.audit_ids);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* fsutil — durable file writes and whole-file reads.
+ * fs_write_durable is the one path by which anything that must survive a crash is
+ * written: temporary name, write, fsync, rename, fsync of the folder. */
+#ifndef LL_FSUTIL_H
+#define LL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/* Writes data to path atomically and durably with the given mode; on failure nothing
+ * is left behind and the error names the step (write, fsync, rename) that failed.
+ * With exclusive, an existing path is an error (ERR_FATAL, errno EEXIST). */
+int fs_write_durable(const char *path, const void *data, size_t len, mode_t mode, int exclusive) WUR;
+/* Reads a whole file (at most max bytes, else ERR_DAMAGED). ENOENT gives ERR_NOTFOUND. */
+int fs_read_file(const char *path, buf *out, size_t max) WUR;
+/* Reads len bytes at off; a short file gives ERR_DAMAGED. */
+int fs_read_range(const char *path, unsigned long long off, size_t len, buf *out) WUR;
+int fs_mkdirs(const char *path, mode_t mode) WUR;
+int fs_fsync_dir(const char *path) WUR;
+/* Writes all of len bytes to fd, retrying short writes and EINTR. */
+int fs_write_all(int fd, const void *data, size_t len) WUR;
+/* Path join into a fixed buffer; fails with ERR_FATAL when it does not fit. */
+int fs_join(char *out, size_t cap, const char *a, const char *b) WUR;
+
+#endif

@@ -1,0 +1,417 @@
+/* check — see check.h. Order: keys, index, packs (headers, and data when asked),
+ * then snapshots, so that damage found in packs can be traced to files. */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/pool.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "snapshot.h"
+#include "walk.h"
+
+typedef struct check_ctx {
+    repo *r;
+    const check_opts *o;
+    check_report_fn fn;
+    void *fctx;
+    check_result *res;
+    pthread_mutex_t mu;
+    idx *bad;      /* blobs found damaged or missing (as a set) */
+    idx *visited;  /* trees already checked */
+    uint8_t *on_disk; /* per pack number: 1 when the file exists */
+    uint32_t *start, *order; /* index entries grouped by pack */
+    const char *snap; /* snapshot being walked, for messages */
+    progress prog;
+} check_ctx;
+
+static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...) PRINTF(4, 5);
+static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&c->mu);
+    if (is_error)
+        c->res->errors++;
+    else
+        c->res->warnings++;
+    c->fn(is_error ? "error" : "warning", object, msg, c->fctx);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void mark_bad(check_ctx *c, uint8_t type, const uint8_t id[32])
+{
+    pthread_mutex_lock(&c->mu);
+    if (idx_add(c->bad, type, id, 0, 0, 0, 0) != 0)
+        err_clear();
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- keys ----------------------------------------------------------------------- */
+
+static int check_slot(const char *name, uint64_t size, void *vctx)
+{
+    check_ctx *c = vctx;
+    const char *base = strrchr(name, '/') + 1;
+    uint8_t id[32];
+    keyslot_info info;
+    buf text;
+    (void)size;
+    if (text_unhex(base, id, 32) != 0) {
+        report(c, 0, name, "not a key slot name; ignored");
+        return 0;
+    }
+    buf_init(&text, 65536);
+    if (store_get(repo_store(c->r), name, &text, 65536) != 0 || keyslot_parse(text.data, text.len, &info) != 0 ||
+        keyslot_verify(text.data, text.len, repo_keys(c->r), id) != 0)
+        report(c, 1, name, "key slot is damaged: %s", err_msg());
+    err_clear();
+    buf_free(&text);
+    return 0;
+}
+
+/* ---- index ---------------------------------------------------------------------- */
+
+static int add_entry(const uint8_t pack_id[32], const pack_entry *e, void *ctx)
+{
+    idx *x = ctx;
+    uint32_t no;
+    int rc = idx_pack_number(x, pack_id, &no);
+    return rc ? rc : idx_add(x, e->type, e->id, no, e->offset, e->length, e->raw_len);
+}
+
+static int check_index_file(const uint8_t id[32], void *vctx)
+{
+    check_ctx *c = vctx;
+    char hex[65], name[80];
+    buf plain;
+    buf_init(&plain, 0);
+    text_hex(id, 32, hex);
+    snprintf(name, sizeof name, "index/%s", hex);
+    int rc = repo_object_load(c->r, OBJ_INDEX, id, &plain);
+    if (!rc)
+        rc = idx_file_decode(plain.data, plain.len, add_entry, repo_index(c->r));
+    if (rc)
+        report(c, 1, name, "index file is damaged: %s (blobs it listed may be reported missing)", err_msg());
+    err_clear();
+    buf_free(&plain);
+    return 0;
+}
+
+/* ---- packs ---------------------------------------------------------------------- */
+
+typedef struct disk_ctx {
+    check_ctx *c;
+} disk_ctx;
+
+static int note_pack_file(const char *name, uint64_t size, void *vctx)
+{
+    check_ctx *c = vctx;
+    const char *base = strrchr(name, '/') + 1;
+    uint8_t id[32];
+    (void)size;
+    if (text_unhex(base, id, 32) != 0) {
+        report(c, 0, name, "not a pack name; ignored");
+        return 0;
+    }
+    uint32_t no;
+    if (idx_pack_lookup(repo_index(c->r), id, &no)) {
+        c->on_disk[no] = 1;
+        return 0;
+    }
+    report(c, 0, name, "pack is not in the index (left by an interrupted backup; 'lifeline prune' removes it)");
+    return 0;
+}
+
+/* Reads header (and, with read_data, every blob) of pack number no. */
+typedef struct pack_job {
+    check_ctx *c;
+    uint32_t no;
+} pack_job;
+
+static void mark_pack_bad(check_ctx *c, uint32_t no)
+{
+    idx *x = repo_index(c->r);
+    for (uint32_t k = c->start[no]; k < c->start[no + 1]; k++) {
+        const idx_entry *e = idx_at(x, c->order[k]);
+        mark_bad(c, IDX_TYPE(e), e->id);
+    }
+}
+
+static int check_pack_data(check_ctx *c, const char *name, const buf *file, const pack_entry *e, size_t n)
+{
+    buf out;
+    buf_init(&out, 0);
+    for (size_t i = 0; i < n; i++) {
+        int rc = repo_blob_open(c->r, e[i].type, e[i].id, file->data + e[i].offset, e[i].length, e[i].raw_len,
+                                &out, 1);
+        if (rc) {
+            char hex[65];
+            text_hex(e[i].id, 32, hex);
+            report(c, 1, name, "%s blob %.16s at offset %u is damaged: %s", e[i].type ? "tree" : "data", hex,
+                   e[i].offset, err_msg());
+            err_clear();
+            mark_bad(c, e[i].type, e[i].id);
+        }
+        pthread_mutex_lock(&c->mu);
+        c->res->blobs_read++;
+        pthread_mutex_unlock(&c->mu);
+    }
+    buf_free(&out);
+    return 0;
+}
+
+static int compare_header(check_ctx *c, uint32_t no, const char *name, const pack_entry *e, size_t n)
+{
+    idx *x = repo_index(c->r);
+    int bad = 0;
+    for (uint32_t k = c->start[no]; k < c->start[no + 1] && !bad; k++) {
+        const idx_entry *ie = idx_at(x, c->order[k]);
+        size_t lo = 0, hi = n; /* header entries are in offset order */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (e[mid].offset < ie->offset)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t j = lo;
+        if (j == n || e[j].offset != ie->offset || memcmp(e[j].id, ie->id, 32) || e[j].length != ie->length || e[j].type != IDX_TYPE(ie)) {
+            char hex[65];
+            text_hex(ie->id, 32, hex);
+            report(c, 1, name, "pack header does not list blob %.16s that the index places there", hex);
+            mark_bad(c, IDX_TYPE(ie), ie->id);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+static int check_pack_job(void *arg, unsigned worker)
+{
+    pack_job *j = arg;
+    check_ctx *c = j->c;
+    (void)worker;
+    const uint8_t *pack_id = idx_pack_id(repo_index(c->r), j->no);
+    char name[128];
+    repo_pack_name(pack_id, name, sizeof name);
+    buf file, plain;
+    buf_init(&file, 0);
+    buf_init(&plain, 0);
+    uint64_t size = 0;
+    uint32_t hl = 0;
+    pack_entry *e = NULL;
+    size_t n = 0;
+    uint8_t aad[33];
+    pack_header_aad(pack_id, aad);
+    store *st = repo_store(c->r);
+    int rc = store_size(st, name, &size);
+    if (!rc && c->o->read_data)
+        rc = store_get(st, name, &file, (size_t)size + 1);
+    else if (!rc && size >= PACK_TRAILER_LEN)
+        rc = store_get_range(st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &file);
+    else if (!rc)
+        rc = err_set(ERR_DAMAGED, "pack is only %llu bytes", (unsigned long long)size);
+    if (!rc && file.len < PACK_TRAILER_LEN)
+        rc = err_set(ERR_DAMAGED, "pack is only %zu bytes", file.len);
+    if (!rc)
+        rc = pack_trailer_decode(file.data + file.len - PACK_TRAILER_LEN, size, &hl);
+    buf sealed;
+    buf_init(&sealed, 0);
+    uint64_t hoff = size - PACK_TRAILER_LEN - hl;
+    if (!rc && c->o->read_data)
+        rc = buf_append(&sealed, file.data + hoff, hl);
+    else if (!rc)
+        rc = store_get_range(st, name, hoff, hl, &sealed);
+    if (!rc && crypto_open(repo_keys(c->r)->enc, aad, sizeof aad, sealed.data, sealed.len, &plain) != 0)
+        rc = err_set(ERR_DAMAGED, "pack header does not authenticate");
+    if (!rc)
+        rc = pack_header_decode(plain.data, plain.len, hoff, &e, &n);
+    buf_free(&sealed);
+    if (rc) {
+        report(c, 1, name, "%s", err_msg());
+        err_clear();
+        mark_pack_bad(c, j->no);
+    } else {
+        compare_header(c, j->no, name, e, n);
+        if (c->o->read_data)
+            check_pack_data(c, name, &file, e, n);
+    }
+    pthread_mutex_lock(&c->mu);
+    c->res->packs_read++;
+    c->res->bytes_read += file.len;
+    progress_add(&c->prog, 1, c->o->read_data ? file.len : 0);
+    pthread_mutex_unlock(&c->mu);
+    free(e);
+    buf_free(&file);
+    buf_free(&plain);
+    free(j);
+    return 0;
+}
+
+static int in_subset(const check_opts *o, const uint8_t *pack_id)
+{
+    if (!o->subset_m)
+        return 1;
+    return le_get32(pack_id) % o->subset_m == o->subset_n - 1;
+}
+
+static int check_packs(check_ctx *c)
+{
+    idx *x = repo_index(c->r);
+    size_t np = idx_pack_count(x);
+    c->res->packs = np;
+    c->on_disk = calloc(np ? np : 1, 1);
+    if (!c->on_disk)
+        return err_set(ERR_FATAL, "out of memory");
+    int rc = idx_group_by_pack(x, &c->start, &c->order);
+    if (!rc)
+        rc = store_list(repo_store(c->r), "data", note_pack_file, c);
+    if (rc)
+        return rc;
+    pool *p = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if ((rc = pool_new(cores > 0 ? (unsigned)cores : 1, 4, &p)))
+        return rc;
+    for (uint32_t i = 0; !rc && i < np; i++) {
+        char name[128];
+        if (!c->on_disk[i]) {
+            repo_pack_name(idx_pack_id(x, i), name, sizeof name);
+            report(c, 1, name, "pack is missing: every blob the index places in it is lost");
+            mark_pack_bad(c, i);
+            continue;
+        }
+        if (!in_subset(c->o, idx_pack_id(x, i)))
+            continue;
+        pack_job *j = malloc(sizeof *j);
+        if (!j) {
+            rc = err_set(ERR_FATAL, "out of memory");
+            break;
+        }
+        *j = (pack_job){c, i};
+        if ((rc = pool_submit(p, check_pack_job, j)))
+            free(j);
+    }
+    int wrc = pool_wait(p);
+    pool_free(&p);
+    return rc ? rc : wrc;
+}
+
+/* ---- snapshots -------------------------------------------------------------------- */
+
+/* Checks a tree and everything below; returns the number of problems found.
+ * Only clean trees are remembered, so damage is reported for every snapshot. */
+static uint64_t check_tree(check_ctx *c, const uint8_t id[32], const char *path)
+{
+    if (idx_find(c->visited, BLOB_TREE, id))
+        return 0;
+    uint64_t before = c->res->errors;
+    tree t;
+    char hex[65];
+    if (walk_load_tree(c->r, id, &t) != 0) {
+        text_hex(id, 32, hex);
+        report(c, 1, c->snap, "%s: tree %.16s cannot be read: %s (everything below it is affected)",
+               path[0] ? path : "/", hex, err_msg());
+        err_clear();
+        return 1;
+    }
+    c->res->trees++;
+    for (size_t i = 0; i < t.n; i++) {
+        const tree_node *n = &t.nodes[i];
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, n->name);
+        if (n->type == NODE_DIR) {
+            check_tree(c, n->subtree, child);
+            continue;
+        }
+        for (uint32_t k = 0; k < n->ncontent; k++) {
+            text_hex(n->content[k], 32, hex);
+            if (!idx_find(repo_index(c->r), BLOB_DATA, n->content[k]))
+                report(c, 1, c->snap, "%s: data blob %.16s is missing from the index", child, hex);
+            else if (idx_find(c->bad, BLOB_DATA, n->content[k]))
+                report(c, 1, c->snap, "%s: data blob %.16s is damaged or lost (see above)", child, hex);
+        }
+    }
+    tree_free(&t);
+    uint64_t found = c->res->errors - before;
+    if (!found && idx_add(c->visited, BLOB_TREE, id, 0, 0, 0, 0) != 0)
+        err_clear(); /* only a cache: on failure the tree is checked again */
+    return found;
+}
+
+static int check_snapshots(check_ctx *c)
+{
+    snapshot *list;
+    size_t n;
+    /* damaged snapshot objects were reported already: go on with the readable ones */
+    int rc = snapshot_load_all(c->r, &list, &n, 2);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        char sid[9], label[32];
+        snapshot_short_id(list[i].id, sid);
+        snprintf(label, sizeof label, "snapshot %s", sid);
+        c->snap = label;
+        c->res->snapshots++;
+        if (idx_find(c->bad, BLOB_TREE, list[i].tree))
+            report(c, 1, label, "root tree is damaged or lost");
+        check_tree(c, list[i].tree, "");
+    }
+    snapshots_free(&list, n);
+    return rc;
+}
+
+static int check_damaged_snapshot_files(const uint8_t id[32], void *vctx)
+{
+    check_ctx *c = vctx;
+    buf b;
+    buf_init(&b, 0);
+    if (repo_object_load(c->r, OBJ_SNAPSHOT, id, &b) != 0) {
+        char hex[65], name[80];
+        text_hex(id, 32, hex);
+        snprintf(name, sizeof name, "snapshots/%s", hex);
+        report(c, 1, name, "snapshot is damaged: %s", err_msg());
+        err_clear();
+    }
+    buf_free(&b);
+    return 0;
+}
+
+int check_run(repo *r, const check_opts *o, check_report_fn fn, void *fctx, check_result *res)
+{
+    check_ctx c = {.r = r, .o = o, .fn = fn, .fctx = fctx, .res = res};
+    memset(res, 0, sizeof *res);
+    pthread_mutex_init(&c.mu, NULL);
+    c.bad = idx_new();
+    c.visited = idx_new();
+    int rc = c.bad && c.visited ? 0 : err_set(ERR_FATAL, "out of memory");
+    if (!rc)
+        rc = store_list(repo_store(r), "keys", check_slot, &c);
+    if (!rc)
+        rc = repo_object_list(r, OBJ_INDEX, check_index_file, &c);
+    progress_start(&c.prog, o->read_data ? "read packs" : "check packs", o->progress);
+    progress_total(&c.prog, idx_pack_count(repo_index(r)), 0);
+    if (!rc)
+        rc = check_packs(&c);
+    progress_end(&c.prog);
+    if (!rc)
+        rc = repo_object_list(r, OBJ_SNAPSHOT, check_damaged_snapshot_files, &c);
+    if (!rc)
+        rc = check_snapshots(&c);
+    idx_free(&c.bad);
+    idx_free(&c.visited);
+    free(c.on_disk);
+    free(c.start);
+    free(c.order);
+    pthread_mutex_destroy(&c.mu);
+    return rc;
+}

@@ -1,0 +1,787 @@
+/* repo — see repo.h. */
+#define _GNU_SOURCE
+#include "repo.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "../core/pool.h"
+#include "../core/text.h"
+
+#define UNSAVED_PACKS_MAX 64 /* index files are written at least every 64 packs */
+
+struct repo {
+    store *st;
+    uint8_t id[32];
+    repo_options opt;
+    int unlocked;
+    master_key mk;
+    chunker ch;
+    uint8_t slot_id[32];
+    idx *index;
+    uint8_t (*index_files)[32];
+    size_t nindex_files;
+    /* write path, guarded by mu */
+    pthread_mutex_t mu;
+    idx *pending;
+    pool *workers;
+    unsigned nworkers;
+    ZSTD_CCtx **cctx;
+    pack_writer *cur;
+    idx_file_pack *unsaved;
+    size_t nunsaved, unsaved_cap;
+    repo_write_stats stats;
+};
+
+void repo_options_default(repo_options *o)
+{
+    o->kdf = (crypto_kdf_params){.t_cost = 3, .m_kib = 64 * 1024, .lanes = 1};
+    o->chunk_min = 256 * 1024;
+    o->chunk_avg = 1024 * 1024;
+    o->chunk_max = 8 * 1024 * 1024;
+    o->pack_size = 16 * 1024 * 1024;
+    o->zstd_level = 3;
+}
+
+static repo *repo_alloc(void)
+{
+    repo *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    r->nworkers = n > 0 ? (unsigned)n : 1;
+    r->index = idx_new();
+    r->pending = idx_new();
+    if (!r->index || !r->pending) {
+        idx_free(&r->index);
+        idx_free(&r->pending);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+const char *repo_location(const repo *r) { return r->st->location; }
+const uint8_t *repo_id(const repo *r) { return r->id; }
+store *repo_store(repo *r) { return r->st; }
+const master_key *repo_keys(const repo *r) { return &r->mk; }
+const chunker *repo_chunker(const repo *r) { return &r->ch; }
+const uint8_t *repo_slot_id(const repo *r) { return r->slot_id; }
+idx *repo_index(repo *r) { return r->index; }
+void repo_set_workers(repo *r, unsigned n) { r->nworkers = n ? n : 1; }
+
+/* ---- config ---------------------------------------------------------------- */
+
+static int config_json(const repo *r, char **out)
+{
+    char hex[65];
+    cJSON *o = cJSON_CreateObject(), *c = cJSON_CreateObject();
+    text_hex(r->id, 32, hex);
+    cJSON_AddNumberToObject(o, "version", REPO_VERSION);
+    cJSON_AddStringToObject(o, "id", hex);
+    cJSON_AddStringToObject(c, "algorithm", "gear-fastcdc");
+    cJSON_AddNumberToObject(c, "min", r->opt.chunk_min);
+    cJSON_AddNumberToObject(c, "avg", r->opt.chunk_avg);
+    cJSON_AddNumberToObject(c, "max", r->opt.chunk_max);
+    cJSON_AddItemToObject(o, "chunker", c);
+    cJSON_AddNumberToObject(o, "pack_size", r->opt.pack_size);
+    cJSON_AddStringToObject(o, "compression", "zstd");
+    cJSON_AddNumberToObject(o, "zstd_level", r->opt.zstd_level);
+    *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return *out ? 0 : err_set(ERR_FATAL, "out of memory");
+}
+
+static int num_field(const cJSON *o, const char *name, double lo, double hi, uint32_t *v)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(n) || n->valuedouble < lo || n->valuedouble > hi)
+        return err_set(ERR_DAMAGED, "config: field '%s' missing or out of range", name);
+    *v = (uint32_t)n->valuedouble;
+    return 0;
+}
+
+/* Public config decoder (fuzzed through repo_config_parse). */
+int repo_config_parse(const uint8_t *text, size_t len, uint8_t id[32], repo_options *o);
+int repo_config_parse(const uint8_t *text, size_t len, uint8_t id[32], repo_options *o)
+{
+    size_t jl;
+    uint8_t mac[32];
+    int rc = maced_split(text, len, &jl, mac);
+    if (rc)
+        return rc;
+    cJSON *j = cJSON_ParseWithLength((const char *)text, jl);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return err_set(ERR_DAMAGED, "config is not valid JSON");
+    }
+    uint32_t version = 0, level = 0;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "chunker");
+    const cJSON *hex = cJSON_GetObjectItemCaseSensitive(j, "id");
+    rc = num_field(j, "version", 0, 1e9, &version);
+    if (!rc && version != REPO_VERSION)
+        rc = err_set(ERR_VERSION, "repository format version %u is not supported (this lifeline reads %d)",
+                     version, REPO_VERSION);
+    if (!rc && (!cJSON_IsString(hex) || text_unhex(hex->valuestring, id, 32) != 0))
+        rc = err_set(ERR_DAMAGED, "config: bad repository id");
+    if (!rc && !cJSON_IsObject(c))
+        rc = err_set(ERR_DAMAGED, "config: no chunker parameters");
+    if (!rc && !(rc = num_field(c, "min", 64, 1 << 26, &o->chunk_min)) &&
+        !(rc = num_field(c, "avg", 256, 1 << 26, &o->chunk_avg)) &&
+        !(rc = num_field(c, "max", 1024, 1 << 27, &o->chunk_max)) &&
+        !(rc = num_field(j, "pack_size", 4096, 1u << 30, &o->pack_size)))
+        rc = num_field(j, "zstd_level", 1, 19, &level);
+    if (!rc && (o->chunk_min > o->chunk_avg || o->chunk_avg > o->chunk_max ||
+                (o->chunk_avg & (o->chunk_avg - 1))))
+        rc = err_set(ERR_DAMAGED, "config: inconsistent chunker parameters");
+    o->zstd_level = (int)level;
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void config_mac_key(const repo *r, uint8_t key[32]) { crypto_derive(r->mk.id, "config-mac", key); }
+
+/* ---- open / init ----------------------------------------------------------- */
+
+int repo_open(const char *path, repo **out)
+{
+    repo *r = repo_alloc();
+    if (!r)
+        return err_set(ERR_FATAL, "out of memory");
+    buf cfg;
+    buf_init(&cfg, 1 << 20);
+    int rc = store_posix_open(path, 0, &r->st);
+    if (!rc && (rc = store_get(r->st, "config", &cfg, 1 << 16))) {
+        if (rc == ERR_NOTFOUND) {
+            rc = err_set(ERR_NOREPO, "%s is not a lifeline repository (it has no config file)", path);
+            err_hint("create one with: lifeline -r %s init", path);
+        } else {
+            err_wrap("repository %s", path);
+        }
+    }
+    if (!rc && (rc = repo_config_parse(cfg.data, cfg.len, r->id, &r->opt)))
+        err_wrap("repository %s: config", path);
+    buf_free(&cfg);
+    if (rc) {
+        repo_close(&r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+typedef struct unlock_ctx {
+    repo *r;
+    const char *secret;
+    size_t len;
+    keyslot_kind kind;
+    int opened, damaged, tried;
+    char damaged_name[80];
+} unlock_ctx;
+
+static int try_slot(const char *name, uint64_t size, void *vctx)
+{
+    unlock_ctx *u = vctx;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    uint8_t slot_id[32];
+    keyslot_info info;
+    buf text;
+    if (text_unhex(base, slot_id, 32) != 0 || size > 65536)
+        return 0;
+    buf_init(&text, 65536);
+    int rc = store_get(u->r->st, name, &text, 65536);
+    if (!rc && keyslot_parse(text.data, text.len, &info) != 0) {
+        u->damaged++;
+        snprintf(u->damaged_name, sizeof u->damaged_name, "%s", name);
+    } else if (!rc && info.kind == u->kind) {
+        u->tried++;
+        if (keyslot_unlock(text.data, text.len, u->r->id, slot_id, u->secret, u->len, &u->r->mk) == 0) {
+            memcpy(u->r->slot_id, slot_id, 32);
+            u->opened = 1;
+        }
+    }
+    buf_free(&text);
+    err_clear();
+    return u->opened; /* stop at the first slot that opens */
+}
+
+int repo_unlock(repo *r, const char *secret, size_t secret_len, keyslot_kind kind)
+{
+    unlock_ctx u = {.r = r, .secret = secret, .len = secret_len, .kind = kind};
+    int rc = store_list(r->st, "keys", try_slot, &u);
+    if (rc < 0 || (rc && !u.opened))
+        return rc;
+    if (!u.opened) {
+        if (u.damaged && !u.tried)
+            return err_set(ERR_DAMAGED, "key slot %s in %s is damaged and no other slot could be tried",
+                           u.damaged_name, repo_location(r));
+        if (kind == KEYSLOT_KEYFILE)
+            return err_set(ERR_PASSWORD, "the key file opens none of the key slots of %s", repo_location(r));
+        return err_set(ERR_PASSWORD, "wrong password for repository %s%s", repo_location(r),
+                       u.damaged ? " (one key slot is also damaged)" : "");
+    }
+    /* Now that keys are known, the config must be exactly as written. */
+    buf cfg;
+    buf_init(&cfg, 1 << 16);
+    uint8_t key[32], mac[32], want[32];
+    size_t jl;
+    rc = store_get(r->st, "config", &cfg, 1 << 16);
+    if (!rc)
+        rc = maced_split(cfg.data, cfg.len, &jl, mac);
+    if (!rc) {
+        config_mac_key(r, key);
+        maced_compute(key, (const uint8_t *)"config", 6, cfg.data, jl, want);
+        if (!crypto_equal(mac, want, 32))
+            rc = err_set(ERR_DAMAGED, "config of %s was modified (MAC mismatch)", repo_location(r));
+    }
+    buf_free(&cfg);
+    if (rc)
+        return rc;
+    chunker_init(&r->ch, r->mk.chunk, r->opt.chunk_min, r->opt.chunk_avg, r->opt.chunk_max);
+    r->unlocked = 1;
+    return 0;
+}
+
+int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_kind kind, const repo_options *o,
+              repo **out)
+{
+    uint64_t sz;
+    repo *r = repo_alloc();
+    if (!r)
+        return err_set(ERR_FATAL, "out of memory");
+    r->opt = *o;
+    char *json = NULL;
+    buf cfg;
+    buf_init(&cfg, 0);
+    uint8_t key[32];
+    int rc = store_posix_open(path, 1, &r->st);
+    if (!rc && store_size(r->st, "config", &sz) == 0)
+        rc = err_set(ERR_FATAL, "%s already holds a lifeline repository", path);
+
+    if (!rc && !(rc = crypto_random(r->id, 32)) && !(rc = keyslot_master_new(&r->mk)))
+        rc = config_json(r, &json);
+    if (!rc) {
+        config_mac_key(r, key);
+        rc = maced_build(json, key, (const uint8_t *)"config", 6, &cfg);
+    }
+    uint8_t slot_id[32];
+    if (!rc)
+        rc = repo_key_add(r, secret, secret_len, kind, &o->kdf, slot_id);
+    /* config last: a folder without it is not (yet) a repository. */
+    if (!rc)
+        rc = store_put(r->st, "config", cfg.data, cfg.len, 1);
+    cJSON_free(json);
+    buf_free(&cfg);
+    if (rc) {
+        repo_close(&r);
+        return rc;
+    }
+    memcpy(r->slot_id, slot_id, 32);
+    chunker_init(&r->ch, r->mk.chunk, r->opt.chunk_min, r->opt.chunk_avg, r->opt.chunk_max);
+    r->unlocked = 1;
+    *out = r;
+    return 0;
+}
+
+void repo_close(repo **rp)
+{
+    repo *r = *rp;
+    if (!r)
+        return;
+    pool_free(&r->workers);
+    if (r->cctx) {
+        for (unsigned i = 0; i < r->nworkers; i++)
+            ZSTD_freeCCtx(r->cctx[i]);
+        free(r->cctx);
+    }
+    pack_writer_free(&r->cur);
+    for (size_t i = 0; i < r->nunsaved; i++)
+        free((void *)r->unsaved[i].entries);
+    free(r->unsaved);
+    idx_free(&r->index);
+    idx_free(&r->pending);
+    free(r->index_files);
+    store_free(&r->st);
+    crypto_wipe(&r->mk, sizeof r->mk);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    *rp = NULL;
+}
+
+/* ---- key slots --------------------------------------------------------------- */
+
+int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
+                 uint8_t slot_id[32])
+{
+    buf text;
+    char name[80], hex[65];
+    buf_init(&text, 0);
+    int rc = crypto_random(slot_id, 32);
+    if (!rc)
+        rc = keyslot_create(&r->mk, r->id, slot_id, kind, secret, len, kdf, &text);
+    text_hex(slot_id, 32, hex);
+    snprintf(name, sizeof name, "keys/%s", hex);
+    if (!rc)
+        rc = store_put(r->st, name, text.data, text.len, 1);
+    buf_free(&text);
+    return rc;
+}
+
+int repo_key_remove(repo *r, const uint8_t slot_id[32])
+{
+    char name[80], hex[65];
+    text_hex(slot_id, 32, hex);
+    snprintf(name, sizeof name, "keys/%s", hex);
+    return store_remove(r->st, name);
+}
+
+/* ---- sealed objects ----------------------------------------------------------- */
+
+const char *repo_object_dir(int type)
+{
+    switch (type) {
+    case OBJ_SNAPSHOT: return "snapshots";
+    case OBJ_INDEX: return "index";
+    case OBJ_LOCK: return "locks";
+    case OBJ_AUDIT: return "audit";
+    case OBJ_HOLD: return "holds";
+    default: return "unknown";
+    }
+}
+
+static void object_name(int type, const uint8_t id[32], char *out, size_t cap)
+{
+    char hex[65];
+    text_hex(id, 32, hex);
+    snprintf(out, cap, "%s/%s", repo_object_dir(type), hex);
+}
+
+static void object_aad(int type, const uint8_t id[32], uint8_t aad[33])
+{
+    aad[0] = (uint8_t)type;
+    memcpy(aad + 1, id, 32);
+}
+
+int repo_object_save(repo *r, int type, const uint8_t id[32], const void *data, size_t len, int exclusive)
+{
+    char name[128];
+    uint8_t aad[33];
+    buf sealed;
+    buf_init(&sealed, 0);
+    object_aad(type, id, aad);
+    object_name(type, id, name, sizeof name);
+    int rc = crypto_seal(r->mk.enc, aad, sizeof aad, data, len, &sealed);
+    if (!rc)
+        rc = store_put(r->st, name, sealed.data, sealed.len, exclusive);
+    buf_free(&sealed);
+    return rc;
+}
+
+int repo_object_load(repo *r, int type, const uint8_t id[32], buf *out)
+{
+    char name[128];
+    uint8_t aad[33];
+    buf sealed;
+    buf_init(&sealed, 0);
+    object_aad(type, id, aad);
+    object_name(type, id, name, sizeof name);
+    int rc = store_get(r->st, name, &sealed, REPO_MAX_OBJECT);
+    buf_reset(out);
+    if (!rc && (rc = crypto_open(r->mk.enc, aad, sizeof aad, sealed.data, sealed.len, out)))
+        err_set(rc, "%s is damaged: it does not authenticate", name);
+    buf_free(&sealed);
+    return rc;
+}
+
+int repo_object_remove(repo *r, int type, const uint8_t id[32])
+{
+    char name[128];
+    object_name(type, id, name, sizeof name);
+    return store_remove(r->st, name);
+}
+
+typedef struct list_ctx {
+    repo_object_fn fn;
+    void *ctx;
+} list_ctx;
+
+static int list_one(const char *name, uint64_t size, void *vctx)
+{
+    (void)size;
+    list_ctx *l = vctx;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    uint8_t id[32];
+    if (text_unhex(base, id, 32) != 0)
+        return 0; /* not ours: ignore stray files */
+    return l->fn(id, l->ctx);
+}
+
+int repo_object_list(repo *r, int type, repo_object_fn fn, void *ctx)
+{
+    list_ctx l = {fn, ctx};
+    return store_list(r->st, repo_object_dir(type), list_one, &l);
+}
+
+/* ---- index --------------------------------------------------------------------- */
+
+void repo_pack_name(const uint8_t pack_id[32], char *out, size_t cap)
+{
+    char hex[65];
+    text_hex(pack_id, 32, hex);
+    snprintf(out, cap, "data/%.2s/%s", hex, hex);
+}
+
+static int add_index_entry(const uint8_t pack_id[32], const pack_entry *e, void *ctx)
+{
+    idx *x = ctx;
+    uint32_t no;
+    int rc = idx_pack_number(x, pack_id, &no);
+    return rc ? rc : idx_add(x, e->type, e->id, no, e->offset, e->length, e->raw_len);
+}
+
+static int remember_index_file(repo *r, const uint8_t id[32])
+{
+    void *p = realloc(r->index_files, (r->nindex_files + 1) * 32);
+    if (!p)
+        return err_set(ERR_FATAL, "out of memory");
+    r->index_files = p;
+    memcpy(r->index_files[r->nindex_files++], id, 32);
+    return 0;
+}
+
+static int load_index_file(const uint8_t id[32], void *ctx)
+{
+    repo *r = ctx;
+    buf plain;
+    buf_init(&plain, 0);
+    int rc = repo_object_load(r, OBJ_INDEX, id, &plain);
+    if (!rc && (rc = idx_file_decode(plain.data, plain.len, add_index_entry, r->index))) {
+        char hex[65];
+        text_hex(id, 32, hex);
+        err_wrap("index/%s", hex);
+    }
+    if (!rc)
+        rc = remember_index_file(r, id);
+    buf_free(&plain);
+    return rc;
+}
+
+int repo_index_load(repo *r)
+{
+    int rc = repo_object_list(r, OBJ_INDEX, load_index_file, r);
+    if (rc == ERR_DAMAGED)
+        err_hint("run 'lifeline check' to see what is affected");
+    return rc;
+}
+
+size_t repo_index_files(const repo *r, const uint8_t (**ids)[32])
+{
+    *ids = (const uint8_t(*)[32])r->index_files;
+    return r->nindex_files;
+}
+
+/* ---- blobs ---------------------------------------------------------------------- */
+
+void repo_blob_id(const repo *r, const void *data, size_t len, uint8_t id[32])
+{
+    crypto_hmac(r->mk.id, data, len, id);
+}
+
+static void blob_aad(uint8_t type, const uint8_t id[32], uint8_t aad[33])
+{
+    aad[0] = type == BLOB_TREE ? 'T' : 'D';
+    memcpy(aad + 1, id, 32);
+}
+
+/* Called with mu held; writes the index of packs written since the last one. */
+static int write_unsaved_index(repo *r)
+{
+    if (!r->nunsaved)
+        return 0;
+    buf plain;
+    uint8_t id[32];
+    buf_init(&plain, 0);
+    int rc = idx_file_encode(r->unsaved, r->nunsaved, &plain);
+    if (!rc)
+        rc = crypto_random(id, 32);
+    if (!rc)
+        rc = repo_object_save(r, OBJ_INDEX, id, plain.data, plain.len, 1);
+    if (!rc)
+        rc = remember_index_file(r, id);
+    buf_free(&plain);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->nunsaved; i++)
+        free((void *)r->unsaved[i].entries);
+    r->nunsaved = 0;
+    return 0;
+}
+
+/* Writes a finished pack (outside mu), then records its entries (inside mu). */
+static int write_pack(repo *r, pack_writer *w)
+{
+    uint8_t pack_id[32];
+    char name[128];
+    const buf *bytes;
+    int rc = crypto_random(pack_id, 32);
+    if (!rc)
+        rc = pack_writer_finish(w, r->mk.enc, pack_id, &bytes);
+    repo_pack_name(pack_id, name, sizeof name);
+    if (!rc)
+        rc = store_put(r->st, name, bytes->data, bytes->len, 1);
+    if (rc)
+        return rc;
+    size_t n = pack_writer_count(w);
+    pack_entry *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy)
+        return err_set(ERR_FATAL, "out of memory");
+    memcpy(copy, pack_writer_entries(w), n * sizeof *copy);
+    pthread_mutex_lock(&r->mu);
+    uint32_t no;
+    rc = idx_pack_number(r->index, pack_id, &no);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = idx_add(r->index, copy[i].type, copy[i].id, no, copy[i].offset, copy[i].length, copy[i].raw_len);
+    if (!rc && r->nunsaved == r->unsaved_cap) {
+        size_t nc = r->unsaved_cap ? r->unsaved_cap * 2 : 16;
+        void *p = realloc(r->unsaved, nc * sizeof *r->unsaved);
+        if (!p)
+            rc = err_set(ERR_FATAL, "out of memory");
+        else {
+            r->unsaved = p;
+            r->unsaved_cap = nc;
+        }
+    }
+    if (!rc) {
+        memcpy(r->unsaved[r->nunsaved].pack_id, pack_id, 32);
+        r->unsaved[r->nunsaved].entries = copy;
+        r->unsaved[r->nunsaved].n = n;
+        r->nunsaved++;
+        copy = NULL;
+        r->stats.packs_written++;
+        if (r->nunsaved >= UNSAVED_PACKS_MAX)
+            rc = write_unsaved_index(r);
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(copy);
+    return rc;
+}
+
+/* Adds a sealed blob to the current pack; hands back a full pack to write. */
+static int pack_add(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                    uint32_t raw_len)
+{
+    pack_writer *full = NULL;
+    uint32_t off;
+    int rc = 0;
+    pthread_mutex_lock(&r->mu);
+    if (!r->cur && !(r->cur = pack_writer_new()))
+        rc = err_set(ERR_FATAL, "out of memory");
+    if (!rc)
+        rc = pack_writer_add(r->cur, type, id, sealed, len, raw_len, &off);
+    if (!rc) {
+        r->stats.blobs_added++;
+        r->stats.bytes_added_raw += raw_len;
+        r->stats.bytes_added_stored += len;
+        if (pack_writer_size(r->cur) >= r->opt.pack_size) {
+            full = r->cur;
+            r->cur = NULL;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (full) {
+        rc = write_pack(r, full);
+        pack_writer_free(&full);
+    }
+    return rc;
+}
+
+typedef struct blob_job {
+    repo *r;
+    uint8_t type;
+    uint8_t id[32];
+    size_t len;
+    uint8_t data[];
+} blob_job;
+
+static int blob_job_run(void *arg, unsigned worker)
+{
+    blob_job *j = arg;
+    repo *r = j->r;
+    buf plain, sealed;
+    uint8_t aad[33];
+    buf_init(&plain, 0);
+    buf_init(&sealed, 0);
+    size_t bound = ZSTD_compressBound(j->len);
+    int rc = buf_reserve(&plain, bound + 1);
+    if (!rc) {
+        size_t n = ZSTD_compressCCtx(r->cctx[worker], plain.data + 1, bound, j->data, j->len, r->opt.zstd_level);
+        if (!ZSTD_isError(n) && n < j->len) {
+            plain.data[0] = 1;
+            plain.len = n + 1;
+        } else { /* stored raw when compression does not shrink it */
+            plain.data[0] = 0;
+            memcpy(plain.data + 1, j->data, j->len);
+            plain.len = j->len + 1;
+        }
+        blob_aad(j->type, j->id, aad);
+        rc = crypto_seal(r->mk.enc, aad, sizeof aad, plain.data, plain.len, &sealed);
+    }
+    if (!rc)
+        rc = pack_add(r, j->type, j->id, sealed.data, sealed.len, (uint32_t)j->len);
+    buf_free(&plain);
+    buf_free(&sealed);
+    free(j);
+    return rc;
+}
+
+static int start_workers(repo *r)
+{
+    r->cctx = calloc(r->nworkers, sizeof *r->cctx);
+    if (!r->cctx)
+        return err_set(ERR_FATAL, "out of memory");
+    for (unsigned i = 0; i < r->nworkers; i++)
+        if (!(r->cctx[i] = ZSTD_createCCtx()))
+            return err_set(ERR_FATAL, "out of memory");
+    /* Two jobs in flight per worker keeps them busy and bounds memory to a few max-size chunks. */
+    return pool_new(r->nworkers, (size_t)r->nworkers * 2, &r->workers);
+}
+
+int repo_blob_save(repo *r, uint8_t type, const void *data, size_t len, const uint8_t id[32], int *added)
+{
+    int rc = 0, known;
+    if (len > UINT32_MAX - 64)
+        return err_set(ERR_FATAL, "blob of %zu bytes is too large", len);
+    pthread_mutex_lock(&r->mu);
+    known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
+    if (!known)
+        rc = idx_add(r->pending, type, id, 0, 0, 0, 0);
+    pthread_mutex_unlock(&r->mu);
+    *added = !known;
+    if (rc || known)
+        return rc;
+    if (!r->workers && (rc = start_workers(r)))
+        return rc;
+    blob_job *j = malloc(sizeof *j + len);
+    if (!j)
+        return err_set(ERR_FATAL, "out of memory");
+    j->r = r;
+    j->type = type;
+    memcpy(j->id, id, 32);
+    j->len = len;
+    memcpy(j->data, data, len);
+    if ((rc = pool_submit(r->workers, blob_job_run, j)))
+        free(j);
+    return rc;
+}
+
+int repo_blob_known(repo *r, uint8_t type, const uint8_t id[32])
+{
+    pthread_mutex_lock(&r->mu);
+    int known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
+    pthread_mutex_unlock(&r->mu);
+    return known;
+}
+
+int repo_blob_copy(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len, uint32_t raw_len)
+{
+    return pack_add(r, type, id, sealed, len, raw_len);
+}
+
+int repo_flush(repo *r)
+{
+    int rc = r->workers ? pool_wait(r->workers) : 0;
+    if (!rc && r->cur && pack_writer_count(r->cur)) {
+        pack_writer *w = r->cur;
+        r->cur = NULL;
+        rc = write_pack(r, w);
+        pack_writer_free(&w);
+    }
+    if (!rc) {
+        pthread_mutex_lock(&r->mu);
+        rc = write_unsaved_index(r);
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (!rc) {
+        idx_free(&r->pending);
+        r->pending = idx_new();
+        if (!r->pending)
+            rc = err_set(ERR_FATAL, "out of memory");
+    }
+    return rc;
+}
+
+int repo_blob_open(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                   uint32_t raw_len, buf *out, int verify)
+{
+    uint8_t aad[33];
+    buf plain;
+    buf_init(&plain, 0);
+    blob_aad(type, id, aad);
+    buf_reset(out);
+    int rc = crypto_open(r->mk.enc, aad, sizeof aad, sealed, len, &plain);
+    if (!rc && plain.len < 1)
+        rc = err_set(ERR_DAMAGED, "empty blob");
+    if (!rc && plain.data[0] == 0) {
+        if (plain.len - 1 != raw_len)
+            rc = err_set(ERR_DAMAGED, "blob length %zu differs from the recorded %u", plain.len - 1, raw_len);
+        else
+            rc = buf_append(out, plain.data + 1, plain.len - 1);
+    } else if (!rc && plain.data[0] == 1) {
+        rc = buf_reserve(out, (size_t)raw_len + 1);
+        if (!rc) {
+            size_t n = ZSTD_decompress(out->data, (size_t)raw_len + 1, plain.data + 1, plain.len - 1);
+            if (ZSTD_isError(n) || n != raw_len)
+                rc = err_set(ERR_DAMAGED, "blob does not decompress to its recorded length");
+            else
+                out->len = n;
+        }
+    } else if (!rc) {
+        rc = err_set(ERR_DAMAGED, "unknown blob encoding %u", plain.data[0]);
+    }
+    if (!rc && verify) {
+        uint8_t got[32];
+        repo_blob_id(r, out->data, out->len, got);
+        if (!crypto_equal(got, id, 32))
+            rc = err_set(ERR_DAMAGED, "blob content does not match its id");
+    }
+    buf_free(&plain);
+    return rc;
+}
+
+int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify)
+{
+    char hex[65], name[128];
+    text_hex(id, 32, hex);
+    pthread_mutex_lock(&r->mu);
+    const idx_entry *e = idx_find(r->index, type, id);
+    idx_entry copy;
+    if (e) {
+        copy = *e;
+        repo_pack_name(idx_pack_id(r->index, IDX_PACK(e)), name, sizeof name);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!e)
+        return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
+    buf sealed;
+    buf_init(&sealed, 0);
+    int rc = store_get_range(r->st, name, copy.offset, copy.length, &sealed);
+    if (!rc)
+        rc = repo_blob_open(r, type, id, sealed.data, sealed.len, copy.raw_len, out, verify);
+    if (rc)
+        err_wrap("%s blob %.16s in pack %s", type == BLOB_TREE ? "tree" : "data", hex, name);
+    buf_free(&sealed);
+    return rc;
+}
+
+void repo_write_stats_get(repo *r, repo_write_stats *s)
+{
+    pthread_mutex_lock(&r->mu);
+    *s = r->stats;
+    pthread_mutex_unlock(&r->mu);
+}

@@ -1,0 +1,96 @@
+/* repo — an open repository: its store, config, unlocked keys and blob index, and
+ * the write path for blobs (id -> skip known -> compress -> seal -> pack) run on a
+ * worker pool. Packs are written before the index that names them, and the index
+ * before any snapshot that needs it: a crash at any point leaves a valid repository. */
+#ifndef LL_REPO_H
+#define LL_REPO_H
+
+#include <stdint.h>
+
+#include "../crypto/keyslot.h"
+#include "../store/store.h"
+#include "chunker.h"
+#include "idx.h"
+
+#define REPO_VERSION 1
+#define REPO_MAX_OBJECT (64u << 20) /* snapshots, index files, locks... */
+
+typedef struct repo repo;
+
+/* Sealed object kinds: the letter is bound into every object's AAD. */
+enum {
+    OBJ_SNAPSHOT = 'S', OBJ_INDEX = 'I', OBJ_LOCK = 'L', OBJ_AUDIT = 'A', OBJ_HOLD = 'O'
+};
+
+typedef struct repo_options {
+    crypto_kdf_params kdf;
+    uint32_t chunk_min, chunk_avg, chunk_max;
+    uint32_t pack_size;
+    int zstd_level;
+} repo_options;
+
+void repo_options_default(repo_options *o);
+
+/* Creates a repository at path (an empty or missing folder) with one key slot. */
+int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_kind kind, const repo_options *o,
+              repo **out) WUR;
+/* Opens and reads the public config; the repository is still locked (no keys). */
+int repo_open(const char *path, repo **out) WUR;
+/* Tries every slot of the given kind; ERR_PASSWORD when none opens. */
+int repo_unlock(repo *r, const char *secret, size_t secret_len, keyslot_kind kind) WUR;
+/* Finishes pending writes (see repo_flush) is NOT implied: callers flush first. */
+void repo_close(repo **r);
+
+const char *repo_location(const repo *r);
+const uint8_t *repo_id(const repo *r);
+store *repo_store(repo *r);
+const master_key *repo_keys(const repo *r);
+const chunker *repo_chunker(const repo *r);
+/* Slot id this session unlocked with. */
+const uint8_t *repo_slot_id(const repo *r);
+/* Number of worker threads used for blob writes (default: online cores). */
+void repo_set_workers(repo *r, unsigned n);
+
+/* Sealed objects in their own folders: "<dir>/<hex id>". */
+const char *repo_object_dir(int type);
+int repo_object_save(repo *r, int type, const uint8_t id[32], const void *data, size_t len, int exclusive) WUR;
+int repo_object_load(repo *r, int type, const uint8_t id[32], buf *out) WUR;
+int repo_object_remove(repo *r, int type, const uint8_t id[32]) WUR;
+typedef int (*repo_object_fn)(const uint8_t id[32], void *ctx);
+int repo_object_list(repo *r, int type, repo_object_fn fn, void *ctx) WUR;
+
+/* Key slots. */
+int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
+                 uint8_t slot_id[32]) WUR;
+int repo_key_remove(repo *r, const uint8_t slot_id[32]) WUR;
+
+/* Index: every index file read into memory. */
+int repo_index_load(repo *r) WUR;
+idx *repo_index(repo *r);
+/* Names of the index files read, for prune. */
+size_t repo_index_files(const repo *r, const uint8_t (**ids)[32]);
+void repo_pack_name(const uint8_t pack_id[32], char *out, size_t cap);
+
+/* Blobs. */
+void repo_blob_id(const repo *r, const void *data, size_t len, uint8_t id[32]);
+/* Queues the blob for writing unless already stored; *added says which. Copies data. */
+int repo_blob_save(repo *r, uint8_t type, const void *data, size_t len, const uint8_t id[32], int *added) WUR;
+/* Is the blob stored (or queued)? Safe while workers write. */
+int repo_blob_known(repo *r, uint8_t type, const uint8_t id[32]);
+/* Loads, authenticates and decompresses; with verify, also recomputes the id. */
+int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
+/* Decodes one sealed blob already read from a pack. */
+int repo_blob_open(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                   uint32_t raw_len, buf *out, int verify) WUR;
+/* Waits for queued blobs, writes the last pack and the index of all new packs. */
+int repo_flush(repo *r) WUR;
+/* Writes the given blobs (already sealed) into new packs, as prune's repack needs. */
+int repo_blob_copy(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                   uint32_t raw_len) WUR;
+
+typedef struct repo_write_stats {
+    uint64_t blobs_added, bytes_added_raw, bytes_added_stored, packs_written;
+} repo_write_stats;
+void repo_write_stats_get(repo *r, repo_write_stats *s);
+
+#endif

@@ -1,0 +1,67 @@
+/* snapshot — the record of one backup (time, host, paths, tags, root tree, class
+ * and its lock, summary), stored as a sealed JSON object, plus legal holds,
+ * which are separate objects so a snapshot itself is never rewritten. */
+#ifndef LL_SNAPSHOT_H
+#define LL_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "repo.h"
+
+#define SNAPSHOT_VERSION 1
+
+typedef struct snapshot_summary {
+    uint64_t files_new, files_changed, files_unchanged, dirs, files_failed;
+    uint64_t bytes_read, bytes_added, total_files, total_bytes;
+    double duration;
+} snapshot_summary;
+
+typedef struct snapshot {
+    uint8_t id[32];
+    int64_t time;
+    long time_ns;
+    char hostname[256];
+    char username[64];
+    char **paths;
+    size_t npaths;
+    char **tags;
+    size_t ntags;
+    uint8_t tree[32];
+    int has_parent;
+    uint8_t parent[32];
+    char class_name[64];
+    int64_t lock_until; /* 0: no retention lock */
+    int partial;
+    char source[32];    /* "files" */
+    char *meta_json;    /* source-specific JSON object, or NULL */
+    snapshot_summary summary;
+    int held;           /* filled by snapshot_load_all from holds/ */
+} snapshot;
+
+void snapshot_init(snapshot *s);
+void snapshot_free(snapshot *s);
+void snapshots_free(snapshot **list, size_t n);
+int snapshot_add_path(snapshot *s, const char *p) WUR;
+int snapshot_add_tag(snapshot *s, const char *t) WUR;
+int snapshot_has_tag(const snapshot *s, const char *t);
+int snapshot_encode(const snapshot *s, buf *out) WUR;
+/* ERR_DAMAGED on malformed input, ERR_VERSION on an unknown version (fuzzed). */
+int snapshot_decode(const uint8_t *p, size_t len, snapshot *s) WUR;
+/* Assigns a fresh id and writes the snapshot. */
+int snapshot_save(repo *r, snapshot *s) WUR;
+int snapshot_load(repo *r, const uint8_t id[32], snapshot *s) WUR;
+/* All snapshots, oldest first. tolerate_damage: 0 fail on a damaged one, 1 warn and
+ * skip it, 2 skip it silently. */
+int snapshot_load_all(repo *r, snapshot **out, size_t *n, int tolerate_damage) WUR;
+/* "latest", or an id prefix of at least 4 hex digits. */
+int snapshot_resolve(repo *r, const char *spec, snapshot *out) WUR;
+void snapshot_short_id(const uint8_t id[32], char out[9]);
+/* Same host and same set of paths: the group for parents and for forget. */
+int snapshot_same_group(const snapshot *a, const snapshot *b);
+
+int snapshot_hold(repo *r, const uint8_t id[32], const char *reason) WUR;
+int snapshot_release(repo *r, const uint8_t id[32]) WUR;
+/* 1 when held, 0 when not; reason copied when held. */
+int snapshot_hold_get(repo *r, const uint8_t id[32], char *reason, size_t cap) WUR;
+
+#endif

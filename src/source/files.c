@@ -1,0 +1,712 @@
+/* files — see files.h. Backup walks the file system depth-first and writes each
+ * folder's tree after its children; unchanged files (same size, mtime, ctime and
+ * inode as in the parent snapshot) keep their content list without being read. */
+#define _GNU_SOURCE
+#include "files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "../repo/walk.h"
+
+/* ---- paths ------------------------------------------------------------------- */
+
+int files_abs_path(const char *in, char *out, size_t cap)
+{
+    char tmp[PATH_MAX], cwd[PATH_MAX];
+    if (in[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd))
+            return err_sys(ERR_IO, "current folder");
+        if (snprintf(tmp, sizeof tmp, "%s/%s", cwd, in) >= (int)sizeof tmp)
+            return err_set(ERR_USAGE, "path too long: %s", in);
+    } else if (snprintf(tmp, sizeof tmp, "%s", in) >= (int)sizeof tmp) {
+        return err_set(ERR_USAGE, "path too long: %s", in);
+    }
+    size_t o = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(tmp, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(part, "."))
+            continue;
+        if (!strcmp(part, "..")) {
+            while (o > 0 && out[--o] != '/')
+                ;
+            continue;
+        }
+        size_t l = strlen(part);
+        if (o + l + 2 > cap)
+            return err_set(ERR_USAGE, "path too long: %s", in);
+        out[o++] = '/';
+        memcpy(out + o, part, l);
+        o += l;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int is_inside(const char *child, const char *parent)
+{
+    size_t l = strlen(parent);
+    if (!strcmp(parent, "/"))
+        return 1;
+    return !strncmp(child, parent, l) && (child[l] == '/' || child[l] == '\0');
+}
+
+void files_normalize_paths(char **paths, size_t *n)
+{
+    qsort(paths, *n, sizeof *paths, cmp_str);
+    size_t w = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (w && is_inside(paths[i], paths[w - 1])) {
+            free(paths[i]);
+            continue;
+        }
+        paths[w++] = paths[i];
+    }
+    *n = w;
+}
+
+int files_excluded(char *const *patterns, size_t n, const char *path)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = patterns[i];
+        if (strchr(p, '/') ? fnmatch(p, path, 0) == 0 : fnmatch(p, base, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- backup ------------------------------------------------------------------ */
+
+typedef struct backup_ctx {
+    repo *r;
+    const files_backup_opts *o;
+    snapshot_summary *sum;
+    progress prog;
+    buf data; /* read window: 2 x max chunk size */
+} backup_ctx;
+
+static void node_from_stat(tree_node *n, const struct stat *st)
+{
+    n->mode = st->st_mode & 07777;
+    n->uid = st->st_uid;
+    n->gid = st->st_gid;
+    n->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+    n->mtime = st->st_mtim.tv_sec;
+    n->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+    n->ctime = st->st_ctim.tv_sec;
+    n->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+    n->atime = st->st_atim.tv_sec;
+    n->atime_ns = (uint32_t)st->st_atim.tv_nsec;
+    n->inode = st->st_ino;
+    n->dev = st->st_dev;
+    n->rdev = st->st_rdev;
+    n->nlink = (uint32_t)st->st_nlink;
+    if (S_ISREG(st->st_mode))
+        n->type = NODE_FILE;
+    else if (S_ISDIR(st->st_mode))
+        n->type = NODE_DIR;
+    else if (S_ISLNK(st->st_mode))
+        n->type = NODE_SYMLINK;
+    else if (S_ISFIFO(st->st_mode))
+        n->type = NODE_FIFO;
+    else if (S_ISCHR(st->st_mode))
+        n->type = NODE_CHR;
+    else if (S_ISBLK(st->st_mode))
+        n->type = NODE_BLK;
+    else
+        n->type = NODE_SOCK;
+}
+
+static int save_tree(backup_ctx *c, tree *t, uint8_t id[32])
+{
+    buf b;
+    int added;
+    buf_init(&b, 0);
+    tree_sort(t);
+    int rc = tree_encode(t, &b);
+    if (!rc) {
+        repo_blob_id(c->r, b.data, b.len, id);
+        rc = repo_blob_save(c->r, BLOB_TREE, b.data, b.len, id, &added);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+static void warn_skip(backup_ctx *c, const char *what, const char *path)
+{
+    LOG_WARN("cannot %s %s: %s (left out of the snapshot)", what, path, strerror(errno));
+    c->sum->files_failed++;
+}
+
+static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
+{
+    if (!old || old->type != NODE_FILE || old->size != n->size || old->mtime != n->mtime ||
+        old->mtime_ns != n->mtime_ns || old->ctime != n->ctime || old->ctime_ns != n->ctime_ns ||
+        old->inode != n->inode)
+        return 0;
+    for (uint32_t i = 0; i < old->ncontent; i++)
+        if (!repo_blob_known(c->r, BLOB_DATA, old->content[i]))
+            return 0; /* e.g. pruned or damaged: read it again */
+    return 1;
+}
+
+static int add_content(tree_node *n, const uint8_t id[32], uint32_t *cap)
+{
+    if (n->ncontent == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        void *p = realloc(n->content, (size_t)nc * 32);
+        if (!p)
+            return err_set(ERR_FATAL, "out of memory");
+        n->content = p;
+        *cap = nc;
+    }
+    memcpy(n->content[n->ncontent++], id, 32);
+    return 0;
+}
+
+/* Reads and chunks one file. Returns 0 with *skipped set when it could not be read. */
+static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
+{
+    const chunker *ch = repo_chunker(c->r);
+    int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == EPERM)
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        warn_skip(c, "read", path);
+        *skipped = 1;
+        return 0;
+    }
+    size_t start = 0, len = 0, cap = c->data.cap;
+    uint8_t *d = c->data.data;
+    uint32_t ccap = 0;
+    uint64_t total = 0;
+    int eof = 0, rc = 0;
+    while (!rc) {
+        while (!eof && len - start < ch->max) {
+            if (len == cap) { /* slide the window: the unconsumed tail is < max */
+                memmove(d, d + start, len - start);
+                len -= start;
+                start = 0;
+            }
+            ssize_t got = read(fd, d + len, cap - len);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0) {
+                warn_skip(c, "read", path);
+                *skipped = 1;
+                close(fd);
+                return 0;
+            }
+            eof = got == 0;
+            len += (size_t)got;
+            total += (uint64_t)got;
+            c->sum->bytes_read += (uint64_t)got;
+            progress_add(&c->prog, 0, (uint64_t)got);
+        }
+        if (len == start)
+            break;
+        size_t cut = chunker_cut(ch, d + start, len - start);
+        uint8_t id[32];
+        int added;
+        repo_blob_id(c->r, d + start, cut, id);
+        rc = repo_blob_save(c->r, BLOB_DATA, d + start, cut, id, &added);
+        if (!rc)
+            rc = add_content(n, id, &ccap);
+        start += cut;
+    }
+    close(fd);
+    n->size = total; /* what was read, even if the file grew or shrank meanwhile */
+    return rc;
+}
+
+static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32]);
+
+/* Backs up path into t as a node called name; old is the parent snapshot's node. */
+static int backup_path(backup_ctx *c, const char *path, const char *name, const tree_node *old, tree *t)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0; /* vanished since the folder was listed */
+        warn_skip(c, "stat", path);
+        return 0;
+    }
+    tree_node n;
+    memset(&n, 0, sizeof n);
+    node_from_stat(&n, &st);
+    if (!(n.name = strdup(name)))
+        return err_set(ERR_FATAL, "out of memory");
+    int rc = 0, skipped = 0;
+    if (n.type == NODE_DIR) {
+        rc = backup_dir(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
+        c->sum->dirs++;
+    } else if (n.type == NODE_SYMLINK) {
+        char target[PATH_MAX];
+        ssize_t l = readlink(path, target, sizeof target - 1);
+        if (l < 0) {
+            warn_skip(c, "read link", path);
+            skipped = 1;
+        } else {
+            target[l] = '\0';
+            if (!(n.link = strdup(target)))
+                rc = err_set(ERR_FATAL, "out of memory");
+        }
+    } else if (n.type == NODE_FILE) {
+        c->sum->total_files++;
+        if (unchanged(c, &n, old)) {
+            size_t sz = (size_t)old->ncontent * 32;
+            if (sz && !(n.content = malloc(sz)))
+                return err_set(ERR_FATAL, "out of memory");
+            if (sz)
+                memcpy(n.content, old->content, sz);
+            n.ncontent = old->ncontent;
+            c->sum->files_unchanged++;
+            progress_add(&c->prog, 1, n.size);
+        } else {
+            rc = read_file(c, path, &n, &skipped);
+            if (!skipped) {
+                if (old)
+                    c->sum->files_changed++;
+                else
+                    c->sum->files_new++;
+            }
+            progress_add(&c->prog, 1, 0);
+        }
+        if (!skipped)
+            c->sum->total_bytes += n.size;
+    }
+    if (!rc && !skipped)
+        rc = tree_add(t, &n);
+    tree_node_free(&n);
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int list_names(const char *path, char ***names, size_t *n)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    size_t cap = 0;
+    *names = NULL;
+    *n = 0;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **p = realloc(*names, cap * sizeof *p);
+            if (!p) {
+                rc = err_set(ERR_FATAL, "out of memory");
+                break;
+            }
+            *names = p;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            rc = err_set(ERR_FATAL, "out of memory");
+        else
+            (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*names, *n, sizeof **names, cmp_name);
+    return rc;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32])
+{
+    char **names = NULL;
+    size_t n = 0;
+    tree t, old_tree;
+    tree_init(&t);
+    tree_init(&old_tree);
+    int rc = list_names(path, &names, &n);
+    if (rc < 0) { /* unreadable folder: kept as an empty folder, with a warning */
+        warn_skip(c, "list", path);
+        rc = 0;
+    }
+    if (!rc && old && walk_load_tree(c->r, old->subtree, &old_tree) != 0) {
+        LOG_DEBUG("parent tree of %s unreadable, reading all files: %s", path, err_msg());
+        err_clear();
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        char child[PATH_MAX];
+        if (fs_join(child, sizeof child, path, names[i]) != 0) {
+            LOG_WARN("path too long, left out: %s/%s", path, names[i]);
+            c->sum->files_failed++;
+            err_clear();
+            continue;
+        }
+        if (files_excluded(c->o->excludes, c->o->nexcludes, child))
+            continue;
+        rc = backup_path(c, child, names[i], tree_find(&old_tree, names[i]), &t);
+    }
+    if (!rc)
+        rc = save_tree(c, &t, out);
+    free_names(names, n);
+    tree_free(&t);
+    tree_free(&old_tree);
+    return rc;
+}
+
+/* Folders above the backed-up paths ("/", "/home"...) are stored with their own
+ * metadata but only the children that lead to a backed-up path. */
+static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_t n, const uint8_t *old_id,
+                          uint8_t out[32])
+{
+    tree t, old_tree;
+    tree_init(&t);
+    tree_init(&old_tree);
+    int rc = 0;
+    if (old_id && walk_load_tree(c->r, old_id, &old_tree) != 0)
+        err_clear();
+    size_t plen = strcmp(prefix, "/") ? strlen(prefix) : 0;
+    for (size_t i = 0; !rc && i < n;) {
+        const char *rest = paths[i] + plen + 1;
+        size_t clen = strcspn(rest, "/");
+        char name[NAME_MAX + 1], child[PATH_MAX];
+        snprintf(name, sizeof name, "%.*s", (int)clen, rest);
+        snprintf(child, sizeof child, "%.*s", (int)(plen + 1 + clen), paths[i]);
+        size_t j = i;
+        while (j < n && is_inside(paths[j], child))
+            j++;
+        const tree_node *old = tree_find(&old_tree, name);
+        if (j == i + 1 && !strcmp(paths[i], child)) {
+            rc = backup_path(c, child, name, old, &t);
+        } else {
+            struct stat st;
+            tree_node node;
+            memset(&node, 0, sizeof node);
+            if (lstat(child, &st) != 0) {
+                rc = err_sys(ERR_NOTFOUND, "stat %s", child);
+            } else {
+                node_from_stat(&node, &st);
+                node.type = NODE_DIR;
+                if (!(node.name = strdup(name)))
+                    rc = err_set(ERR_FATAL, "out of memory");
+                if (!rc)
+                    rc = backup_virtual(c, child, paths + i, j - i,
+                                        old && old->type == NODE_DIR ? old->subtree : NULL, node.subtree);
+                if (!rc)
+                    rc = tree_add(&t, &node);
+            }
+            tree_node_free(&node);
+        }
+        i = j;
+    }
+    if (!rc)
+        rc = save_tree(c, &t, out);
+    tree_free(&t);
+    tree_free(&old_tree);
+    return rc;
+}
+
+static void prescan(backup_ctx *c, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISREG(st.st_mode)) {
+        c->prog.total_files++;
+        c->prog.total_bytes += (uint64_t)st.st_size;
+        return;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return;
+    char **names;
+    size_t n;
+    if (list_names(path, &names, &n) != 0) {
+        err_clear();
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char child[PATH_MAX];
+        if (fs_join(child, sizeof child, path, names[i]) == 0 &&
+            !files_excluded(c->o->excludes, c->o->nexcludes, child))
+            prescan(c, child);
+    }
+    err_clear();
+    free_names(names, n);
+}
+
+int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snapshot_summary *sum)
+{
+    backup_ctx c = {.r = r, .o = o, .sum = sum};
+    buf_init(&c.data, 0);
+    int rc = buf_reserve(&c.data, 2 * repo_chunker(r)->max);
+    c.data.cap = 2 * repo_chunker(r)->max;
+    for (size_t i = 0; !rc && i < o->npaths; i++) {
+        struct stat st;
+        if (lstat(o->paths[i], &st) != 0)
+            rc = err_sys(ERR_NOTFOUND, "backup path %s", o->paths[i]);
+    }
+    progress_start(&c.prog, "backup", o->progress);
+    for (size_t i = 0; !rc && o->progress && i < o->npaths; i++)
+        prescan(&c, o->paths[i]);
+    if (!rc && o->npaths == 1 && !strcmp(o->paths[0], "/")) {
+        /* the whole file system: the root folder itself is the backed-up path */
+        tree_node root = {0};
+        if (o->parent)
+            memcpy(root.subtree, o->parent->tree, 32);
+        rc = backup_dir(&c, "/", o->parent ? &root : NULL, tree_id);
+    } else if (!rc) {
+        rc = backup_virtual(&c, "/", o->paths, o->npaths, o->parent ? o->parent->tree : NULL, tree_id);
+    }
+    progress_end(&c.prog);
+    buf_free(&c.data);
+    return rc;
+}
+
+/* ---- restore ------------------------------------------------------------------ */
+
+typedef struct hardlink {
+    uint64_t dev, inode;
+    char *path;
+} hardlink;
+
+typedef struct restore_ctx {
+    repo *r;
+    const files_restore_opts *o;
+    files_restore_stats *st;
+    progress prog;
+    buf blob;
+    hardlink *links;
+    size_t nlinks, links_cap;
+    int as_root;
+} restore_ctx;
+
+static void restore_fail(restore_ctx *c, const char *path, const char *why)
+{
+    fprintf(stderr, "error: restore %s: %s\n", path, why);
+    c->st->errors++;
+}
+
+/* Owner before mode (chown clears setuid), times last. */
+static void set_meta(restore_ctx *c, const char *path, const tree_node *n)
+{
+    int is_link = n->type == NODE_SYMLINK;
+    if (lchown(path, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
+        LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
+    if (!is_link && chmod(path, n->mode) != 0)
+        LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
+    struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
+    if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
+}
+
+static const char *find_link(restore_ctx *c, const tree_node *n)
+{
+    for (size_t i = 0; i < c->nlinks; i++)
+        if (c->links[i].dev == n->dev && c->links[i].inode == n->inode)
+            return c->links[i].path;
+    return NULL;
+}
+
+static int remember_link(restore_ctx *c, const tree_node *n, const char *path)
+{
+    if (c->nlinks == c->links_cap) {
+        size_t nc = c->links_cap ? c->links_cap * 2 : 16;
+        hardlink *p = realloc(c->links, nc * sizeof *p);
+        if (!p)
+            return err_set(ERR_FATAL, "out of memory");
+        c->links = p;
+        c->links_cap = nc;
+    }
+    if (!(c->links[c->nlinks].path = strdup(path)))
+        return err_set(ERR_FATAL, "out of memory");
+    c->links[c->nlinks].dev = n->dev;
+    c->links[c->nlinks].inode = n->inode;
+    c->nlinks++;
+    return 0;
+}
+
+/* Every blob is authenticated before its bytes are written; a file with a bad blob
+ * is removed rather than left half right. */
+static int restore_file(restore_ctx *c, const char *dest, const tree_node *n)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.lifeline-restore.tmp", dest) >= (int)sizeof tmp)
+        return err_set(ERR_USAGE, "path too long: %s", dest);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_sys(ERR_IO, "create %s", tmp);
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
+        rc = repo_blob_load(c->r, BLOB_DATA, n->content[i], &c->blob, 0);
+        if (rc)
+            break;
+        if (fs_write_all(fd, c->blob.data, c->blob.len) != 0) {
+            rc = err_sys(ERR_IO, "write %s", tmp);
+            break;
+        }
+        c->st->bytes += c->blob.len;
+        progress_add(&c->prog, 0, c->blob.len);
+    }
+    if (close(fd) != 0 && !rc)
+        rc = err_sys(ERR_IO, "close %s", tmp);
+    if (rc) {
+        unlink(tmp);
+        if (rc == ERR_DAMAGED) { /* damage: report this file, go on with the rest */
+            restore_fail(c, dest, err_msg());
+            err_clear();
+            return 0;
+        }
+        return rc;
+    }
+    set_meta(c, tmp, n);
+    if (rename(tmp, dest) != 0) {
+        rc = err_sys(ERR_IO, "rename %s to %s", tmp, dest);
+        unlink(tmp);
+        return rc;
+    }
+    c->st->files++;
+    progress_add(&c->prog, 1, 0);
+    return n->nlink > 1 ? remember_link(c, n, dest) : 0;
+}
+
+static int wanted(restore_ctx *c, const char *snap_path, int matched)
+{
+    if (files_excluded(c->o->excludes, c->o->nexcludes, snap_path))
+        return 0;
+    return matched || !c->o->nincludes || files_excluded(c->o->includes, c->o->nincludes, snap_path);
+}
+
+static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
+                        int *any);
+
+static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir, const char *snap_dir, int matched,
+                        int *any)
+{
+    char dest[PATH_MAX], snap[PATH_MAX];
+    if (fs_join(dest, sizeof dest, dest_dir, n->name) || fs_join(snap, sizeof snap, snap_dir, n->name))
+        return ERR_USAGE;
+    if (files_excluded(c->o->excludes, c->o->nexcludes, snap))
+        return 0;
+    int self = wanted(c, snap, matched);
+    if (n->type == NODE_DIR) {
+        int created = mkdir(dest, 0700) == 0, inner = 0;
+        if (!created && errno != EEXIST)
+            return err_sys(ERR_IO, "create folder %s", dest);
+        int rc = restore_tree(c, n->subtree, dest, snap, self && c->o->nincludes ? 1 : matched, &inner);
+        if (rc)
+            return rc;
+        if (self || inner) {
+            set_meta(c, dest, n);
+            c->st->dirs++;
+            *any = 1;
+        } else if (created) {
+            rmdir(dest);
+        }
+        return 0;
+    }
+    if (!self)
+        return 0;
+    *any = 1;
+    if (n->type == NODE_FILE) {
+        const char *first = n->nlink > 1 ? find_link(c, n) : NULL;
+        if (first) {
+            unlink(dest);
+            if (link(first, dest) != 0)
+                return err_sys(ERR_IO, "link %s to %s", dest, first);
+            c->st->links++;
+            return 0;
+        }
+        return restore_file(c, dest, n);
+    }
+    unlink(dest); /* replace whatever is there */
+    int r;
+    if (n->type == NODE_SYMLINK)
+        r = symlink(n->link ? n->link : "", dest);
+    else if (n->type == NODE_FIFO)
+        r = mkfifo(dest, 0600);
+    else if (n->type == NODE_CHR || n->type == NODE_BLK)
+        r = mknod(dest, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev);
+    else
+        return 0; /* sockets belong to the process that made them */
+    if (r != 0) {
+        LOG_WARN("cannot create %s: %s", dest, strerror(errno));
+        c->st->errors++;
+        return 0;
+    }
+    set_meta(c, dest, n);
+    c->st->files++;
+    return 0;
+}
+
+static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
+                        int *any)
+{
+    tree t;
+    int rc = walk_load_tree(c->r, id, &t);
+    if (rc == ERR_DAMAGED) {
+        restore_fail(c, snap[0] ? snap : "/", err_msg());
+        err_clear();
+        return 0;
+    }
+    for (size_t i = 0; !rc && i < t.n; i++)
+        rc = restore_node(c, &t.nodes[i], dest, snap, matched, any);
+    tree_free(&t);
+    return rc;
+}
+
+int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st)
+{
+    restore_ctx c = {.r = r, .o = o, .st = st, .as_root = geteuid() == 0};
+    memset(st, 0, sizeof *st);
+    buf_init(&c.blob, 0);
+    int rc = fs_mkdirs(o->target, 0700), any = 0;
+    progress_start(&c.prog, "restore", o->progress);
+    if (!rc && (!o->subpath || !strcmp(o->subpath, "/"))) {
+        rc = restore_tree(&c, s->tree, o->target, "", 0, &any);
+    } else if (!rc) {
+        tree_node n;
+        rc = walk_find(r, s->tree, o->subpath, &n);
+        if (!rc) {
+            char parent[PATH_MAX];
+            snprintf(parent, sizeof parent, "%s", o->subpath);
+            *strrchr(parent, '/') = '\0';
+            if (n.type == NODE_DIR) /* the folder's contents go into the target */
+                rc = restore_tree(&c, n.subtree, o->target, o->subpath, 0, &any);
+            else
+                rc = restore_node(&c, &n, o->target, parent, 0, &any);
+            tree_node_free(&n);
+        }
+    }
+    progress_end(&c.prog);
+    for (size_t i = 0; i < c.nlinks; i++)
+        free(c.links[i].path);
+    free(c.links);
+    buf_free(&c.blob);
+    if (!rc && st->errors)
+        rc = err_set(ERR_DAMAGED, "%llu item(s) could not be restored (see errors above); the rest was restored",
+                     (unsigned long long)st->errors);
+    return rc;
+}

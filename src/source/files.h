@@ -1,0 +1,48 @@
+/* files — the files source: backing up folders, files, symlinks, hard links and
+ * special files with their metadata into trees, and restoring them exactly. */
+#ifndef LL_FILES_H
+#define LL_FILES_H
+
+#include "../repo/repo.h"
+#include "../repo/snapshot.h"
+
+typedef struct files_backup_opts {
+    char **paths; /* absolute, normalized, sorted, none inside another */
+    size_t npaths;
+    char **excludes;
+    size_t nexcludes;
+    const snapshot *parent; /* for skipping unchanged files; may be NULL */
+    int progress;
+} files_backup_opts;
+
+/* Makes a path absolute and lexically clean ("/a/./b/../c/" -> "/a/c"). */
+int files_abs_path(const char *in, char *out, size_t cap) WUR;
+/* Sorts paths, drops duplicates and paths inside other paths. */
+void files_normalize_paths(char **paths, size_t *n);
+
+/* Writes the trees and data; *tree receives the root tree id. Unreadable entries
+ * are warned about, counted in files_failed, and skipped. */
+int files_backup(repo *r, const files_backup_opts *o, uint8_t tree[32], snapshot_summary *sum) WUR;
+
+typedef struct files_restore_opts {
+    const char *target;
+    const char *subpath; /* "/a/b" inside the snapshot, or NULL for all */
+    char **includes;
+    size_t nincludes;
+    char **excludes;
+    size_t nexcludes;
+    int progress;
+} files_restore_opts;
+
+typedef struct files_restore_stats {
+    uint64_t files, dirs, links, bytes, errors;
+} files_restore_stats;
+
+/* Restores; damaged files are reported, left out, and counted in errors (the
+ * rest is still restored). Returns ERR_DAMAGED when errors > 0. */
+int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st) WUR;
+
+/* Does an exclude pattern match this path (basename patterns without '/')? */
+int files_excluded(char *const *patterns, size_t n, const char *path);
+
+#endif

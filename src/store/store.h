@@ -1,0 +1,45 @@
+/* store — where repository files live, behind one table of functions so that a
+ * posix folder (now) and S3-compatible storage (later) are interchangeable.
+ * Names are relative, '/'-separated: "config", "keys/<id>", "data/ab/<id>". */
+#ifndef LL_STORE_H
+#define LL_STORE_H
+
+#include <stdint.h>
+
+#include "../core/buf.h"
+
+typedef struct store store;
+
+/* Called once per file found by store_list; a non-zero return stops the listing. */
+typedef int (*store_list_fn)(const char *name, uint64_t size, void *ctx);
+
+typedef struct store_ops {
+    /* Atomic and durable: readers see the whole file or none of it. With exclusive,
+     * an existing name is an error. */
+    int (*put)(store *s, const char *name, const void *data, size_t len, int exclusive);
+    int (*get)(store *s, const char *name, buf *out, size_t max);
+    int (*get_range)(store *s, const char *name, uint64_t off, size_t len, buf *out);
+    int (*size)(store *s, const char *name, uint64_t *size);
+    int (*remove)(store *s, const char *name);
+    /* Lists files under dir (recursively); names passed to fn include dir. */
+    int (*list)(store *s, const char *dir, store_list_fn fn, void *ctx);
+    void (*free)(store *s);
+} store_ops;
+
+struct store {
+    const store_ops *ops;
+    char *location; /* for messages */
+};
+
+/* A posix folder. With create, makes the folder and its sub-folders. */
+int store_posix_open(const char *path, int create, store **out) WUR;
+
+static inline int store_put(store *s, const char *n, const void *d, size_t l, int ex) { return s->ops->put(s, n, d, l, ex); }
+static inline int store_get(store *s, const char *n, buf *o, size_t max) { return s->ops->get(s, n, o, max); }
+static inline int store_get_range(store *s, const char *n, uint64_t off, size_t l, buf *o) { return s->ops->get_range(s, n, off, l, o); }
+static inline int store_size(store *s, const char *n, uint64_t *sz) { return s->ops->size(s, n, sz); }
+static inline int store_remove(store *s, const char *n) { return s->ops->remove(s, n); }
+static inline int store_list(store *s, const char *dir, store_list_fn fn, void *ctx) { return s->ops->list(s, dir, fn, ctx); }
+void store_free(store **s);
+
+#endif
