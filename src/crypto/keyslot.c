@@ -147,6 +147,7 @@ static int parse_json(const uint8_t *text, size_t len, cJSON **out, size_t *json
     *out = cJSON_ParseWithLength((const char *)text, *json_len);
     if (!*out || !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
+        *out = NULL; /* the caller deletes it too */
         return err_set(ERR_DAMAGED, "not valid JSON");
     }
     return 0;

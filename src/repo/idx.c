@@ -5,10 +5,15 @@
 #include <string.h>
 
 #define EMPTY UINT32_MAX
+/* Entries live in fixed blocks: growing never copies them and wastes at most one
+ * partly filled block, which keeps memory per blob under 64 bytes at any size. */
+#define BLOCK_SHIFT 12
+#define BLOCK (1u << BLOCK_SHIFT)
 
 struct idx {
-    idx_entry *e;
-    size_t n, cap;
+    idx_entry **blocks;
+    size_t nblocks;
+    size_t n;
     uint32_t *slots; /* entry position, or EMPTY */
     size_t nslots;   /* power of two */
     uint8_t (*packs)[32];
@@ -19,11 +24,15 @@ struct idx {
 
 idx *idx_new(void) { return calloc(1, sizeof(idx)); }
 
+static inline idx_entry *entry(const idx *x, size_t i) { return &x->blocks[i >> BLOCK_SHIFT][i & (BLOCK - 1)]; }
+
 void idx_free(idx **x)
 {
     if (!*x)
         return;
-    free((*x)->e);
+    for (size_t i = 0; i < (*x)->nblocks; i++)
+        free((*x)->blocks[i]);
+    free((*x)->blocks);
     free((*x)->slots);
     free((*x)->packs);
     free((*x)->pack_slots);
@@ -39,18 +48,20 @@ static size_t slot_of(const uint8_t id[32], size_t nslots)
     return (size_t)h & (nslots - 1);
 }
 
-static int rehash(uint32_t **slots, size_t *nslots, size_t want, const void *items, size_t stride, size_t n,
-                  size_t id_off)
+/* id_at gives the id of item i (entries or pack ids). */
+typedef const uint8_t *(*id_at_fn)(const idx *x, size_t i);
+
+static const uint8_t *entry_id(const idx *x, size_t i) { return entry(x, i)->id; }
+static const uint8_t *pack_id_at(const idx *x, size_t i) { return x->packs[i]; }
+
+static int rehash(const idx *x, uint32_t **slots, size_t *nslots, size_t ns, id_at_fn id_at, size_t n)
 {
-    size_t ns = 16;
-    while (ns < want)
-        ns *= 2;
     uint32_t *s = malloc(ns * sizeof *s);
     if (!s)
         return err_set(ERR_FATAL, "out of memory growing the index");
     memset(s, 0xff, ns * sizeof *s);
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *id = (const uint8_t *)items + i * stride + id_off;
+        const uint8_t *id = id_at(x, i);
         size_t j = slot_of(id, ns);
         while (s[j] != EMPTY)
             j = (j + 1) & (ns - 1);
@@ -86,11 +97,11 @@ int idx_group_by_pack(const idx *x, uint32_t **startp, uint32_t **orderp)
         return err_set(ERR_FATAL, "out of memory");
     }
     for (size_t i = 0; i < x->n; i++) /* counting sort by pack number */
-        start[IDX_PACK(&x->e[i]) + 2]++;
+        start[IDX_PACK(entry(x, i)) + 2]++;
     for (size_t p = 2; p < x->npacks + 2; p++)
         start[p] += start[p - 1];
     for (size_t i = 0; i < x->n; i++)
-        order[start[IDX_PACK(&x->e[i]) + 1]++] = (uint32_t)i;
+        order[start[IDX_PACK(entry(x, i)) + 1]++] = (uint32_t)i;
     *startp = start;
     *orderp = order;
     return 0;
@@ -124,7 +135,8 @@ int idx_pack_number(idx *x, const uint8_t pack_id[32], uint32_t *no)
     memcpy(x->packs[x->npacks], pack_id, 32);
     *no = (uint32_t)x->npacks++;
     if (x->npacks * 2 > x->npack_slots)
-        return rehash(&x->pack_slots, &x->npack_slots, x->npacks * 4, x->packs, 32, x->npacks, 0);
+        return rehash(x, &x->pack_slots, &x->npack_slots, x->npack_slots ? x->npack_slots * 4 : 64, pack_id_at,
+                      x->npacks);
     size_t j = slot_of(pack_id, x->npack_slots);
     while (x->pack_slots[j] != EMPTY)
         j = (j + 1) & (x->npack_slots - 1);
@@ -143,7 +155,7 @@ const idx_entry *idx_find(const idx *x, uint8_t type, const uint8_t id[32])
         uint32_t s = x->slots[j];
         if (s == EMPTY)
             return NULL;
-        const idx_entry *e = &x->e[s];
+        const idx_entry *e = entry(x, s);
         if (IDX_TYPE(e) == type && !memcmp(e->id, id, 32))
             return e;
     }
@@ -156,24 +168,25 @@ int idx_add(idx *x, uint8_t type, const uint8_t id[32], uint32_t pack_no, uint32
         return 0;
     if (x->n >= EMPTY - 1)
         return err_set(ERR_FATAL, "too many blobs in the index");
-    if (x->n == x->cap) {
-        /* Grow by half, not double: the array is most of the index's memory. */
-        size_t nc = x->cap ? x->cap + x->cap / 2 : 1024;
-        idx_entry *e = realloc(x->e, nc * sizeof *e);
-        if (!e)
+    if (x->n == x->nblocks * BLOCK) {
+        idx_entry **b = realloc(x->blocks, (x->nblocks + 1) * sizeof *b);
+        if (!b)
             return err_set(ERR_FATAL, "out of memory growing the index");
-        x->e = e;
-        x->cap = nc;
+        x->blocks = b;
+        if (!(b[x->nblocks] = malloc(BLOCK * sizeof(idx_entry))))
+            return err_set(ERR_FATAL, "out of memory growing the index");
+        x->nblocks++;
     }
-    idx_entry *e = &x->e[x->n];
+    idx_entry *e = entry(x, x->n);
     memcpy(e->id, id, 32);
     e->pack = pack_no | (uint32_t)(type & 1) << 31;
     e->offset = offset;
     e->length = length;
     e->raw_len = raw_len;
     x->n++;
+    /* doubling at 3/4 load keeps the table between 3/8 and 3/4 full: <= 10.7 bytes a blob */
     if (x->n * 4 > x->nslots * 3)
-        return rehash(&x->slots, &x->nslots, x->n * 2, x->e, sizeof *x->e, x->n, 0);
+        return rehash(x, &x->slots, &x->nslots, x->nslots ? x->nslots * 2 : 1024, entry_id, x->n);
     size_t j = slot_of(id, x->nslots);
     while (x->slots[j] != EMPTY)
         j = (j + 1) & (x->nslots - 1);
@@ -181,13 +194,29 @@ int idx_add(idx *x, uint8_t type, const uint8_t id[32], uint32_t pack_no, uint32
     return 0;
 }
 
-size_t idx_position(const idx *x, const idx_entry *e) { return (size_t)(e - x->e); }
+int idx_find_pos(const idx *x, uint8_t type, const uint8_t id[32], size_t *pos)
+{
+    if (!x->nslots)
+        return 0;
+    for (size_t j = slot_of(id, x->nslots);; j = (j + 1) & (x->nslots - 1)) {
+        uint32_t s = x->slots[j];
+        if (s == EMPTY)
+            return 0;
+        const idx_entry *e = entry(x, s);
+        if (IDX_TYPE(e) == type && !memcmp(e->id, id, 32)) {
+            *pos = s;
+            return 1;
+        }
+    }
+}
+
 size_t idx_count(const idx *x) { return x->n; }
-const idx_entry *idx_at(const idx *x, size_t i) { return &x->e[i]; }
+const idx_entry *idx_at(const idx *x, size_t i) { return entry(x, i); }
 
 size_t idx_memory(const idx *x)
 {
-    return x->cap * sizeof *x->e + x->nslots * 4 + x->packs_cap * 32 + x->npack_slots * 4;
+    return x->nblocks * BLOCK * sizeof(idx_entry) + x->nblocks * sizeof(void *) + x->nslots * 4 +
+           x->packs_cap * 32 + x->npack_slots * 4;
 }
 
 int idx_file_encode(const idx_file_pack *packs, size_t npacks, buf *out)
@@ -216,10 +245,10 @@ int idx_file_decode(const uint8_t *p, size_t len, idx_file_fn fn, void *ctx)
     rd r;
     rd_init(&r, p, len);
     uint8_t version = rd_u8(&r);
-    rd_bytes(&r, 3);
+    const uint8_t *reserved = rd_bytes(&r, 3);
     uint32_t npacks = rd_u32(&r);
-    if (r.bad)
-        return err_set(ERR_DAMAGED, "index file too short");
+    if (r.bad || reserved[0] || reserved[1] || reserved[2])
+        return err_set(ERR_DAMAGED, "index file too short or has non-zero reserved bytes");
     if (version != IDX_FILE_VERSION)
         return err_set(ERR_VERSION, "index format version %u is not supported", version);
     for (uint32_t i = 0; i < npacks; i++) {

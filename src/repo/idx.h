@@ -1,6 +1,6 @@
 /* idx — the in-memory blob index (id -> pack, offset, length) and the codec of
  * index files. Entries live in one dense array; an open-addressing table of
- * 32-bit slots finds them: about 48 + 8..11 bytes per blob. */
+ * 32-bit slots finds them: 48 + 5..11 bytes per blob. */
 #ifndef LL_IDX_H
 #define LL_IDX_H
 
@@ -38,8 +38,9 @@ size_t idx_pack_count(const idx *x);
 int idx_add(idx *x, uint8_t type, const uint8_t id[32], uint32_t pack_no, uint32_t offset, uint32_t length,
             uint32_t raw_len) WUR;
 const idx_entry *idx_find(const idx *x, uint8_t type, const uint8_t id[32]);
-/* Position of an entry in [0, idx_count), for parallel arrays such as "used" bits. */
-size_t idx_position(const idx *x, const idx_entry *e);
+/* Like idx_find, giving the entry's position in [0, idx_count) for parallel arrays
+ * such as "used" bits. Returns 1 found, 0 not. */
+int idx_find_pos(const idx *x, uint8_t type, const uint8_t id[32], size_t *pos);
 size_t idx_count(const idx *x);
 const idx_entry *idx_at(const idx *x, size_t i);
 size_t idx_memory(const idx *x);

@@ -89,10 +89,10 @@ int pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len, pack_ent
     rd r;
     rd_init(&r, p, len);
     uint8_t version = rd_u8(&r);
-    rd_bytes(&r, 3);
+    const uint8_t *reserved = rd_bytes(&r, 3);
     uint32_t count = rd_u32(&r);
-    if (r.bad)
-        return err_set(ERR_DAMAGED, "pack header too short");
+    if (r.bad || reserved[0] || reserved[1] || reserved[2])
+        return err_set(ERR_DAMAGED, "pack header too short or has non-zero reserved bytes");
     if (version != PACK_HEADER_VERSION)
         return err_set(ERR_VERSION, "pack header version %u is not supported", version);
     if (count > PACK_MAX_ENTRIES || (uint64_t)count * PACK_ENTRY_LEN != r.left)
@@ -103,13 +103,13 @@ int pack_header_decode(const uint8_t *p, size_t len, uint64_t data_len, pack_ent
     uint64_t off = 0;
     for (uint32_t i = 0; i < count; i++) {
         e[i].type = rd_u8(&r);
-        rd_bytes(&r, 3);
+        const uint8_t *zero = rd_bytes(&r, 3);
         e[i].length = rd_u32(&r);
         e[i].raw_len = rd_u32(&r);
         memcpy(e[i].id, rd_bytes(&r, 32), 32);
         e[i].offset = (uint32_t)off;
         off += e[i].length;
-        if (e[i].type > BLOB_TREE || e[i].length < CRYPTO_OVERHEAD + 1 || off > data_len) {
+        if (zero[0] || zero[1] || zero[2] || e[i].type > BLOB_TREE || e[i].length < CRYPTO_OVERHEAD + 1 || off > data_len) {
             free(e);
             return err_set(ERR_DAMAGED, "pack header entry %u is invalid", i);
         }

@@ -28,15 +28,14 @@ typedef struct prune_ctx {
 
 static int mark(prune_ctx *c, uint8_t type, const uint8_t id[32], int *was)
 {
-    const idx_entry *e = idx_find(repo_index(c->r), type, id);
-    if (!e) {
+    size_t pos;
+    if (!idx_find_pos(repo_index(c->r), type, id, &pos)) {
         char hex[65];
         text_hex(id, 32, hex);
         err_set(ERR_DAMAGED, "%s blob %.16s is referenced but not in the index", type ? "tree" : "data", hex);
         err_hint("run 'lifeline check' first; prune refuses to run on a damaged repository");
         return ERR_DAMAGED;
     }
-    size_t pos = idx_position(repo_index(c->r), e);
     *was = c->used[pos];
     c->used[pos] = 1;
     return 0;

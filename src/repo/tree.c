@@ -171,10 +171,10 @@ int tree_decode(const uint8_t *p, size_t len, tree *t)
     rd_init(&r, p, len);
     tree_init(t);
     uint8_t version = rd_u8(&r);
-    rd_bytes(&r, 3);
+    const uint8_t *reserved = rd_bytes(&r, 3);
     uint32_t count = rd_u32(&r);
-    if (r.bad)
-        return err_set(ERR_DAMAGED, "tree too short");
+    if (r.bad || reserved[0] || reserved[1] || reserved[2])
+        return err_set(ERR_DAMAGED, "tree too short or has non-zero reserved bytes");
     if (version != TREE_VERSION)
         return err_set(ERR_VERSION, "tree format version %u is not supported", version);
     if (count > TREE_MAX_NODES || count > r.left / 64)

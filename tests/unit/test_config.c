@@ -1,0 +1,62 @@
+/* Unit tests: configuration file. */
+#include "testutil.h"
+
+#include "cli/config.h"
+
+static void parses_the_documented_example(void **state)
+{
+    (void)state;
+    const char *text = "[repository]\n"
+                       "path = /var/backups/lifeline\n"
+                       "password-file = /etc/lifeline/repo.pass\n"
+                       "\n"
+                       "[retention \"financial\"]\n"
+                       "keep-within = 7y\n"
+                       "lock = 7y\n"
+                       "\n"
+                       "[retention \"user-projects\"]\n"
+                       "keep-within = 3y\n"
+                       "keep-daily = 30   # inline comment\n"
+                       "[source \"cache\"]\n"
+                       "type = redis\n";
+    config *c;
+    assert_int_equal(config_parse_string(text, "test.conf", &c), 0);
+    assert_string_equal(c->repo_path, "/var/backups/lifeline");
+    assert_string_equal(c->password_file, "/etc/lifeline/repo.pass");
+    const config_class *f = config_class_find(c, "financial");
+    assert_non_null(f);
+    assert_int_equal(f->lock, 7LL * 365 * 86400);
+    assert_int_equal(f->policy.keep_within, 7LL * 365 * 86400);
+    const config_class *u = config_class_find(c, "user-projects");
+    assert_int_equal(u->policy.keep_daily, 30);
+    assert_null(config_class_find(c, "nope"));
+    assert_string_equal(config_source_get(config_source_find(c, "cache"), "type"), "redis");
+    config_free(&c);
+    assert_null(c);
+}
+
+static void errors_name_file_and_line(void **state)
+{
+    (void)state;
+    config *c = NULL;
+    assert_int_equal(config_parse_string("[repository]\npath = /x\nkeep = 3\n", "a.conf", &c), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "a.conf:3"));
+    assert_non_null(strstr(err_msg(), "keep"));
+    assert_int_equal(config_parse_string("[retention \"x\"]\nlock = forever\n", "b.conf", &c), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "b.conf:2"));
+    assert_int_equal(config_parse_string("[retention \"x\"]\nkeep-daily = -1\n", "c.conf", &c), ERR_CONFIG);
+    assert_int_equal(config_parse_string("[mystery]\na = b\n", "d.conf", &c), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "unknown section"));
+    assert_int_equal(config_parse_string("this is not ini\n", "e.conf", &c), ERR_CONFIG);
+    assert_int_equal(config_load("/nonexistent/lifeline.conf", &c), ERR_CONFIG);
+    assert_null(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parses_the_documented_example),
+        cmocka_unit_test(errors_name_file_and_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

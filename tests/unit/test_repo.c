@@ -1,0 +1,157 @@
+/* Unit tests: repository open/unlock, blob write path, damage detection. */
+#include "testutil.h"
+
+#include "core/fsutil.h"
+#include "repo/repo.h"
+
+static repo_options fast_options(void)
+{
+    repo_options o;
+    repo_options_default(&o);
+    o.kdf = (crypto_kdf_params){.t_cost = 1, .m_kib = 64, .lanes = 1};
+    o.pack_size = 4096; /* several packs from little data */
+    return o;
+}
+
+static repo *make_repo(const char *dir)
+{
+    repo_options o = fast_options();
+    repo *r;
+    assert_int_equal(repo_init(dir, "pw", 2, KEYSLOT_PASSPHRASE, &o, &r), 0);
+    return r;
+}
+
+static void save_blobs(repo *r, int n, uint8_t ids[][32])
+{
+    for (int i = 0; i < n; i++) {
+        char data[3000];
+        memset(data, 'a' + i, sizeof data);
+        data[0] = (char)i;
+        int added;
+        repo_blob_id(r, data, sizeof data, ids[i]);
+        assert_int_equal(repo_blob_save(r, BLOB_DATA, data, sizeof data, ids[i], &added), 0);
+        assert_true(added);
+        assert_int_equal(repo_blob_save(r, BLOB_DATA, data, sizeof data, ids[i], &added), 0);
+        assert_false(added); /* deduplicated even before it is written */
+    }
+    assert_int_equal(repo_flush(r), 0);
+}
+
+static void write_reopen_read(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    repo *r = make_repo(dir);
+    uint8_t ids[8][32];
+    save_blobs(r, 8, ids);
+    repo_close(&r);
+    assert_int_equal(repo_open(dir, &r), 0);
+    assert_int_equal(repo_unlock(r, "wrong", 5, KEYSLOT_PASSPHRASE), ERR_PASSWORD);
+    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), 0);
+    assert_int_equal(repo_index_load(r), 0);
+    assert_int_equal(idx_count(repo_index(r)), 8);
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(repo_blob_load(r, BLOB_DATA, ids[i], &b, 1), 0);
+        assert_int_equal(b.len, 3000);
+        assert_int_equal(b.data[1], 'a' + i);
+    }
+    assert_int_equal(repo_blob_load(r, BLOB_TREE, ids[0], &b, 0), ERR_DAMAGED); /* not a tree */
+    buf_free(&b);
+    repo_close(&r);
+    tu_rmrf(dir);
+}
+
+static void refuses_what_is_not_a_repository(void **state)
+{
+    (void)state;
+    repo *r;
+    assert_int_equal(repo_open("/nonexistent/lifeline-repo", &r), ERR_NOREPO);
+    char *dir = tu_tempdir();
+    assert_int_equal(repo_open(dir, &r), ERR_NOREPO);
+    assert_non_null(strstr(err_msg(), "not a lifeline repository"));
+    r = make_repo(dir);
+    repo_close(&r);
+    repo_options o = fast_options();
+    assert_int_not_equal(repo_init(dir, "pw", 2, KEYSLOT_PASSPHRASE, &o, &r), 0); /* no second init */
+    tu_rmrf(dir);
+}
+
+static void replace_in_file(const char *path, const char *from, const char *to)
+{
+    buf b;
+    buf_init(&b, 0);
+    assert_int_equal(fs_read_file(path, &b, 1 << 20), 0);
+    b.data[b.len] = 0;
+    char *p = strstr((char *)b.data, from);
+    assert_non_null(p);
+    char out[8192];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(p - (char *)b.data), (char *)b.data, to, p + strlen(from));
+    assert_int_equal(fs_write_durable(path, out, strlen(out), 0600, 0), 0);
+    buf_free(&b);
+}
+
+static void config_version_and_mac(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), cfg[512];
+    repo *r = make_repo(dir);
+    repo_close(&r);
+    snprintf(cfg, sizeof cfg, "%s/config", dir);
+    replace_in_file(cfg, "\"zstd_level\":3", "\"zstd_level\":4");
+    assert_int_equal(repo_open(dir, &r), 0);
+    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), ERR_DAMAGED); /* edited config */
+    repo_close(&r);
+    replace_in_file(cfg, "\"version\":1", "\"version\":2");
+    assert_int_equal(repo_open(dir, &r), ERR_VERSION);
+    assert_non_null(strstr(err_msg(), "version 2"));
+    tu_rmrf(dir);
+}
+
+typedef struct first_pack {
+    char name[256];
+} first_pack;
+
+static int take_first(const char *name, uint64_t size, void *ctx)
+{
+    (void)size;
+    snprintf(((first_pack *)ctx)->name, 256, "%s", name);
+    return 1;
+}
+
+static void flipped_byte_in_a_pack_is_caught(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    repo *r = make_repo(dir);
+    uint8_t ids[4][32];
+    save_blobs(r, 4, ids);
+    first_pack fp = {""};
+    assert_int_equal(store_list(repo_store(r), "data", take_first, &fp), 1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, fp.name);
+    buf b;
+    buf_init(&b, 0);
+    assert_int_equal(fs_read_file(path, &b, 1 << 20), 0);
+    b.data[40] ^= 1; /* inside the first blob */
+    assert_int_equal(fs_write_durable(path, b.data, b.len, 0600, 0), 0);
+    int damaged = 0;
+    for (int i = 0; i < 4; i++)
+        damaged += repo_blob_load(r, BLOB_DATA, ids[i], &b, 1) == ERR_DAMAGED;
+    assert_int_equal(damaged, 1);
+    buf_free(&b);
+    repo_close(&r);
+    tu_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(write_reopen_read),
+        cmocka_unit_test(refuses_what_is_not_a_repository),
+        cmocka_unit_test(config_version_and_mac),
+        cmocka_unit_test(flipped_byte_in_a_pack_is_caught),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
