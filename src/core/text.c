@@ -143,11 +143,12 @@ int text_parse_time(const char *s, int64_t *sec)
     if (*rest == 'Z') {
         rest++;
     } else if (*rest == '+' || *rest == '-') {
-        int hh, mm;
-        if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
-            return err_set(ERR_USAGE, "bad time '%s': bad zone offset", s);
+        int hh, mm, used = 0;
+        /* exactly "+hh:mm": a shorter form must not move past the end */
+        if (sscanf(rest + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5)
+            return err_set(ERR_USAGE, "bad time '%s': zone offset must be +hh:mm", s);
         off = (hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
-        rest += 6;
+        rest += 1 + used;
     }
     if (*rest)
         return err_set(ERR_USAGE, "bad time '%s': unexpected '%s'", s, rest);

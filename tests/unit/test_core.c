@@ -71,6 +71,9 @@ static void times_round_trip(void **state)
     assert_int_equal(text_parse_time("2025-11-26T08:20:00+02:00", &s), 0);
     assert_int_equal(s, 1764138000);
     assert_int_equal(text_parse_time("yesterday", &s), ERR_USAGE);
+    /* found by fuzzing: a short zone offset once read past the end */
+    assert_int_equal(text_parse_time("2025-11-26T08:20:00+1:0", &s), ERR_USAGE);
+    assert_int_equal(text_parse_time("2025-11-26T08:20:00+", &s), ERR_USAGE);
 }
 
 static void hex_rejects_bad(void **state)
