@@ -1,0 +1,73 @@
+# lib.sh — the system-test harness: each test runs in its own temporary folder with
+# its own repository, state folder and password; helpers assert on exit codes and
+# output. Sourced by tests/system/run.
+set -u
+
+: "${LL:?LL must name the lifeline binary}"
+export LIFELINE_PASSWORD=correct-horse-battery
+unset LIFELINE_REPOSITORY LIFELINE_CONFIG LIFELINE_PASSWORD_FILE LIFELINE_KEY_FILE
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TREESIG="python3 $HERE/treesig.py"
+
+fail() { echo "    FAIL: $*" >&2; return 1; }
+
+# ll ARGS...: runs lifeline on this test's repository; output in $OUT/$ERR, code in $RC.
+ll() {
+  set +e
+  "$LL" -r "$REPO" "$@" >"$T/.stdout" 2>"$T/.stderr"
+  RC=$?
+  set -e
+  OUT=$(cat "$T/.stdout")
+  ERR=$(cat "$T/.stderr")
+}
+expect_rc() { # CODE ARGS...
+  local want=$1; shift
+  ll "$@"
+  [[ $RC -eq $want ]] || { echo "--- stdout:"; echo "$OUT"; echo "--- stderr:"; echo "$ERR"; fail "lifeline $* exited $RC, wanted $want"; }
+}
+ok() { expect_rc 0 "$@"; }
+expect_err() { # PATTERN: stderr must match
+  grep -qE -- "$1" <<<"$ERR" || { echo "--- stderr:"; echo "$ERR"; fail "stderr does not match /$1/"; }
+}
+expect_out() {
+  grep -qE -- "$1" <<<"$OUT" || { echo "--- stdout:"; echo "$OUT"; fail "stdout does not match /$1/"; }
+}
+json() { # PYTHON-EXPR over j = parsed stdout
+  python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$OUT"
+}
+new_repo() { ok init --kdf-memory 8 --kdf-time 1; }
+
+# A sample tree: nested folders, an empty folder, big and small files, duplicates,
+# a symlink, a hard link, a fifo, setuid and sticky modes, odd names.
+make_sample() {
+  local d=$1
+  mkdir -p "$d/docs/nested/deeper" "$d/empty" "$d/bin" "$d/shared"
+  for i in $(seq 1 40); do echo "line $i of a text file" >"$d/docs/file$i.txt"; done
+  head -c 3000000 /dev/urandom >"$d/docs/nested/big.bin"
+  cp "$d/docs/nested/big.bin" "$d/docs/nested/deeper/copy.bin"
+  printf 'x%.0s' $(seq 1 5000) >"$d/docs/nested/deeper/xs"
+  : >"$d/docs/zero-length"
+  echo '#!/bin/sh' >"$d/bin/tool"; chmod 4755 "$d/bin/tool"
+  chmod 1777 "$d/shared"
+  ln -s ../docs/file1.txt "$d/bin/link"
+  ln "$d/docs/file2.txt" "$d/bin/hardlink"
+  mkfifo "$d/bin/fifo"
+  echo odd >"$d/docs/name with spaces & ünïcödé"
+  chmod 640 "$d/docs/file3.txt"
+  touch -d '2001-02-03 04:05:06.789' "$d/docs/file4.txt"
+  if [[ $(id -u) -eq 0 ]]; then chown 1234:5678 "$d/docs/file5.txt"; chown -h 42:43 "$d/bin/link"; fi
+}
+
+# Packs, index files and snapshots of the repository, by path.
+first_file() { find "$REPO/$1" -type f | sort | head -1; }
+flip_byte() { # FILE OFFSET: xor one byte
+  python3 - "$1" "$2" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, 'rb').read())
+if off < 0: off += len(b)
+b[off] ^= 0x01
+open(p, 'wb').write(bytes(b))
+PY
+}

@@ -1,0 +1,68 @@
+# Every input that can be wrong: a clear one-line error, its own exit code, nothing changed.
+
+repo_digest() { (cd "$REPO" && find . -type f ! -path './locks/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
+
+t_wrong_password_changes_nothing() {
+  make_sample "$T/src"
+  new_repo
+  ok backup "$T/src"
+  before=$(repo_digest)
+  LIFELINE_PASSWORD=wrong expect_rc 12 backup "$T/src"
+  [[ $(wc -l <<<"$ERR") -eq 1 ]] || fail "wrong password: more than one line: $ERR"
+  expect_err "^lifeline: error: wrong password for repository"
+  LIFELINE_PASSWORD=wrong expect_rc 12 restore latest --target "$T/out"
+  [[ ! -e $T/out ]] || fail "restore with a wrong password created the target"
+  [[ $(repo_digest) == "$before" ]] || fail "repository changed after wrong-password attempts"
+  # password from a file, and no password at all (no terminal in tests)
+  echo "$LIFELINE_PASSWORD" >"$T/pw"
+  LIFELINE_PASSWORD= ; unset LIFELINE_PASSWORD
+  set +e; "$LL" -r "$REPO" --password-file "$T/pw" snapshots >/dev/null 2>&1; rc=$?; set -e
+  [[ $rc -eq 0 ]] || fail "--password-file did not work ($rc)"
+  set +e; "$LL" -r "$REPO" snapshots </dev/null >/dev/null 2>"$T/err"; rc=$?; set -e
+  [[ $rc -eq 12 ]] && grep -q "no password given" "$T/err" || fail "missing password: rc $rc"
+}
+
+t_not_a_repository() {
+  REPO=$T/missing expect_rc 10 snapshots
+  expect_err "repository $T/missing: No such file"
+  mkdir "$T/empty"
+  REPO=$T/empty expect_rc 10 snapshots
+  expect_err "not a lifeline repository"
+  expect_err "^hint: create one with"
+  set +e; "$LL" snapshots >/dev/null 2>"$T/err"; rc=$?; set -e
+  [[ $rc -eq 2 ]] && grep -q "no repository given" "$T/err" || fail "no -r: rc $rc"
+  new_repo
+  expect_rc 1 init --kdf-memory 8 --kdf-time 1
+  expect_err "already holds a lifeline repository"
+}
+
+t_unknown_version_and_damaged_config() {
+  new_repo
+  sed -i 's/"version":1/"version":7/' "$REPO/config"
+  expect_rc 14 snapshots
+  expect_err "repository format version 7 is not supported"
+  sed -i 's/"version":7/"version":1/; s/"zstd_level":3/"zstd_level":5/' "$REPO/config"
+  expect_rc 13 snapshots
+  expect_err "config of .* was modified"
+}
+
+t_unreadable_key_slot() {
+  new_repo
+  slot=$(first_file keys)
+  echo 'garbage' >"$slot"
+  expect_rc 13 snapshots
+  expect_err "key slot keys/[0-9a-f]+ .* is damaged"
+}
+
+t_bad_config_file() {
+  new_repo
+  printf '[repository]\npath = %s\n[retention "x"]\nlock = sometimes\n' "$REPO" >"$T/c.conf"
+  set +e; "$LL" -c "$T/c.conf" snapshots >/dev/null 2>"$T/err"; rc=$?; set -e
+  [[ $rc -eq 15 ]] && grep -q "c.conf:4: lock" "$T/err" || { cat "$T/err"; fail "bad config: rc $rc"; }
+  printf '[repository]\npath = %s\n' "$REPO" >"$T/good.conf"
+  set +e; "$LL" -c "$T/good.conf" snapshots >/dev/null 2>&1; rc=$?; set -e
+  [[ $rc -eq 0 ]] || fail "repository path from the config file: rc $rc"
+  expect_rc 15 backup --class nosuch "$T"
+  expect_err "retention class 'nosuch' is not defined"
+  expect_rc 18 backup "$T/does-not-exist"
+}
