@@ -234,7 +234,7 @@ int prune_run(repo *r, const prune_opts *o, prune_stats *st)
     st->packs_total = idx_pack_count(x);
     if (!old || !c.used || !c.packs)
         rc = err_set(ERR_FATAL, "out of memory");
-    if (!rc)
+    if (!rc && nfiles)
         memcpy(old, files, nfiles * 32);
     if (!rc)
         rc = mark_all(&c);

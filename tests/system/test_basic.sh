@@ -81,8 +81,9 @@ t_backup_excludes_and_partial() {
   # Root reads everything, so the backup runs as nobody when we are root.
   if [[ $(id -u) -eq 0 ]]; then
     chmod -R a+rwX "$T"; chmod 000 "$T/src/docs/file6.txt"
+    install -m 755 "$LL" "$T/lifeline"   # the build folder may not be reachable for nobody
     set +e
-    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T" "$LL" -r "$REPO" backup "$T/src" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T" "$T/lifeline" -r "$REPO" backup "$T/src" \
       >"$T/.stdout" 2>"$T/.stderr"
     RC=$?; set -e; ERR=$(cat "$T/.stderr")
   else

@@ -11,7 +11,7 @@ t_key_file_slot_for_unattended_use() {
   env -u LIFELINE_PASSWORD "$LL" -r "$REPO" --key-file "$T/archive.key" --json snapshots >"$T/o" 2>"$T/e"; rc=$?
   set -e
   [[ $rc -eq 0 ]] || { cat "$T/e"; fail "key file did not open the repository"; }
-  head -c 64 /dev/urandom | xxd -p | tr -d '\n' >"$T/other.key"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/other.key"
   set +e; env -u LIFELINE_PASSWORD "$LL" -r "$REPO" --key-file "$T/other.key" snapshots 2>"$T/e"; rc=$?; set -e
   [[ $rc -eq 12 ]] && grep -q "key file opens none" "$T/e" || fail "a wrong key file: rc $rc"
   ok --json key list
