@@ -30,6 +30,7 @@ struct repo {
     pthread_mutex_t mu;
     idx *pending;
     pool *workers;
+    pool *writer; /* one thread writes and fsyncs full packs while workers go on */
     unsigned nworkers;
     ZSTD_CCtx **cctx;
     pack_writer *cur;
@@ -295,6 +296,7 @@ void repo_close(repo **rp)
     if (!r)
         return;
     pool_free(&r->workers);
+    pool_free(&r->writer);
     if (r->cctx) {
         for (unsigned i = 0; i < r->nworkers; i++)
             ZSTD_freeCCtx(r->cctx[i]);
@@ -572,7 +574,41 @@ static int write_pack(repo *r, pack_writer *w)
     return rc;
 }
 
-/* Adds a sealed blob to the current pack; hands back a full pack to write. */
+typedef struct pack_job {
+    repo *r;
+    pack_writer *w;
+} pack_job;
+
+static int pack_job_run(void *arg, unsigned worker)
+{
+    pack_job *j = arg;
+    (void)worker;
+    int rc = write_pack(j->r, j->w);
+    pack_writer_free(&j->w);
+    free(j);
+    return rc;
+}
+
+/* Queues a full pack for the writer thread (blocking while one is already queued,
+ * which bounds memory to a few packs). */
+static int queue_pack(repo *r, pack_writer *w)
+{
+    pack_job *j = malloc(sizeof *j);
+    int rc = j ? 0 : err_set(ERR_FATAL, "out of memory");
+    if (!rc && !r->writer)
+        rc = pool_new(1, 1, &r->writer);
+    if (!rc) {
+        *j = (pack_job){r, w};
+        rc = pool_submit(r->writer, pack_job_run, j);
+    }
+    if (rc) {
+        free(j);
+        pack_writer_free(&w);
+    }
+    return rc;
+}
+
+/* Adds a sealed blob to the current pack; hands a full pack to the writer. */
 static int pack_add(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
                     uint32_t raw_len)
 {
@@ -594,11 +630,7 @@ static int pack_add(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *
         }
     }
     pthread_mutex_unlock(&r->mu);
-    if (full) {
-        rc = write_pack(r, full);
-        pack_writer_free(&full);
-    }
-    return rc;
+    return full ? queue_pack(r, full) : rc;
 }
 
 typedef struct blob_job {
@@ -699,8 +731,11 @@ int repo_flush(repo *r)
     if (!rc && r->cur && pack_writer_count(r->cur)) {
         pack_writer *w = r->cur;
         r->cur = NULL;
-        rc = write_pack(r, w);
-        pack_writer_free(&w);
+        rc = queue_pack(r, w);
+    }
+    if (r->writer) { /* every pack durable before the index that names them */
+        int wrc = pool_wait(r->writer);
+        rc = rc ? rc : wrc;
     }
     if (!rc) {
         pthread_mutex_lock(&r->mu);

@@ -14,6 +14,21 @@ void tree_node_free(tree_node *n)
     memset(n, 0, sizeof *n);
 }
 
+int tree_node_copy(const tree_node *n, tree_node *out)
+{
+    *out = *n;
+    out->name = strdup(n->name);
+    out->link = n->link ? strdup(n->link) : NULL;
+    out->content = NULL;
+    if (n->ncontent && (out->content = malloc((size_t)n->ncontent * 32)))
+        memcpy(out->content, n->content, (size_t)n->ncontent * 32);
+    if (!out->name || (n->link && !out->link) || (n->ncontent && !out->content)) {
+        tree_node_free(out);
+        return err_set(ERR_FATAL, "out of memory");
+    }
+    return 0;
+}
+
 void tree_free(tree *t)
 {
     for (size_t i = 0; i < t->n; i++)

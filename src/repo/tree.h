@@ -40,6 +40,8 @@ typedef struct tree {
 void tree_init(tree *t);
 void tree_free(tree *t);
 void tree_node_free(tree_node *n);
+/* Deep copy; out owns its own allocations. */
+int tree_node_copy(const tree_node *n, tree_node *out) WUR;
 /* Takes ownership of the node's allocations. */
 int tree_add(tree *t, tree_node *n) WUR;
 void tree_sort(tree *t);

@@ -43,24 +43,6 @@ int walk_tree(repo *r, const uint8_t tree_id[32], const char *prefix, walk_fn fn
     return rc;
 }
 
-static int copy_node(const tree_node *n, tree_node *out)
-{
-    *out = *n;
-    out->name = strdup(n->name);
-    out->link = n->link ? strdup(n->link) : NULL;
-    out->content = NULL;
-    if (n->ncontent) {
-        out->content = malloc((size_t)n->ncontent * 32);
-        if (out->content)
-            memcpy(out->content, n->content, (size_t)n->ncontent * 32);
-    }
-    if (!out->name || (n->link && !out->link) || (n->ncontent && !out->content)) {
-        tree_node_free(out);
-        return err_set(ERR_FATAL, "out of memory");
-    }
-    return 0;
-}
-
 int walk_find(repo *r, const uint8_t root[32], const char *path, tree_node *out)
 {
     uint8_t cur[32];
@@ -82,7 +64,7 @@ int walk_find(repo *r, const uint8_t root[32], const char *path, tree_node *out)
             return err_set(ERR_NOTFOUND, "%s is not in the snapshot", path);
         }
         if (!next) {
-            rc = copy_node(n, out);
+            rc = tree_node_copy(n, out);
             tree_free(&t);
             return rc;
         }

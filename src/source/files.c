@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "../core/fsutil.h"
 #include "../core/log.h"
+#include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"
 #include "../repo/walk.h"
@@ -487,26 +489,43 @@ int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snaps
 
 /* ---- restore ------------------------------------------------------------------ */
 
+/* The main thread walks the trees, creating folders, links and special files; file
+ * contents are written by a worker pool. What must come after the contents (hard
+ * links to a restored file, the times and modes of folders) is applied once the
+ * pool is idle. */
+
 typedef struct hardlink {
     uint64_t dev, inode;
     char *path;
 } hardlink;
+
+typedef struct deferred {
+    char *path;
+    char *target; /* hard links: the first path of the inode */
+    tree_node meta;
+} deferred;
 
 typedef struct restore_ctx {
     repo *r;
     const files_restore_opts *o;
     files_restore_stats *st;
     progress prog;
-    buf blob;
+    pool *workers;
+    buf *bufs; /* one per worker */
+    pthread_mutex_t mu; /* guards st, prog, stderr lines */
     hardlink *links;
     size_t nlinks, links_cap;
+    deferred *later; /* folders' metadata and hard links, in order */
+    size_t nlater, later_cap;
     int as_root;
 } restore_ctx;
 
 static void restore_fail(restore_ctx *c, const char *path, const char *why)
 {
+    pthread_mutex_lock(&c->mu);
     fprintf(stderr, "error: restore %s: %s\n", path, why);
     c->st->errors++;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Owner before mode (chown clears setuid), times last. */
@@ -548,9 +567,42 @@ static int remember_link(restore_ctx *c, const tree_node *n, const char *path)
     return 0;
 }
 
+static int defer(restore_ctx *c, const char *path, const char *target, const tree_node *n)
+{
+    if (c->nlater == c->later_cap) {
+        size_t nc = c->later_cap ? c->later_cap * 2 : 64;
+        deferred *p = realloc(c->later, nc * sizeof *p);
+        if (!p)
+            return err_set(ERR_FATAL, "out of memory");
+        c->later = p;
+        c->later_cap = nc;
+    }
+    deferred *d = &c->later[c->nlater];
+    memset(d, 0, sizeof *d);
+    d->meta = *n; /* metadata only: names and content are not kept */
+    d->meta.name = d->meta.link = NULL;
+    d->meta.content = NULL;
+    d->meta.ncontent = 0;
+    d->path = strdup(path);
+    d->target = target ? strdup(target) : NULL;
+    if (!d->path || (target && !d->target)) {
+        free(d->path);
+        free(d->target);
+        return err_set(ERR_FATAL, "out of memory");
+    }
+    c->nlater++;
+    return 0;
+}
+
+typedef struct file_job {
+    restore_ctx *c;
+    tree_node node;
+    char dest[];
+} file_job;
+
 /* Every blob is authenticated before its bytes are written; a file with a bad blob
  * is removed rather than left half right. */
-static int restore_file(restore_ctx *c, const char *dest, const tree_node *n)
+static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.lifeline-restore.tmp", dest) >= (int)sizeof tmp)
@@ -559,16 +611,16 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n)
     if (fd < 0)
         return err_sys(ERR_IO, "create %s", tmp);
     int rc = 0;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
-        rc = repo_blob_load(c->r, BLOB_DATA, n->content[i], &c->blob, 0);
+        rc = repo_blob_load(c->r, BLOB_DATA, n->content[i], blob, 0);
         if (rc)
             break;
-        if (fs_write_all(fd, c->blob.data, c->blob.len) != 0) {
+        if (fs_write_all(fd, blob->data, blob->len) != 0) {
             rc = err_sys(ERR_IO, "write %s", tmp);
             break;
         }
-        c->st->bytes += c->blob.len;
-        progress_add(&c->prog, 0, c->blob.len);
+        bytes += blob->len;
     }
     if (close(fd) != 0 && !rc)
         rc = err_sys(ERR_IO, "close %s", tmp);
@@ -587,9 +639,41 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n)
         unlink(tmp);
         return rc;
     }
+    pthread_mutex_lock(&c->mu);
     c->st->files++;
-    progress_add(&c->prog, 1, 0);
-    return n->nlink > 1 ? remember_link(c, n, dest) : 0;
+    c->st->bytes += bytes;
+    progress_add(&c->prog, 1, bytes);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+static int file_job_run(void *arg, unsigned worker)
+{
+    file_job *j = arg;
+    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker]);
+    tree_node_free(&j->node);
+    free(j);
+    return rc;
+}
+
+static int submit_file(restore_ctx *c, const char *dest, const tree_node *n)
+{
+    size_t l = strlen(dest) + 1;
+    file_job *j = malloc(sizeof *j + l);
+    if (!j)
+        return err_set(ERR_FATAL, "out of memory");
+    j->c = c;
+    memcpy(j->dest, dest, l);
+    int rc = tree_node_copy(n, &j->node);
+    if (rc) {
+        free(j);
+        return rc;
+    }
+    if ((rc = pool_submit(c->workers, file_job_run, j))) {
+        tree_node_free(&j->node);
+        free(j);
+    }
+    return rc;
 }
 
 static int wanted(restore_ctx *c, const char *snap_path, int matched)
@@ -601,6 +685,32 @@ static int wanted(restore_ctx *c, const char *snap_path, int matched)
 
 static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
                         int *any);
+
+static int restore_special(restore_ctx *c, const tree_node *n, const char *dest)
+{
+    unlink(dest); /* replace whatever is there */
+    int r;
+    if (n->type == NODE_SYMLINK)
+        r = symlink(n->link ? n->link : "", dest);
+    else if (n->type == NODE_FIFO)
+        r = mkfifo(dest, 0600);
+    else if (n->type == NODE_CHR || n->type == NODE_BLK)
+        r = mknod(dest, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev);
+    else
+        return 0; /* sockets belong to the process that made them */
+    if (r != 0) {
+        LOG_WARN("cannot create %s: %s", dest, strerror(errno));
+        pthread_mutex_lock(&c->mu);
+        c->st->errors++;
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    set_meta(c, dest, n);
+    pthread_mutex_lock(&c->mu);
+    c->st->files++;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
 
 static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir, const char *snap_dir, int matched,
                         int *any)
@@ -619,46 +729,28 @@ static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir
         if (rc)
             return rc;
         if (self || inner) {
-            set_meta(c, dest, n);
-            c->st->dirs++;
             *any = 1;
-        } else if (created) {
-            rmdir(dest);
+            c->st->dirs++; /* main thread only */
+            return defer(c, dest, NULL, n); /* after its contents, or its mtime moves */
         }
+        if (created)
+            rmdir(dest);
         return 0;
     }
     if (!self)
         return 0;
     *any = 1;
-    if (n->type == NODE_FILE) {
-        const char *first = n->nlink > 1 ? find_link(c, n) : NULL;
-        if (first) {
-            unlink(dest);
-            if (link(first, dest) != 0)
-                return err_sys(ERR_IO, "link %s to %s", dest, first);
-            c->st->links++;
-            return 0;
-        }
-        return restore_file(c, dest, n);
+    if (n->type != NODE_FILE)
+        return restore_special(c, n, dest);
+    if (n->nlink > 1) {
+        const char *first = find_link(c, n);
+        if (first)
+            return defer(c, dest, first, n); /* linked once the first copy is written */
+        int rc = remember_link(c, n, dest);
+        if (rc)
+            return rc;
     }
-    unlink(dest); /* replace whatever is there */
-    int r;
-    if (n->type == NODE_SYMLINK)
-        r = symlink(n->link ? n->link : "", dest);
-    else if (n->type == NODE_FIFO)
-        r = mkfifo(dest, 0600);
-    else if (n->type == NODE_CHR || n->type == NODE_BLK)
-        r = mknod(dest, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev);
-    else
-        return 0; /* sockets belong to the process that made them */
-    if (r != 0) {
-        LOG_WARN("cannot create %s: %s", dest, strerror(errno));
-        c->st->errors++;
-        return 0;
-    }
-    set_meta(c, dest, n);
-    c->st->files++;
-    return 0;
+    return submit_file(c, dest, n);
 }
 
 static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
@@ -677,12 +769,60 @@ static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, 
     return rc;
 }
 
+/* Hard links and folder metadata, in the order they were met: a folder comes after
+ * everything inside it. */
+static void apply_deferred(restore_ctx *c)
+{
+    for (size_t i = 0; i < c->nlater; i++) {
+        deferred *d = &c->later[i];
+        if (d->target) {
+            unlink(d->path);
+            if (link(d->target, d->path) != 0)
+                restore_fail(c, d->path, strerror(errno));
+            else
+                c->st->links++;
+        } else {
+            set_meta(c, d->path, &d->meta);
+        }
+    }
+}
+
+static int restore_start(restore_ctx *c)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cores > 0 ? (unsigned)cores : 1;
+    if (!(c->bufs = calloc(n, sizeof *c->bufs)))
+        return err_set(ERR_FATAL, "out of memory");
+    for (unsigned i = 0; i < n; i++)
+        buf_init(&c->bufs[i], 0);
+    return pool_new(n, (size_t)n * 4, &c->workers);
+}
+
+static void restore_end(restore_ctx *c)
+{
+    for (unsigned i = 0; c->workers && c->bufs && i < pool_threads(c->workers); i++)
+        buf_free(&c->bufs[i]);
+    pool_free(&c->workers);
+    free(c->bufs);
+    for (size_t i = 0; i < c->nlinks; i++)
+        free(c->links[i].path);
+    free(c->links);
+    for (size_t i = 0; i < c->nlater; i++) {
+        free(c->later[i].path);
+        free(c->later[i].target);
+    }
+    free(c->later);
+    pthread_mutex_destroy(&c->mu);
+}
+
 int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st)
 {
     restore_ctx c = {.r = r, .o = o, .st = st, .as_root = geteuid() == 0};
     memset(st, 0, sizeof *st);
-    buf_init(&c.blob, 0);
+    pthread_mutex_init(&c.mu, NULL);
     int rc = fs_mkdirs(o->target, 0700), any = 0;
+    if (!rc)
+        rc = restore_start(&c);
     progress_start(&c.prog, "restore", o->progress);
     if (!rc && (!o->subpath || !strcmp(o->subpath, "/"))) {
         rc = restore_tree(&c, s->tree, o->target, "", 0, &any);
@@ -700,11 +840,14 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
             tree_node_free(&n);
         }
     }
+    if (c.workers) {
+        int wrc = pool_wait(c.workers);
+        rc = rc ? rc : wrc;
+    }
+    if (!rc)
+        apply_deferred(&c);
     progress_end(&c.prog);
-    for (size_t i = 0; i < c.nlinks; i++)
-        free(c.links[i].path);
-    free(c.links);
-    buf_free(&c.blob);
+    restore_end(&c);
     if (!rc && st->errors)
         rc = err_set(ERR_DAMAGED, "%llu item(s) could not be restored (see errors above); the rest was restored",
                      (unsigned long long)st->errors);

@@ -3,6 +3,8 @@
 #include "store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,10 +15,25 @@
 
 #include "../core/fsutil.h"
 
+/* Restore and check read many small ranges of the same packs: keep them open. */
+#define FD_CACHE 16
+
+typedef struct fd_entry {
+    char name[128];
+    int fd;
+    int refs;
+    unsigned long last_use;
+} fd_entry;
+
 typedef struct posix_store {
     store base;
     char root[PATH_MAX];
+    pthread_mutex_t mu;
+    fd_entry fds[FD_CACHE];
+    unsigned long clock;
 } posix_store;
+
+static void fd_forget(posix_store *ps, const char *name);
 
 static int full_path(store *s, const char *name, char *out)
 {
@@ -26,6 +43,7 @@ static int full_path(store *s, const char *name, char *out)
 static int posix_put(store *s, const char *name, const void *data, size_t len, int exclusive)
 {
     char p[PATH_MAX];
+    fd_forget((posix_store *)s, name);
     int rc = full_path(s, name, p);
     if (rc)
         return rc;
@@ -49,11 +67,94 @@ static int posix_get(store *s, const char *name, buf *out, size_t max)
     return rc ? rc : fs_read_file(p, out, max);
 }
 
+/* Finds or opens a cache slot for name and takes a reference; *slot is -1 when
+ * every slot is busy (the caller reads without the cache). Slots in use are never
+ * evicted. fd -1 marks a free slot (0 is a valid descriptor when stdin is closed). */
+static int fd_acquire(posix_store *ps, const char *name, int *slotp)
+{
+    int slot = -1, victim = -1, rc = 0;
+    pthread_mutex_lock(&ps->mu);
+    for (int i = 0; i < FD_CACHE; i++) {
+        if (ps->fds[i].fd >= 0 && !strcmp(ps->fds[i].name, name)) {
+            slot = i;
+            break;
+        }
+        if (!ps->fds[i].refs && (victim < 0 || ps->fds[i].last_use < ps->fds[victim].last_use))
+            victim = i;
+    }
+    if (slot < 0 && victim >= 0 && strlen(name) < sizeof ps->fds[0].name) {
+        char p[PATH_MAX];
+        if (!(rc = full_path(&ps->base, name, p))) {
+            int fd = open(p, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                rc = err_sys(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "open %s", p);
+            } else {
+                if (ps->fds[victim].fd >= 0)
+                    close(ps->fds[victim].fd);
+                ps->fds[victim].fd = fd;
+                snprintf(ps->fds[victim].name, sizeof ps->fds[victim].name, "%s", name);
+                slot = victim;
+            }
+        }
+    }
+    if (slot >= 0) {
+        ps->fds[slot].refs++;
+        ps->fds[slot].last_use = ++ps->clock;
+    }
+    pthread_mutex_unlock(&ps->mu);
+    *slotp = slot;
+    return rc;
+}
+
+static void fd_release(posix_store *ps, int slot)
+{
+    pthread_mutex_lock(&ps->mu);
+    ps->fds[slot].refs--;
+    pthread_mutex_unlock(&ps->mu);
+}
+
 static int posix_get_range(store *s, const char *name, uint64_t off, size_t len, buf *out)
 {
+    posix_store *ps = (posix_store *)s;
     char p[PATH_MAX];
-    int rc = full_path(s, name, p);
-    return rc ? rc : fs_read_range(p, off, len, out);
+    int slot, rc = fd_acquire(ps, name, &slot);
+    if (rc)
+        return rc;
+    if (slot < 0) { /* every cached descriptor busy: a plain read */
+        rc = full_path(s, name, p);
+        return rc ? rc : fs_read_range(p, off, len, out);
+    }
+    buf_reset(out);
+    rc = buf_reserve(out, len);
+    size_t got = 0;
+    while (!rc && got < len) {
+        ssize_t n = pread(ps->fds[slot].fd, out->data + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = err_sys(ERR_IO, "read %s", name);
+        else if (n == 0)
+            rc = err_set(ERR_DAMAGED, "%s is truncated: wanted %zu bytes at offset %llu", name, len,
+                         (unsigned long long)off);
+        else
+            got += (size_t)n;
+    }
+    out->len = got;
+    fd_release(ps, slot);
+    return rc;
+}
+
+/* A removed or replaced file must not be read through a stale descriptor. */
+static void fd_forget(posix_store *ps, const char *name)
+{
+    pthread_mutex_lock(&ps->mu);
+    for (int i = 0; i < FD_CACHE; i++)
+        if (ps->fds[i].fd >= 0 && !ps->fds[i].refs && !strcmp(ps->fds[i].name, name)) {
+            close(ps->fds[i].fd);
+            ps->fds[i].fd = -1;
+            ps->fds[i].name[0] = '\0';
+        }
+    pthread_mutex_unlock(&ps->mu);
 }
 
 static int posix_size(store *s, const char *name, uint64_t *size)
@@ -72,6 +173,7 @@ static int posix_size(store *s, const char *name, uint64_t *size)
 static int posix_remove(store *s, const char *name)
 {
     char p[PATH_MAX];
+    fd_forget((posix_store *)s, name);
     int rc = full_path(s, name, p);
     if (rc)
         return rc;
@@ -121,6 +223,11 @@ static int posix_list(store *s, const char *dir, store_list_fn fn, void *ctx)
 
 static void posix_free(store *s)
 {
+    posix_store *ps = (posix_store *)s;
+    for (int i = 0; i < FD_CACHE; i++)
+        if (ps->fds[i].fd >= 0)
+            close(ps->fds[i].fd);
+    pthread_mutex_destroy(&ps->mu);
     free(s->location);
     free(s);
 }
@@ -142,6 +249,9 @@ int store_posix_open(const char *path, int create, store **out)
         }
     }
     s->base.ops = &posix_ops;
+    pthread_mutex_init(&s->mu, NULL);
+    for (int i = 0; i < FD_CACHE; i++)
+        s->fds[i].fd = -1;
     s->base.location = strdup(s->root);
     int rc = s->base.location ? 0 : err_set(ERR_FATAL, "out of memory");
     for (size_t i = 0; create && !rc && i < sizeof dirs / sizeof *dirs; i++) {
