@@ -26,15 +26,22 @@ int cmd_init(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"kdf-memory", required_argument, NULL, 'm'},
                                          {"kdf-time", required_argument, NULL, 't'},
+                                         {"compression-level", required_argument, NULL, 'z'},
                                          {NULL, 0, NULL, 0}};
     repo_options ro;
     repo_options_default(&ro);
     int opt, rc;
     while ((opt = cli_getopt(c, argc, argv, "", opts, cli_find("init"))) != -1) {
+        uint64_t level;
         if (opt == -2)
             return 0;
-        if (opt == '?' || (rc = cli_kdf_option(opt, optarg, &ro.kdf)))
+        if (opt == 'z') {
+            if (text_parse_u64(optarg, 19, &level) != 0 || level < 1)
+                return err_set(ERR_USAGE, "--compression-level: give a zstd level from 1 to 19");
+            ro.zstd_level = (int)level;
+        } else if (opt == '?' || (rc = cli_kdf_option(opt, optarg, &ro.kdf))) {
             return ERR_USAGE;
+        }
     }
     if (optind != argc)
         return err_set(ERR_USAGE, "init takes no arguments (the repository is given with -r)");

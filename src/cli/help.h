@@ -33,13 +33,15 @@
     "\n'lifeline COMMAND --help' describes one command.\n"
 
 #define HELP_INIT \
-    "Usage: lifeline init [--kdf-memory MiB] [--kdf-time N]\n\n" \
+    "Usage: lifeline init [--kdf-memory MiB] [--kdf-time N] [--compression-level N]\n\n" \
     "Creates a repository in the folder given by -r (it must not hold one already).\n" \
     "The first key slot is made from the password (or, with --key-file FILE, from\n" \
     "that key file, which is created with 32 random bytes and mode 0600 if missing).\n\n" \
     "Options:\n" \
     "  --kdf-memory MiB   argon2id memory for password slots (default 64)\n" \
-    "  --kdf-time N       argon2id passes (default 3)\n" HELP_GLOBAL
+    "  --kdf-time N       argon2id passes (default 3)\n" \
+    "  --compression-level N  zstd level for this repository, 1 (fastest) to 19\n" \
+    "                     (default 3); data that does not shrink is stored raw\n" HELP_GLOBAL
 
 #define HELP_KEY \
     "Usage: lifeline key list\n" \

@@ -27,6 +27,8 @@ typedef struct check_ctx {
     idx *visited;  /* trees already checked */
     uint8_t *on_disk; /* per pack number: 1 when the file exists */
     uint32_t *start, *order; /* index entries grouped by pack */
+    buf *files, *outs;       /* per worker: the pack read whole, a decoded blob */
+    blob_reader *readers;
     const char *snap; /* snapshot being walked, for messages */
     progress prog;
 } check_ctx;
@@ -147,13 +149,13 @@ static void mark_pack_bad(check_ctx *c, uint32_t no)
     }
 }
 
-static int check_pack_data(check_ctx *c, const char *name, const buf *file, const pack_entry *e, size_t n)
+static int check_pack_data(check_ctx *c, unsigned worker, const char *name, const buf *file, const pack_entry *e,
+                           size_t n)
 {
-    buf out;
-    buf_init(&out, 0);
+    buf *out = &c->outs[worker];
     for (size_t i = 0; i < n; i++) {
-        int rc = repo_blob_open(c->r, e[i].type, e[i].id, file->data + e[i].offset, e[i].length, e[i].raw_len,
-                                &out, 1);
+        int rc = repo_blob_decode(c->r, &c->readers[worker], e[i].type, e[i].id, file->data + e[i].offset,
+                                  e[i].length, e[i].raw_len, out, 1);
         if (rc) {
             char hex[65];
             text_hex(e[i].id, 32, hex);
@@ -166,7 +168,6 @@ static int check_pack_data(check_ctx *c, const char *name, const buf *file, cons
         c->res->blobs_read++;
         pthread_mutex_unlock(&c->mu);
     }
-    buf_free(&out);
     return 0;
 }
 
@@ -200,12 +201,11 @@ static int check_pack_job(void *arg, unsigned worker)
 {
     pack_job *j = arg;
     check_ctx *c = j->c;
-    (void)worker;
     const uint8_t *pack_id = idx_pack_id(repo_index(c->r), j->no);
     char name[128];
     repo_pack_name(pack_id, name, sizeof name);
-    buf file, plain;
-    buf_init(&file, 0);
+    buf *fb = &c->files[worker], plain;
+    buf_reset(fb);
     buf_init(&plain, 0);
     uint64_t size = 0;
     uint32_t hl = 0;
@@ -216,20 +216,20 @@ static int check_pack_job(void *arg, unsigned worker)
     store *st = repo_store(c->r);
     int rc = store_size(st, name, &size);
     if (!rc && c->o->read_data)
-        rc = store_get(st, name, &file, (size_t)size + 1);
+        rc = store_get(st, name, fb, (size_t)size + 1);
     else if (!rc && size >= PACK_TRAILER_LEN)
-        rc = store_get_range(st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &file);
+        rc = store_get_range(st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, fb);
     else if (!rc)
         rc = err_set(ERR_DAMAGED, "pack is only %llu bytes", (unsigned long long)size);
-    if (!rc && file.len < PACK_TRAILER_LEN)
-        rc = err_set(ERR_DAMAGED, "pack is only %zu bytes", file.len);
+    if (!rc && fb->len < PACK_TRAILER_LEN)
+        rc = err_set(ERR_DAMAGED, "pack is only %zu bytes", fb->len);
     if (!rc)
-        rc = pack_trailer_decode(file.data + file.len - PACK_TRAILER_LEN, size, &hl);
+        rc = pack_trailer_decode(fb->data + fb->len - PACK_TRAILER_LEN, size, &hl);
     buf sealed;
     buf_init(&sealed, 0);
     uint64_t hoff = size - PACK_TRAILER_LEN - hl;
     if (!rc && c->o->read_data)
-        rc = buf_append(&sealed, file.data + hoff, hl);
+        rc = buf_append(&sealed, fb->data + hoff, hl);
     else if (!rc)
         rc = store_get_range(st, name, hoff, hl, &sealed);
     if (!rc && crypto_open(repo_keys(c->r)->enc, aad, sizeof aad, sealed.data, sealed.len, &plain) != 0)
@@ -244,15 +244,14 @@ static int check_pack_job(void *arg, unsigned worker)
     } else {
         compare_header(c, j->no, name, e, n);
         if (c->o->read_data)
-            check_pack_data(c, name, &file, e, n);
+            check_pack_data(c, worker, name, fb, e, n);
     }
     pthread_mutex_lock(&c->mu);
     c->res->packs_read++;
-    c->res->bytes_read += file.len;
-    progress_add(&c->prog, 1, c->o->read_data ? file.len : 0);
+    c->res->bytes_read += fb->len;
+    progress_add(&c->prog, 1, c->o->read_data ? fb->len : 0);
     pthread_mutex_unlock(&c->mu);
     free(e);
-    buf_free(&file);
     buf_free(&plain);
     free(j);
     return 0;
@@ -280,7 +279,18 @@ static int check_packs(check_ctx *c)
         return rc;
     pool *p = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if ((rc = pool_new(cores > 0 ? (unsigned)cores : 1, 4, &p)))
+    unsigned nw = cores > 0 ? (unsigned)cores : 1;
+    c->files = calloc(nw, sizeof *c->files);
+    c->outs = calloc(nw, sizeof *c->outs);
+    c->readers = calloc(nw, sizeof *c->readers);
+    if (!c->files || !c->outs || !c->readers)
+        return err_set(ERR_FATAL, "out of memory");
+    for (unsigned i = 0; i < nw; i++) {
+        buf_init(&c->files[i], 0);
+        buf_init(&c->outs[i], 0);
+        blob_reader_init(&c->readers[i]);
+    }
+    if ((rc = pool_new(nw, 4, &p)))
         return rc;
     for (uint32_t i = 0; !rc && i < np; i++) {
         char name[128];
@@ -303,6 +313,11 @@ static int check_packs(check_ctx *c)
     }
     int wrc = pool_wait(p);
     pool_free(&p);
+    for (unsigned i = 0; i < nw; i++) {
+        buf_free(&c->files[i]);
+        buf_free(&c->outs[i]);
+        blob_reader_free(&c->readers[i]);
+    }
     return rc ? rc : wrc;
 }
 
@@ -412,6 +427,9 @@ int check_run(repo *r, const check_opts *o, check_report_fn fn, void *fctx, chec
     free(c.on_disk);
     free(c.start);
     free(c.order);
+    free(c.files);
+    free(c.outs);
+    free(c.readers);
     pthread_mutex_destroy(&c.mu);
     return rc;
 }

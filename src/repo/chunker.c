@@ -27,14 +27,14 @@ void chunker_init(chunker *c, const uint8_t secret[32], size_t min, size_t avg, 
     c->mask_l = top_bits(bits >= 2 ? bits - 2 : 0);
 }
 
-size_t chunker_cut(const chunker *c, const uint8_t *data, size_t len)
+size_t chunker_scan(const chunker *c, const uint8_t *data, size_t len, int eof, chunker_state *st)
 {
-    if (len <= c->min)
-        return len;
     size_t end = len < c->max ? len : c->max;
     size_t normal = c->avg < end ? c->avg : end;
-    uint64_t h = 0;
-    size_t i = c->min;
+    size_t i = st->pos > c->min ? st->pos : c->min;
+    uint64_t h = st->h;
+    if (len <= c->min)
+        return eof ? len : 0;
     for (; i < normal; i++) {
         h = (h << 1) + c->gear[data[i]];
         if (!(h & c->mask_s))
@@ -45,5 +45,15 @@ size_t chunker_cut(const chunker *c, const uint8_t *data, size_t len)
         if (!(h & c->mask_l))
             return i + 1;
     }
-    return end;
+    if (end == c->max || eof)
+        return end;
+    st->pos = i; /* no cut in what we have: resume here with more data */
+    st->h = h;
+    return 0;
+}
+
+size_t chunker_cut(const chunker *c, const uint8_t *data, size_t len)
+{
+    chunker_state st = {0, 0};
+    return chunker_scan(c, data, len, 1, &st);
 }

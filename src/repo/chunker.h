@@ -15,9 +15,16 @@ typedef struct chunker {
 
 /* avg must be a power of two; min <= avg <= max. */
 void chunker_init(chunker *c, const uint8_t secret[32], size_t min, size_t avg, size_t max);
-/* Returns where the first chunk of data[0..len) ends. When len < max and !eof the
- * answer may be len meaning "no cut found yet": callers pass at least max bytes
- * unless at end of input. */
+/* Returns where the first chunk of data[0..len) ends, taking len as all there is. */
 size_t chunker_cut(const chunker *c, const uint8_t *data, size_t len);
+
+/* Incremental form for data arriving in blocks: the scan resumes where the last
+ * call stopped. Returns the cut position, or 0 when more data is needed (len < max
+ * and !eof). Reset the state (to zero) after every cut. */
+typedef struct chunker_state {
+    size_t pos;
+    uint64_t h;
+} chunker_state;
+size_t chunker_scan(const chunker *c, const uint8_t *data, size_t len, int eof, chunker_state *st);
 
 #endif

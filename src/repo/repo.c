@@ -33,7 +33,10 @@ struct repo {
     pool *writer; /* one thread writes and fsyncs full packs while workers go on */
     unsigned nworkers;
     ZSTD_CCtx **cctx;
+    buf *wplain, *wsealed; /* per-worker scratch, reused for every blob */
     pack_writer *cur;
+    uint8_t **spare; /* recycled chunk buffers */
+    size_t nspare;
     idx_file_pack *unsaved;
     size_t nunsaved, unsaved_cap;
     repo_write_stats stats;
@@ -302,7 +305,16 @@ void repo_close(repo **rp)
             ZSTD_freeCCtx(r->cctx[i]);
         free(r->cctx);
     }
+    for (unsigned i = 0; r->wplain && i < r->nworkers; i++) {
+        buf_free(&r->wplain[i]);
+        buf_free(&r->wsealed[i]);
+    }
+    free(r->wplain);
+    free(r->wsealed);
     pack_writer_free(&r->cur);
+    for (size_t i = 0; i < r->nspare; i++)
+        free(r->spare[i]);
+    free(r->spare);
     for (size_t i = 0; i < r->nunsaved; i++)
         free((void *)r->unsaved[i].entries);
     free(r->unsaved);
@@ -638,45 +650,84 @@ typedef struct blob_job {
     uint8_t type;
     uint8_t id[32];
     size_t len;
-    uint8_t data[];
+    uint8_t *data;  /* owned: a recycled chunk buffer, or inline[] */
+    int recycled;
+    uint8_t inline_data[];
 } blob_job;
+
+/* At most this many spare buffers are kept; more are freed (bounds memory). */
+#define SPARE_MAX 16
+
+uint8_t *repo_chunk_buffer_get(repo *r)
+{
+    uint8_t *b = NULL;
+    pthread_mutex_lock(&r->mu);
+    if (r->nspare)
+        b = r->spare[--r->nspare];
+    pthread_mutex_unlock(&r->mu);
+    return b ? b : malloc(r->ch.max);
+}
+
+void repo_chunk_buffer_put(repo *r, uint8_t *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (r->nspare < SPARE_MAX && (r->spare || (r->spare = calloc(SPARE_MAX, sizeof *r->spare)))) {
+        r->spare[r->nspare++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(b);
+}
+
+static void blob_job_free(blob_job *j)
+{
+    if (j->recycled)
+        repo_chunk_buffer_put(j->r, j->data);
+    free(j);
+}
 
 static int blob_job_run(void *arg, unsigned worker)
 {
     blob_job *j = arg;
     repo *r = j->r;
-    buf plain, sealed;
+    buf *plain = &r->wplain[worker], *sealed = &r->wsealed[worker];
     uint8_t aad[33];
-    buf_init(&plain, 0);
-    buf_init(&sealed, 0);
+    buf_reset(plain);
+    buf_reset(sealed);
     size_t bound = ZSTD_compressBound(j->len);
-    int rc = buf_reserve(&plain, bound + 1);
+    int rc = buf_reserve(plain, bound + 1);
     if (!rc) {
-        size_t n = ZSTD_compressCCtx(r->cctx[worker], plain.data + 1, bound, j->data, j->len, r->opt.zstd_level);
+        size_t n = ZSTD_compressCCtx(r->cctx[worker], plain->data + 1, bound, j->data, j->len, r->opt.zstd_level);
         if (!ZSTD_isError(n) && n < j->len) {
-            plain.data[0] = 1;
-            plain.len = n + 1;
+            plain->data[0] = 1;
+            plain->len = n + 1;
         } else { /* stored raw when compression does not shrink it */
-            plain.data[0] = 0;
-            memcpy(plain.data + 1, j->data, j->len);
-            plain.len = j->len + 1;
+            plain->data[0] = 0;
+            memcpy(plain->data + 1, j->data, j->len);
+            plain->len = j->len + 1;
         }
         blob_aad(j->type, j->id, aad);
-        rc = crypto_seal(r->mk.enc, aad, sizeof aad, plain.data, plain.len, &sealed);
+        rc = crypto_seal(r->mk.enc, aad, sizeof aad, plain->data, plain->len, sealed);
     }
     if (!rc)
-        rc = pack_add(r, j->type, j->id, sealed.data, sealed.len, (uint32_t)j->len);
-    buf_free(&plain);
-    buf_free(&sealed);
-    free(j);
+        rc = pack_add(r, j->type, j->id, sealed->data, sealed->len, (uint32_t)j->len);
+    blob_job_free(j);
     return rc;
 }
 
 static int start_workers(repo *r)
 {
     r->cctx = calloc(r->nworkers, sizeof *r->cctx);
-    if (!r->cctx)
+    r->wplain = calloc(r->nworkers, sizeof *r->wplain);
+    r->wsealed = calloc(r->nworkers, sizeof *r->wsealed);
+    if (!r->cctx || !r->wplain || !r->wsealed)
         return err_set(ERR_FATAL, "out of memory");
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        buf_init(&r->wplain[i], 0);
+        buf_init(&r->wsealed[i], 0);
+    }
     for (unsigned i = 0; i < r->nworkers; i++)
         if (!(r->cctx[i] = ZSTD_createCCtx()))
             return err_set(ERR_FATAL, "out of memory");
@@ -684,32 +735,58 @@ static int start_workers(repo *r)
     return pool_new(r->nworkers, (size_t)r->nworkers * 2, &r->workers);
 }
 
+/* Claims id for writing: 1 when the caller must queue it, 0 when it is known. */
+static int claim(repo *r, uint8_t type, const uint8_t id[32], int *rc)
+{
+    pthread_mutex_lock(&r->mu);
+    int known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
+    if (!known)
+        *rc = idx_add(r->pending, type, id, 0, 0, 0, 0);
+    pthread_mutex_unlock(&r->mu);
+    return !known;
+}
+
+static int submit(repo *r, blob_job *j)
+{
+    int rc = r->workers ? 0 : start_workers(r);
+    if (!rc)
+        rc = pool_submit(r->workers, blob_job_run, j);
+    if (rc)
+        blob_job_free(j);
+    return rc;
+}
+
 int repo_blob_save(repo *r, uint8_t type, const void *data, size_t len, const uint8_t id[32], int *added)
 {
-    int rc = 0, known;
+    int rc = 0;
     if (len > UINT32_MAX - 64)
         return err_set(ERR_FATAL, "blob of %zu bytes is too large", len);
-    pthread_mutex_lock(&r->mu);
-    known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
-    if (!known)
-        rc = idx_add(r->pending, type, id, 0, 0, 0, 0);
-    pthread_mutex_unlock(&r->mu);
-    *added = !known;
-    if (rc || known)
-        return rc;
-    if (!r->workers && (rc = start_workers(r)))
+    if (!(*added = claim(r, type, id, &rc)) || rc)
         return rc;
     blob_job *j = malloc(sizeof *j + len);
     if (!j)
         return err_set(ERR_FATAL, "out of memory");
-    j->r = r;
-    j->type = type;
+    *j = (blob_job){.r = r, .type = type, .len = len, .data = j->inline_data};
     memcpy(j->id, id, 32);
-    j->len = len;
-    memcpy(j->data, data, len);
-    if ((rc = pool_submit(r->workers, blob_job_run, j)))
-        free(j);
-    return rc;
+    memcpy(j->inline_data, data, len);
+    return submit(r, j);
+}
+
+int repo_blob_save_owned(repo *r, uint8_t type, uint8_t *data, size_t len, const uint8_t id[32], int *added)
+{
+    int rc = 0;
+    if (!(*added = claim(r, type, id, &rc)) || rc) {
+        repo_chunk_buffer_put(r, data);
+        return rc;
+    }
+    blob_job *j = malloc(sizeof *j);
+    if (!j) {
+        repo_chunk_buffer_put(r, data);
+        return err_set(ERR_FATAL, "out of memory");
+    }
+    *j = (blob_job){.r = r, .type = type, .len = len, .data = data, .recycled = 1};
+    memcpy(j->id, id, 32);
+    return submit(r, j);
 }
 
 int repo_blob_known(repo *r, uint8_t type, const uint8_t id[32])
@@ -751,33 +828,45 @@ int repo_flush(repo *r)
     return rc;
 }
 
-int repo_blob_open(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
-                   uint32_t raw_len, buf *out, int verify)
+void blob_reader_init(blob_reader *br)
+{
+    buf_init(&br->sealed, 0);
+    buf_init(&br->plain, 0);
+}
+
+void blob_reader_free(blob_reader *br)
+{
+    buf_free(&br->sealed);
+    buf_free(&br->plain);
+}
+
+int repo_blob_decode(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                     uint32_t raw_len, buf *out, int verify)
 {
     uint8_t aad[33];
-    buf plain;
-    buf_init(&plain, 0);
+    buf *plain = &br->plain;
     blob_aad(type, id, aad);
     buf_reset(out);
-    int rc = crypto_open(r->mk.enc, aad, sizeof aad, sealed, len, &plain);
-    if (!rc && plain.len < 1)
+    buf_reset(plain);
+    int rc = crypto_open(r->mk.enc, aad, sizeof aad, sealed, len, plain);
+    if (!rc && plain->len < 1)
         rc = err_set(ERR_DAMAGED, "empty blob");
-    if (!rc && plain.data[0] == 0) {
-        if (plain.len - 1 != raw_len)
-            rc = err_set(ERR_DAMAGED, "blob length %zu differs from the recorded %u", plain.len - 1, raw_len);
+    if (!rc && plain->data[0] == 0) {
+        if (plain->len - 1 != raw_len)
+            rc = err_set(ERR_DAMAGED, "blob length %zu differs from the recorded %u", plain->len - 1, raw_len);
         else
-            rc = buf_append(out, plain.data + 1, plain.len - 1);
-    } else if (!rc && plain.data[0] == 1) {
+            rc = buf_append(out, plain->data + 1, plain->len - 1);
+    } else if (!rc && plain->data[0] == 1) {
         rc = buf_reserve(out, (size_t)raw_len + 1);
         if (!rc) {
-            size_t n = ZSTD_decompress(out->data, (size_t)raw_len + 1, plain.data + 1, plain.len - 1);
+            size_t n = ZSTD_decompress(out->data, (size_t)raw_len + 1, plain->data + 1, plain->len - 1);
             if (ZSTD_isError(n) || n != raw_len)
                 rc = err_set(ERR_DAMAGED, "blob does not decompress to its recorded length");
             else
                 out->len = n;
         }
     } else if (!rc) {
-        rc = err_set(ERR_DAMAGED, "unknown blob encoding %u", plain.data[0]);
+        rc = err_set(ERR_DAMAGED, "unknown blob encoding %u", plain->data[0]);
     }
     if (!rc && verify) {
         uint8_t got[32];
@@ -785,11 +874,20 @@ int repo_blob_open(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *s
         if (!crypto_equal(got, id, 32))
             rc = err_set(ERR_DAMAGED, "blob content does not match its id");
     }
-    buf_free(&plain);
     return rc;
 }
 
-int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify)
+int repo_blob_open(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                   uint32_t raw_len, buf *out, int verify)
+{
+    blob_reader br;
+    blob_reader_init(&br);
+    int rc = repo_blob_decode(r, &br, type, id, sealed, len, raw_len, out, verify);
+    blob_reader_free(&br);
+    return rc;
+}
+
+int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], buf *out, int verify)
 {
     char hex[65], name[128];
     text_hex(id, 32, hex);
@@ -803,14 +901,20 @@ int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int ve
     pthread_mutex_unlock(&r->mu);
     if (!e)
         return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
-    buf sealed;
-    buf_init(&sealed, 0);
-    int rc = store_get_range(r->st, name, copy.offset, copy.length, &sealed);
+    int rc = store_get_range(r->st, name, copy.offset, copy.length, &br->sealed);
     if (!rc)
-        rc = repo_blob_open(r, type, id, sealed.data, sealed.len, copy.raw_len, out, verify);
+        rc = repo_blob_decode(r, br, type, id, br->sealed.data, br->sealed.len, copy.raw_len, out, verify);
     if (rc)
         err_wrap("%s blob %.16s in pack %s", type == BLOB_TREE ? "tree" : "data", hex, name);
-    buf_free(&sealed);
+    return rc;
+}
+
+int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify)
+{
+    blob_reader br;
+    blob_reader_init(&br);
+    int rc = repo_blob_read(r, &br, type, id, out, verify);
+    blob_reader_free(&br);
     return rc;
 }
 

@@ -75,8 +75,25 @@ void repo_pack_name(const uint8_t pack_id[32], char *out, size_t cap);
 void repo_blob_id(const repo *r, const void *data, size_t len, uint8_t id[32]);
 /* Queues the blob for writing unless already stored; *added says which. Copies data. */
 int repo_blob_save(repo *r, uint8_t type, const void *data, size_t len, const uint8_t id[32], int *added) WUR;
+/* Buffers of chunker-max bytes for the zero-copy path below, recycled so that
+ * steady-state backups neither allocate nor fault in memory per chunk. */
+uint8_t *repo_chunk_buffer_get(repo *r);
+void repo_chunk_buffer_put(repo *r, uint8_t *b);
+/* Like repo_blob_save, but takes ownership of data (from repo_chunk_buffer_get):
+ * it is handed to a worker without copying and recycled afterwards. */
+int repo_blob_save_owned(repo *r, uint8_t type, uint8_t *data, size_t len, const uint8_t id[32], int *added) WUR;
 /* Is the blob stored (or queued)? Safe while workers write. */
 int repo_blob_known(repo *r, uint8_t type, const uint8_t id[32]);
+/* Scratch space for reading blobs, reused from blob to blob on hot paths (restore,
+ * check) so that no buffer is allocated, faulted in and freed per blob. */
+typedef struct blob_reader {
+    buf sealed, plain;
+} blob_reader;
+void blob_reader_init(blob_reader *br);
+void blob_reader_free(blob_reader *br);
+int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
+int repo_blob_decode(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                     uint32_t raw_len, buf *out, int verify) WUR;
 /* Loads, authenticates and decompresses; with verify, also recomputes the id. */
 int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
 /* Decodes one sealed blob already read from a pack. */

@@ -102,7 +102,6 @@ typedef struct backup_ctx {
     const files_backup_opts *o;
     snapshot_summary *sum;
     progress prog;
-    buf data; /* read window: 2 x max chunk size */
 } backup_ctx;
 
 static void node_from_stat(tree_node *n, const struct stat *st)
@@ -184,7 +183,11 @@ static int add_content(tree_node *n, const uint8_t id[32], uint32_t *cap)
     return 0;
 }
 
-/* Reads and chunks one file. Returns 0 with *skipped set when it could not be read. */
+/* Reads one file in blocks straight into a chunk buffer, scanning as data arrives;
+ * at each cut the buffer goes to a worker as it is and only the few bytes read past
+ * the cut move to the next buffer. Returns 0 with *skipped set when unreadable. */
+#define READ_BLOCK (256 * 1024)
+
 static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
 {
     const chunker *ch = repo_chunker(c->r);
@@ -196,45 +199,67 @@ static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped
         *skipped = 1;
         return 0;
     }
-    size_t start = 0, len = 0, cap = c->data.cap;
-    uint8_t *d = c->data.data;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    uint8_t *cb = repo_chunk_buffer_get(c->r);
+    size_t len = 0, scanned_to = 0;
     uint32_t ccap = 0;
     uint64_t total = 0;
-    int eof = 0, rc = 0;
+    chunker_state st = {0, 0};
+    int eof = 0, rc = cb ? 0 : err_set(ERR_FATAL, "out of memory");
     while (!rc) {
-        while (!eof && len - start < ch->max) {
-            if (len == cap) { /* slide the window: the unconsumed tail is < max */
-                memmove(d, d + start, len - start);
-                len -= start;
-                start = 0;
-            }
-            ssize_t got = read(fd, d + len, cap - len);
+        if (!eof && len < ch->max) {
+            size_t want = ch->max - len < READ_BLOCK ? ch->max - len : READ_BLOCK;
+            ssize_t got = read(fd, cb + len, want);
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0) {
                 warn_skip(c, "read", path);
                 *skipped = 1;
-                close(fd);
-                return 0;
+                break;
             }
             eof = got == 0;
             len += (size_t)got;
             total += (uint64_t)got;
             c->sum->bytes_read += (uint64_t)got;
             progress_add(&c->prog, 0, (uint64_t)got);
+            if (!eof && len == scanned_to)
+                continue;
         }
-        if (len == start)
-            break;
-        size_t cut = chunker_cut(ch, d + start, len - start);
-        uint8_t id[32];
+        size_t cut = len ? chunker_scan(ch, cb, len, eof, &st) : 0;
+        scanned_to = len;
+        if (!cut) {
+            if (eof)
+                break; /* empty file, or everything already handed on */
+            continue;
+        }
+        uint8_t id[32], *next = NULL;
         int added;
-        repo_blob_id(c->r, d + start, cut, id);
-        rc = repo_blob_save(c->r, BLOB_DATA, d + start, cut, id, &added);
+        if (cut < len) { /* the bytes past the cut start the next chunk */
+            if (!(next = repo_chunk_buffer_get(c->r))) {
+                rc = err_set(ERR_FATAL, "out of memory");
+                break;
+            }
+            memcpy(next, cb + cut, len - cut);
+        }
+        repo_blob_id(c->r, cb, cut, id);
+        rc = repo_blob_save_owned(c->r, BLOB_DATA, cb, cut, id, &added);
+        cb = next;
+        len -= cut;
+        scanned_to = 0;
+        st = (chunker_state){0, 0};
         if (!rc)
             rc = add_content(n, id, &ccap);
-        start += cut;
+        if (!cb) {
+            if (!eof && !rc && !(cb = repo_chunk_buffer_get(c->r)))
+                rc = err_set(ERR_FATAL, "out of memory");
+            if (!cb)
+                break;
+        }
     }
+    repo_chunk_buffer_put(c->r, cb);
     close(fd);
+    if (*skipped)
+        return rc;
     n->size = total; /* what was read, even if the file grew or shrank meanwhile */
     return rc;
 }
@@ -462,9 +487,7 @@ static void prescan(backup_ctx *c, const char *path)
 int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snapshot_summary *sum)
 {
     backup_ctx c = {.r = r, .o = o, .sum = sum};
-    buf_init(&c.data, 0);
-    int rc = buf_reserve(&c.data, 2 * repo_chunker(r)->max);
-    c.data.cap = 2 * repo_chunker(r)->max;
+    int rc = 0;
     for (size_t i = 0; !rc && i < o->npaths; i++) {
         struct stat st;
         if (lstat(o->paths[i], &st) != 0)
@@ -483,7 +506,6 @@ int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snaps
         rc = backup_virtual(&c, "/", o->paths, o->npaths, o->parent ? o->parent->tree : NULL, tree_id);
     }
     progress_end(&c.prog);
-    buf_free(&c.data);
     return rc;
 }
 
@@ -512,6 +534,7 @@ typedef struct restore_ctx {
     progress prog;
     pool *workers;
     buf *bufs; /* one per worker */
+    blob_reader *readers; /* one per worker */
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     hardlink *links;
     size_t nlinks, links_cap;
@@ -602,7 +625,7 @@ typedef struct file_job {
 
 /* Every blob is authenticated before its bytes are written; a file with a bad blob
  * is removed rather than left half right. */
-static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob)
+static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob, blob_reader *br)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.lifeline-restore.tmp", dest) >= (int)sizeof tmp)
@@ -613,7 +636,7 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, bu
     int rc = 0;
     uint64_t bytes = 0;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
-        rc = repo_blob_load(c->r, BLOB_DATA, n->content[i], blob, 0);
+        rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0);
         if (rc)
             break;
         if (fs_write_all(fd, blob->data, blob->len) != 0) {
@@ -650,7 +673,7 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, bu
 static int file_job_run(void *arg, unsigned worker)
 {
     file_job *j = arg;
-    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker]);
+    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker], &j->c->readers[worker]);
     tree_node_free(&j->node);
     free(j);
     return rc;
@@ -791,19 +814,26 @@ static int restore_start(restore_ctx *c)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n = cores > 0 ? (unsigned)cores : 1;
-    if (!(c->bufs = calloc(n, sizeof *c->bufs)))
+    c->bufs = calloc(n, sizeof *c->bufs);
+    c->readers = calloc(n, sizeof *c->readers);
+    if (!c->bufs || !c->readers)
         return err_set(ERR_FATAL, "out of memory");
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         buf_init(&c->bufs[i], 0);
+        blob_reader_init(&c->readers[i]);
+    }
     return pool_new(n, (size_t)n * 4, &c->workers);
 }
 
 static void restore_end(restore_ctx *c)
 {
-    for (unsigned i = 0; c->workers && c->bufs && i < pool_threads(c->workers); i++)
+    for (unsigned i = 0; c->workers && c->bufs && c->readers && i < pool_threads(c->workers); i++) {
         buf_free(&c->bufs[i]);
+        blob_reader_free(&c->readers[i]);
+    }
     pool_free(&c->workers);
     free(c->bufs);
+    free(c->readers);
     for (size_t i = 0; i < c->nlinks; i++)
         free(c->links[i].path);
     free(c->links);

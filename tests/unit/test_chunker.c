@@ -114,6 +114,35 @@ static void short_and_constant_input(void **state)
     assert_true(l > MIN && l <= MAX);
 }
 
+/* Feeding data in odd-sized blocks must give exactly the cuts of a one-shot scan. */
+static void incremental_scan_matches(void **state)
+{
+    (void)state;
+    uint8_t secret[32] = {4};
+    chunker c;
+    chunker_init(&c, secret, MIN, AVG, MAX);
+    size_t n = 3 << 20, want[2048], k = 0;
+    uint8_t *d = random_data(n, 9);
+    size_t nw = cut_all(&c, d, n, want, 2048);
+    size_t start = 0, have = 0;
+    chunker_state st = {0, 0};
+    while (start < n) {
+        size_t more = 1 + (k * 7919 + 13) % 40000; /* irregular block sizes */
+        have = have + more > n - start ? n - start : have + more;
+        size_t cut = chunker_scan(&c, d + start, have, start + have == n, &st);
+        if (!cut)
+            continue;
+        assert_true(k < nw);
+        assert_int_equal(start + cut, want[k]);
+        k++;
+        start += cut;
+        have -= cut;
+        st = (chunker_state){0, 0};
+    }
+    assert_int_equal(k, nw);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +150,7 @@ int main(void)
         cmocka_unit_test(boundaries_survive_an_insertion),
         cmocka_unit_test(secret_changes_boundaries),
         cmocka_unit_test(short_and_constant_input),
+        cmocka_unit_test(incremental_scan_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
