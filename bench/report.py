@@ -17,7 +17,8 @@ mib = nbytes / 1048576
 out = ['<!-- bench:begin -->',
        'Dataset: %.0f MiB in %d files (bench/gen.py); machine: %d cores, %s; %s.' % (
            mib, nfiles, os.cpu_count(), platform.machine(), datetime.date.today().isoformat()),
-       'Command: `make bench` (bench/run). Warm page cache for every tool alike.', '',
+       'Command: `make bench` (bench/run). Median of 3 runs per step (the 5 %-change backup: one run);',
+       'warm page cache for every tool alike; restores go to fresh folders.', '',
        '| step | ' + ' | '.join('%s s (MB/s) | %s RSS MiB' % (t, t) for t in tools) +
        (' | lifeline vs restic |' if 'restic' in r and 'lifeline' in r else ' |'),
        '|---' * (1 + 2 * len(tools) + (1 if 'restic' in r and 'lifeline' in r else 0)) + '|']

@@ -14,6 +14,7 @@
 #include "../core/log.h"
 #include "../core/text.h"
 #include "../crypto/crypto.h"
+#include "../repo/lock.h"
 
 enum { OPT_REPO = 1000, OPT_CONFIG, OPT_PASSWORD_FILE, OPT_KEY_FILE, OPT_JSON, OPT_QUIET, OPT_VERBOSE,
        OPT_LOCK_WAIT, OPT_HELP };
@@ -267,6 +268,17 @@ int cli_open_repo(cli *c, repo **out)
     c->r = r;
     *out = r;
     return 0;
+}
+
+int cli_open_locked(cli *c, int exclusive, int load_index, repo **out, repo_lock **lk)
+{
+    int rc = cli_open_repo(c, out);
+    if (rc)
+        return rc;
+    c->audit = 1;
+    if (!(rc = lock_acquire(*out, exclusive, c->lock_wait, lk)) && load_index)
+        rc = repo_index_load(*out);
+    return rc;
 }
 
 void cli_audit_id(cli *c, const char *id)

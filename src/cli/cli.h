@@ -40,6 +40,10 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shorts, const struct o
 
 /* Opens and unlocks the repository named by -r / LIFELINE_REPOSITORY / config. */
 int cli_open_repo(cli *c, repo **out) WUR;
+/* Opens the repository for a command that changes or restores (so it is audited),
+ * takes a shared or exclusive lock, and loads the index when asked. */
+struct repo_lock;
+int cli_open_locked(cli *c, int exclusive, int load_index, repo **out, struct repo_lock **lk) WUR;
 /* The repository path, or ERR_USAGE when none is given. */
 int cli_repo_path(cli *c, const char **out) WUR;
 

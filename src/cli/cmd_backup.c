@@ -114,20 +114,10 @@ static void print_summary(cli *c, const snapshot *s, const snapshot_summary *m)
     snapshot_short_id(s->id, sid);
     text_hex(s->id, 32, hex);
     if (c->json) {
-        cJSON *o = cJSON_CreateObject(), *j = cJSON_CreateObject();
+        cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "snapshot_id", hex);
         cJSON_AddBoolToObject(o, "partial", s->partial);
-        cJSON_AddNumberToObject(j, "files_new", (double)m->files_new);
-        cJSON_AddNumberToObject(j, "files_changed", (double)m->files_changed);
-        cJSON_AddNumberToObject(j, "files_unchanged", (double)m->files_unchanged);
-        cJSON_AddNumberToObject(j, "files_failed", (double)m->files_failed);
-        cJSON_AddNumberToObject(j, "dirs", (double)m->dirs);
-        cJSON_AddNumberToObject(j, "bytes_read", (double)m->bytes_read);
-        cJSON_AddNumberToObject(j, "bytes_added", (double)m->bytes_added);
-        cJSON_AddNumberToObject(j, "total_files", (double)m->total_files);
-        cJSON_AddNumberToObject(j, "total_bytes", (double)m->total_bytes);
-        cJSON_AddNumberToObject(j, "duration", m->duration);
-        cJSON_AddItemToObject(o, "summary", j);
+        cJSON_AddItemToObject(o, "summary", snapshot_summary_json(m));
         cli_json_print(o);
         return;
     }
@@ -194,13 +184,7 @@ int cmd_backup(cli *c, int argc, char **argv)
     if (!rc)
         rc = fill_snapshot(c, &a, &s);
     if (!rc)
-        rc = cli_open_repo(c, &r);
-    if (!rc) {
-        c->audit = 1;
-        rc = lock_acquire(r, 0, c->lock_wait, &lk);
-    }
-    if (!rc)
-        rc = repo_index_load(r);
+        rc = cli_open_locked(c, 0, 1, &r, &lk);
     if (!rc)
         rc = find_parent(r, &a, &s, &parent, &have_parent);
     if (!rc && have_parent) {

@@ -53,13 +53,7 @@ int cmd_restore(cli *c, int argc, char **argv)
     snapshot_init(&s);
     files_restore_stats st = {0};
     double t0 = progress_now();
-    int rc = cli_open_repo(c, &r);
-    if (!rc) {
-        c->audit = 1;
-        rc = lock_acquire(r, 0, c->lock_wait, &lk);
-    }
-    if (!rc)
-        rc = repo_index_load(r);
+    int rc = cli_open_locked(c, 0, 1, &r, &lk);
     if (!rc)
         rc = snapshot_resolve(r, spec, &s);
     if (!rc) {

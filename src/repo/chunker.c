@@ -13,7 +13,10 @@ void chunker_init(chunker *c, const uint8_t secret[32], size_t min, size_t avg, 
     for (unsigned i = 0; i < 256; i++) {
         uint8_t msg[5] = {'g', 'e', 'a', 'r', (uint8_t)i}, out[32];
         crypto_hmac(secret, msg, sizeof msg, out);
-        memcpy(&c->gear[i], out, 8);
+        uint64_t g = 0; /* little-endian by definition, whatever the host */
+        for (int b = 7; b >= 0; b--)
+            g = g << 8 | out[b];
+        c->gear[i] = g;
     }
     unsigned bits = 0;
     while (((size_t)1 << bits) < avg)

@@ -83,10 +83,26 @@ static cJSON *string_array(char **l, size_t n)
     return a;
 }
 
+cJSON *snapshot_summary_json(const snapshot_summary *m)
+{
+    cJSON *sum = cJSON_CreateObject();
+    cJSON_AddNumberToObject(sum, "files_new", (double)m->files_new);
+    cJSON_AddNumberToObject(sum, "files_changed", (double)m->files_changed);
+    cJSON_AddNumberToObject(sum, "files_unchanged", (double)m->files_unchanged);
+    cJSON_AddNumberToObject(sum, "files_failed", (double)m->files_failed);
+    cJSON_AddNumberToObject(sum, "dirs", (double)m->dirs);
+    cJSON_AddNumberToObject(sum, "bytes_read", (double)m->bytes_read);
+    cJSON_AddNumberToObject(sum, "bytes_added", (double)m->bytes_added);
+    cJSON_AddNumberToObject(sum, "total_files", (double)m->total_files);
+    cJSON_AddNumberToObject(sum, "total_bytes", (double)m->total_bytes);
+    cJSON_AddNumberToObject(sum, "duration", m->duration);
+    return sum;
+}
+
 int snapshot_encode(const snapshot *s, buf *out)
 {
     char t[64], hex[65];
-    cJSON *o = cJSON_CreateObject(), *sum = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "version", SNAPSHOT_VERSION);
     text_time(s->time, s->time_ns, t, sizeof t);
     cJSON_AddStringToObject(o, "time", t);
@@ -113,18 +129,7 @@ int snapshot_encode(const snapshot *s, buf *out)
         if (m)
             cJSON_AddItemToObject(o, "meta", m);
     }
-    const snapshot_summary *m = &s->summary;
-    cJSON_AddNumberToObject(sum, "files_new", (double)m->files_new);
-    cJSON_AddNumberToObject(sum, "files_changed", (double)m->files_changed);
-    cJSON_AddNumberToObject(sum, "files_unchanged", (double)m->files_unchanged);
-    cJSON_AddNumberToObject(sum, "files_failed", (double)m->files_failed);
-    cJSON_AddNumberToObject(sum, "dirs", (double)m->dirs);
-    cJSON_AddNumberToObject(sum, "bytes_read", (double)m->bytes_read);
-    cJSON_AddNumberToObject(sum, "bytes_added", (double)m->bytes_added);
-    cJSON_AddNumberToObject(sum, "total_files", (double)m->total_files);
-    cJSON_AddNumberToObject(sum, "total_bytes", (double)m->total_bytes);
-    cJSON_AddNumberToObject(sum, "duration", m->duration);
-    cJSON_AddItemToObject(o, "summary", sum);
+    cJSON_AddItemToObject(o, "summary", snapshot_summary_json(&s->summary));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)

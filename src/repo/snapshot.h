@@ -45,6 +45,8 @@ int snapshot_add_path(snapshot *s, const char *p) WUR;
 int snapshot_add_tag(snapshot *s, const char *t) WUR;
 int snapshot_has_tag(const snapshot *s, const char *t);
 int snapshot_encode(const snapshot *s, buf *out) WUR;
+/* The summary as a JSON object (snapshot files and `backup --json` alike). */
+struct cJSON *snapshot_summary_json(const snapshot_summary *m);
 /* ERR_DAMAGED on malformed input, ERR_VERSION on an unknown version (fuzzed). */
 int snapshot_decode(const uint8_t *p, size_t len, snapshot *s) WUR;
 /* Assigns a fresh id and writes the snapshot. */
