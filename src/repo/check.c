@@ -204,39 +204,18 @@ static int check_pack_job(void *arg, unsigned worker)
     const uint8_t *pack_id = idx_pack_id(repo_index(c->r), j->no);
     char name[128];
     repo_pack_name(pack_id, name, sizeof name);
-    buf *fb = &c->files[worker], plain;
-    buf_reset(fb);
-    buf_init(&plain, 0);
-    uint64_t size = 0;
-    uint32_t hl = 0;
+    buf *fb = &c->files[worker];
     pack_entry *e = NULL;
     size_t n = 0;
-    uint8_t aad[33];
-    pack_header_aad(pack_id, aad);
-    store *st = repo_store(c->r);
-    int rc = store_size(st, name, &size);
-    if (!rc && c->o->read_data)
-        rc = store_get(st, name, fb, (size_t)size + 1);
-    else if (!rc && size >= PACK_TRAILER_LEN)
-        rc = store_get_range(st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, fb);
-    else if (!rc)
-        rc = err_set(ERR_DAMAGED, "pack is only %llu bytes", (unsigned long long)size);
-    if (!rc && fb->len < PACK_TRAILER_LEN)
-        rc = err_set(ERR_DAMAGED, "pack is only %zu bytes", fb->len);
+    buf_reset(fb);
+    int rc = 0;
+    if (c->o->read_data) {
+        uint64_t size;
+        if (!(rc = store_size(repo_store(c->r), name, &size)))
+            rc = store_get(repo_store(c->r), name, fb, (size_t)size + 1);
+    }
     if (!rc)
-        rc = pack_trailer_decode(fb->data + fb->len - PACK_TRAILER_LEN, size, &hl);
-    buf sealed;
-    buf_init(&sealed, 0);
-    uint64_t hoff = size - PACK_TRAILER_LEN - hl;
-    if (!rc && c->o->read_data)
-        rc = buf_append(&sealed, fb->data + hoff, hl);
-    else if (!rc)
-        rc = store_get_range(st, name, hoff, hl, &sealed);
-    if (!rc && crypto_open(repo_keys(c->r)->enc, aad, sizeof aad, sealed.data, sealed.len, &plain) != 0)
-        rc = err_set(ERR_DAMAGED, "pack header does not authenticate");
-    if (!rc)
-        rc = pack_header_decode(plain.data, plain.len, hoff, &e, &n);
-    buf_free(&sealed);
+        rc = repo_pack_header(c->r, pack_id, c->o->read_data ? fb : NULL, &e, &n);
     if (rc) {
         report(c, 1, name, "%s", err_msg());
         err_clear();
@@ -252,7 +231,6 @@ static int check_pack_job(void *arg, unsigned worker)
     progress_add(&c->prog, 1, c->o->read_data ? fb->len : 0);
     pthread_mutex_unlock(&c->mu);
     free(e);
-    buf_free(&plain);
     free(j);
     return 0;
 }

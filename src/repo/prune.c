@@ -242,7 +242,8 @@ int prune_run(repo *r, const prune_opts *o, prune_stats *st)
         rc = store_list(repo_store(r), "data", note_pack, &c);
     if (!rc)
         rc = plan(&c, o);
-    int changes = st->packs_deleted || st->packs_repacked || st->packs_unindexed;
+    /* a damaged index file is replaced even when no pack changes */
+    int changes = st->packs_deleted || st->packs_repacked || st->packs_unindexed || repo_index_damaged(r);
     for (size_t p = 0; !changes && p < st->packs_total; p++)
         changes = c.packs[p].action != 0;
     if (!rc && !o->dry_run && changes) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../core/log.h"
 #include "../core/pool.h"
 #include "../core/text.h"
 
@@ -26,6 +27,7 @@ struct repo {
     idx *index;
     uint8_t (*index_files)[32];
     size_t nindex_files;
+    int index_damaged; /* some index file unreadable: pack headers were read instead */
     /* write path, guarded by mu */
     pthread_mutex_t mu;
     idx *pending;
@@ -469,6 +471,38 @@ static int remember_index_file(repo *r, const uint8_t id[32])
     return 0;
 }
 
+int repo_pack_header(repo *r, const uint8_t pack_id[32], const buf *whole, pack_entry **e, size_t *n)
+{
+    char name[128];
+    uint8_t aad[33];
+    uint64_t size = whole ? whole->len : 0;
+    uint32_t hl = 0;
+    buf part, plain;
+    buf_init(&part, 0);
+    buf_init(&plain, 0);
+    repo_pack_name(pack_id, name, sizeof name);
+    pack_header_aad(pack_id, aad);
+    int rc = whole ? 0 : store_size(r->st, name, &size);
+    if (!rc && size < PACK_TRAILER_LEN)
+        rc = err_set(ERR_DAMAGED, "pack is only %llu bytes", (unsigned long long)size);
+    const uint8_t *trailer = whole ? whole->data + size - PACK_TRAILER_LEN : NULL;
+    if (!rc && !whole && !(rc = store_get_range(r->st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &part)))
+        trailer = part.data;
+    if (!rc)
+        rc = pack_trailer_decode(trailer, size, &hl);
+    uint64_t hoff = size - PACK_TRAILER_LEN - hl;
+    const uint8_t *sealed = whole ? whole->data + hoff : NULL;
+    if (!rc && !whole && !(rc = store_get_range(r->st, name, hoff, hl, &part)))
+        sealed = part.data;
+    if (!rc && crypto_open(r->mk.enc, aad, sizeof aad, sealed, hl, &plain) != 0)
+        rc = err_set(ERR_DAMAGED, "pack header does not authenticate");
+    if (!rc)
+        rc = pack_header_decode(plain.data, plain.len, hoff, e, n);
+    buf_free(&part);
+    buf_free(&plain);
+    return rc;
+}
+
 static int load_index_file(const uint8_t id[32], void *ctx)
 {
     repo *r = ctx;
@@ -480,17 +514,50 @@ static int load_index_file(const uint8_t id[32], void *ctx)
         text_hex(id, 32, hex);
         err_wrap("index/%s", hex);
     }
-    if (!rc)
-        rc = remember_index_file(r, id);
     buf_free(&plain);
+    if (rc == ERR_DAMAGED) { /* the pack headers will stand in for it */
+        LOG_WARN("%s; reading pack headers instead", err_msg());
+        err_clear();
+        r->index_damaged = 1;
+        rc = 0;
+    }
+    /* remembered even when damaged: prune replaces every index file it read */
+    return rc ? rc : remember_index_file(r, id);
+}
+
+/* For packs no readable index file names: their own headers. */
+static int index_from_header(const char *name, uint64_t size, void *ctx)
+{
+    repo *r = ctx;
+    const char *base = strrchr(name, '/') + 1;
+    uint8_t id[32];
+    uint32_t no;
+    pack_entry *e = NULL;
+    size_t n = 0;
+    (void)size;
+    if (text_unhex(base, id, 32) != 0 || idx_pack_lookup(r->index, id, &no))
+        return 0;
+    if (repo_pack_header(r, id, NULL, &e, &n) != 0) {
+        LOG_WARN("%s: %s", name, err_msg());
+        err_clear();
+        return 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = add_index_entry(id, &e[i], r->index);
+    free(e);
     return rc;
 }
+
+int repo_index_damaged(const repo *r) { return r->index_damaged; }
 
 int repo_index_load(repo *r)
 {
     int rc = repo_object_list(r, OBJ_INDEX, load_index_file, r);
-    if (rc == ERR_DAMAGED)
-        err_hint("run 'lifeline check' to see what is affected");
+    if (!rc && r->index_damaged) {
+        rc = store_list(r->st, "data", index_from_header, r);
+        LOG_WARN("run 'lifeline check' to see the damage; 'lifeline prune' writes a new index");
+    }
     return rc;
 }
 

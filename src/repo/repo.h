@@ -64,8 +64,15 @@ int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, con
                  uint8_t slot_id[32]) WUR;
 int repo_key_remove(repo *r, const uint8_t slot_id[32]) WUR;
 
-/* Index: every index file read into memory. */
+/* Index: every index file read into memory. A damaged index file is reported as a
+ * warning and the headers of the packs no readable index covers are read instead
+ * (packs are self-describing), so one bad index file costs time, not data. */
 int repo_index_load(repo *r) WUR;
+/* Did repo_index_load have to read pack headers for a damaged index file? */
+int repo_index_damaged(const repo *r);
+/* Reads and authenticates a pack's header. whole: the pack already in memory, or
+ * NULL to read just the trailer and header. */
+int repo_pack_header(repo *r, const uint8_t pack_id[32], const buf *whole, pack_entry **e, size_t *n) WUR;
 idx *repo_index(repo *r);
 /* Names of the index files read, for prune. */
 size_t repo_index_files(const repo *r, const uint8_t (**ids)[32]);

@@ -535,6 +535,7 @@ typedef struct restore_ctx {
     pool *workers;
     buf *bufs; /* one per worker */
     blob_reader *readers; /* one per worker */
+    uint8_t **stages;     /* one aligned O_DIRECT staging buffer per worker, or NULL */
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     hardlink *links;
     size_t nlinks, links_cap;
@@ -623,43 +624,133 @@ typedef struct file_job {
     char dest[];
 } file_job;
 
-/* Every blob is authenticated before its bytes are written; a file with a bad blob
- * is removed rather than left half right. */
-static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob, blob_reader *br)
+/* Writes every blob of n to fd, each authenticated before a byte of it is written. */
+static int write_content(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob, blob_reader *br,
+                         uint64_t *bytes)
 {
-    char tmp[PATH_MAX];
+    for (uint32_t i = 0; i < n->ncontent; i++) {
+        int rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0);
+        if (rc)
+            return rc;
+        if (fs_write_all(fd, blob->data, blob->len) != 0)
+            return err_sys(ERR_IO, "write %s", what);
+        *bytes += blob->len;
+    }
+    return 0;
+}
+
+/* Large files bypass the page cache: restored data is written once, by DMA, rather
+ * than copied into cache pages that the restore will never read. O_DIRECT needs
+ * aligned buffers, offsets and lengths, so data is staged in an aligned buffer, the
+ * last block is padded and the file then cut to its size. */
+#define DIRECT_ALIGN 4096
+#define DIRECT_STAGE (4u << 20)
+#define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
+
+static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, uint64_t off)
+{
+    size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+    memset(stage + len, 0, padded - len);
+    ssize_t w = pwrite(fd, stage, padded, (off_t)off);
+    if (w < 0 && errno == EINVAL) { /* refused after all: finish buffered */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0)
+            w = pwrite(fd, stage, padded, (off_t)off);
+    }
+    if (w != (ssize_t)padded)
+        return w < 0 ? err_sys(ERR_IO, "write %s", what) : err_set(ERR_IO, "write %s: short write", what);
+    return 0;
+}
+
+static int write_content_direct(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob,
+                                blob_reader *br, uint8_t *stage, uint64_t *bytes)
+{
+    size_t fill = 0;
+    uint64_t off = 0;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
+        if ((rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0)))
+            break;
+        for (size_t done = 0; !rc && done < blob->len;) {
+            size_t take = blob->len - done < DIRECT_STAGE - fill ? blob->len - done : DIRECT_STAGE - fill;
+            memcpy(stage + fill, blob->data + done, take);
+            fill += take;
+            done += take;
+            if (fill == DIRECT_STAGE) {
+                rc = direct_flush(fd, what, stage, fill, off);
+                off += fill;
+                fill = 0;
+            }
+        }
+        *bytes += blob->len;
+    }
+    if (!rc && fill) {
+        rc = direct_flush(fd, what, stage, fill, off);
+        off += fill;
+        if (!rc && ftruncate(fd, (off_t)off) != 0) /* drop the padding */
+            rc = err_sys(ERR_IO, "truncate %s", what);
+    }
+    return rc;
+}
+
+/* Owner before mode (fchown clears setuid), times last. */
+static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
+{
+    if (fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
+        LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
+    if (fchmod(fd, n->mode) != 0)
+        LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
+    struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
+    if (futimens(fd, ts) != 0)
+        LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
+}
+
+/* A file takes its name only when complete: written as an unnamed O_TMPFILE inode
+ * and linked in at the end (one directory operation), or, where that is not
+ * possible or the name exists, written under a temporary name and renamed over it.
+ * A file with a bad blob is reported and never appears. */
+static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob, blob_reader *br,
+                        uint8_t *stage)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX], proc[64];
+    const char *slash = strrchr(dest, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - dest) : 1, slash ? dest : ".");
     if (snprintf(tmp, sizeof tmp, "%s.lifeline-restore.tmp", dest) >= (int)sizeof tmp)
         return err_set(ERR_USAGE, "path too long: %s", dest);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC | direct, 0600);
+    if (fd < 0 && direct && errno == EINVAL) /* no O_DIRECT here: buffered */
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC | (direct = 0), 0600);
+    int anonymous = fd >= 0;
+    if (!anonymous)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (direct = 0), 0600);
     if (fd < 0)
         return err_sys(ERR_IO, "create %s", tmp);
-    int rc = 0;
     uint64_t bytes = 0;
-    for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
-        rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0);
-        if (rc)
-            break;
-        if (fs_write_all(fd, blob->data, blob->len) != 0) {
-            rc = err_sys(ERR_IO, "write %s", tmp);
-            break;
+    int rc = direct ? write_content_direct(c, fd, dest, n, blob, br, stage, &bytes)
+                    : write_content(c, fd, dest, n, blob, br, &bytes);
+    if (!rc) {
+        set_meta_fd(c, fd, dest, n);
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (anonymous && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) != 0) {
+            /* the name exists (or /proc is missing): link aside and rename over it */
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0)
+                rc = err_sys(ERR_IO, "create %s", tmp);
+            anonymous = 0;
         }
-        bytes += blob->len;
+        if (!rc && !anonymous && rename(tmp, dest) != 0)
+            rc = err_sys(ERR_IO, "rename %s to %s", tmp, dest);
     }
     if (close(fd) != 0 && !rc)
-        rc = err_sys(ERR_IO, "close %s", tmp);
+        rc = err_sys(ERR_IO, "close %s", dest);
     if (rc) {
-        unlink(tmp);
+        if (!anonymous)
+            unlink(tmp);
         if (rc == ERR_DAMAGED) { /* damage: report this file, go on with the rest */
             restore_fail(c, dest, err_msg());
             err_clear();
             return 0;
         }
-        return rc;
-    }
-    set_meta(c, tmp, n);
-    if (rename(tmp, dest) != 0) {
-        rc = err_sys(ERR_IO, "rename %s to %s", tmp, dest);
-        unlink(tmp);
         return rc;
     }
     pthread_mutex_lock(&c->mu);
@@ -673,7 +764,8 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, bu
 static int file_job_run(void *arg, unsigned worker)
 {
     file_job *j = arg;
-    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker], &j->c->readers[worker]);
+    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker], &j->c->readers[worker],
+                          j->c->stages ? j->c->stages[worker] : NULL);
     tree_node_free(&j->node);
     free(j);
     return rc;
@@ -810,6 +902,14 @@ static void apply_deferred(restore_ctx *c)
     }
 }
 
+static void restore_free_stages(restore_ctx *c, unsigned n)
+{
+    for (unsigned i = 0; c->stages && i < n; i++)
+        free(c->stages[i]);
+    free(c->stages);
+    c->stages = NULL;
+}
+
 static int restore_start(restore_ctx *c)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -822,6 +922,16 @@ static int restore_start(restore_ctx *c)
         buf_init(&c->bufs[i], 0);
         blob_reader_init(&c->readers[i]);
     }
+    /* without staging buffers every file is written buffered */
+    if ((c->stages = calloc(n, sizeof *c->stages)))
+        for (unsigned i = 0; i < n; i++) {
+            void *p = NULL;
+            if (posix_memalign(&p, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
+                restore_free_stages(c, n);
+                break;
+            }
+            c->stages[i] = p;
+        }
     return pool_new(n, (size_t)n * 4, &c->workers);
 }
 
@@ -831,6 +941,8 @@ static void restore_end(restore_ctx *c)
         buf_free(&c->bufs[i]);
         blob_reader_free(&c->readers[i]);
     }
+    if (c->workers)
+        restore_free_stages(c, pool_threads(c->workers));
     pool_free(&c->workers);
     free(c->bufs);
     free(c->readers);

@@ -47,6 +47,7 @@ make_sample() {
   head -c 3000000 /dev/urandom >"$d/docs/nested/big.bin"
   cp "$d/docs/nested/big.bin" "$d/docs/nested/deeper/copy.bin"
   printf 'x%.0s' $(seq 1 5000) >"$d/docs/nested/deeper/xs"
+  head -c 4194304 /dev/urandom >"$d/docs/nested/exactly-4MiB.bin"   # O_DIRECT staging boundary
   : >"$d/docs/zero-length"
   echo '#!/bin/sh' >"$d/bin/tool"; chmod 4755 "$d/bin/tool"
   chmod 1777 "$d/shared"

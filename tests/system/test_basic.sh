@@ -9,6 +9,11 @@ t_round_trip_is_exact() {
   $TREESIG "$T/src" >"$T/a"
   $TREESIG "$T/out$T/src" >"$T/b"
   diff -u "$T/a" "$T/b" || fail "restored tree differs from the original"
+  # restoring again over a changed tree replaces what differs, file by file
+  echo scribble >"$T/out$T/src/docs/file1.txt"; rm "$T/out$T/src/docs/file2.txt"
+  ok restore latest --target "$T/out"
+  $TREESIG "$T/out$T/src" >"$T/c"
+  diff -u "$T/a" "$T/c" || fail "restore over an existing tree differs from the original"
   ok check --read-data
 }
 
