@@ -46,7 +46,8 @@ struct repo {
 
 void repo_options_default(repo_options *o)
 {
-    o->kdf = (crypto_kdf_params){.t_cost = 3, .m_kib = 64 * 1024, .lanes = 1};
+    /* two lanes: the same memory hardness, computed on two cores */
+    o->kdf = (crypto_kdf_params){.t_cost = 3, .m_kib = 64 * 1024, .lanes = 2};
     o->chunk_min = 256 * 1024;
     o->chunk_avg = 1024 * 1024;
     o->chunk_max = 8 * 1024 * 1024;
@@ -675,7 +676,7 @@ static int queue_pack(repo *r, pack_writer *w)
     pack_job *j = malloc(sizeof *j);
     int rc = j ? 0 : err_set(ERR_FATAL, "out of memory");
     if (!rc && !r->writer)
-        rc = pool_new(1, 1, &r->writer);
+        rc = pool_new(1, 2, &r->writer);
     if (!rc) {
         *j = (pack_job){r, w};
         rc = pool_submit(r->writer, pack_job_run, j);
