@@ -16,27 +16,36 @@ int crypto_random(void *out, size_t n)
     return 0;
 }
 
+int crypto_seal_into(const uint8_t key[32], const void *aad, size_t aad_len, const void *p1, size_t l1,
+                     const void *p2, size_t l2, uint8_t *out)
+{
+    uint8_t *nonce = out, *ct = out + CRYPTO_NONCE_LEN;
+    if (l1 + l2 > (size_t)INT32_MAX)
+        return err_set(ERR_FATAL, "object of %zu bytes is too large to seal", l1 + l2);
+    int rc = crypto_random(nonce, CRYPTO_NONCE_LEN);
+    if (rc)
+        return rc;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, m = 0, f = 0;
+    int ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+             (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
+             EVP_EncryptUpdate(ctx, ct, &n, p1, (int)l1) == 1 &&
+             (!l2 || EVP_EncryptUpdate(ctx, ct + n, &m, p2, (int)l2) == 1) &&
+             EVP_EncryptFinal_ex(ctx, ct + n + m, &f) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_TAG_LEN, ct + l1 + l2) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? 0 : err_set(ERR_FATAL, "AES-256-GCM encryption failed");
+}
+
 int crypto_seal(const uint8_t key[32], const void *aad, size_t aad_len, const void *pt, size_t pt_len,
                 buf *out)
 {
     int rc = buf_reserve(out, pt_len + CRYPTO_OVERHEAD);
-    if (rc)
-        return rc;
-    uint8_t *nonce = out->data + out->len;
-    uint8_t *ct = nonce + CRYPTO_NONCE_LEN;
-    if ((rc = crypto_random(nonce, CRYPTO_NONCE_LEN)))
-        return rc;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n = 0, ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
-                    (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
-                    EVP_EncryptUpdate(ctx, ct, &n, pt, (int)pt_len) == 1 &&
-                    EVP_EncryptFinal_ex(ctx, ct + n, &n) == 1 &&
-                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_TAG_LEN, ct + pt_len) == 1;
-    EVP_CIPHER_CTX_free(ctx);
-    if (!ok)
-        return err_set(ERR_FATAL, "AES-256-GCM encryption failed");
-    out->len += pt_len + CRYPTO_OVERHEAD;
-    return 0;
+    if (!rc)
+        rc = crypto_seal_into(key, aad, aad_len, pt, pt_len, NULL, 0, out->data + out->len);
+    if (!rc)
+        out->len += pt_len + CRYPTO_OVERHEAD;
+    return rc;
 }
 
 int crypto_open(const uint8_t key[32], const void *aad, size_t aad_len, const void *in, size_t in_len,

@@ -17,6 +17,10 @@ int crypto_random(void *out, size_t n) WUR;
 /* Appends nonce || ciphertext || tag to out; a fresh random 96-bit nonce per call. */
 int crypto_seal(const uint8_t key[32], const void *aad, size_t aad_len, const void *pt, size_t pt_len,
                 buf *out) WUR;
+/* Seals the plaintext p1 || p2 (p2 may be NULL) into out, which holds
+ * l1 + l2 + CRYPTO_OVERHEAD bytes: no staging copy of the plaintext is needed. */
+int crypto_seal_into(const uint8_t key[32], const void *aad, size_t aad_len, const void *p1, size_t l1,
+                     const void *p2, size_t l2, uint8_t *out) WUR;
 /* Authenticates and decrypts; appends plaintext to out. Failure is ERR_DAMAGED with
  * a generic message: the caller names the object. */
 int crypto_open(const uint8_t key[32], const void *aad, size_t aad_len, const void *in, size_t in_len,

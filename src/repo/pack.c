@@ -22,6 +22,16 @@ pack_writer *pack_writer_new(void)
     return w;
 }
 
+pack_writer *pack_writer_new_sized(size_t capacity)
+{
+    pack_writer *w = pack_writer_new();
+    if (w && buf_reserve(&w->data, capacity) != 0) {
+        err_clear();
+        pack_writer_free(&w);
+    }
+    return w;
+}
+
 void pack_writer_free(pack_writer **w)
 {
     if (!*w)
@@ -32,8 +42,7 @@ void pack_writer_free(pack_writer **w)
     *w = NULL;
 }
 
-int pack_writer_add(pack_writer *w, uint8_t type, const uint8_t id[32], const void *sealed, size_t len,
-                    uint32_t raw_len, uint32_t *offset)
+static int add_entry(pack_writer *w, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len)
 {
     if (w->n == PACK_MAX_ENTRIES || len > UINT32_MAX || w->data.len + len > UINT32_MAX)
         return err_set(ERR_FATAL, "pack is full");
@@ -45,17 +54,39 @@ int pack_writer_add(pack_writer *w, uint8_t type, const uint8_t id[32], const vo
         w->entries = e;
         w->cap = ncap;
     }
-    pack_entry *e = &w->entries[w->n];
+    pack_entry *e = &w->entries[w->n++];
     e->type = type;
     memcpy(e->id, id, 32);
     e->offset = (uint32_t)w->data.len;
     e->length = (uint32_t)len;
     e->raw_len = raw_len;
-    int rc = buf_append(&w->data, sealed, len);
+    return 0;
+}
+
+int pack_writer_reserve(pack_writer *w, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len,
+                        uint8_t **dst)
+{
+    if (w->data.len + len > w->data.cap)
+        return err_set(ERR_FATAL, "pack buffer too small for a %zu-byte blob", len);
+    int rc = add_entry(w, type, id, len, raw_len);
     if (rc)
         return rc;
-    w->n++;
-    *offset = e->offset;
+    *dst = w->data.data + w->data.len;
+    w->data.len += len;
+    return 0;
+}
+
+int pack_writer_add(pack_writer *w, uint8_t type, const uint8_t id[32], const void *sealed, size_t len,
+                    uint32_t raw_len, uint32_t *offset)
+{
+    uint8_t *dst;
+    int rc = buf_reserve(&w->data, len);
+    if (!rc)
+        rc = pack_writer_reserve(w, type, id, len, raw_len, &dst);
+    if (rc)
+        return rc;
+    memcpy(dst, sealed, len);
+    *offset = (uint32_t)(dst - w->data.data);
     return 0;
 }
 

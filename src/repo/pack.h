@@ -26,10 +26,17 @@ typedef struct pack_entry {
 typedef struct pack_writer pack_writer;
 
 pack_writer *pack_writer_new(void);
+/* A writer whose buffer never moves below capacity bytes, so that several threads can
+ * fill reserved regions at once (see pack_writer_reserve). NULL when out of memory. */
+pack_writer *pack_writer_new_sized(size_t capacity);
 void pack_writer_free(pack_writer **w);
 /* Appends one sealed blob; *offset receives its position in the pack. */
 int pack_writer_add(pack_writer *w, uint8_t type, const uint8_t id[32], const void *sealed, size_t len,
                     uint32_t raw_len, uint32_t *offset) WUR;
+/* Appends an entry of len bytes and gives the region to fill; ERR_FATAL when the
+ * preallocated capacity would be exceeded. The caller fills it before finishing. */
+int pack_writer_reserve(pack_writer *w, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len,
+                        uint8_t **dst) WUR;
 size_t pack_writer_size(const pack_writer *w);
 size_t pack_writer_count(const pack_writer *w);
 const pack_entry *pack_writer_entries(const pack_writer *w);

@@ -16,6 +16,16 @@
 
 #define UNSAVED_PACKS_MAX 64 /* index files are written at least every 64 packs */
 
+/* A pack being filled by several workers at once: each reserves a region under the
+ * lock and seals into it outside the lock. A full pack is detached (new blobs go to a
+ * new one) and goes to the writer when its last reservation is filled. */
+typedef struct open_pack {
+    pack_writer *w;
+    int inflight; /* reserved regions not yet filled */
+    int detached;
+} open_pack;
+
+
 struct repo {
     store *st;
     uint8_t id[32];
@@ -35,8 +45,8 @@ struct repo {
     pool *writer; /* one thread writes and fsyncs full packs while workers go on */
     unsigned nworkers;
     ZSTD_CCtx **cctx;
-    buf *wplain, *wsealed; /* per-worker scratch, reused for every blob */
-    pack_writer *cur;
+    buf *wplain; /* per-worker compression output, reused for every blob */
+    open_pack *cur; /* the pack being filled */
     uint8_t **spare; /* recycled chunk buffers */
     size_t nspare;
     idx_file_pack *unsaved;
@@ -308,13 +318,13 @@ void repo_close(repo **rp)
             ZSTD_freeCCtx(r->cctx[i]);
         free(r->cctx);
     }
-    for (unsigned i = 0; r->wplain && i < r->nworkers; i++) {
+    for (unsigned i = 0; r->wplain && i < r->nworkers; i++)
         buf_free(&r->wplain[i]);
-        buf_free(&r->wsealed[i]);
-    }
     free(r->wplain);
-    free(r->wsealed);
-    pack_writer_free(&r->cur);
+    if (r->cur) {
+        pack_writer_free(&r->cur->w);
+        free(r->cur);
+    }
     for (size_t i = 0; i < r->nspare; i++)
         free(r->spare[i]);
     free(r->spare);
@@ -688,29 +698,60 @@ static int queue_pack(repo *r, pack_writer *w)
     return rc;
 }
 
-/* Adds a sealed blob to the current pack; hands a full pack to the writer. */
-static int pack_add(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
-                    uint32_t raw_len)
+static int pack_reserve(repo *r, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len, open_pack **op,
+                        uint8_t **dst)
 {
-    pack_writer *full = NULL;
-    uint32_t off;
     int rc = 0;
     pthread_mutex_lock(&r->mu);
-    if (!r->cur && !(r->cur = pack_writer_new()))
-        rc = err_set(ERR_FATAL, "out of memory");
+    if (!r->cur && (r->cur = calloc(1, sizeof *r->cur)) &&
+        /* room for a full pack plus the largest blob: the buffer never moves while filled */
+        !(r->cur->w = pack_writer_new_sized(r->opt.pack_size + r->opt.chunk_max + 1024))) {
+        free(r->cur);
+        r->cur = NULL;
+    }
+    if (!r->cur)
+        rc = err_set(ERR_FATAL, "out of memory for a pack buffer");
     if (!rc)
-        rc = pack_writer_add(r->cur, type, id, sealed, len, raw_len, &off);
+        rc = pack_writer_reserve(r->cur->w, type, id, len, raw_len, dst);
     if (!rc) {
+        *op = r->cur;
+        r->cur->inflight++;
         r->stats.blobs_added++;
         r->stats.bytes_added_raw += raw_len;
         r->stats.bytes_added_stored += len;
-        if (pack_writer_size(r->cur) >= r->opt.pack_size) {
-            full = r->cur;
+        if (pack_writer_size(r->cur->w) >= r->opt.pack_size) {
+            r->cur->detached = 1;
             r->cur = NULL;
         }
     }
     pthread_mutex_unlock(&r->mu);
-    return full ? queue_pack(r, full) : rc;
+    return rc;
+}
+
+/* Marks a reserved region filled; the last filler of a detached pack queues it. */
+static int pack_release(repo *r, open_pack *op)
+{
+    pthread_mutex_lock(&r->mu);
+    int ready = --op->inflight == 0 && op->detached;
+    pthread_mutex_unlock(&r->mu);
+    if (!ready)
+        return 0;
+    pack_writer *w = op->w;
+    free(op);
+    return queue_pack(r, w);
+}
+
+/* Adds an already sealed blob (prune's repack copies them as they are). */
+static int pack_add(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
+                    uint32_t raw_len)
+{
+    open_pack *op;
+    uint8_t *dst;
+    int rc = pack_reserve(r, type, id, len, raw_len, &op, &dst);
+    if (rc)
+        return rc;
+    memcpy(dst, sealed, len);
+    return pack_release(r, op);
 }
 
 typedef struct blob_job {
@@ -760,27 +801,29 @@ static int blob_job_run(void *arg, unsigned worker)
 {
     blob_job *j = arg;
     repo *r = j->r;
-    buf *plain = &r->wplain[worker], *sealed = &r->wsealed[worker];
-    uint8_t aad[33];
+    buf *plain = &r->wplain[worker];
+    uint8_t aad[33], *dst, raw_flag = 0;
+    open_pack *op;
     buf_reset(plain);
-    buf_reset(sealed);
     size_t bound = ZSTD_compressBound(j->len);
     int rc = buf_reserve(plain, bound + 1);
     if (!rc) {
         size_t n = ZSTD_compressCCtx(r->cctx[worker], plain->data + 1, bound, j->data, j->len, r->opt.zstd_level);
-        if (!ZSTD_isError(n) && n < j->len) {
-            plain->data[0] = 1;
-            plain->len = n + 1;
-        } else { /* stored raw when compression does not shrink it */
-            plain->data[0] = 0;
-            memcpy(plain->data + 1, j->data, j->len);
-            plain->len = j->len + 1;
-        }
+        int shrunk = !ZSTD_isError(n) && n < j->len;
+        /* stored raw when compression does not shrink it: the flag byte and the
+         * data are sealed as two parts, so the data is not copied first */
+        const void *p1 = shrunk ? (const void *)plain->data : (const void *)&raw_flag;
+        size_t l1 = shrunk ? n + 1 : 1;
+        const void *p2 = shrunk ? NULL : j->data;
+        size_t l2 = shrunk ? 0 : j->len;
+        plain->data[0] = 1;
         blob_aad(j->type, j->id, aad);
-        rc = crypto_seal(r->mk.enc, aad, sizeof aad, plain->data, plain->len, sealed);
+        if (!(rc = pack_reserve(r, j->type, j->id, l1 + l2 + CRYPTO_OVERHEAD, (uint32_t)j->len, &op, &dst))) {
+            rc = crypto_seal_into(r->mk.enc, aad, sizeof aad, p1, l1, p2, l2, dst);
+            int rrc = pack_release(r, op);
+            rc = rc ? rc : rrc;
+        }
     }
-    if (!rc)
-        rc = pack_add(r, j->type, j->id, sealed->data, sealed->len, (uint32_t)j->len);
     blob_job_free(j);
     return rc;
 }
@@ -789,13 +832,10 @@ static int start_workers(repo *r)
 {
     r->cctx = calloc(r->nworkers, sizeof *r->cctx);
     r->wplain = calloc(r->nworkers, sizeof *r->wplain);
-    r->wsealed = calloc(r->nworkers, sizeof *r->wsealed);
-    if (!r->cctx || !r->wplain || !r->wsealed)
+    if (!r->cctx || !r->wplain)
         return err_set(ERR_FATAL, "out of memory");
-    for (unsigned i = 0; i < r->nworkers; i++) {
+    for (unsigned i = 0; i < r->nworkers; i++)
         buf_init(&r->wplain[i], 0);
-        buf_init(&r->wsealed[i], 0);
-    }
     for (unsigned i = 0; i < r->nworkers; i++)
         if (!(r->cctx[i] = ZSTD_createCCtx()))
             return err_set(ERR_FATAL, "out of memory");
@@ -873,10 +913,14 @@ int repo_blob_copy(repo *r, uint8_t type, const uint8_t id[32], const uint8_t *s
 int repo_flush(repo *r)
 {
     int rc = r->workers ? pool_wait(r->workers) : 0;
-    if (!rc && r->cur && pack_writer_count(r->cur)) {
-        pack_writer *w = r->cur;
+    if (!rc && r->cur) { /* workers are idle: no reservation is open */
+        open_pack *op = r->cur;
         r->cur = NULL;
-        rc = queue_pack(r, w);
+        if (pack_writer_count(op->w))
+            rc = queue_pack(r, op->w);
+        else
+            pack_writer_free(&op->w);
+        free(op);
     }
     if (r->writer) { /* every pack durable before the index that names them */
         int wrc = pool_wait(r->writer);
