@@ -167,7 +167,9 @@ int main(int argc, char **argv)
         rc = cmd->run(&c, cargc, cargv);
     }
     finish_audit(&c, rc, cargc, words ? words : cargv);
-    if (rc && rc != ERR_PARTIAL)
+    if (rc == ERR_PARTIAL) /* the backup is saved: a warning, with exit code 3 */
+        fprintf(stderr, "lifeline: warning: %s\n", err_msg());
+    else if (rc)
         log_error_record();
     free(words);
     repo_close(&c.r);

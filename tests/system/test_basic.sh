@@ -97,6 +97,7 @@ t_backup_excludes_and_partial() {
   fi
   [[ $RC -eq 3 ]] || { cat "$T/.stderr"; fail "partial backup exit code $RC, wanted 3"; }
   expect_err "warning: cannot read .*file6.txt"
+  expect_err "lifeline: warning: snapshot saved, but 1 item\\(s\\) could not be read"
   ok --json snapshots
   [[ $(json 'j[-1]["partial"]') == True ]] || fail "snapshot not marked partial"
 }
