@@ -698,10 +698,39 @@ static int queue_pack(repo *r, pack_writer *w)
     return rc;
 }
 
+/* A blob too large for the slack of a shared pack (a tree of a huge folder can exceed
+ * any chunk) gets a pack of its own, detached from the start. */
+static int solo_reserve(repo *r, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len, open_pack **op,
+                        uint8_t **dst)
+{
+    open_pack *solo = calloc(1, sizeof *solo);
+    if (!solo || !(solo->w = pack_writer_new_sized(len + 64))) {
+        free(solo);
+        return err_set(ERR_FATAL, "out of memory for a %zu-byte blob", len);
+    }
+    int rc = pack_writer_reserve(solo->w, type, id, len, raw_len, dst);
+    if (rc) {
+        pack_writer_free(&solo->w);
+        free(solo);
+        return rc;
+    }
+    solo->inflight = 1;
+    solo->detached = 1;
+    pthread_mutex_lock(&r->mu);
+    r->stats.blobs_added++;
+    r->stats.bytes_added_raw += raw_len;
+    r->stats.bytes_added_stored += len;
+    pthread_mutex_unlock(&r->mu);
+    *op = solo;
+    return 0;
+}
+
 static int pack_reserve(repo *r, uint8_t type, const uint8_t id[32], size_t len, uint32_t raw_len, open_pack **op,
                         uint8_t **dst)
 {
     int rc = 0;
+    if (len > (size_t)r->opt.chunk_max + 512)
+        return solo_reserve(r, type, id, len, raw_len, op, dst);
     pthread_mutex_lock(&r->mu);
     if (!r->cur && (r->cur = calloc(1, sizeof *r->cur)) &&
         /* room for a full pack plus the largest blob: the buffer never moves while filled */

@@ -145,6 +145,35 @@ static void flipped_byte_in_a_pack_is_caught(void **state)
     tu_rmrf(dir);
 }
 
+/* A tree can exceed any chunk (a folder with a million entries): it must still fit. */
+static void blob_larger_than_a_chunk(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    repo_options o = fast_options();
+    o.chunk_min = 1024;
+    o.chunk_avg = 4096;
+    o.chunk_max = 16384;
+    repo *r;
+    assert_int_equal(repo_init(dir, "pw", 2, KEYSLOT_PASSPHRASE, &o, &r), 0);
+    size_t n = 300000;
+    uint8_t *big = malloc(n), id[32];
+    assert_int_equal(crypto_random(big, n), 0); /* incompressible: stored at full size */
+    int added;
+    repo_blob_id(r, big, n, id);
+    assert_int_equal(repo_blob_save(r, BLOB_TREE, big, n, id, &added), 0);
+    assert_int_equal(repo_flush(r), 0);
+    buf b;
+    buf_init(&b, 0);
+    assert_int_equal(repo_blob_load(r, BLOB_TREE, id, &b, 1), 0);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, big, n);
+    buf_free(&b);
+    free(big);
+    repo_close(&r);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +181,7 @@ int main(void)
         cmocka_unit_test(refuses_what_is_not_a_repository),
         cmocka_unit_test(config_version_and_mac),
         cmocka_unit_test(flipped_byte_in_a_pack_is_caught),
+        cmocka_unit_test(blob_larger_than_a_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
