@@ -25,8 +25,12 @@ pack_writer *pack_writer_new(void)
 pack_writer *pack_writer_new_sized(size_t capacity)
 {
     pack_writer *w = pack_writer_new();
-    if (w && buf_reserve(&w->data, capacity) != 0) {
-        err_clear();
+    void *p = NULL;
+    /* page-aligned, so that the store can write it with O_DIRECT */
+    if (w && posix_memalign(&p, 4096, capacity) == 0) {
+        w->data.data = p;
+        w->data.cap = capacity;
+    } else {
         pack_writer_free(&w);
     }
     return w;

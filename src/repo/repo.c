@@ -596,10 +596,25 @@ static int write_unsaved_index(repo *r)
 {
     if (!r->nunsaved)
         return 0;
+    /* the barrier: every pack this index names is durable before the index exists */
+    int rc = 0;
+    char name[128], dir[16], done[256] = {0};
+    for (size_t i = 0; !rc && i < r->nunsaved; i++) {
+        repo_pack_name(r->unsaved[i].pack_id, name, sizeof name);
+        rc = store_sync(r->st, name);
+        unsigned slot = r->unsaved[i].pack_id[0];
+        if (!rc && !done[slot]) {
+            snprintf(dir, sizeof dir, "%.7s", name); /* "data/xx" */
+            rc = store_sync_dir(r->st, dir);
+            done[slot] = 1;
+        }
+    }
+    if (rc)
+        return rc;
     buf plain;
     uint8_t id[32];
     buf_init(&plain, 0);
-    int rc = idx_file_encode(r->unsaved, r->nunsaved, &plain);
+    rc = idx_file_encode(r->unsaved, r->nunsaved, &plain);
     if (!rc)
         rc = crypto_random(id, 32);
     if (!rc)
@@ -625,8 +640,9 @@ static int write_pack(repo *r, pack_writer *w)
     if (!rc)
         rc = pack_writer_finish(w, r->mk.enc, pack_id, &bytes);
     repo_pack_name(pack_id, name, sizeof name);
+    /* durable later, at the barrier before the index that names it */
     if (!rc)
-        rc = store_put(r->st, name, bytes->data, bytes->len, 1);
+        rc = store_put_nosync(r->st, name, bytes->data, bytes->len);
     if (rc)
         return rc;
     size_t n = pack_writer_count(w);

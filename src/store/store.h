@@ -23,6 +23,12 @@ typedef struct store_ops {
     int (*remove)(store *s, const char *name);
     /* Lists files under dir (recursively); names passed to fn include dir. */
     int (*list)(store *s, const char *dir, store_list_fn fn, void *ctx);
+    /* Like put, but not yet durable: writeback starts and the name appears at once;
+     * sync (each file) and sync_dir (each folder) make it durable later. Used for packs,
+     * which nothing references until the barrier before their index file. */
+    int (*put_nosync)(store *s, const char *name, const void *data, size_t len);
+    int (*sync)(store *s, const char *name);
+    int (*sync_dir)(store *s, const char *dir);
     void (*free)(store *s);
 } store_ops;
 
@@ -40,6 +46,9 @@ static inline int store_get_range(store *s, const char *n, uint64_t off, size_t 
 static inline int store_size(store *s, const char *n, uint64_t *sz) { return s->ops->size(s, n, sz); }
 static inline int store_remove(store *s, const char *n) { return s->ops->remove(s, n); }
 static inline int store_list(store *s, const char *dir, store_list_fn fn, void *ctx) { return s->ops->list(s, dir, fn, ctx); }
+static inline int store_put_nosync(store *s, const char *n, const void *d, size_t l) { return s->ops->put_nosync(s, n, d, l); }
+static inline int store_sync(store *s, const char *n) { return s->ops->sync(s, n); }
+static inline int store_sync_dir(store *s, const char *dir) { return s->ops->sync_dir(s, dir); }
 void store_free(store **s);
 
 #endif
