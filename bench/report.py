@@ -18,7 +18,9 @@ out = ['<!-- bench:begin -->',
        'Dataset: %.0f MiB in %d files (bench/gen.py); machine: %d cores, %s; %s.' % (
            mib, nfiles, os.cpu_count(), platform.machine(), datetime.date.today().isoformat()),
        'Command: `make bench` (bench/run). Median of 3 runs per step (the 5 %-change backup: one run);',
-       'warm page cache for every tool alike; restores go to fresh folders.', '',
+       'the dataset is in the page cache for every tool; repositories hold what each tool\'s writes left',
+       'there (lifeline writes packs with O_DIRECT, so its restores and checks read them from disk).',
+       'Nothing is deleted while measuring; restores go to fresh folders.', '',
        '| step | ' + ' | '.join('%s s (MB/s) | %s RSS MiB' % (t, t) for t in tools) +
        (' | lifeline vs restic |' if 'restic' in r and 'lifeline' in r else ' |'),
        '|---' * (1 + 2 * len(tools) + (1 if 'restic' in r and 'lifeline' in r else 0)) + '|']
