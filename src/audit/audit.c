@@ -104,14 +104,9 @@ static int collect_seq(const uint8_t id[32], void *vctx)
     uint64_t s = id_seq(id);
     if (s > h->max)
         h->max = s;
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 64;
-        uint64_t *p = realloc(h->all, nc * sizeof *p);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        h->all = p;
-        h->cap = nc;
-    }
+    int rc = array_grow(&h->all, &h->cap, h->n + 1, sizeof *h->all, 64);
+    if (rc)
+        return rc;
     h->all[h->n++] = s;
     return 0;
 }

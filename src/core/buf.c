@@ -74,6 +74,22 @@ int buf_append_u64(buf *b, uint64_t v)
     return buf_append(b, p, 8);
 }
 
+int array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    void **pp = items;
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : first;
+    while (nc < need)
+        nc *= 2;
+    void *p = realloc(*pp, nc * elem);
+    if (!p)
+        return err_set(ERR_FATAL, "out of memory growing a list to %zu entries", nc);
+    *pp = p;
+    *cap = nc;
+    return 0;
+}
+
 void le_put32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)

@@ -27,6 +27,10 @@ int buf_append_u16(buf *b, uint16_t v) WUR;
 int buf_append_u32(buf *b, uint32_t v) WUR;
 int buf_append_u64(buf *b, uint64_t v) WUR;
 
+/* Makes room for at least need items of elem bytes in *items (capacity *cap),
+ * doubling from first; the one way arrays of structs grow. */
+int array_grow(void *items, size_t *cap, size_t need, size_t elem, size_t first) WUR;
+
 /* A bounds-checked little-endian reader over bytes that may be hostile. */
 typedef struct rd {
     const uint8_t *p;

@@ -35,17 +35,20 @@ int fs_join(char *out, size_t cap, const char *a, const char *b)
     return 0;
 }
 
-int fs_fsync_dir(const char *path)
+static int fsync_path(const char *path, int flags, const char *what)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     if (fd < 0)
-        return err_sys(ERR_IO, "open folder %s for fsync", path);
+        return err_sys(ERR_IO, "open %s%s for fsync", what, path);
     int rc = 0;
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = err_sys(ERR_IO, "fsync folder %s", path);
+    if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: a filesystem that cannot sync folders */
+        rc = err_sys(ERR_IO, "fsync %s%s", what, path);
     close(fd);
     return rc;
 }
+
+int fs_fsync_dir(const char *path) { return fsync_path(path, O_DIRECTORY, "folder "); }
+int fs_fsync_file(const char *path) { return fsync_path(path, 0, ""); }
 
 static void dir_of(const char *path, char *dir, size_t cap)
 {

@@ -19,6 +19,8 @@ int fs_read_file(const char *path, buf *out, size_t max) WUR;
 int fs_read_range(const char *path, unsigned long long off, size_t len, buf *out) WUR;
 int fs_mkdirs(const char *path, mode_t mode) WUR;
 int fs_fsync_dir(const char *path) WUR;
+/* fsync of an existing file by name. */
+int fs_fsync_file(const char *path) WUR;
 /* Writes all of len bytes to fd, retrying short writes and EINTR. */
 int fs_write_all(int fd, const void *data, size_t len) WUR;
 /* Path join into a fixed buffer; fails with ERR_FATAL when it does not fit. */

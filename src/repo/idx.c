@@ -124,14 +124,9 @@ int idx_pack_number(idx *x, const uint8_t pack_id[32], uint32_t *no)
     }
     if (x->npacks >= 0x7fffffff)
         return err_set(ERR_FATAL, "too many packs");
-    if (x->npacks == x->packs_cap) {
-        size_t nc = x->packs_cap ? x->packs_cap * 2 : 64;
-        void *p = realloc(x->packs, nc * 32);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        x->packs = p;
-        x->packs_cap = nc;
-    }
+    int rc = array_grow(&x->packs, &x->packs_cap, x->npacks + 1, 32, 64);
+    if (rc)
+        return rc;
     memcpy(x->packs[x->npacks], pack_id, 32);
     *no = (uint32_t)x->npacks++;
     if (x->npacks * 2 > x->npack_slots)

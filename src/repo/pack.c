@@ -50,14 +50,9 @@ static int add_entry(pack_writer *w, uint8_t type, const uint8_t id[32], size_t 
 {
     if (w->n == PACK_MAX_ENTRIES || len > UINT32_MAX || w->data.len + len > UINT32_MAX)
         return err_set(ERR_FATAL, "pack is full");
-    if (w->n == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 64;
-        pack_entry *e = realloc(w->entries, ncap * sizeof *e);
-        if (!e)
-            return err_set(ERR_FATAL, "out of memory");
-        w->entries = e;
-        w->cap = ncap;
-    }
+    int rc = array_grow(&w->entries, &w->cap, w->n + 1, sizeof *w->entries, 64);
+    if (rc)
+        return rc;
     pack_entry *e = &w->entries[w->n++];
     e->type = type;
     memcpy(e->id, id, 32);

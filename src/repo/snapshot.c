@@ -269,15 +269,10 @@ typedef struct load_all_ctx {
 static int load_one(const uint8_t id[32], void *vctx)
 {
     load_all_ctx *c = vctx;
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 16;
-        snapshot *p = realloc(c->list, nc * sizeof *p);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        c->list = p;
-        c->cap = nc;
-    }
-    int rc = snapshot_load(c->r, id, &c->list[c->n]);
+    int rc = array_grow(&c->list, &c->cap, c->n + 1, sizeof *c->list, 16);
+    if (rc)
+        return rc;
+    rc = snapshot_load(c->r, id, &c->list[c->n]);
     if (rc && c->tolerate) {
         if (c->tolerate == 1)
             fprintf(stderr, "warning: %s\n", err_msg());

@@ -41,14 +41,9 @@ int tree_add(tree *t, tree_node *n)
 {
     if (t->n >= TREE_MAX_NODES)
         return err_set(ERR_FATAL, "folder has more than %u entries", TREE_MAX_NODES);
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 16;
-        tree_node *p = realloc(t->nodes, nc * sizeof *p);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        t->nodes = p;
-        t->cap = nc;
-    }
+    int rc = array_grow(&t->nodes, &t->cap, t->n + 1, sizeof *t->nodes, 16);
+    if (rc)
+        return rc;
     t->nodes[t->n++] = *n;
     memset(n, 0, sizeof *n);
     return 0;

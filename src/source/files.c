@@ -575,14 +575,9 @@ static const char *find_link(restore_ctx *c, const tree_node *n)
 
 static int remember_link(restore_ctx *c, const tree_node *n, const char *path)
 {
-    if (c->nlinks == c->links_cap) {
-        size_t nc = c->links_cap ? c->links_cap * 2 : 16;
-        hardlink *p = realloc(c->links, nc * sizeof *p);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        c->links = p;
-        c->links_cap = nc;
-    }
+    int rc = array_grow(&c->links, &c->links_cap, c->nlinks + 1, sizeof *c->links, 16);
+    if (rc)
+        return rc;
     if (!(c->links[c->nlinks].path = strdup(path)))
         return err_set(ERR_FATAL, "out of memory");
     c->links[c->nlinks].dev = n->dev;
@@ -593,14 +588,9 @@ static int remember_link(restore_ctx *c, const tree_node *n, const char *path)
 
 static int defer(restore_ctx *c, const char *path, const char *target, const tree_node *n)
 {
-    if (c->nlater == c->later_cap) {
-        size_t nc = c->later_cap ? c->later_cap * 2 : 64;
-        deferred *p = realloc(c->later, nc * sizeof *p);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        c->later = p;
-        c->later_cap = nc;
-    }
+    int rc = array_grow(&c->later, &c->later_cap, c->nlater + 1, sizeof *c->later, 64);
+    if (rc)
+        return rc;
     deferred *d = &c->later[c->nlater];
     memset(d, 0, sizeof *d);
     d->meta = *n; /* metadata only: names and content are not kept */

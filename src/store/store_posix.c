@@ -125,15 +125,7 @@ static int posix_sync(store *s, const char *name)
 {
     char p[PATH_MAX];
     int rc = full_path(s, name, p);
-    if (rc)
-        return rc;
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(ERR_IO, "open %s for fsync", p);
-    if (fsync(fd) != 0)
-        rc = err_sys(ERR_IO, "fsync %s", p);
-    close(fd);
-    return rc;
+    return rc ? rc : fs_fsync_file(p);
 }
 
 static int posix_sync_dir(store *s, const char *dir)
