@@ -142,6 +142,13 @@ int cmd_key(cli *c, int argc, char **argv)
         return err_set(ERR_USAGE, "key remove takes one slot id");
     if (strcmp(sub, "remove") && optind + 1 != argc)
         return err_set(ERR_USAGE, "key %s takes no arguments", sub);
+    /* `key add --key-file F` (the issue's form): F is the new slot's key file and the
+     * repository is unlocked with the password; --new-key-file keeps --key-file for
+     * unlocking. */
+    if (!strcmp(sub, "add") && c->key_file && !keyfile && !pwfile) {
+        keyfile = c->key_file;
+        c->key_file = NULL;
+    }
     if ((rc = cli_open_repo(c, &r)))
         return rc;
     if (!strcmp(sub, "list"))

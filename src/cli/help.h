@@ -45,13 +45,15 @@
 
 #define HELP_KEY \
     "Usage: lifeline key list\n" \
-    "       lifeline key add [--new-password-file FILE | --new-key-file FILE]\n" \
+    "       lifeline key add [--new-password-file FILE | --key-file FILE | --new-key-file FILE]\n" \
     "       lifeline key remove ID\n" \
     "       lifeline key passwd [--new-password-file FILE]\n\n" \
     "Key slots each wrap the repository's master key; data is never re-encrypted.\n" \
     "  list     the slots, their kind, creation time and host; * marks the one in use\n" \
     "  add      a new slot: a password (asked twice, LIFELINE_NEW_PASSWORD, or\n" \
-    "           --new-password-file) or a key file (--new-key-file; created if missing)\n" \
+    "           --new-password-file) or a key file (--key-file FILE: created with 32\n" \
+    "           random bytes, mode 0600, if missing; unlocks with the password). To unlock\n" \
+    "           with one key file and add another: --key-file OLD --new-key-file NEW\n" \
     "  remove   removes slot ID (a prefix); the slot in use and the last slot cannot be\n" \
     "           removed\n" \
     "  passwd   replaces the slot in use with one for a new password\n" HELP_GLOBAL

@@ -22,6 +22,11 @@ t_key_file_slot_for_unattended_use() {
   expect_err "is the one in use"
   ok key remove "$kf"
   [[ $(find "$REPO/data" -type f -exec sha256sum {} + | sort) == "$before" ]] || fail "key changes rewrote data"
+  # the issue's form: `key add --key-file F` adds a slot for F, unlocking with the password
+  ok key add --key-file "$T/cron.key"
+  [[ -f $T/cron.key ]] || fail "key add --key-file did not create the key file"
+  set +e; env -u LIFELINE_PASSWORD "$LL" -r "$REPO" --key-file "$T/cron.key" snapshots >/dev/null 2>"$T/e"; rc=$?; set -e
+  [[ $rc -eq 0 ]] || { cat "$T/e"; fail "the key file added with --key-file does not open the repository"; }
 }
 
 t_key_passwd() {
