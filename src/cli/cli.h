@@ -80,5 +80,7 @@ int cmd_release(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
+int cmd_wal_push(cli *c, int argc, char **argv);
+int cmd_wal_fetch(cli *c, int argc, char **argv);
 
 #endif

@@ -165,6 +165,21 @@
     "Removes stale locks (of dead processes on this host, or not refreshed for 30\n" \
     "minutes). --remove-all removes every lock: only when no lifeline runs.\n" HELP_GLOBAL
 
+#define HELP_WAL_PUSH \
+    "Usage: lifeline wal-push [--source NAME] PATH\n\n" \
+    "Archives one PostgreSQL WAL file (segment, .partial, .history or .backup) as\n" \
+    "wal/<source>/<name>, durable before it exits 0. Pushing the same file again with\n" \
+    "identical content succeeds; different content for an archived name is an error.\n" \
+    "In postgresql.conf, with a key-file slot so no password KDF runs per segment:\n" \
+    "  archive_command = 'lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
+    "  --source NAME   a [source \"NAME\"] of type postgres (default: \"default\")\n" HELP_GLOBAL
+
+#define HELP_WAL_FETCH \
+    "Usage: lifeline wal-fetch [--source NAME] NAME DEST\n\n" \
+    "Writes archived WAL file NAME to DEST. Exits non-zero without a message when NAME\n" \
+    "is not archived (PostgreSQL asks for files that may not exist).\n" \
+    "  restore_command = 'lifeline -c CONF --key-file KEY wal-fetch --source main-db %f %p'\n" HELP_GLOBAL
+
 #define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
 
 #endif

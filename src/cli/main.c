@@ -35,6 +35,8 @@ const cli_command cli_commands[] = {
     {"release", cmd_release, "release a legal hold", HELP_RELEASE},
     {"audit", cmd_audit, "show or verify the audit trail", HELP_AUDIT},
     {"unlock", cmd_unlock, "remove stale repository locks", HELP_UNLOCK},
+    {"wal-push", cmd_wal_push, "archive a PostgreSQL WAL file (archive_command)", HELP_WAL_PUSH},
+    {"wal-fetch", cmd_wal_fetch, "fetch an archived WAL file (restore_command)", HELP_WAL_FETCH},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };
@@ -167,7 +169,9 @@ int main(int argc, char **argv)
         rc = cmd->run(&c, cargc, cargv);
     }
     finish_audit(&c, rc, cargc, words ? words : cargv);
-    if (rc == ERR_PARTIAL) /* the backup is saved: a warning, with exit code 3 */
+    if (log_level < 0) /* the command asked for silence (wal-fetch of a missing file) */
+        ;
+    else if (rc == ERR_PARTIAL) /* the backup is saved: a warning, with exit code 3 */
         fprintf(stderr, "lifeline: warning: %s\n", err_msg());
     else if (rc)
         log_error_record();

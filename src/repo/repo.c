@@ -426,6 +426,72 @@ int repo_object_load(repo *r, int type, const uint8_t id[32], buf *out)
     return rc;
 }
 
+static void named_aad(int type, const char *name, uint8_t aad[33])
+{
+    aad[0] = (uint8_t)type;
+    crypto_sha256(name, strlen(name), aad + 1);
+}
+
+int repo_named_save(repo *r, int type, const char *name, const void *data, size_t len, int exclusive)
+{
+    uint8_t aad[33];
+    buf plain, sealed;
+    buf_init(&plain, 0);
+    buf_init(&sealed, 0);
+    named_aad(type, name, aad);
+    size_t bound = ZSTD_compressBound(len);
+    int rc = buf_reserve(&plain, bound + 1);
+    if (!rc) {
+        size_t n = ZSTD_compress(plain.data + 1, bound, data, len, r->opt.zstd_level);
+        if (!ZSTD_isError(n) && n < len) {
+            plain.data[0] = 1;
+            plain.len = n + 1;
+        } else {
+            plain.data[0] = 0;
+            memcpy(plain.data + 1, data, len);
+            plain.len = len + 1;
+        }
+        rc = crypto_seal(r->mk.enc, aad, sizeof aad, plain.data, plain.len, &sealed);
+    }
+    if (!rc)
+        rc = store_put(r->st, name, sealed.data, sealed.len, exclusive);
+    buf_free(&plain);
+    buf_free(&sealed);
+    return rc;
+}
+
+int repo_named_load(repo *r, int type, const char *name, buf *out)
+{
+    uint8_t aad[33];
+    buf sealed, plain;
+    buf_init(&sealed, 0);
+    buf_init(&plain, 0);
+    named_aad(type, name, aad);
+    buf_reset(out);
+    int rc = store_get(r->st, name, &sealed, REPO_MAX_OBJECT);
+    if (!rc && crypto_open(r->mk.enc, aad, sizeof aad, sealed.data, sealed.len, &plain) != 0)
+        rc = err_set(ERR_DAMAGED, "%s is damaged: it does not authenticate", name);
+    if (!rc && plain.len >= 1 && plain.data[0] == 0) {
+        rc = buf_append(out, plain.data + 1, plain.len - 1);
+    } else if (!rc && plain.len >= 1 && plain.data[0] == 1) {
+        unsigned long long size = ZSTD_getFrameContentSize(plain.data + 1, plain.len - 1);
+        if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > REPO_MAX_OBJECT)
+            rc = err_set(ERR_DAMAGED, "%s: bad compressed frame", name);
+        else if (!(rc = buf_reserve(out, (size_t)size + 1))) {
+            size_t n = ZSTD_decompress(out->data, (size_t)size + 1, plain.data + 1, plain.len - 1);
+            if (ZSTD_isError(n) || n != size)
+                rc = err_set(ERR_DAMAGED, "%s does not decompress", name);
+            else
+                out->len = n;
+        }
+    } else if (!rc) {
+        rc = err_set(ERR_DAMAGED, "%s: unknown encoding", name);
+    }
+    buf_free(&sealed);
+    buf_free(&plain);
+    return rc;
+}
+
 int repo_object_remove(repo *r, int type, const uint8_t id[32])
 {
     char name[128];

@@ -19,7 +19,7 @@ typedef struct repo repo;
 
 /* Sealed object kinds: the letter is bound into every object's AAD. */
 enum {
-    OBJ_SNAPSHOT = 'S', OBJ_INDEX = 'I', OBJ_LOCK = 'L', OBJ_AUDIT = 'A', OBJ_HOLD = 'O'
+    OBJ_SNAPSHOT = 'S', OBJ_INDEX = 'I', OBJ_LOCK = 'L', OBJ_AUDIT = 'A', OBJ_HOLD = 'O', OBJ_WAL = 'W'
 };
 
 typedef struct repo_options {
@@ -58,6 +58,13 @@ int repo_object_load(repo *r, int type, const uint8_t id[32], buf *out) WUR;
 int repo_object_remove(repo *r, int type, const uint8_t id[32]) WUR;
 typedef int (*repo_object_fn)(const uint8_t id[32], void *ctx);
 int repo_object_list(repo *r, int type, repo_object_fn fn, void *ctx) WUR;
+
+/* Named objects ("wal/<source>/<segment>"): sealed, zstd-compressed, the AAD binding
+ * type and name (SHA-256 of the name), so a file renamed to another segment fails
+ * to authenticate. exclusive: an existing name is an error (errno EEXIST). */
+int repo_named_save(repo *r, int type, const char *name, const void *data, size_t len, int exclusive) WUR;
+/* ERR_NOTFOUND when absent, ERR_DAMAGED when it does not authenticate. */
+int repo_named_load(repo *r, int type, const char *name, buf *out) WUR;
 
 /* Key slots. */
 int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
