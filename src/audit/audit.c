@@ -200,21 +200,12 @@ static int sync_local(repo *r, int fd, uint64_t head)
         }
     }
     err_clear();
-    for (uint64_t s = last + 1; !rc && last && s <= head; s++) {
+    /* everything after the local copy's last record (all of it for a new copy) */
+    for (uint64_t s = last + 1; !rc && s <= head; s++) {
         if ((rc = load_record(r, s, &line)) == 0 && (rc = buf_append_u8(&line, '\n')) == 0 &&
             fs_write_all(fd, line.data, line.len) != 0)
             rc = err_sys(ERR_IO, "append to the local audit log");
         if (rc == ERR_NOTFOUND || rc == ERR_DAMAGED) { /* verify reports it */
-            err_clear();
-            rc = 0;
-        }
-    }
-    /* A brand-new local copy starts with everything the repository has. */
-    for (uint64_t s = 1; !rc && !last && s <= head; s++) {
-        if ((rc = load_record(r, s, &line)) == 0 && (rc = buf_append_u8(&line, '\n')) == 0 &&
-            fs_write_all(fd, line.data, line.len) != 0)
-            rc = err_sys(ERR_IO, "append to the local audit log");
-        if (rc == ERR_NOTFOUND || rc == ERR_DAMAGED) {
             err_clear();
             rc = 0;
         }

@@ -34,6 +34,9 @@ static const struct option global_opts[] = {
 
 int cli_is_tty(void) { return isatty(STDERR_FILENO); }
 
+#define NOT_GLOBAL (-1)
+
+/* 0 handled, NOT_GLOBAL for a command's own option, else an err_code. */
 static int global_opt(cli *c, int opt, const char *arg)
 {
     uint64_t n;
@@ -50,7 +53,7 @@ static int global_opt(cli *c, int opt, const char *arg)
             return err_wrap("--lock-wait");
         c->lock_wait = (int)n;
         return 0;
-    default: return 1; /* not a global option */
+    default: return NOT_GLOBAL;
     }
 }
 
@@ -80,9 +83,8 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shorts, const struct o
         int g = global_opt(c, opt, optarg);
         if (g == 0)
             continue;
-        if (g != 1) {
+        if (g != NOT_GLOBAL)
             return '?';
-        }
         return opt;
     }
 }

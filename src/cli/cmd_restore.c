@@ -52,6 +52,7 @@ int cmd_restore(cli *c, int argc, char **argv)
     snapshot s;
     snapshot_init(&s);
     files_restore_stats st = {0};
+    int ran = 0; /* files_restore was reached: there is something to report */
     double t0 = progress_now();
     int rc = cli_open_locked(c, 0, 1, &r, &lk);
     if (!rc)
@@ -62,8 +63,9 @@ int cmd_restore(cli *c, int argc, char **argv)
         cli_audit_id(c, hex);
         fo.progress = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
         rc = files_restore(r, &s, &fo, &st);
+        ran = 1;
     }
-    if (!rc || rc == ERR_DAMAGED) {
+    if (ran && (!rc || rc == ERR_DAMAGED)) {
         char sid[9], b[32];
         snapshot_short_id(s.id, sid);
         text_bytes(st.bytes, b, sizeof b);
@@ -80,7 +82,7 @@ int cmd_restore(cli *c, int argc, char **argv)
             cJSON_AddNumberToObject(o, "errors", (double)st.errors);
             cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
             cli_json_print(o);
-        } else if (s.npaths || s.tree[0] || rc == 0) {
+        } else {
             LOG_INFO("restored snapshot %s to %s: %llu files, %llu folders, %llu hard links, %s in %.1f s%s", sid,
                      fo.target, (unsigned long long)st.files, (unsigned long long)st.dirs,
                      (unsigned long long)st.links, b, progress_now() - t0,

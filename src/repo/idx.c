@@ -144,16 +144,8 @@ size_t idx_pack_count(const idx *x) { return x->npacks; }
 
 const idx_entry *idx_find(const idx *x, uint8_t type, const uint8_t id[32])
 {
-    if (!x->nslots)
-        return NULL;
-    for (size_t j = slot_of(id, x->nslots);; j = (j + 1) & (x->nslots - 1)) {
-        uint32_t s = x->slots[j];
-        if (s == EMPTY)
-            return NULL;
-        const idx_entry *e = entry(x, s);
-        if (IDX_TYPE(e) == type && !memcmp(e->id, id, 32))
-            return e;
-    }
+    size_t pos;
+    return idx_find_pos(x, type, id, &pos) ? entry(x, pos) : NULL;
 }
 
 int idx_add(idx *x, uint8_t type, const uint8_t id[32], uint32_t pack_no, uint32_t offset, uint32_t length,

@@ -114,4 +114,9 @@ t_json_and_help() {
   expect_err "needs at least one PATH"
   expect_rc 2 frobnicate
   expect_err "unknown command"
+  # a global option after the command is still parsed, and a bad value named
+  expect_rc 2 snapshots --lock-wait soon
+  expect_err "^lifeline: error: --lock-wait: 'soon' is not a whole number"
+  expect_rc 2 --lock-wait soon snapshots
+  expect_err "'soon' is not a whole number"
 }
