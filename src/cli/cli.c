@@ -203,7 +203,9 @@ int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind)
     const char *pw = getenv("LIFELINE_PASSWORD");
     *kind = KEYSLOT_PASSPHRASE;
     if ((!kf || !*kf) && (!pf || !*pf) && !pw && c->cfg) {
-        pf = c->cfg->password_file;
+        /* PostgreSQL runs wal-push / wal-fetch per segment: never a passphrase KDF there */
+        int prefer_key = c->command && !strncmp(c->command, "wal-", 4) && c->cfg->key_file;
+        pf = prefer_key ? NULL : c->cfg->password_file;
         kf = pf ? NULL : c->cfg->key_file;
     }
     if (kf && *kf) {

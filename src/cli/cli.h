@@ -63,6 +63,13 @@ int cli_is_tty(void);
 extern const cli_command cli_commands[];
 const cli_command *cli_find(const char *name);
 
+/* Shared by the backup of files and of sources: time, host, user, tags, class. */
+struct snapshot;
+struct snapshot_summary;
+int cli_fill_snapshot(cli *c, const char *class_name, const char *host, char **tags, size_t ntags,
+                      struct snapshot *s) WUR;
+void cli_print_backup_summary(cli *c, const struct snapshot *s, const struct snapshot_summary *m);
+
 /* Commands. */
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_key(cli *c, int argc, char **argv);
@@ -82,5 +89,9 @@ int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_wal_push(cli *c, int argc, char **argv);
 int cmd_wal_fetch(cli *c, int argc, char **argv);
+/* Sources (cmd_pg.c): backup --source and restore --source. */
+int cmd_backup_source(cli *c, const char *source, int logical, const char *class_name, const char *host,
+                      char **tags, size_t ntags, int no_progress);
+int cmd_restore_source(cli *c, int argc, char **argv);
 
 #endif

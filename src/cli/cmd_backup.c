@@ -1,4 +1,5 @@
-/* cmd_backup — `lifeline backup PATH...`: files and folders into a new snapshot. */
+/* cmd_backup — `lifeline backup PATH...`: files and folders into a new snapshot;
+ * `lifeline backup --source NAME` hands over to the source's own backup (cmd_pg.c). */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pwd.h>
@@ -18,8 +19,8 @@
 typedef struct backup_args {
     char **tags, **excludes, **paths;
     size_t ntags, nexcludes, npaths;
-    const char *class_name, *host, *parent;
-    int force, no_progress;
+    const char *class_name, *host, *parent, *source;
+    int force, no_progress, logical;
 } backup_args;
 
 static int push(char ***l, size_t *n, const char *v)
@@ -54,7 +55,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         {"tag", required_argument, NULL, 't'},      {"class", required_argument, NULL, 'C'},
         {"exclude", required_argument, NULL, 'e'},  {"host", required_argument, NULL, 'H'},
         {"parent", required_argument, NULL, 'p'},   {"force", no_argument, NULL, 'f'},
-        {"no-progress", no_argument, NULL, 'n'},    {NULL, 0, NULL, 0}};
+        {"no-progress", no_argument, NULL, 'n'},    {"source", required_argument, NULL, 's'},
+        {"logical", no_argument, NULL, 'l'},        {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     while (!rc && (opt = cli_getopt(c, argc, argv, "e:", opts, cli_find("backup"))) != -1) {
         switch (opt) {
@@ -66,11 +68,22 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         case 'p': a->parent = optarg; break;
         case 'f': a->force = 1; break;
         case 'n': a->no_progress = 1; break;
+        case 's': a->source = optarg; break;
+        case 'l': a->logical = 1; break;
         default: return ERR_USAGE;
         }
     }
     if (rc)
         return rc;
+    if (a->source) {
+        if (optind < argc)
+            return err_set(ERR_USAGE, "backup --source takes no PATH (the source's configuration says what to back up)");
+        if (a->excludes || a->parent || a->force)
+            return err_set(ERR_USAGE, "--exclude, --parent and --force are for file backups, not --source");
+        return 0;
+    }
+    if (a->logical)
+        return err_set(ERR_USAGE, "--logical needs --source NAME (a PostgreSQL source)");
     if (optind >= argc)
         return err_set(ERR_USAGE, "backup needs at least one PATH");
     for (int i = optind; i < argc; i++) {
@@ -108,7 +121,7 @@ static int find_parent(repo *r, const backup_args *a, const snapshot *want, snap
     return 0;
 }
 
-static void print_summary(cli *c, const snapshot *s, const snapshot_summary *m)
+void cli_print_backup_summary(cli *c, const snapshot *s, const snapshot_summary *m)
 {
     char sid[9], hex[65], rd_[32], add[32], tot[32];
     snapshot_short_id(s->id, sid);
@@ -134,30 +147,28 @@ static void print_summary(cli *c, const snapshot *s, const snapshot_summary *m)
     LOG_INFO("snapshot %s saved%s", sid, s->partial ? " (partial: some files could not be read)" : "");
 }
 
-static int fill_snapshot(cli *c, const backup_args *a, snapshot *s)
+int cli_fill_snapshot(cli *c, const char *class_name, const char *host, char **tags, size_t ntags, snapshot *s)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->time = ts.tv_sec;
     s->time_ns = ts.tv_nsec;
-    if (a->host)
-        snprintf(s->hostname, sizeof s->hostname, "%s", a->host);
+    if (host)
+        snprintf(s->hostname, sizeof s->hostname, "%s", host);
     else
         gethostname(s->hostname, sizeof s->hostname - 1);
     struct passwd *pw = getpwuid(geteuid());
     snprintf(s->username, sizeof s->username, "%s", pw ? pw->pw_name : "");
     snprintf(s->source, sizeof s->source, "files");
     int rc = 0;
-    for (size_t i = 0; !rc && i < a->npaths; i++)
-        rc = snapshot_add_path(s, a->paths[i]);
-    for (size_t i = 0; !rc && i < a->ntags; i++)
-        rc = snapshot_add_tag(s, a->tags[i]);
-    if (!rc && a->class_name) {
-        const config_class *cl = config_class_find(c->cfg, a->class_name);
+    for (size_t i = 0; !rc && i < ntags; i++)
+        rc = snapshot_add_tag(s, tags[i]);
+    if (!rc && class_name) {
+        const config_class *cl = config_class_find(c->cfg, class_name);
         if (!cl) {
-            rc = err_set(ERR_CONFIG, "retention class '%s' is not defined%s%s", a->class_name,
+            rc = err_set(ERR_CONFIG, "retention class '%s' is not defined%s%s", class_name,
                          c->cfg ? " in " : " (no configuration file)", c->cfg ? c->cfg->file : "");
-            err_hint("define it as [retention \"%s\"] in the configuration file", a->class_name);
+            err_hint("define it as [retention \"%s\"] in the configuration file", class_name);
             return rc;
         }
         snprintf(s->class_name, sizeof s->class_name, "%s", cl->name);
@@ -180,9 +191,16 @@ int cmd_backup(cli *c, int argc, char **argv)
         args_free(&a);
         return 0;
     }
+    if (!rc && a.source) {
+        rc = cmd_backup_source(c, a.source, a.logical, a.class_name, a.host, a.tags, a.ntags, a.no_progress);
+        args_free(&a);
+        return rc;
+    }
     double t0 = progress_now();
     if (!rc)
-        rc = fill_snapshot(c, &a, &s);
+        rc = cli_fill_snapshot(c, a.class_name, a.host, a.tags, a.ntags, &s);
+    for (size_t i = 0; !rc && i < a.npaths; i++)
+        rc = snapshot_add_path(&s, a.paths[i]);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
     if (!rc)
@@ -213,7 +231,7 @@ int cmd_backup(cli *c, int argc, char **argv)
         char hex[65];
         text_hex(s.id, 32, hex);
         cli_audit_id(c, hex);
-        print_summary(c, &s, &s.summary);
+        cli_print_backup_summary(c, &s, &s.summary);
         if (s.partial)
             rc = err_set(ERR_PARTIAL, "snapshot saved, but %llu item(s) could not be read",
                          (unsigned long long)s.summary.files_failed);

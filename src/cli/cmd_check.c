@@ -6,6 +6,7 @@
 #include "../core/text.h"
 #include "../repo/check.h"
 #include "../repo/lock.h"
+#include "../source/pg.h"
 #include "cli.h"
 
 typedef struct report_ctx {
@@ -75,6 +76,8 @@ int cmd_check(cli *c, int argc, char **argv)
         rc = lock_acquire(r, 0, c->lock_wait, &lk);
     if (!rc)
         rc = check_run(r, &o, on_problem, &rctx, &res);
+    if (!rc)
+        rc = pg_check_wal(r, on_problem, &rctx, &res.errors);
     lock_release(&lk);
     if (rc) {
         cJSON_Delete(rctx.arr);

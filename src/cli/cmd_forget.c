@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../core/text.h"
 #include "../repo/lock.h"
+#include "../source/pg.h"
 #include "../repo/prune.h"
 #include "../repo/retention.h"
 #include "../repo/snapshot.h"
@@ -223,6 +224,8 @@ int cmd_forget(cli *c, int argc, char **argv)
     if ((rc = lock_acquire(r, 1, c->lock_wait, &lk)))
         return rc;
     rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a);
+    if (!rc && !a.dry_run) /* the PITR window ends where the oldest kept backup begins */
+        rc = pg_forget_wal(r, 0);
     if (!rc && a.prune)
         rc = cli_prune_and_report(c, r, a.dry_run, 0.5);
     lock_release(&lk);

@@ -83,6 +83,8 @@ const char *err_code_name(int code)
     case ERR_NOSPACE: return "no-space";
     case ERR_NOTFOUND: return "not-found";
     case ERR_RETENTION: return "retention";
+    case ERR_SOURCE: return "source";
+    case ERR_INCOMPLETE: return "incomplete";
     default: return "fatal";
     }
 }

@@ -23,6 +23,8 @@ typedef enum {
     ERR_NOSPACE = 17,   /* disk full / quota exceeded */
     ERR_NOTFOUND = 18,  /* snapshot, key or path not found */
     ERR_RETENTION = 19, /* refused by a retention lock or legal hold */
+    ERR_SOURCE = 20,    /* a source (database, server) unreachable, refusing or failing */
+    ERR_INCOMPLETE = 21,/* backup stored, but not usable yet (e.g. its WAL is not archived) */
 } err_code;
 
 /* Sets the thread's error record; returns code so callers can `return err_set(...)`. */

@@ -1,8 +1,10 @@
 /* fsutil — see fsutil.h. */
+#define _XOPEN_SOURCE 700
 #include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,5 +170,24 @@ int fs_mkdirs(const char *path, mode_t mode)
     }
     if (mkdir(p, mode) != 0 && errno != EEXIST)
         return err_sys(ERR_IO, "create folder %s", p);
+    return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+int fs_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : err_sys(ERR_IO, "remove %s", path);
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) != 0 && errno != ENOENT ? err_sys(ERR_IO, "remove %s", path) : 0;
+    if (nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS) != 0)
+        return err_sys(ERR_IO, "remove %s", path);
     return 0;
 }

@@ -26,4 +26,7 @@ int fs_write_all(int fd, const void *data, size_t len) WUR;
 /* Path join into a fixed buffer; fails with ERR_FATAL when it does not fit. */
 int fs_join(char *out, size_t cap, const char *a, const char *b) WUR;
 
+/* Removes a file, or a folder with everything in it (symlinks are not followed). */
+int fs_remove_tree(const char *path) WUR;
+
 #endif

@@ -699,9 +699,63 @@ static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_nod
  * and linked in at the end (one directory operation), or, where that is not
  * possible or the name exists, written under a temporary name and renamed over it.
  * A file with a bad blob is reported and never appears. */
+/* --delta: does the file at dest already hold exactly n's content? It is chunked as
+ * a backup would chunk it and the blob ids compared, stopping at the first difference. */
+static int same_content(restore_ctx *c, const char *dest, const tree_node *n, buf *b)
+{
+    const chunker *ch = repo_chunker(c->r);
+    struct stat st;
+    int fd = open(dest, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    buf_reset(b);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n->size || buf_reserve(b, ch->max)) {
+        err_clear();
+        close(fd);
+        return 0;
+    }
+    size_t len = 0;
+    uint32_t k = 0;
+    chunker_state cs = {0, 0};
+    int eof = 0, same = 1;
+    while (same) {
+        if (!eof && len < ch->max) {
+            ssize_t got = read(fd, b->data + len, ch->max - len);
+            if (got < 0) {
+                same = errno == EINTR;
+                continue;
+            }
+            eof = got == 0;
+            len += (size_t)got;
+        }
+        if (!len)
+            break;
+        size_t cut = chunker_scan(ch, b->data, len, eof, &cs);
+        if (!cut)
+            continue;
+        uint8_t id[32];
+        repo_blob_id(c->r, b->data, cut, id);
+        same = k < n->ncontent && !memcmp(id, n->content[k], 32);
+        k++;
+        memmove(b->data, b->data + cut, len - cut);
+        len -= cut;
+        cs = (chunker_state){0, 0};
+    }
+    close(fd);
+    return same && k == n->ncontent;
+}
+
 static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob, blob_reader *br,
                         uint8_t *stage)
 {
+    if (c->o->delta && same_content(c, dest, n, blob)) {
+        set_meta(c, dest, n);
+        pthread_mutex_lock(&c->mu);
+        c->st->unchanged++;
+        progress_add(&c->prog, 1, n->size);
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
     char tmp[PATH_MAX], dir[PATH_MAX], proc[64];
     const char *slash = strrchr(dest, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - dest) : 1, slash ? dest : ".");
@@ -826,6 +880,13 @@ static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir
     if (files_excluded(c->o->excludes, c->o->nexcludes, snap))
         return 0;
     int self = wanted(c, snap, matched);
+    struct stat old;
+    if (c->o->delta && lstat(dest, &old) == 0 && S_ISDIR(old.st_mode) != (n->type == NODE_DIR)) {
+        int rc = fs_remove_tree(dest); /* a folder where a file belongs, or the other way round */
+        if (rc)
+            return rc;
+        c->st->removed++;
+    }
     if (n->type == NODE_DIR) {
         int created = mkdir(dest, 0700) == 0, inner = 0;
         if (!created && errno != EEXIST)
@@ -858,6 +919,32 @@ static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir
     return submit_file(c, dest, n);
 }
 
+/* --delta: what is in dest but not in the snapshot goes (unless excluded from the restore). */
+static int remove_extras(restore_ctx *c, const tree *t, const char *dest, const char *snap)
+{
+    DIR *d = opendir(dest);
+    if (!d)
+        return errno == ENOENT ? 0 : err_sys(ERR_IO, "list %s", dest);
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        char path[PATH_MAX], sp[PATH_MAX];
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || tree_find(t, e->d_name))
+            continue;
+        if (fs_join(path, sizeof path, dest, e->d_name) || fs_join(sp, sizeof sp, snap[0] ? snap : "/", e->d_name)) {
+            rc = ERR_USAGE;
+            break;
+        }
+        if (files_excluded(c->o->excludes, c->o->nexcludes, sp))
+            continue;
+        LOG_VERBOSE("removing %s (not in the snapshot)", path);
+        if (!(rc = fs_remove_tree(path)))
+            c->st->removed++;
+    }
+    closedir(d);
+    return rc;
+}
+
 static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
                         int *any)
 {
@@ -868,6 +955,8 @@ static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, 
         err_clear();
         return 0;
     }
+    if (!rc && c->o->delta)
+        rc = remove_extras(c, &t, dest, snap);
     for (size_t i = 0; !rc && i < t.n; i++)
         rc = restore_node(c, &t.nodes[i], dest, snap, matched, any);
     tree_free(&t);

@@ -32,10 +32,12 @@ typedef struct files_restore_opts {
     char **excludes;
     size_t nexcludes;
     int progress;
+    int delta; /* over an existing folder: keep files whose content matches, remove extras */
 } files_restore_opts;
 
 typedef struct files_restore_stats {
     uint64_t files, dirs, links, bytes, errors;
+    uint64_t unchanged, removed; /* --delta: files kept as they were, entries removed */
 } files_restore_stats;
 
 /* Restores; damaged files are reported, left out, and counted in errors (the

@@ -20,4 +20,40 @@ int wal_push(repo *r, const char *source, const char *path, int *already) WUR;
 /* Writes the archived file name to dest (durably). ERR_NOTFOUND when not archived. */
 int wal_fetch(repo *r, const char *source, const char *name, const char *dest) WUR;
 
+/* LSNs ("16/B374D848") and segment names ("<tli><log><seg>", 8 hex digits each). */
+int wal_lsn_parse(const char *s, uint64_t *lsn) WUR;
+void wal_lsn_format(uint64_t lsn, char out[32]);
+/* Is segsize a WAL segment size PostgreSQL allows (a power of two, 1 MiB..1 GiB)? */
+int wal_segsize_valid(uint64_t segsize);
+void wal_seg_name(uint32_t tli, uint64_t segno, uint64_t segsize, char out[25]);
+/* A 24-hex segment name to timeline and segment number; ERR_USAGE otherwise. */
+int wal_seg_parse(const char *name, uint64_t segsize, uint32_t *tli, uint64_t *segno) WUR;
+
+/* One source's archive, listed: segments sorted by number then timeline. */
+typedef struct wal_seg {
+    uint32_t tli;
+    uint64_t segno;
+    int64_t mtime; /* when it was archived (with want_mtime) */
+} wal_seg;
+
+typedef struct wal_archive {
+    wal_seg *segs;
+    size_t n, cap;
+    size_t others; /* .history, .backup and .partial files */
+} wal_archive;
+
+int wal_archive_load(repo *r, const char *source, uint64_t segsize, int want_mtime, wal_archive *a) WUR;
+void wal_archive_free(wal_archive *a);
+/* Is segment segno archived on timeline min_tli or a later one? (A later timeline
+ * holds the segments after a promotion; earlier ones belong to another history.) */
+int wal_archive_has(const wal_archive *a, uint32_t min_tli, uint64_t segno);
+/* The first segment in [from, to] that is not archived, or UINT64_MAX. */
+uint64_t wal_archive_first_gap(const wal_archive *a, uint32_t min_tli, uint64_t from, uint64_t to);
+/* The highest archived segment number on min_tli or later; 0 when none. */
+uint64_t wal_archive_last(const wal_archive *a, uint32_t min_tli);
+/* Removes the segments (and .backup / .partial files) before segno; .history files
+ * stay (they are tiny and recovery needs them to follow timelines). */
+int wal_archive_forget(repo *r, const char *source, uint64_t segsize, uint64_t segno, int dry_run,
+                       uint64_t *removed) WUR;
+
 #endif

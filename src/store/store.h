@@ -20,6 +20,8 @@ typedef struct store_ops {
     int (*get)(store *s, const char *name, buf *out, size_t max);
     int (*get_range)(store *s, const char *name, uint64_t off, size_t len, buf *out);
     int (*size)(store *s, const char *name, uint64_t *size);
+    /* When the file was last written (seconds since the epoch). */
+    int (*mtime)(store *s, const char *name, int64_t *mtime);
     int (*remove)(store *s, const char *name);
     /* Lists files under dir (recursively); names passed to fn include dir. */
     int (*list)(store *s, const char *dir, store_list_fn fn, void *ctx);
@@ -44,6 +46,7 @@ static inline int store_put(store *s, const char *n, const void *d, size_t l, in
 static inline int store_get(store *s, const char *n, buf *o, size_t max) { return s->ops->get(s, n, o, max); }
 static inline int store_get_range(store *s, const char *n, uint64_t off, size_t l, buf *o) { return s->ops->get_range(s, n, off, l, o); }
 static inline int store_size(store *s, const char *n, uint64_t *sz) { return s->ops->size(s, n, sz); }
+static inline int store_mtime(store *s, const char *n, int64_t *t) { return s->ops->mtime(s, n, t); }
 static inline int store_remove(store *s, const char *n) { return s->ops->remove(s, n); }
 static inline int store_list(store *s, const char *dir, store_list_fn fn, void *ctx) { return s->ops->list(s, dir, fn, ctx); }
 static inline int store_put_nosync(store *s, const char *n, const void *d, size_t l) { return s->ops->put_nosync(s, n, d, l); }

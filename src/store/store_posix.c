@@ -232,17 +232,31 @@ static void fd_forget(posix_store *ps, const char *name)
     pthread_mutex_unlock(&ps->mu);
 }
 
-static int posix_size(store *s, const char *name, uint64_t *size)
+static int stat_name(store *s, const char *name, struct stat *st)
 {
     char p[PATH_MAX];
-    struct stat st;
     int rc = full_path(s, name, p);
-    if (rc)
-        return rc;
-    if (stat(p, &st) != 0)
-        return err_sys(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "stat %s", p);
-    *size = (uint64_t)st.st_size;
-    return 0;
+    if (!rc && stat(p, st) != 0)
+        rc = err_sys(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "stat %s", p);
+    return rc;
+}
+
+static int posix_size(store *s, const char *name, uint64_t *size)
+{
+    struct stat st;
+    int rc = stat_name(s, name, &st);
+    if (!rc)
+        *size = (uint64_t)st.st_size;
+    return rc;
+}
+
+static int posix_mtime(store *s, const char *name, int64_t *mtime)
+{
+    struct stat st;
+    int rc = stat_name(s, name, &st);
+    if (!rc)
+        *mtime = (int64_t)st.st_mtime;
+    return rc;
 }
 
 static int posix_remove(store *s, const char *name)
@@ -307,9 +321,10 @@ static void posix_free(store *s)
     free(s);
 }
 
-static const store_ops posix_ops = {posix_put,    posix_get,         posix_get_range, posix_size,
-                                    posix_remove, posix_list,        posix_put_nosync, posix_sync,
-                                    posix_sync_dir, posix_free};
+static const store_ops posix_ops = {
+    .put = posix_put,   .get = posix_get,       .get_range = posix_get_range, .size = posix_size,
+    .mtime = posix_mtime, .remove = posix_remove, .list = posix_list,       .put_nosync = posix_put_nosync,
+    .sync = posix_sync, .sync_dir = posix_sync_dir, .free = posix_free};
 
 int store_posix_open(const char *path, int create, store **out)
 {

@@ -12,18 +12,20 @@ TREESIG="python3 $HERE/treesig.py"
 
 fail() { echo "    FAIL: $*" >&2; return 1; }
 
-# ll ARGS...: runs lifeline on this test's repository; output in $OUT/$ERR, code in $RC.
-ll() {
+# run_cmd CMD...: output in $OUT/$ERR, code in $RC.
+run_cmd() {
   set +e
-  "$LL" -r "$REPO" "$@" >"$T/.stdout" 2>"$T/.stderr"
+  "$@" >"$T/.stdout" 2>"$T/.stderr"
   RC=$?
   set -e
   OUT=$(cat "$T/.stdout")
   ERR=$(cat "$T/.stderr")
 }
-expect_rc() { # CODE ARGS...
+# ll ARGS...: runs lifeline on this test's repository.
+ll() { run_cmd "$LL" -r "$REPO" "$@"; }
+expect_rc() { # CODE ARGS... (with RUNNER=fn: through another runner than ll)
   local want=$1; shift
-  ll "$@"
+  "${RUNNER:-ll}" "$@"
   [[ $RC -eq $want ]] || { echo "--- stdout:"; echo "$OUT"; echo "--- stderr:"; echo "$ERR"; fail "lifeline $* exited $RC, wanted $want"; }
 }
 ok() { expect_rc 0 "$@"; }

@@ -46,3 +46,74 @@ pg_sql() { psql -X -q -A -t -h 127.0.0.1 -p "$1" -U postgres -d postgres -v ON_E
 
 PG_STARTED=()
 pg_stop_all() { for d in "${PG_STARTED[@]}"; do pg_stop "$d"; done; }
+
+# pg_val PORT SQL: one value
+pg_val() { pg_sql "$@" | head -1; }
+
+# pg_ready_lifeline: a key file, the binary where the server's user can run it, and a
+# configuration naming source main-db on PORT. Sets CONF.
+pg_setup_lifeline() {
+  local port=$1
+  ok key add --key-file "$T/wal.key"
+  install -m 755 "$LL" "$T/lifeline"
+  CONF=$T/ll.conf
+  cat >"$CONF" <<CONFEOF
+[repository]
+path = $REPO
+key-file = $T/wal.key
+
+[source "main-db"]
+type = postgres
+conninfo = host=127.0.0.1 port=$port user=postgres dbname=postgres
+wal-timeout = ${WAL_TIMEOUT:-60s}
+CONFEOF
+  [[ $(id -u) -ne 0 ]] || chown -R postgres: "$T"
+  chmod 755 "$T"
+}
+
+# The server settings for archiving through lifeline.
+pg_archive_conf() {
+  echo "wal_level = replica"
+  echo "archive_mode = on"
+  echo "wal_keep_size = '1GB'"
+  echo "archive_command = '$T/lifeline -c $T/ll.conf wal-push --source main-db %p'"
+}
+
+# llc ARGS: lifeline with the configuration (and its key file), as ll does with -r.
+llc() { run_cmd "$T/lifeline" -c "$CONF" "$@"; }
+expect_rcc() { RUNNER=llc expect_rc "$@"; }
+
+# Waits until the server has archived the segment holding the current WAL position.
+pg_archive_now() {
+  local port=$1 seg
+  seg=$(pg_val "$port" "select pg_walfile_name(pg_current_wal_lsn())")
+  pg_sql "$port" "select pg_switch_wal()" >/dev/null
+  for _ in $(seq 1 600); do
+    [[ -f $REPO/wal/main-db/$seg ]] && return 0
+    sleep 0.1
+  done
+  tail -20 "$(pg_datadir "$port")/server.log" 2>/dev/null
+  fail "segment $seg was not archived"
+}
+pg_datadir() { for d in "${PG_STARTED[@]}"; do grep -q "^port = $1\$" "$d/postgresql.conf" && echo "$d"; done; }
+
+# Starts a restored data folder on PORT without archiving, and waits for promotion.
+pg_start_restored() {
+  local data=$1 port=$2
+  as_pg "$PGBIN/pg_ctl" -D "$data" -l "$T/restored-$port.log" -w -t 120 \
+    -o "-p $port -k $data -c archive_mode=off -c listen_addresses=127.0.0.1" start >/dev/null ||
+    { tail -30 "$T/restored-$port.log"; fail "restored server did not start"; }
+  PG_STARTED+=("$data")
+  for _ in $(seq 1 600); do
+    [[ $(pg_val "$port" "select pg_is_in_recovery()") == f ]] && return 0
+    sleep 0.1
+  done
+  tail -30 "$T/restored-$port.log"
+  fail "restored server was not promoted"
+}
+
+# Commits marker N and prints its commit time (UTC, microseconds).
+pg_marker() {
+  pg_sql "$1" "insert into markers values ($2)" >/dev/null
+  pg_val "$1" "select to_char(t at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from markers where id = $2"
+}

@@ -33,3 +33,46 @@ t_postgres_archive_command() {
   cmp "$T/pgdata/pg_wal/$last" "$T/fetched" || fail "fetched segment differs from PostgreSQL's"
   echo "$archived segments archived by PostgreSQL through lifeline; $last fetched back identical"
 }
+
+# Markers 1..3 around a base backup under pgbench load; restore to a time between
+# markers 2 and 3: exactly 1 and 2 are back, and the server is promoted.
+t_postgres_pitr() {
+  reason=$(pg_skip_reason)
+  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  trap 'kill $bench 2>/dev/null || true; pg_stop_all' RETURN
+  new_repo
+  port=$(free_port)
+  pg_setup_lifeline "$port"
+  mapfile -t conf < <(pg_archive_conf)
+  pg_start "$T/pgdata" "$port" "${conf[@]}"
+  pg_sql "$port" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
+  pgbench -q -i -s 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  pgbench -n -c 4 -T 600 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1 &
+  bench=$!
+  pg_marker "$port" 1 >/dev/null
+  expect_rcc 0 backup --source main-db
+  expect_err "WAL: .*archived"
+  expect_rcc 0 --json snapshots
+  pg_marker "$port" 2 >/dev/null
+  sleep 0.3
+  target=$(pg_val "$port" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+  sleep 0.3
+  pg_marker "$port" 3 >/dev/null
+  pg_archive_now "$port"
+  kill $bench; wait $bench 2>/dev/null || true
+  expect_rcc 0 restore --source main-db --target "$T/restored" --time "$target"
+  expect_err "recovery target: time"
+  [[ -f $T/restored/recovery.signal ]] || fail "no recovery.signal"
+  grep -q "recovery_target_time = '" "$T/restored/postgresql.auto.conf" || fail "no recovery_target_time"
+  [[ $(stat -c %a "$T/restored") == 700 ]] || fail "data folder mode is $(stat -c %a "$T/restored")"
+  if [[ $(id -u) -eq 0 ]]; then
+    [[ $(stat -c %U "$T/restored/PG_VERSION") == postgres ]] || fail "PG_VERSION not owned by postgres"
+  fi
+  port2=$(free_port)
+  pg_start_restored "$T/restored" "$port2"
+  got=$(pg_val "$port2" "select string_agg(id::text, ',' order by id) from markers")
+  [[ $got == "1,2" ]] || fail "markers after restore to $target: '$got', wanted '1,2'"
+  accounts=$(pg_val "$port2" "select count(*) from pgbench_accounts")
+  [[ $accounts == 200000 ]] || fail "pgbench_accounts has $accounts rows"
+  echo "restored to $target under pgbench load: markers $got, promoted"
+}

@@ -1,0 +1,452 @@
+/* cmd_pg — the command-line side of PostgreSQL sources: `backup --source NAME`
+ * (base backup, or --logical through pg_dump), `restore --source NAME` (point in
+ * time, or the dump), and the checks of a source's configuration. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "../repo/lock.h"
+#include "../repo/snapshot.h"
+#include "../source/files.h"
+#include "../source/pg.h"
+#include "../source/pgdump.h"
+#include "../source/wal.h"
+#include "cli.h"
+
+static const char *const pg_keys[] = {"type", "conninfo", "class", "wal-timeout", "pg-dump", NULL};
+
+/* The source's section, checked: type postgres (or pg_dump) and only keys we know. */
+static int source_config(cli *c, const char *name, const config_source **out, int *is_dump)
+{
+    const config_source *s = config_source_find(c->cfg, name);
+    if (!s)
+        return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
+    const char *type = config_source_get(s, "type");
+    if (!type || (strcmp(type, "postgres") && strcmp(type, "pg_dump")))
+        return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres or pg_dump here (is %s)", name,
+                       c->cfg->file, type ? type : "not set");
+    for (size_t i = 0; i < s->nkv; i++) {
+        int known = 0;
+        for (size_t k = 0; pg_keys[k]; k++)
+            known |= !strcmp(s->kv[i].key, pg_keys[k]);
+        if (!known)
+            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s'", name, c->cfg->file, s->kv[i].key);
+    }
+    const char *ci = config_source_get(s, "conninfo");
+    if (!ci)
+        return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, c->cfg->file);
+    if (strstr(ci, "password")) {
+        err_set(ERR_CONFIG, "source '%s' in %s: conninfo must not hold a password", name, c->cfg->file);
+        err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
+        return ERR_CONFIG;
+    }
+    *is_dump = !strcmp(type, "pg_dump");
+    *out = s;
+    return 0;
+}
+
+static int wal_timeout(cli *c, const config_source *s, int *out)
+{
+    const char *v = config_source_get(s, "wal-timeout");
+    int64_t secs = 60;
+    if (v && (text_parse_duration(v, &secs) || secs < 1 || secs > 86400)) {
+        err_clear();
+        return err_set(ERR_CONFIG, "source '%s' in %s: wal-timeout '%s' is not a duration between 1s and 24h",
+                       s->name, c->cfg->file, v);
+    }
+    *out = (int)secs;
+    return 0;
+}
+
+static void print_result(cli *c, const snapshot *s, const pg_meta *m, int is_pg)
+{
+    char sid[9], hex[65], a[32], b[32], rd_[32], add[32];
+    snapshot_short_id(s->id, sid);
+    text_hex(s->id, 32, hex);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "snapshot_id", hex);
+        cJSON_AddItemToObject(o, "summary", snapshot_summary_json(&s->summary));
+        cJSON *meta = s->meta_json ? cJSON_Parse(s->meta_json) : NULL;
+        if (meta)
+            cJSON_AddItemToObject(o, "meta", meta);
+        cli_json_print(o);
+        return;
+    }
+    text_bytes(s->summary.bytes_read, rd_, sizeof rd_);
+    text_bytes(s->summary.bytes_added, add, sizeof add);
+    if (is_pg) {
+        wal_lsn_format(m->start_lsn, a);
+        wal_lsn_format(m->stop_lsn, b);
+        LOG_INFO("PostgreSQL %d.%d, system %s, timeline %u%s", m->server_version / 10000, m->server_version % 10000,
+                 m->system_id, m->tli, m->standby ? " (from a standby)" : "");
+        LOG_INFO("WAL:       %s .. %s%s", a, b, m->wal_complete ? ", archived" : ", NOT all archived");
+    }
+    LOG_INFO("read:      %s in %llu files, %llu folders", rd_, (unsigned long long)s->summary.total_files,
+             (unsigned long long)s->summary.dirs);
+    LOG_INFO("added:     %s (stored, after deduplication and compression)", add);
+    LOG_INFO("snapshot %s saved in %.1f s", sid, s->summary.duration);
+}
+
+static void add_bytes_added(repo *r, snapshot *s, double t0)
+{
+    repo_write_stats ws;
+    repo_write_stats_get(r, &ws);
+    s->summary.bytes_added = ws.bytes_added_stored;
+    s->summary.duration = progress_now() - t0;
+}
+
+int cmd_backup_source(cli *c, const char *source, int logical, const char *class_name, const char *host, char **tags,
+                      size_t ntags, int no_progress)
+{
+    const config_source *cs;
+    int is_dump = 0, timeout = 60;
+    char waitmsg[512] = "";
+    double t0 = progress_now();
+    int rc = source_config(c, source, &cs, &is_dump);
+    if (!rc)
+        rc = wal_timeout(c, cs, &timeout);
+    if (rc)
+        return rc;
+    is_dump |= logical;
+    snapshot s;
+    pg_meta m;
+    memset(&m, 0, sizeof m);
+    snapshot_init(&s);
+    repo *r;
+    repo_lock *lk = NULL;
+    rc = cli_fill_snapshot(c, class_name ? class_name : config_source_get(cs, "class"), host, tags, ntags, &s);
+    if (!rc)
+        rc = snapshot_add_path(&s, source);
+    if (!rc)
+        rc = cli_open_locked(c, 0, 1, &r, &lk);
+    int show = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
+    if (!rc && is_dump) {
+        pgdump_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
+                         .pg_dump = config_source_get(cs, "pg-dump"), .progress = show};
+        snprintf(s.source, sizeof s.source, "pg_dump");
+        rc = pgdump_backup(r, &o, s.tree, &s.summary, &s.meta_json);
+    } else if (!rc) {
+        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"), .progress = show};
+        snprintf(s.source, sizeof s.source, "postgres");
+        rc = pg_backup(r, &o, s.tree, &s.summary, &m);
+    }
+    if (!rc)
+        rc = repo_flush(r); /* the data is durable before we wait for its WAL */
+    if (!rc && !is_dump) {
+        int wrc = pg_wait_wal(r, &m, timeout);
+        m.wal_complete = wrc == 0;
+        if (wrc == ERR_INCOMPLETE) {
+            snprintf(waitmsg, sizeof waitmsg, "%s", err_msg());
+            err_clear();
+        } else {
+            rc = wrc;
+        }
+        cJSON *mj = pg_meta_json(&m);
+        if (!rc && !(s.meta_json = cJSON_PrintUnformatted(mj)))
+            rc = err_set(ERR_FATAL, "out of memory");
+        cJSON_Delete(mj);
+    }
+    if (!rc) {
+        add_bytes_added(r, &s, t0);
+        rc = snapshot_save(r, &s);
+    }
+    if (!rc) {
+        char hex[65], sid[9];
+        text_hex(s.id, 32, hex);
+        cli_audit_id(c, hex);
+        print_result(c, &s, &m, !is_dump);
+        snapshot_short_id(s.id, sid);
+        if (waitmsg[0]) {
+            rc = err_set(ERR_INCOMPLETE, "snapshot %s is saved but not usable for a restore yet: %s", sid, waitmsg);
+            err_hint("once the segment is archived, restore and check accept the snapshot");
+        }
+    }
+    lock_release(&lk);
+    snapshot_free(&s);
+    return rc;
+}
+
+/* ---- restore --source ------------------------------------------------------------- */
+
+typedef struct restore_args {
+    const char *source, *target, *snap;
+    pg_target t;
+    int ntargets, delta, logical, to_stdout, no_progress;
+} restore_args;
+
+static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
+{
+    static const struct option opts[] = {
+        {"source", required_argument, NULL, 's'}, {"target", required_argument, NULL, 't'},
+        {"time", required_argument, NULL, 'T'},   {"lsn", required_argument, NULL, 'L'},
+        {"xid", required_argument, NULL, 'X'},    {"name", required_argument, NULL, 'N'},
+        {"latest", no_argument, NULL, 'l'},       {"delta", no_argument, NULL, 'd'},
+        {"snapshot", required_argument, NULL, 'S'}, {"logical", no_argument, NULL, 'g'},
+        {"stdout", no_argument, NULL, 'o'},       {"no-progress", no_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0}};
+    int opt, rc = 0;
+    a->t.kind = PG_TARGET_LATEST;
+    while (!rc && (opt = cli_getopt(c, argc, argv, "t:", opts, cli_find("restore"))) != -1) {
+        switch (opt) {
+        case -2: return -2;
+        case 's': a->source = optarg; break;
+        case 't': a->target = optarg; break;
+        case 'T': a->t.kind = PG_TARGET_TIME, a->ntargets++; rc = pg_parse_time(optarg, &a->t.time, &a->t.time_ns); break;
+        case 'L': a->t.kind = PG_TARGET_LSN, a->ntargets++; rc = wal_lsn_parse(optarg, &a->t.lsn); break;
+        case 'X':
+        case 'N':
+            a->t.kind = opt == 'X' ? PG_TARGET_XID : PG_TARGET_NAME;
+            a->ntargets++;
+            if (strlen(optarg) >= sizeof a->t.text || !optarg[0])
+                rc = err_set(ERR_USAGE, "--%s: 1 to %zu characters", opt == 'X' ? "xid" : "name", sizeof a->t.text - 1);
+            else
+                snprintf(a->t.text, sizeof a->t.text, "%s", optarg);
+            if (!rc && opt == 'X' && strspn(optarg, "0123456789") != strlen(optarg))
+                rc = err_set(ERR_USAGE, "--xid takes a transaction id (digits), not '%s'", optarg);
+            break;
+        case 'l': a->t.kind = PG_TARGET_LATEST, a->ntargets++; break;
+        case 'd': a->delta = 1; break;
+        case 'S': a->snap = optarg; break;
+        case 'g': a->logical = 1; break;
+        case 'o': a->to_stdout = 1; break;
+        case 'n': a->no_progress = 1; break;
+        default: return ERR_USAGE;
+        }
+    }
+    if (rc)
+        return rc;
+    if (optind != argc)
+        return err_set(ERR_USAGE, "restore --source takes no SNAPSHOT argument (use --snapshot ID to choose one)");
+    if (a->ntargets > 1)
+        return err_set(ERR_USAGE, "give one of --time, --lsn, --xid, --name, --latest");
+    if (a->to_stdout && a->target)
+        return err_set(ERR_USAGE, "give --target DIR or --stdout, not both");
+    if (!a->target && !a->to_stdout)
+        return err_set(ERR_USAGE, "restore --source needs --target DIR");
+    if (a->to_stdout && !a->logical)
+        return err_set(ERR_USAGE, "--stdout is for logical dumps (--logical)");
+    if (a->logical && (a->ntargets || a->delta))
+        return err_set(ERR_USAGE, "a logical dump has no recovery target and no --delta");
+    return 0;
+}
+
+/* Single-quoted for /bin/sh, with '%' doubled for PostgreSQL's %f/%p expansion. */
+static int sh_quote(buf *b, const char *s)
+{
+    int rc = buf_append_u8(b, '\'');
+    for (; !rc && *s; s++) {
+        if (*s == '\'')
+            rc = buf_append(b, "'\\''", 4);
+        else if (*s == '%')
+            rc = buf_append(b, "%%", 2);
+        else
+            rc = buf_append_u8(b, (uint8_t)*s);
+    }
+    return rc ? rc : buf_append(b, "' ", 2);
+}
+
+static int quote_abs(buf *b, const char *flag, const char *path)
+{
+    char abs[PATH_MAX];
+    if (!realpath(path, abs))
+        return err_sys(ERR_IO, "resolve %s", path);
+    int rc = buf_append(b, flag, strlen(flag));
+    return rc ? rc : sh_quote(b, abs);
+}
+
+/* lifeline itself, with what it needs to open the repository without a password. */
+static int restore_command(cli *c, const char *source, buf *b)
+{
+    char exe[PATH_MAX];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l < 0)
+        return err_sys(ERR_IO, "find the lifeline executable");
+    exe[l] = '\0';
+    const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
+    int rc = sh_quote(b, exe);
+    if (!rc && c->config_path)
+        rc = quote_abs(b, "-c ", c->config_path);
+    if (!rc && c->repo_path)
+        rc = quote_abs(b, "-r ", c->repo_path);
+    if (!rc && kf && *kf)
+        rc = quote_abs(b, "--key-file ", kf);
+    if (!rc && !(kf && *kf) && !(c->cfg && c->cfg->key_file))
+        LOG_WARN("no key file is configured: PostgreSQL's restore_command cannot unlock the repository without "
+                 "one (add key-file to the configuration; see `lifeline key add --key-file`)");
+    const char *tail = "wal-fetch --source ";
+    if (!rc)
+        rc = buf_append(b, tail, strlen(tail));
+    if (!rc)
+        rc = sh_quote(b, source);
+    if (!rc)
+        rc = buf_append(b, "%f %p", 6); /* with the NUL */
+    return rc;
+}
+
+static int check_target(const restore_args *a)
+{
+    DIR *d = opendir(a->target);
+    if (!d)
+        return errno == ENOENT ? 0 : err_sys(ERR_IO, "open %s", a->target);
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    char pid[PATH_MAX];
+    struct stat st;
+    if (a->delta && !fs_join(pid, sizeof pid, a->target, "postmaster.pid") && stat(pid, &st) == 0)
+        return err_set(ERR_USAGE, "%s has a postmaster.pid: stop the server before restoring over its data folder",
+                       a->target);
+    if (!a->delta && !empty) {
+        err_set(ERR_USAGE, "%s is not empty", a->target);
+        err_hint("restore into a new folder, or give --delta to rewrite only what differs in an existing data folder");
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+static void target_text(const pg_target *t, char *out, size_t cap)
+{
+    char v[64];
+    switch (t->kind) {
+    case PG_TARGET_TIME:
+        text_time(t->time, t->time_ns, v, sizeof v);
+        snprintf(out, cap, "time %s", v);
+        break;
+    case PG_TARGET_LSN:
+        wal_lsn_format(t->lsn, v);
+        snprintf(out, cap, "LSN %s", v);
+        break;
+    case PG_TARGET_XID: snprintf(out, cap, "transaction %s", t->text); break;
+    case PG_TARGET_NAME: snprintf(out, cap, "restore point '%s'", t->text); break;
+    default: snprintf(out, cap, "the end of the archived WAL"); break;
+    }
+}
+
+static void print_restore(cli *c, const restore_args *a, const snapshot *s, const files_restore_stats *st, double secs)
+{
+    char hex[65], sid[9], tgt[128], b[32];
+    text_hex(s->id, 32, hex);
+    snapshot_short_id(s->id, sid);
+    target_text(&a->t, tgt, sizeof tgt);
+    text_bytes(st->bytes, b, sizeof b);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "snapshot_id", hex);
+        cJSON_AddStringToObject(o, "target", a->target);
+        cJSON_AddStringToObject(o, "recovery_target", tgt);
+        cJSON_AddNumberToObject(o, "files", (double)st->files);
+        cJSON_AddNumberToObject(o, "unchanged", (double)st->unchanged);
+        cJSON_AddNumberToObject(o, "removed", (double)st->removed);
+        cJSON_AddNumberToObject(o, "bytes", (double)st->bytes);
+        cJSON_AddNumberToObject(o, "duration", secs);
+        cli_json_print(o);
+        return;
+    }
+    LOG_INFO("restored backup %s of %s to %s: %llu files written (%s)%s in %.1f s", sid, a->source, a->target,
+             (unsigned long long)st->files, b, "", secs);
+    if (a->delta)
+        LOG_INFO("delta: %llu files already matched and were kept, %llu entries removed",
+                 (unsigned long long)st->unchanged, (unsigned long long)st->removed);
+    if (!a->logical) {
+        LOG_INFO("recovery target: %s, then promote", tgt);
+        LOG_INFO("next: start the server as the data folder's owner, e.g. pg_ctl -D %s start", a->target);
+        LOG_INFO("      it fetches WAL from the repository and replays it up to the target");
+    }
+}
+
+/* --snapshot ID: its place in the list, or SIZE_MAX when not given. */
+static int forced_index(repo *r, const restore_args *a, snapshot *list, size_t n, size_t *force)
+{
+    *force = SIZE_MAX;
+    if (!a->snap)
+        return 0;
+    snapshot s;
+    snapshot_init(&s);
+    int rc = snapshot_resolve(r, a->snap, &s);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!memcmp(list[i].id, s.id, 32))
+            *force = i;
+    snapshot_free(&s);
+    return rc;
+}
+
+static int pick_dump(const restore_args *a, snapshot *list, size_t n, size_t force, size_t *chosen)
+{
+    for (size_t i = n; i-- > 0;)
+        if ((force == SIZE_MAX || i == force) && !strcmp(list[i].source, "pg_dump") && list[i].npaths == 1 &&
+            !strcmp(list[i].paths[0], a->source)) {
+            *chosen = i;
+            return 0;
+        }
+    return err_set(ERR_NOTFOUND, "no logical dump of source %s in the repository%s", a->source,
+                   force == SIZE_MAX ? "" : " with that snapshot id");
+}
+
+int cmd_restore_source(cli *c, int argc, char **argv)
+{
+    restore_args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse_restore(c, argc, argv, &a), is_dump = 0;
+    if (rc == -2)
+        return 0;
+    const config_source *cs;
+    if (!rc)
+        rc = source_config(c, a.source, &cs, &is_dump);
+    a.logical |= is_dump;
+    if (!rc && a.target)
+        rc = check_target(&a);
+    if (rc)
+        return rc;
+    repo *r;
+    repo_lock *lk = NULL;
+    snapshot *list = NULL;
+    size_t n = 0, force = SIZE_MAX, chosen = SIZE_MAX;
+    pg_meta m;
+    files_restore_stats st = {0};
+    buf cmd;
+    buf_init(&cmd, 0);
+    double t0 = progress_now();
+    rc = cli_open_locked(c, 0, 1, &r, &lk);
+    if (!rc)
+        rc = snapshot_load_all(r, &list, &n, 1);
+    if (!rc)
+        rc = forced_index(r, &a, list, n, &force);
+    if (!rc)
+        rc = a.logical ? pick_dump(&a, list, n, force, &chosen) : pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
+    if (!rc && !a.logical) /* everything checked: only now is anything written */
+        rc = restore_command(c, a.source, &cmd);
+    if (!rc) {
+        char hex[65];
+        text_hex(list[chosen].id, 32, hex);
+        cli_audit_id(c, hex);
+    }
+    if (!rc && a.to_stdout) {
+        rc = pgdump_to_stdout(r, &list[chosen]);
+    } else if (!rc) {
+        files_restore_opts fo = {.target = a.target, .delta = a.delta,
+                                 .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+        rc = files_restore(r, &list[chosen], &fo, &st);
+        if (!rc && !a.logical)
+            rc = pg_restore_finish(a.target, &a.t, (const char *)cmd.data);
+        if (!rc)
+            print_restore(c, &a, &list[chosen], &st, progress_now() - t0);
+    }
+    buf_free(&cmd);
+    snapshots_free(&list, n);
+    lock_release(&lk);
+    return rc;
+}

@@ -1,0 +1,896 @@
+/* pg — see pg.h. The base backup runs on one replication connection:
+ * IDENTIFY_SYSTEM, SHOW wal_segment_size, then BASE_BACKUP, whose single COPY OUT
+ * stream (PostgreSQL 15's protocol) carries typed messages: 'n' a new archive, 'd'
+ * archive or manifest bytes, 'm' the manifest begins, 'p' progress. Archive bytes go
+ * through the tar parser into the tree builder, file contents through a blob stream;
+ * nothing is staged on disk. */
+#define _GNU_SOURCE
+#include "pg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/progress.h"
+#include "../core/text.h"
+#include "../repo/stream.h"
+#include "../repo/treebuild.h"
+#include "tar.h"
+#include "wal.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- connection ---------------------------------------------------------------- */
+
+static void trim_nl(char *s)
+{
+    size_t l = strlen(s);
+    while (l && (s[l - 1] == '\n' || s[l - 1] == ' '))
+        s[--l] = '\0';
+}
+
+static int pg_fail(PGconn *c, const char *source, const char *what)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+    trim_nl(msg);
+    return err_set(ERR_SOURCE, "PostgreSQL source %s: %s: %s", source, what, msg[0] ? msg : "no error message");
+}
+
+/* Server notices (e.g. a socket file skipped in the data folder) are details. */
+static void on_notice(void *arg, const char *message)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", message);
+    trim_nl(msg);
+    LOG_VERBOSE("%s: server says: %s", (const char *)arg, msg);
+}
+
+static int connect_replication(const pg_backup_opts *o, PGconn **out)
+{
+    const char *keys[] = {"dbname", "replication", "application_name", NULL};
+    const char *vals[] = {o->conninfo, "true", "lifeline", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c)
+        return err_set(ERR_FATAL, "out of memory");
+    if (PQstatus(c) != CONNECTION_OK) {
+        int rc = pg_fail(c, o->source, "cannot open a replication connection");
+        err_hint("the role needs the REPLICATION attribute and a 'replication' line in pg_hba.conf; "
+                 "a password comes from PGPASSFILE or ~/.pgpass");
+        PQfinish(c);
+        return rc;
+    }
+    if (PQserverVersion(c) < 150000) {
+        int v = PQserverVersion(c);
+        PQfinish(c);
+        return err_set(ERR_SOURCE, "PostgreSQL source %s runs version %d.%d; base backups need 15 or later", o->source,
+                       v / 10000, v % 10000);
+    }
+    PQsetNoticeProcessor(c, on_notice, (void *)o->source);
+    *out = c;
+    return 0;
+}
+
+/* Runs a command that returns one row of at least ncols columns. */
+static int one_row(PGconn *c, const char *source, const char *cmd, int ncols, PGresult **out)
+{
+    PGresult *res = PQexec(c, cmd);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < ncols) {
+        int rc = pg_fail(c, source, cmd);
+        PQclear(res);
+        return rc;
+    }
+    *out = res;
+    return 0;
+}
+
+/* "16MB" -> bytes */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t mul = !strcmp(end, "kB") ? 1024 : !strcmp(end, "MB") ? 1u << 20 : !strcmp(end, "GB") ? 1u << 30 : 0;
+    if (!*end)
+        mul = 1;
+    if (!mul || end == s)
+        return -1;
+    *out = (uint64_t)v * mul;
+    return 0;
+}
+
+static int identify(PGconn *c, const pg_backup_opts *o, pg_meta *m)
+{
+    PGresult *res;
+    int rc = one_row(c, o->source, "IDENTIFY_SYSTEM", 2, &res);
+    if (rc)
+        return rc;
+    snprintf(m->system_id, sizeof m->system_id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if ((rc = one_row(c, o->source, "SHOW wal_segment_size", 1, &res)))
+        return rc;
+    if (parse_size(PQgetvalue(res, 0, 0), &m->segsize) || !wal_segsize_valid(m->segsize))
+        rc = err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected wal_segment_size '%s'", o->source,
+                     PQgetvalue(res, 0, 0));
+    PQclear(res);
+    const char *hs = PQparameterStatus(c, "in_hot_standby");
+    m->standby = hs && !strcmp(hs, "on");
+    m->server_version = PQserverVersion(c);
+    snprintf(m->source, sizeof m->source, "%s", o->source);
+    return rc;
+}
+
+/* ---- the tar stream into trees -------------------------------------------------- */
+
+typedef struct bb_ctx {
+    repo *r;
+    const pg_backup_opts *o;
+    tree_builder *tb;
+    blob_stream *bs;
+    snapshot_summary *sum;
+    progress prog;
+    tree_node cur;
+    char path[TAR_MAX_PATH];
+    uint32_t uid, gid; /* of the first entry: the server's user */
+    int have_owner;
+} bb_ctx;
+
+static int node_type(char t)
+{
+    switch (t) {
+    case '0': return NODE_FILE;
+    case '2': return NODE_SYMLINK;
+    case '3': return NODE_CHR;
+    case '4': return NODE_BLK;
+    case '5': return NODE_DIR;
+    case '6': return NODE_FIFO;
+    default: return 0;
+    }
+}
+
+static int on_entry(void *vctx, const tar_entry *e)
+{
+    bb_ctx *c = vctx;
+    tree_node *n = &c->cur;
+    tree_node_free(n);
+    if (!(n->type = (uint8_t)node_type(e->type)))
+        return err_set(ERR_SOURCE, "base backup of %s: unsupported entry type '%c' for %s", c->o->source, e->type,
+                       e->path);
+    n->mode = e->mode & 07777;
+    n->uid = e->uid;
+    n->gid = e->gid;
+    n->mtime = n->ctime = n->atime = e->mtime;
+    n->nlink = 1;
+    n->rdev = ((uint64_t)e->devmajor << 32) | e->devminor;
+    if (n->type == NODE_SYMLINK && !(n->link = strdup(e->link)))
+        return err_set(ERR_FATAL, "out of memory");
+    if (!c->have_owner) {
+        c->uid = e->uid;
+        c->gid = e->gid;
+        c->have_owner = 1;
+    }
+    snprintf(c->path, sizeof c->path, "%s", e->path);
+    if (n->type == NODE_DIR)
+        c->sum->dirs++;
+    return 0;
+}
+
+static int on_data(void *vctx, const uint8_t *p, size_t len)
+{
+    bb_ctx *c = vctx;
+    c->sum->bytes_read += len;
+    progress_add(&c->prog, 0, len);
+    return blob_stream_write(c->bs, p, len);
+}
+
+static int on_entry_end(void *vctx)
+{
+    bb_ctx *c = vctx;
+    int rc = 0;
+    if (c->cur.type == NODE_FILE) {
+        rc = blob_stream_end(c->bs, &c->cur);
+        c->sum->total_files++;
+        c->sum->total_bytes += c->cur.size;
+        c->sum->files_new++;
+        progress_add(&c->prog, 1, 0);
+    }
+    if (!rc)
+        rc = tree_builder_add(c->tb, c->path, &c->cur);
+    memset(&c->cur, 0, sizeof c->cur);
+    return rc;
+}
+
+/* The manifest is stored as backup_manifest in the data folder, where
+ * pg_basebackup puts it and where pg_verifybackup looks for it. */
+static int add_manifest(bb_ctx *c)
+{
+    tree_node n = {0};
+    n.type = NODE_FILE;
+    n.mode = 0600;
+    n.uid = c->uid;
+    n.gid = c->gid;
+    n.nlink = 1;
+    n.mtime = n.ctime = n.atime = time(NULL);
+    int rc = blob_stream_end(c->bs, &n);
+    c->sum->total_files++;
+    c->sum->total_bytes += n.size;
+    return rc ? rc : tree_builder_add(c->tb, "backup_manifest", &n);
+}
+
+/* ---- BASE_BACKUP ----------------------------------------------------------------- */
+
+static int expect(PGconn *c, const pg_backup_opts *o, ExecStatusType want, const char *step, PGresult **out)
+{
+    PGresult *res = PQgetResult(c);
+    if (!res || PQresultStatus(res) != want) {
+        LOG_VERBOSE("%s: got %s, wanted %s", step, res ? PQresStatus(PQresultStatus(res)) : "no result",
+                    PQresStatus(want));
+        int rc = pg_fail(c, o->source, step);
+        if (res && PQresultErrorMessage(res)[0]) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+            trim_nl(msg);
+            rc = err_set(ERR_SOURCE, "PostgreSQL source %s: %s: %s", o->source, step, msg);
+        }
+        PQclear(res);
+        return rc;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+static int position(PGconn *c, const pg_backup_opts *o, const char *step, uint64_t *lsn, uint32_t *tli)
+{
+    PGresult *res;
+    int rc = expect(c, o, PGRES_TUPLES_OK, step, &res);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1 || PQnfields(res) < 2 || wal_lsn_parse(PQgetvalue(res, 0, 0), lsn))
+        rc = err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected answer to BASE_BACKUP (%s)", o->source, step);
+    else
+        *tli = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    return rc;
+}
+
+static int tablespaces(PGconn *c, const pg_backup_opts *o, uint64_t *total)
+{
+    PGresult *res;
+    int rc = expect(c, o, PGRES_TUPLES_OK, "tablespace list", &res);
+    if (rc)
+        return rc;
+    *total = 0;
+    for (int i = 0; !rc && i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0))
+            rc = err_set(ERR_SOURCE,
+                         "PostgreSQL source %s has a tablespace outside the data folder (%s): not supported yet",
+                         o->source, PQgetvalue(res, i, 1));
+        else if (PQnfields(res) > 2 && !PQgetisnull(res, i, 2))
+            *total += strtoull(PQgetvalue(res, i, 2), NULL, 10) * 1024;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* One CopyData message of the stream. */
+static int copy_message(bb_ctx *c, tar_parser *tp, const uint8_t *p, size_t len, int *in_manifest)
+{
+    if (!len)
+        return err_set(ERR_SOURCE, "PostgreSQL source %s: empty message in the backup stream", c->o->source);
+    switch (p[0]) {
+    case 'n': {
+        const char *name = (const char *)p + 1;
+        size_t nl = strnlen(name, len - 1);
+        const char *loc = nl + 2 < len ? name + nl + 1 : "";
+        if (nl + 1 >= len || loc[0])
+            return err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected archive %.*s in the backup stream",
+                           c->o->source, (int)nl, name);
+        return 0;
+    }
+    case 'd':
+        return *in_manifest ? blob_stream_write(c->bs, p + 1, len - 1) : tar_parser_feed(tp, p + 1, len - 1);
+    case 'm': {
+        int rc = tar_parser_finish(tp);
+        *in_manifest = 1;
+        return rc;
+    }
+    case 'p':
+        return 0; /* we count bytes ourselves */
+    default:
+        return err_set(ERR_SOURCE, "PostgreSQL source %s: unknown message '%c' in the backup stream", c->o->source,
+                       p[0]);
+    }
+}
+
+static int receive(PGconn *pc, bb_ctx *c)
+{
+    tar_parser *tp;
+    tar_callbacks cb = {on_entry, on_data, on_entry_end, c};
+    int rc = tar_parser_new(&cb, &tp), in_manifest = 0;
+    while (!rc) {
+        char *p = NULL;
+        int len = PQgetCopyData(pc, &p, 0);
+        if (len == -1)
+            break;
+        if (len < 0) {
+            rc = pg_fail(pc, c->o->source, "base backup stream");
+            break;
+        }
+        rc = copy_message(c, tp, (const uint8_t *)p, (size_t)len, &in_manifest);
+        PQfreemem(p);
+    }
+    if (!rc && !in_manifest)
+        rc = err_set(ERR_SOURCE, "PostgreSQL source %s: the backup stream ended without a manifest", c->o->source);
+    if (!rc)
+        rc = add_manifest(c);
+    tar_parser_free(&tp);
+    return rc;
+}
+
+/* After the stream: the end position as a result set, and command completions. */
+static int finish(PGconn *pc, const pg_backup_opts *o, uint64_t *lsn, uint32_t *tli)
+{
+    PGresult *res;
+    int rc = 0, have_end = 0;
+    while ((res = PQgetResult(pc))) {
+        ExecStatusType st = PQresultStatus(res);
+        if (!rc && st == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2 &&
+            !wal_lsn_parse(PQgetvalue(res, 0, 0), lsn)) {
+            *tli = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+            have_end = 1;
+        } else if (!rc && st != PGRES_COMMAND_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+            trim_nl(msg);
+            rc = err_set(ERR_SOURCE, "PostgreSQL source %s: end of the base backup: %s", o->source,
+                         msg[0] ? msg : PQresStatus(st));
+        }
+        PQclear(res);
+    }
+    if (!rc && !have_end)
+        rc = err_set(ERR_SOURCE, "PostgreSQL source %s: the base backup ended without its end position", o->source);
+    return rc;
+}
+
+static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
+{
+    char cmd[256];
+    uint32_t stop_tli;
+    uint64_t total = 0;
+    snprintf(cmd, sizeof cmd,
+             "BASE_BACKUP (LABEL 'lifeline', CHECKPOINT 'fast', MANIFEST 'yes', WAIT false%s)",
+             c->o->progress ? ", PROGRESS true" : "");
+    LOG_VERBOSE("%s: starting the base backup (fast checkpoint)", c->o->source);
+    m->start_time = now_seconds();
+    if (!PQsendQuery(pc, cmd))
+        return pg_fail(pc, c->o->source, "BASE_BACKUP");
+    int rc = position(pc, c->o, "backup start", &m->start_lsn, &m->tli);
+    if (!rc)
+        rc = tablespaces(pc, c->o, &total);
+    if (!rc) {
+        progress_total(&c->prog, 0, total);
+        rc = expect(pc, c->o, PGRES_COPY_OUT, "backup stream", NULL);
+    }
+    if (!rc)
+        rc = receive(pc, c);
+    if (!rc)
+        rc = finish(pc, c->o, &m->stop_lsn, &stop_tli);
+    m->stop_time = now_seconds();
+    (void)stop_tli;
+    if (rc) { /* drain, so the connection closes cleanly */
+        PGresult *res;
+        while ((res = PQgetResult(pc)))
+            PQclear(res);
+    }
+    return rc;
+}
+
+int pg_backup(repo *r, const pg_backup_opts *o, uint8_t root[32], snapshot_summary *sum, pg_meta *m)
+{
+    PGconn *pc = NULL;
+    bb_ctx c = {.r = r, .o = o, .sum = sum};
+    memset(m, 0, sizeof *m);
+    int rc = connect_replication(o, &pc);
+    if (!rc)
+        rc = identify(pc, o, m);
+    if (!rc)
+        rc = tree_builder_new(&c.tb);
+    if (!rc)
+        rc = blob_stream_new(r, &c.bs);
+    progress_start(&c.prog, "backup", o->progress);
+    if (!rc)
+        rc = base_backup(pc, &c, m);
+    progress_end(&c.prog);
+    if (!rc)
+        rc = tree_builder_write(c.tb, r, root);
+    tree_node_free(&c.cur);
+    blob_stream_free(&c.bs);
+    tree_builder_free(&c.tb);
+    PQfinish(pc);
+    return rc;
+}
+
+/* ---- the backup's WAL ------------------------------------------------------------- */
+
+void pg_meta_wal_range(const pg_meta *m, uint64_t *first, uint64_t *last)
+{
+    *first = m->start_lsn / m->segsize;
+    /* the stop LSN points just past the last record: a boundary belongs to the segment before */
+    *last = m->stop_lsn > m->start_lsn ? (m->stop_lsn - 1) / m->segsize : *first;
+}
+
+int pg_wait_wal(repo *r, const pg_meta *m, int timeout)
+{
+    uint64_t first, last, gap = UINT64_MAX;
+    pg_meta_wal_range(m, &first, &last);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int shown = 0;; shown = 1) {
+        wal_archive a;
+        int rc = wal_archive_load(r, m->source, m->segsize, 0, &a);
+        if (rc)
+            return rc;
+        gap = wal_archive_first_gap(&a, m->tli, first, last);
+        wal_archive_free(&a);
+        if (gap == UINT64_MAX)
+            return 0;
+        char name[25];
+        wal_seg_name(m->tli, gap, m->segsize, name);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= timeout) {
+            err_set(ERR_INCOMPLETE, "WAL segment %s of source %s was not archived within %d s", name, m->source,
+                    timeout);
+            err_hint("check archive_mode and archive_command on the server (and its log); on a standby, "
+                     "archive_mode = always or archiving on the primary");
+            return ERR_INCOMPLETE;
+        }
+        if (!shown)
+            LOG_INFO("waiting for WAL %s to be archived (up to %d s)", name, timeout);
+        struct timespec d = {0, 200 * 1000 * 1000};
+        nanosleep(&d, NULL);
+    }
+}
+
+/* ---- meta --------------------------------------------------------------------------- */
+
+cJSON *pg_meta_json(const pg_meta *m)
+{
+    char lsn[32], seg[25];
+    uint64_t first, last;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "postgres");
+    cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "system_identifier", m->system_id);
+    cJSON_AddNumberToObject(o, "server_version", m->server_version);
+    cJSON_AddNumberToObject(o, "timeline", m->tli);
+    wal_lsn_format(m->start_lsn, lsn);
+    cJSON_AddStringToObject(o, "start_lsn", lsn);
+    wal_lsn_format(m->stop_lsn, lsn);
+    cJSON_AddStringToObject(o, "stop_lsn", lsn);
+    cJSON_AddNumberToObject(o, "start_time", m->start_time);
+    cJSON_AddNumberToObject(o, "stop_time", m->stop_time);
+    cJSON_AddNumberToObject(o, "wal_segment_size", (double)m->segsize);
+    pg_meta_wal_range(m, &first, &last);
+    wal_seg_name(m->tli, first, m->segsize, seg);
+    cJSON_AddStringToObject(o, "wal_start", seg);
+    wal_seg_name(m->tli, last, m->segsize, seg);
+    cJSON_AddStringToObject(o, "wal_stop", seg);
+    cJSON_AddBoolToObject(o, "standby", m->standby);
+    cJSON_AddBoolToObject(o, "wal_complete", m->wal_complete);
+    cJSON_AddStringToObject(o, "manifest", "backup_manifest");
+    return o;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int jnum(const cJSON *o, const char *k, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v))
+        return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+int pg_meta_parse(const char *json, pg_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const char *type = jstr(o, "type"), *src = jstr(o, "source"), *sys = jstr(o, "system_identifier"),
+               *a = jstr(o, "start_lsn"), *b = jstr(o, "stop_lsn");
+    double ver, tli, st, et, seg;
+    int rc = 0;
+    if (!type || strcmp(type, "postgres") || !src || !sys || !a || !b || jnum(o, "server_version", &ver) ||
+        jnum(o, "timeline", &tli) || jnum(o, "start_time", &st) || jnum(o, "stop_time", &et) ||
+        jnum(o, "wal_segment_size", &seg) || wal_lsn_parse(a, &m->start_lsn) || wal_lsn_parse(b, &m->stop_lsn) ||
+        seg < 0 || seg > (double)(1u << 30) || !wal_segsize_valid((uint64_t)seg) || tli < 1 || tli > UINT32_MAX) {
+        err_clear();
+        rc = err_set(ERR_DAMAGED, "snapshot meta is not a PostgreSQL backup's");
+    } else {
+        snprintf(m->source, sizeof m->source, "%s", src);
+        snprintf(m->system_id, sizeof m->system_id, "%s", sys);
+        m->server_version = (int)ver;
+        m->tli = (uint32_t)tli;
+        m->start_time = st;
+        m->stop_time = et;
+        m->segsize = (uint64_t)seg;
+        m->standby = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "standby"));
+        m->wal_complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "wal_complete"));
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int pg_snapshot_is(const snapshot *s, const char *source, pg_meta *m)
+{
+    if (strcmp(s->source, "postgres") || pg_meta_parse(s->meta_json, m)) {
+        err_clear();
+        return 0;
+    }
+    return !source || !strcmp(m->source, source);
+}
+
+/* ---- restore ------------------------------------------------------------------------ */
+
+int pg_parse_time(const char *s, int64_t *sec, long *nsec)
+{
+    int rc = text_parse_time(s, sec);
+    if (rc)
+        return rc;
+    *nsec = 0;
+    const char *dot = strchr(s, '.');
+    if (dot) { /* text_parse_time skips the fraction; keep it, recovery targets are exact */
+        long scale = 100000000;
+        for (const char *p = dot + 1; isdigit((unsigned char)*p); p++, scale /= 10)
+            *nsec += (long)(*p - '0') * scale;
+    }
+    return 0;
+}
+
+static void format_utc(int64_t sec, long nsec, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t t = (time_t)sec;
+    gmtime_r(&t, &tm);
+    snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, nsec / 1000);
+}
+
+static void seg_name(const pg_meta *m, uint64_t segno, char out[25]) { wal_seg_name(m->tli, segno, m->segsize, out); }
+
+/* Can backup m reach t? 1 yes, 0 no (the target is before it). */
+static int reaches(const pg_meta *m, const pg_target *t)
+{
+    if (t->kind == PG_TARGET_TIME)
+        /* recovery cannot stop before the backup is consistent (stop_time is taken after that point) */
+        return m->stop_time < (double)t->time + (double)t->time_ns / 1e9;
+    if (t->kind == PG_TARGET_LSN)
+        return m->stop_lsn <= t->lsn;
+    return 1;
+}
+
+/* The last segment replay needs for t, or an error when the archive cannot reach it. */
+static int target_segment(const wal_archive *a, const pg_meta *m, const pg_target *t, uint64_t first, uint64_t *end)
+{
+    uint64_t last = wal_archive_last(a, m->tli);
+    char name[25], when[64];
+    seg_name(m, last, name);
+    if (t->kind == PG_TARGET_LSN) {
+        *end = t->lsn / m->segsize;
+        if (*end > last || !a->n) {
+            char lsn[32];
+            wal_lsn_format(t->lsn, lsn);
+            return err_set(ERR_NOTFOUND, "target LSN %s is beyond the WAL archive of %s (newest segment %s)", lsn,
+                           m->source, a->n ? name : "none");
+        }
+        return 0;
+    }
+    if (t->kind == PG_TARGET_TIME) {
+        /* a commit after the target must be in a segment archived after it */
+        for (size_t i = 0; i < a->n; i++)
+            if (a->segs[i].segno >= first && a->segs[i].tli >= m->tli && a->segs[i].mtime >= t->time) {
+                *end = a->segs[i].segno;
+                return 0;
+            }
+        text_time(t->time, 0, when, sizeof when);
+        return err_set(ERR_NOTFOUND, "target time %s is beyond the WAL archive of %s (newest segment %s)", when,
+                       m->source, a->n ? name : "none");
+    }
+    *end = last > first ? last : first;
+    return 0;
+}
+
+static int check_wal(const wal_archive *a, const pg_meta *m, const pg_target *t, const char *sid)
+{
+    uint64_t first, last, end = 0;
+    char name[25];
+    pg_meta_wal_range(m, &first, &last);
+    uint64_t gap = wal_archive_first_gap(a, m->tli, first, last);
+    if (gap != UINT64_MAX) {
+        seg_name(m, gap, name);
+        return err_set(ERR_NOTFOUND, "backup %s of %s is not usable: WAL segment %s is missing from the archive", sid,
+                       m->source, name);
+    }
+    int rc = target_segment(a, m, t, first, &end);
+    if (rc)
+        return rc;
+    if ((gap = wal_archive_first_gap(a, m->tli, first, end)) != UINT64_MAX) {
+        seg_name(m, gap, name);
+        err_set(ERR_NOTFOUND, "restoring %s from backup %s needs WAL segment %s, which is missing from the archive",
+                m->source, sid, name);
+        err_hint("run `lifeline check` for every gap; a target before the gap (--time, --lsn) can still be reached");
+        return ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const pg_target *t, size_t force,
+                    size_t *chosen, pg_meta *m)
+{
+    wal_archive a = {0};
+    int loaded = 0, rc = 0, seen = 0;
+    double oldest_stop = 0;
+    for (size_t i = n; i-- > 0 && !rc;) {
+        pg_meta mm;
+        char sid[9];
+        if ((force != SIZE_MAX && i != force) || !pg_snapshot_is(&list[i], source, &mm))
+            continue;
+        seen++;
+        oldest_stop = mm.stop_time;
+        if (!reaches(&mm, t))
+            continue;
+        if (!loaded && !(rc = wal_archive_load(r, source, mm.segsize, t->kind == PG_TARGET_TIME, &a)))
+            loaded = 1;
+        snapshot_short_id(list[i].id, sid);
+        if (!rc && !(rc = check_wal(&a, &mm, t, sid))) {
+            *chosen = i;
+            *m = mm;
+            wal_archive_free(&a);
+            return 0;
+        }
+    }
+    wal_archive_free(&a);
+    if (rc)
+        return rc;
+    if (!seen)
+        return err_set(ERR_NOTFOUND, "no base backup of source %s in the repository", source);
+    char when[64];
+    text_time((int64_t)oldest_stop, (long)((oldest_stop - (double)(int64_t)oldest_stop) * 1e9), when, sizeof when);
+    return err_set(ERR_NOTFOUND, "the target is before the first usable backup of %s (the oldest ends at %s)", source,
+                   when);
+}
+
+/* A value for postgresql.conf: single-quoted, quotes doubled, backslashes escaped. */
+static int conf_append(buf *b, const char *key, const char *value)
+{
+    int rc = buf_append(b, key, strlen(key));
+    if (!rc)
+        rc = buf_append(b, " = '", 4);
+    for (const char *p = value; !rc && *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            rc = buf_append_u8(b, (uint8_t)*p);
+        if (!rc)
+            rc = buf_append_u8(b, (uint8_t)*p);
+    }
+    if (!rc)
+        rc = buf_append(b, "'\n", 2);
+    return rc;
+}
+
+static int settings(buf *b, const pg_target *t, const char *restore_command)
+{
+    char v[64];
+    const char *hdr = "\n# recovery settings written by lifeline restore\n";
+    int rc = buf_append(b, hdr, strlen(hdr));
+    if (!rc)
+        rc = conf_append(b, "restore_command", restore_command);
+    if (!rc)
+        rc = conf_append(b, "recovery_target_timeline", "latest");
+    switch (t->kind) {
+    case PG_TARGET_TIME:
+        format_utc(t->time, t->time_ns, v, sizeof v);
+        rc = rc ? rc : conf_append(b, "recovery_target_time", v);
+        break;
+    case PG_TARGET_LSN:
+        wal_lsn_format(t->lsn, v);
+        rc = rc ? rc : conf_append(b, "recovery_target_lsn", v);
+        break;
+    case PG_TARGET_XID: rc = rc ? rc : conf_append(b, "recovery_target_xid", t->text); break;
+    case PG_TARGET_NAME: rc = rc ? rc : conf_append(b, "recovery_target_name", t->text); break;
+    default: return rc; /* --latest: replay everything, then promote */
+    }
+    return rc ? rc : conf_append(b, "recovery_target_action", "promote");
+}
+
+static int write_owned(const char *dir, const char *name, const buf *b, const struct stat *owner)
+{
+    char p[PATH_MAX];
+    int rc = fs_join(p, sizeof p, dir, name);
+    if (!rc)
+        rc = fs_write_durable(p, b->data ? b->data : (const uint8_t *)"", b->len, 0600, 0);
+    if (!rc && chown(p, owner->st_uid, owner->st_gid) != 0 && geteuid() == 0)
+        rc = err_sys(ERR_IO, "set owner of %s", p);
+    return rc;
+}
+
+int pg_restore_finish(const char *dir, const pg_target *t, const char *restore_command)
+{
+    char p[PATH_MAX];
+    struct stat owner;
+    buf conf, empty;
+    int rc = fs_join(p, sizeof p, dir, "PG_VERSION");
+    if (!rc && stat(p, &owner) != 0)
+        return err_sys(ERR_DAMAGED, "%s is not a PostgreSQL data folder after the restore", dir);
+    if (rc)
+        return rc;
+    buf_init(&conf, 1u << 24);
+    buf_init(&empty, 0);
+    if (!fs_join(p, sizeof p, dir, "standby.signal"))
+        unlink(p); /* a backup from a standby: this restore is to be promoted, not follow */
+    if (!(rc = fs_join(p, sizeof p, dir, "postgresql.auto.conf"))) {
+        rc = fs_read_file(p, &conf, 1u << 24);
+        if (rc == ERR_NOTFOUND) {
+            err_clear();
+            rc = 0;
+        }
+    }
+    if (!rc)
+        rc = settings(&conf, t, restore_command);
+    if (!rc)
+        rc = write_owned(dir, "postgresql.auto.conf", &conf, &owner);
+    if (!rc)
+        rc = write_owned(dir, "recovery.signal", &empty, &owner);
+    if (!rc && (chmod(dir, 0700) != 0 || (chown(dir, owner.st_uid, owner.st_gid) != 0 && geteuid() == 0)))
+        rc = err_sys(ERR_IO, "set owner and mode of %s", dir);
+    buf_free(&conf);
+    buf_free(&empty);
+    return rc;
+}
+
+/* ---- check and forget of the archive ---------------------------------------------- */
+
+typedef struct pg_source_set {
+    char names[64][65];
+    size_t n;
+} pg_source_set;
+
+static void sources_of(snapshot *list, size_t n, pg_source_set *set)
+{
+    set->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        pg_meta m;
+        if (!pg_snapshot_is(&list[i], NULL, &m))
+            continue;
+        size_t k = 0;
+        while (k < set->n && strcmp(set->names[k], m.source))
+            k++;
+        if (k == set->n && set->n < 64)
+            snprintf(set->names[set->n++], sizeof set->names[0], "%s", m.source);
+    }
+}
+
+static void report_gaps(const wal_archive *a, const pg_meta *m, uint64_t from, uint64_t to, check_report_fn fn,
+                        void *ctx, uint64_t *errors)
+{
+    char obj[96], msg[256], x[25], y[25];
+    snprintf(obj, sizeof obj, "WAL archive of %s", m->source);
+    for (uint64_t s = from; s <= to; s++) {
+        if (wal_archive_has(a, m->tli, s))
+            continue;
+        uint64_t e = s;
+        while (e + 1 <= to && !wal_archive_has(a, m->tli, e + 1))
+            e++;
+        seg_name(m, s, x);
+        seg_name(m, e, y);
+        if (s == e)
+            snprintf(msg, sizeof msg, "segment %s is missing: point-in-time recovery cannot cross it", x);
+        else
+            snprintf(msg, sizeof msg, "segments %s to %s (%llu) are missing: point-in-time recovery cannot cross them",
+                     x, y, (unsigned long long)(e - s + 1));
+        fn("error", obj, msg, ctx);
+        (*errors)++;
+        s = e;
+    }
+}
+
+static int check_source(repo *r, snapshot *list, size_t n, const char *source, check_report_fn fn, void *ctx,
+                        uint64_t *errors)
+{
+    wal_archive a = {0};
+    pg_meta oldest = {0};
+    int loaded = 0, rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        pg_meta m;
+        if (!pg_snapshot_is(&list[i], source, &m))
+            continue;
+        if (!loaded && (rc = wal_archive_load(r, source, m.segsize, 0, &a)))
+            break;
+        loaded = 1;
+        if (!oldest.segsize || m.start_lsn < oldest.start_lsn)
+            oldest = m;
+        uint64_t first, last, gap;
+        pg_meta_wal_range(&m, &first, &last);
+        if ((gap = wal_archive_first_gap(&a, m.tli, first, last)) != UINT64_MAX) {
+            char sid[9], obj[64], msg[160], name[25];
+            snapshot_short_id(list[i].id, sid);
+            seg_name(&m, gap, name);
+            snprintf(obj, sizeof obj, "snapshot %s", sid);
+            snprintf(msg, sizeof msg, "base backup of %s is not usable: its WAL segment %s is missing from the archive",
+                     source, name);
+            fn("error", obj, msg, ctx);
+            (*errors)++;
+        }
+    }
+    if (!rc && loaded) {
+        uint64_t first, last;
+        pg_meta_wal_range(&oldest, &first, &last);
+        uint64_t end = wal_archive_last(&a, oldest.tli);
+        if (end > last)
+            report_gaps(&a, &oldest, last + 1, end, fn, ctx, errors);
+    }
+    wal_archive_free(&a);
+    return rc;
+}
+
+int pg_check_wal(repo *r, check_report_fn fn, void *ctx, uint64_t *errors)
+{
+    snapshot *list;
+    size_t n;
+    pg_source_set set;
+    int rc = snapshot_load_all(r, &list, &n, 2); /* damaged snapshots are reported by the check itself */
+    if (rc)
+        return rc;
+    sources_of(list, n, &set);
+    for (size_t k = 0; !rc && k < set.n; k++)
+        rc = check_source(r, list, n, set.names[k], fn, ctx, errors);
+    snapshots_free(&list, n);
+    return rc;
+}
+
+int pg_forget_wal(repo *r, int dry_run)
+{
+    snapshot *list;
+    size_t n;
+    pg_source_set set;
+    int rc = snapshot_load_all(r, &list, &n, 2);
+    if (rc)
+        return rc;
+    sources_of(list, n, &set);
+    for (size_t k = 0; !rc && k < set.n; k++) {
+        pg_meta oldest = {0}, m;
+        for (size_t i = 0; i < n; i++)
+            if (pg_snapshot_is(&list[i], set.names[k], &m) && (!oldest.segsize || m.start_lsn < oldest.start_lsn))
+                oldest = m;
+        uint64_t first, last, removed = 0;
+        char name[25];
+        pg_meta_wal_range(&oldest, &first, &last);
+        seg_name(&oldest, first, name);
+        rc = wal_archive_forget(r, set.names[k], oldest.segsize, first, dry_run, &removed);
+        if (!rc && removed)
+            LOG_INFO("WAL of %s: %s %llu file(s) older than %s, which the oldest kept backup starts with",
+                     set.names[k], dry_run ? "would remove" : "removed", (unsigned long long)removed, name);
+    }
+    snapshots_free(&list, n);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* pg — PostgreSQL as a source: base backups streamed over a replication connection
+ * (BASE_BACKUP, parsed as tar on the fly into trees, so unchanged relation files
+ * dedupe), the facts each backup records, and restore planning: which backup can
+ * reach a recovery target with the archived WAL, and the recovery settings. */
+#ifndef LL_PG_H
+#define LL_PG_H
+
+#include <cjson/cJSON.h>
+
+#include "../repo/check.h"
+#include "../repo/repo.h"
+#include "../repo/snapshot.h"
+
+typedef struct pg_backup_opts {
+    const char *source;   /* the source's name: its WAL is wal/<source>/ */
+    const char *conninfo; /* libpq connection string; passwords via PGPASSFILE / .pgpass */
+    int progress;
+} pg_backup_opts;
+
+/* What a base backup records (the snapshot's meta object). */
+typedef struct pg_meta {
+    char system_id[32];
+    int server_version;   /* 150018 */
+    uint32_t tli;         /* timeline at the start */
+    uint64_t start_lsn, stop_lsn, segsize;
+    double start_time, stop_time; /* seconds since the epoch, this host's clock */
+    int standby;          /* taken from a standby */
+    int wal_complete;     /* every segment start..stop was archived when the backup ended */
+    char source[65];
+} pg_meta;
+
+int pg_backup(repo *r, const pg_backup_opts *o, uint8_t tree[32], snapshot_summary *sum, pg_meta *m) WUR;
+/* The first and last segment a backup needs. */
+void pg_meta_wal_range(const pg_meta *m, uint64_t *first, uint64_t *last);
+/* Waits up to timeout seconds for the backup's WAL; ERR_INCOMPLETE naming the
+ * first segment still missing. */
+int pg_wait_wal(repo *r, const pg_meta *m, int timeout) WUR;
+cJSON *pg_meta_json(const pg_meta *m);
+/* ERR_DAMAGED when the snapshot's meta is not a PostgreSQL backup's. */
+int pg_meta_parse(const char *json, pg_meta *m) WUR;
+/* Is s a base backup of this source? (m filled when it is) */
+int pg_snapshot_is(const snapshot *s, const char *source, pg_meta *m);
+
+enum { PG_TARGET_LATEST, PG_TARGET_TIME, PG_TARGET_LSN, PG_TARGET_XID, PG_TARGET_NAME };
+
+typedef struct pg_target {
+    int kind;
+    int64_t time;   /* seconds (UTC) */
+    long time_ns;
+    uint64_t lsn;
+    char text[256]; /* xid or restore point name */
+} pg_target;
+
+/* "2026-11-26 10:00:00.25+01:00" (no zone: UTC) */
+int pg_parse_time(const char *s, int64_t *sec, long *nsec) WUR;
+/* Chooses the newest backup of source (list oldest first) that can reach t with the
+ * archived WAL, or the one given by force (an index, or SIZE_MAX). Every check is
+ * made here, before anything is written; the error names the missing segment or
+ * why no backup fits. */
+int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const pg_target *t, size_t force,
+                    size_t *chosen, pg_meta *m) WUR;
+/* After the files are restored into dir: recovery.signal, the recovery settings in
+ * postgresql.auto.conf, the folder's owner and mode. */
+int pg_restore_finish(const char *dir, const pg_target *t, const char *restore_command) WUR;
+
+/* check: every backup's WAL range is archived, and the archive after the oldest
+ * backup has no gaps (each reported with the segment names). */
+int pg_check_wal(repo *r, check_report_fn fn, void *ctx, uint64_t *errors) WUR;
+/* forget: removes each source's WAL older than its oldest kept backup (sources whose
+ * backups are all gone keep their WAL: a new backup may be starting). */
+int pg_forget_wal(repo *r, int dry_run) WUR;
+
+#endif
