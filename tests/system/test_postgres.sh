@@ -76,3 +76,108 @@ t_postgres_pitr() {
   [[ $accounts == 200000 ]] || fail "pgbench_accounts has $accounts rows"
   echo "restored to $target under pgbench load: markers $got, promoted"
 }
+
+# pg_primary: a primary archiving through lifeline, with a markers table. Sets PORT.
+pg_primary() {
+  reason=$(pg_skip_reason)
+  [[ -z $reason ]] || { echo "skipped: $reason"; return 1; }
+  new_repo
+  PORT=$(free_port)
+  pg_setup_lifeline "$PORT"
+  mapfile -t conf < <(pg_archive_conf)
+  pg_start "$T/pgdata" "$PORT" "${conf[@]}" "$@"
+  pg_sql "$PORT" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
+}
+
+# A data folder changed after the backup (the restored server ran, promoted, took
+# writes): --delta over it gives exactly what a fresh restore gives.
+t_postgres_delta_restore() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pgbench -q -i -s 1 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1
+  pg_marker "$PORT" 1 >/dev/null
+  expect_rcc 0 backup --source main-db
+  pg_marker "$PORT" 2 >/dev/null
+  pg_archive_now "$PORT"
+  pg_stop "$T/pgdata"
+  expect_rcc 0 restore --source main-db --target "$T/used" --latest
+  port2=$(free_port)
+  pg_start_restored "$T/used" "$port2"
+  pg_sql "$port2" "insert into markers select generate_series(100, 20000); update pgbench_accounts set abalance = 7; checkpoint" >/dev/null
+  pg_stop "$T/used"
+  expect_rcc 0 restore --source main-db --target "$T/used" --latest --delta
+  expect_err "delta: [0-9]+ files already matched and were kept, [1-9][0-9]* entries removed"
+  expect_rcc 0 restore --source main-db --target "$T/fresh" --latest
+  sig() { $TREESIG "$1" | grep -vE '^(postgresql\.auto\.conf|recovery\.signal)\b'; }
+  diff <(sig "$T/fresh") <(sig "$T/used") || fail "--delta result differs from a fresh restore"
+  expect_rcc 2 restore --source main-db --target "$T/used" --latest
+  expect_err "is not empty"
+  pg_start_restored "$T/used" "$port2"
+  got=$(pg_val "$port2" "select string_agg(id::text, ',' order by id) from markers")
+  [[ $got == "1,2" ]] || fail "markers after --delta restore: '$got', wanted '1,2'"
+  [[ $(pg_val "$port2" "select count(*) from pgbench_accounts where abalance = 7") == 0 ]] ||
+    fail "a change made after the backup survived the --delta restore"
+  echo "--delta over a changed data folder equals a fresh restore; markers $got"
+}
+
+# A segment missing from the archive: check names it; a restore that needs it fails
+# naming it before writing anything; a target before the gap still works.
+t_postgres_missing_wal() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  expect_rcc 0 backup --source main-db
+  lsn_before=""
+  for i in 1 2 3; do
+    pg_marker "$PORT" "$i" >/dev/null
+    [[ $i == 1 ]] && lsn_before=$(pg_val "$PORT" "select pg_current_wal_insert_lsn()")
+    pg_archive_now "$PORT"
+  done
+  expect_rcc 0 check
+  gap=$(pg_val "$PORT" "select pg_walfile_name(pg_current_wal_lsn() - 16*1024*1024)")
+  rm "$REPO/wal/main-db/$gap"
+  expect_rcc 13 check
+  expect_err "WAL archive of main-db: segment $gap is missing"
+  expect_rcc 18 restore --source main-db --target "$T/r" --latest
+  expect_err "needs WAL segment $gap, which is missing"
+  [[ ! -e $T/r ]] || fail "a refused restore left $T/r behind"
+  expect_rcc 18 restore --source main-db --target "$T/r" --lsn FF/0
+  expect_err "beyond the WAL archive"
+  expect_rcc 18 restore --source main-db --target "$T/r" --time 2000-01-01T00:00:00Z
+  expect_err "before the first usable backup"
+  expect_rcc 0 restore --source main-db --target "$T/r" --lsn "$lsn_before"
+  echo "gap $gap named by check and restore; restore before it still possible"
+}
+
+# The base backup taken on a streaming standby; WAL archived by the primary.
+t_postgres_standby_backup() {
+  trap 'kill $bench 2>/dev/null || true; pg_stop_all' RETURN
+  pg_primary "archive_timeout = 1" || return 0
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres -D "$T/standby" -R -X stream ||
+    fail "pg_basebackup for the standby failed"
+  sport=$(free_port)
+  as_pg "$PGBIN/pg_ctl" -D "$T/standby" -l "$T/standby.log" -w -t 60 \
+    -o "-p $sport -k $T/standby -c archive_mode=off" start >/dev/null || { tail "$T/standby.log"; fail "standby did not start"; }
+  PG_STARTED+=("$T/standby")
+  sed -i "s/port=$PORT/port=$sport/" "$CONF"
+  pgbench -q -i -s 1 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1
+  pgbench -n -c 2 -T 600 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1 &
+  bench=$!
+  pg_marker "$PORT" 1 >/dev/null
+  sleep 1 # the standby replays marker 1
+  expect_rcc 0 --json backup --source main-db
+  [[ $(json 'j["meta"]["standby"]') == True ]] || fail "snapshot does not record a standby backup"
+  pg_marker "$PORT" 2 >/dev/null
+  sleep 0.3
+  target=$(pg_val "$PORT" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+  sleep 0.3
+  pg_marker "$PORT" 3 >/dev/null
+  pg_archive_now "$PORT"
+  kill $bench; wait $bench 2>/dev/null || true
+  expect_rcc 0 restore --source main-db --target "$T/restored" --time "$target"
+  [[ ! -e $T/restored/standby.signal ]] || fail "standby.signal left in the restored folder"
+  port3=$(free_port)
+  pg_start_restored "$T/restored" "$port3"
+  got=$(pg_val "$port3" "select string_agg(id::text, ',' order by id) from markers")
+  [[ $got == "1,2" ]] || fail "markers after restore from a standby backup: '$got', wanted '1,2'"
+  echo "backup from a standby, restored to $target: markers $got, promoted"
+}
