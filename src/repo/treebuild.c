@@ -79,17 +79,31 @@ static int child_dir(tree_builder *b, tb_dir *d, const char *name, size_t len, t
     return 0;
 }
 
+/* Every part non-empty, not "." or "..", and short enough for a tree. */
+static int path_valid(const char *path)
+{
+    for (const char *p = path;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (!len || len >= TREE_MAX_NAME || (len == 1 && p[0] == '.') || (len == 2 && !memcmp(p, "..", 2)))
+            return 0;
+        if (!slash)
+            return 1;
+        p = slash + 1;
+    }
+}
+
 int tree_builder_add(tree_builder *b, const char *path, tree_node *n)
 {
     tb_dir *d = &b->root;
     const char *p = path;
+    if (!path_valid(path)) { /* checked first: a refused path leaves no folders behind */
+        tree_node_free(n);
+        return err_set(ERR_DAMAGED, "invalid path in backup stream: %s", path);
+    }
     for (;;) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (!len || len >= TREE_MAX_NAME || (len == 1 && p[0] == '.') || (len == 2 && !memcmp(p, "..", 2))) {
-            tree_node_free(n);
-            return err_set(ERR_DAMAGED, "invalid path in backup stream: %s", path);
-        }
         if (!slash && n->type != NODE_DIR) {
             char *name = strndup(p, len);
             if (!name) {

@@ -524,7 +524,8 @@ int pg_meta_parse(const char *json, pg_meta *m)
     if (!type || strcmp(type, "postgres") || !src || !sys || !a || !b || jnum(o, "server_version", &ver) ||
         jnum(o, "timeline", &tli) || jnum(o, "start_time", &st) || jnum(o, "stop_time", &et) ||
         jnum(o, "wal_segment_size", &seg) || wal_lsn_parse(a, &m->start_lsn) || wal_lsn_parse(b, &m->stop_lsn) ||
-        seg < 0 || seg > (double)(1u << 30) || !wal_segsize_valid((uint64_t)seg) || tli < 1 || tli > UINT32_MAX) {
+        seg < 0 || seg > (double)(1u << 30) || !wal_segsize_valid((uint64_t)seg) || !(tli >= 1 && tli <= UINT32_MAX) ||
+        !(ver >= 0 && ver < 1e8) || !(st >= 0 && st < 1e12) || !(et >= 0 && et < 1e12)) {
         err_clear();
         rc = err_set(ERR_DAMAGED, "snapshot meta is not a PostgreSQL backup's");
     } else {

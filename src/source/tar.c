@@ -21,6 +21,7 @@ struct tar_parser {
     uint64_t left;  /* data or meta bytes still to come */
     size_t pad;     /* padding bytes still to skip */
     int pass_data;  /* the current entry's data goes to the callback */
+    int skip;       /* the root folder's entry: no callbacks */
     char meta_type; /* 'L', 'K', 'x', 'g' while gathering */
     uint8_t *meta;
     size_t meta_len;
@@ -114,7 +115,8 @@ static void field(char *dst, size_t cap, const uint8_t *f, size_t n)
     dst[l] = '\0';
 }
 
-/* Strips "./" and "/" prefixes and a trailing "/"; refuses empty names and "..". */
+/* Strips "./" and "/" prefixes and a trailing "/"; refuses ".." and empty parts.
+ * Returns 1 for the archive's root folder itself ("./"), which names nothing. */
 static int clean_path(char *s)
 {
     char *p = s;
@@ -131,7 +133,7 @@ static int clean_path(char *s)
     while (l > 0 && s[l - 1] == '/')
         s[--l] = '\0';
     if (!l || !strcmp(s, "."))
-        return -1;
+        return 1;
     for (char *c = s; *c;) {
         char *slash = strchr(c, '/');
         size_t n = slash ? (size_t)(slash - c) : strlen(c);
@@ -251,8 +253,10 @@ static int start_entry(tar_parser *p)
         field(e->link, sizeof e->link, h + 157, 100);
     p->long_path[0] = p->long_link[0] = '\0';
     p->have_size = 0;
-    if (clean_path(e->path))
+    int cp = clean_path(e->path);
+    if (cp < 0 || (cp == 1 && type != '5'))
         return damaged(p, "empty or unsafe path in header");
+    p->skip = cp == 1;
     if (type == '\0' || type == '7')
         type = '0';
     if (!strchr("0123456", type))
@@ -268,10 +272,10 @@ static int start_entry(tar_parser *p)
     e->devmajor = (uint32_t)dmaj;
     e->devminor = (uint32_t)dmin;
     e->size = type == '0' ? size : 0;
-    int rc = p->cb.entry ? p->cb.entry(p->cb.ctx, e) : 0;
+    int rc = p->cb.entry && !p->skip ? p->cb.entry(p->cb.ctx, e) : 0;
     if (rc)
         return rc;
-    p->pass_data = type == '0';
+    p->pass_data = type == '0' && !p->skip;
     p->left = size; /* other types should carry none, but skip whatever they say */
     p->pad = (BLOCK - size % BLOCK) % BLOCK;
     p->state = ST_DATA;
@@ -281,7 +285,7 @@ static int start_entry(tar_parser *p)
 static int end_entry(tar_parser *p)
 {
     p->state = p->pad ? ST_PAD : ST_HEADER;
-    return p->cb.entry_end ? p->cb.entry_end(p->cb.ctx) : 0;
+    return p->cb.entry_end && !p->skip ? p->cb.entry_end(p->cb.ctx) : 0;
 }
 
 static int all_zero(const uint8_t *b, size_t n)

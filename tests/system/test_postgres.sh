@@ -181,3 +181,48 @@ t_postgres_standby_backup() {
   [[ $got == "1,2" ]] || fail "markers after restore from a standby backup: '$got', wanted '1,2'"
   echo "backup from a standby, restored to $target: markers $got, promoted"
 }
+
+# --logical: pg_dump -Fc streamed in; streamed back out to pg_restore.
+t_postgres_logical_dump() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pg_sql "$PORT" "insert into markers select generate_series(1, 5000)"
+  expect_rcc 0 backup --source main-db --logical
+  expect_rcc 0 --json snapshots
+  [[ $(json '[s["source"] for s in j]') == *pg_dump* ]] || fail "no pg_dump snapshot listed: $OUT"
+  pg_sql "$PORT" "create database copy"
+  "$T/lifeline" -c "$CONF" restore --source main-db --logical --stdout >"$T/dump"
+  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PORT" -U postgres -d copy "$T/dump" || fail "pg_restore refused the dump"
+  got=$(psql -X -A -t -h 127.0.0.1 -p "$PORT" -U postgres -d copy -c "select count(*) from markers")
+  [[ $got == 5000 ]] || fail "restored dump has $got markers"
+  expect_rcc 0 restore --source main-db --logical --target "$T/out"
+  [[ -s $T/out/main-db.dump ]] || fail "no dump file written by --target"
+  cmp "$T/dump" "$T/out/main-db.dump" || fail "--stdout and --target give different dumps"
+  # a failing pg_dump commits nothing
+  sed -i "s/port=$PORT/port=1/" "$CONF"
+  expect_rcc 20 backup --source main-db --logical
+  expect_err "pg_dump of source main-db failed"
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == 1 ]] || fail "a failed dump left a snapshot"
+  echo "logical dump round trip: $got rows through pg_restore"
+}
+
+# forget keeps the WAL the kept backups need and removes what only forgotten ones needed.
+t_postgres_forget_wal() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  expect_rcc 0 backup --source main-db
+  first=$(ls "$REPO/wal/main-db" | grep -E '^[0-9A-F]{24}$' | head -1)
+  pg_archive_now "$PORT"
+  expect_rcc 0 backup --source main-db
+  expect_rcc 0 --json backup --source main-db
+  keep_from=$(json 'j["meta"]["wal_start"]')
+  pg_archive_now "$PORT"
+  expect_rcc 0 forget --keep-last 1
+  expect_err "WAL of main-db: removed [0-9]+ file\\(s\\) older than $keep_from"
+  [[ ! -e $REPO/wal/main-db/$first ]] || fail "$first outlived every backup that needed it"
+  [[ -e $REPO/wal/main-db/$keep_from ]] || fail "$keep_from, needed by the kept backup, was removed"
+  expect_rcc 0 check
+  expect_rcc 0 restore --source main-db --target "$T/r" --latest
+  echo "forget removed the WAL before $keep_from"
+}

@@ -1,0 +1,25 @@
+/* libFuzzer target: a PostgreSQL backup's meta record as read from a snapshot. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/pg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    pg_meta m;
+    if (pg_meta_parse(s, &m) == 0) {
+        uint64_t first, last;
+        pg_meta_wal_range(&m, &first, &last);
+        if (last < first)
+            abort();
+    }
+    free(s);
+    return 0;
+}
