@@ -52,6 +52,7 @@ check: unit system fuzz
 bench: build
 	scripts/install-deps --bench
 	bench/run $(BUILD)/lifeline
+	bench/pg $(BUILD)/lifeline
 
 clean:
 	rm -rf $(BUILD) $(SAN) $(FUZZ)

@@ -185,6 +185,16 @@ typedef struct restore_args {
     int ntargets, delta, logical, to_stdout, no_progress;
 } restore_args;
 
+static int target_text_arg(const char *opt, const char *v, pg_target *t)
+{
+    if (!v[0] || strlen(v) >= sizeof t->text)
+        return err_set(ERR_USAGE, "--%s takes 1 to %zu characters", opt, sizeof t->text - 1);
+    if (!strcmp(opt, "xid") && strspn(v, "0123456789") != strlen(v))
+        return err_set(ERR_USAGE, "--xid takes a transaction id (digits), not '%s'", v);
+    snprintf(t->text, sizeof t->text, "%s", v);
+    return 0;
+}
+
 static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
 {
     static const struct option opts[] = {
@@ -202,20 +212,26 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case -2: return -2;
         case 's': a->source = optarg; break;
         case 't': a->target = optarg; break;
-        case 'T': a->t.kind = PG_TARGET_TIME, a->ntargets++; rc = pg_parse_time(optarg, &a->t.time, &a->t.time_ns); break;
-        case 'L': a->t.kind = PG_TARGET_LSN, a->ntargets++; rc = wal_lsn_parse(optarg, &a->t.lsn); break;
+        case 'T':
+            a->t.kind = PG_TARGET_TIME;
+            a->ntargets++;
+            rc = pg_parse_time(optarg, &a->t.time, &a->t.time_ns);
+            break;
+        case 'L':
+            a->t.kind = PG_TARGET_LSN;
+            a->ntargets++;
+            rc = wal_lsn_parse(optarg, &a->t.lsn);
+            break;
         case 'X':
         case 'N':
             a->t.kind = opt == 'X' ? PG_TARGET_XID : PG_TARGET_NAME;
             a->ntargets++;
-            if (strlen(optarg) >= sizeof a->t.text || !optarg[0])
-                rc = err_set(ERR_USAGE, "--%s: 1 to %zu characters", opt == 'X' ? "xid" : "name", sizeof a->t.text - 1);
-            else
-                snprintf(a->t.text, sizeof a->t.text, "%s", optarg);
-            if (!rc && opt == 'X' && strspn(optarg, "0123456789") != strlen(optarg))
-                rc = err_set(ERR_USAGE, "--xid takes a transaction id (digits), not '%s'", optarg);
+            rc = target_text_arg(opt == 'X' ? "xid" : "name", optarg, &a->t);
             break;
-        case 'l': a->t.kind = PG_TARGET_LATEST, a->ntargets++; break;
+        case 'l':
+            a->t.kind = PG_TARGET_LATEST;
+            a->ntargets++;
+            break;
         case 'd': a->delta = 1; break;
         case 'S': a->snap = optarg; break;
         case 'g': a->logical = 1; break;
@@ -356,8 +372,8 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
         cli_json_print(o);
         return;
     }
-    LOG_INFO("restored backup %s of %s to %s: %llu files written (%s)%s in %.1f s", sid, a->source, a->target,
-             (unsigned long long)st->files, b, "", secs);
+    LOG_INFO("restored backup %s of %s to %s: %llu files written (%s) in %.1f s", sid, a->source, a->target,
+             (unsigned long long)st->files, b, secs);
     if (a->delta)
         LOG_INFO("delta: %llu files already matched and were kept, %llu entries removed",
                  (unsigned long long)st->unchanged, (unsigned long long)st->removed);

@@ -59,7 +59,8 @@
     "  passwd   replaces the slot in use with one for a new password\n" HELP_GLOBAL
 
 #define HELP_BACKUP \
-    "Usage: lifeline backup [OPTIONS] PATH...\n\n" \
+    "Usage: lifeline backup [OPTIONS] PATH...\n" \
+    "       lifeline backup --source NAME [--logical] [--tag T] [--class C]\n\n" \
     "Backs up files and folders with their metadata (modes incl. setuid/sticky, owners,\n" \
     "times, symlinks, hard links, special files). Files whose size, mtime, ctime and inode\n" \
     "match the previous snapshot of the same paths and host are not read again.\n" \
@@ -74,7 +75,21 @@
     "  --host NAME        record this host name instead of the machine's\n" \
     "  --parent ID        compare against this snapshot instead of the latest of the group\n" \
     "  --force            read every file even if unchanged\n" \
-    "  --no-progress      no progress line even on a terminal\n" HELP_GLOBAL
+    "  --no-progress      no progress line even on a terminal\n\n" \
+    "Sources ([source \"NAME\"] in the configuration):\n" \
+    "  --source NAME      back up a PostgreSQL source (type = postgres): a base backup\n" \
+    "                     streamed over a replication connection (BASE_BACKUP, fast\n" \
+    "                     checkpoint, with the server's manifest) straight into the\n" \
+    "                     repository; relation files that did not change dedupe. Works on\n" \
+    "                     a primary or a standby. The snapshot records system id, version,\n" \
+    "                     timeline, start/stop LSN and times. The backup is usable once\n" \
+    "                     every WAL segment from start to stop is archived: lifeline waits\n" \
+    "                     (wal-timeout, default 60s), else exits 21 and the snapshot is\n" \
+    "                     kept but not used for restores until the WAL arrives.\n" \
+    "  --logical          a logical dump instead: pg_dump -Fc streamed into the\n" \
+    "                     repository (also what type = pg_dump sources do)\n" \
+    "  Source keys: conninfo (libpq; no password: use PGPASSFILE or ~/.pgpass),\n" \
+    "  class, wal-timeout, pg-dump (the pg_dump program to run)\n" HELP_GLOBAL
 
 #define HELP_SNAPSHOTS \
     "Usage: lifeline snapshots [--host H] [--tag T] [--path P]\n\n" \
@@ -107,7 +122,26 @@
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them)\n" \
     "  --exclude PATTERN   leave out matching paths\n" \
-    "  --no-progress       no progress line\n" HELP_GLOBAL
+    "  --no-progress       no progress line\n\n" \
+    "PostgreSQL (point-in-time restore):\n" \
+    "  lifeline restore --source NAME --target DIR [--time T | --lsn L | --xid X |\n" \
+    "                   --name N | --latest] [--delta] [--snapshot ID]\n" \
+    "  Chooses the newest base backup that can reach the target with the archived WAL,\n" \
+    "  checks that every segment replay needs is archived (naming any that is missing)\n" \
+    "  before anything is written, restores the data folder with owners and modes,\n" \
+    "  and writes recovery.signal and the recovery settings (restore_command through\n" \
+    "  wal-fetch, the target, recovery_target_action = promote) to postgresql.auto.conf.\n" \
+    "  Then start the server on DIR: it replays WAL up to the target and promotes.\n" \
+    "  --time T     a commit time, e.g. 2026-11-26T10:00:00.25+01:00 (no zone: UTC);\n" \
+    "               compared with this host's clock for choosing the backup\n" \
+    "  --lsn L      a WAL position, e.g. 16/B374D848\n" \
+    "  --xid X      a transaction id; --name N a restore point (pg_create_restore_point)\n" \
+    "  --latest     all archived WAL (the default)\n" \
+    "  --delta      DIR is an existing data folder (server stopped): files whose content\n" \
+    "               already matches are kept, others rewritten, extra files removed\n" \
+    "  --snapshot ID  use this base backup instead of choosing one\n" \
+    "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
+    "               --stdout streams it, e.g. into pg_restore -d DB\n" HELP_GLOBAL
 
 #define HELP_CHECK \
     "Usage: lifeline check [--read-data | --read-data-subset N/M]\n\n" \
@@ -116,7 +150,9 @@
     "  --read-data            also read every pack: each blob decrypted, authenticated\n" \
     "                         and its id recomputed\n" \
     "  --read-data-subset N/M read only the N-th of M parts of the packs\n" \
-    "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" HELP_GLOBAL
+    "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" \
+    "For PostgreSQL sources: every base backup's WAL range must be archived, and any\n" \
+    "gap in the archive after the oldest backup is named segment by segment.\n" HELP_GLOBAL
 
 #define HELP_FORGET \
     "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \
@@ -132,7 +168,10 @@
     "Options:\n" \
     "  --class NAME   only snapshots of this class (and its policy unless flags given)\n" \
     "  --dry-run      only say what would be removed\n" \
-    "  --prune        run prune afterwards\n" HELP_GLOBAL
+    "  --prune        run prune afterwards\n" \
+    "PostgreSQL WAL: after the snapshots are removed, each source's archived WAL older\n" \
+    "than its oldest kept base backup is removed (every kept backup keeps its whole\n" \
+    "point-in-time window up to the next); a source with no backups left keeps its WAL.\n" HELP_GLOBAL
 
 #define HELP_PRUNE \
     "Usage: lifeline prune [--dry-run] [--max-unused PERCENT]\n\n" \
