@@ -65,6 +65,9 @@ t_postgres_pitr() {
   [[ -f $T/restored/recovery.signal ]] || fail "no recovery.signal"
   grep -q "recovery_target_time = '" "$T/restored/postgresql.auto.conf" || fail "no recovery_target_time"
   [[ $(stat -c %a "$T/restored") == 700 ]] || fail "data folder mode is $(stat -c %a "$T/restored")"
+  # the server's own manifest checks every restored file (the two we add are ignored)
+  as_pg "$PGBIN/pg_verifybackup" -n -i postgresql.auto.conf -i recovery.signal "$T/restored" >/dev/null ||
+    fail "pg_verifybackup rejects the restored data folder"
   if [[ $(id -u) -eq 0 ]]; then
     [[ $(stat -c %U "$T/restored/PG_VERSION") == postgres ]] || fail "PG_VERSION not owned by postgres"
   fi
@@ -225,4 +228,21 @@ t_postgres_forget_wal() {
   expect_rcc 0 check
   expect_rcc 0 restore --source main-db --target "$T/r" --latest
   echo "forget removed the WAL before $keep_from"
+}
+
+# The backup's WAL never reaches the archive: exit 21 after wal-timeout, the snapshot
+# is kept but marked, and a restore refuses it naming the segment.
+t_postgres_backup_waits_for_wal() {
+  trap pg_stop_all RETURN
+  WAL_TIMEOUT=2s pg_primary "archive_command = '/bin/false'" || return 0
+  expect_rcc 21 --json backup --source main-db
+  expect_err "is saved but not usable for a restore yet: WAL segment [0-9A-F]{24} of source main-db was not archived within 2 s"
+  [[ $(json 'j["meta"]["wal_complete"]') == False ]] || fail "snapshot not marked wal_complete=false"
+  seg=$(json 'j["meta"]["wal_start"]')
+  expect_rcc 18 restore --source main-db --target "$T/r" --latest
+  expect_err "WAL segment $seg is missing"
+  [[ ! -e $T/r ]] || fail "a refused restore left $T/r behind"
+  expect_rcc 13 check
+  expect_err "base backup of main-db is not usable: its WAL segment $seg is missing"
+  echo "backup without archived WAL: exit 21, restore and check name $seg"
 }
