@@ -112,7 +112,7 @@ void cli_secret_free(char **secret, size_t len)
     *secret = NULL;
 }
 
-static int read_secret_file(const char *path, const char *what, char **secret, size_t *len)
+int cli_read_secret_file(const char *path, const char *what, char **secret, size_t *len)
 {
     buf b;
     buf_init(&b, 1 << 16);
@@ -155,7 +155,7 @@ int cli_key_file(const char *path, int create, char **secret, size_t *len)
         LOG_WARN("key file %s is readable by group or others (mode %03o); it should be 0600", path,
                  st.st_mode & 0777);
     }
-    return read_secret_file(path, "key file", secret, len);
+    return cli_read_secret_file(path, "key file", secret, len);
 }
 
 static int prompt(const char *question, char *out, size_t cap)
@@ -213,7 +213,7 @@ int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind)
         return cli_key_file(kf, 0, secret, len);
     }
     if (pf && *pf)
-        return read_secret_file(pf, "password file", secret, len);
+        return cli_read_secret_file(pf, "password file", secret, len);
     if (pw)
         return dup_secret(pw, secret, len);
     char buf_[1024];
@@ -233,7 +233,7 @@ int cli_new_password(cli *c, const char *file, char **secret, size_t *len)
     (void)c;
     const char *env = getenv("LIFELINE_NEW_PASSWORD");
     if (file)
-        return read_secret_file(file, "new password file", secret, len);
+        return cli_read_secret_file(file, "new password file", secret, len);
     if (env)
         return dup_secret(env, secret, len);
     char a[1024], b[1024];
@@ -303,4 +303,14 @@ void cli_json_print(cJSON *o)
         cJSON_free(s);
     }
     cJSON_Delete(o);
+}
+
+int cli_source_type(cli *c, const char *name, const char **type)
+{
+    const config_source *s = config_source_find(c->cfg, name);
+    if (!s)
+        return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
+    if (!(*type = config_source_get(s, "type")))
+        return err_set(ERR_CONFIG, "source '%s' in %s has no type", name, c->cfg->file);
+    return 0;
 }

@@ -49,6 +49,8 @@ int cli_repo_path(cli *c, const char **out) WUR;
 
 /* The secret that opens the repository: key file (keyfile slot) or password. */
 int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind) WUR;
+/* A secret from a file (trailing newlines dropped); what names it in messages. */
+int cli_read_secret_file(const char *path, const char *what, char **secret, size_t *len) WUR;
 /* A new password: --new-password-file, LIFELINE_NEW_PASSWORD, or asked twice on a TTY. */
 int cli_new_password(cli *c, const char *file, char **secret, size_t *len) WUR;
 /* Reads a key file, creating it (32 random bytes, hex, mode 0600) when create and missing. */
@@ -89,9 +91,18 @@ int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_wal_push(cli *c, int argc, char **argv);
 int cmd_wal_fetch(cli *c, int argc, char **argv);
-/* Sources (cmd_pg.c): backup --source and restore --source. */
-int cmd_backup_source(cli *c, const char *source, int logical, const char *class_name, const char *host,
-                      char **tags, size_t ntags, int no_progress);
-int cmd_restore_source(cli *c, int argc, char **argv);
+/* Sources: backup --source and restore --source, by the source's type. */
+typedef struct source_args {
+    const char *source, *class_name, *host;
+    char **tags;
+    size_t ntags;
+    int logical, aof, no_progress;
+} source_args;
+/* The type of [source "NAME"]; ERR_CONFIG naming the file when there is none. */
+int cli_source_type(cli *c, const char *name, const char **type) WUR;
+int cmd_backup_pg(cli *c, const source_args *a);     /* cmd_pg.c */
+int cmd_restore_pg(cli *c, int argc, char **argv);
+int cmd_backup_redis(cli *c, const source_args *a);  /* cmd_redis.c */
+int cmd_restore_redis(cli *c, int argc, char **argv);
 
 #endif

@@ -20,7 +20,7 @@ typedef struct backup_args {
     char **tags, **excludes, **paths;
     size_t ntags, nexcludes, npaths;
     const char *class_name, *host, *parent, *source;
-    int force, no_progress, logical;
+    int force, no_progress, logical, aof;
 } backup_args;
 
 static int push(char ***l, size_t *n, const char *v)
@@ -56,7 +56,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         {"exclude", required_argument, NULL, 'e'},  {"host", required_argument, NULL, 'H'},
         {"parent", required_argument, NULL, 'p'},   {"force", no_argument, NULL, 'f'},
         {"no-progress", no_argument, NULL, 'n'},    {"source", required_argument, NULL, 's'},
-        {"logical", no_argument, NULL, 'l'},        {NULL, 0, NULL, 0}};
+        {"logical", no_argument, NULL, 'l'},        {"aof", no_argument, NULL, 'a'},
+        {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     while (!rc && (opt = cli_getopt(c, argc, argv, "e:", opts, cli_find("backup"))) != -1) {
         switch (opt) {
@@ -70,6 +71,7 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         case 'n': a->no_progress = 1; break;
         case 's': a->source = optarg; break;
         case 'l': a->logical = 1; break;
+        case 'a': a->aof = 1; break;
         default: return ERR_USAGE;
         }
     }
@@ -82,8 +84,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
             return err_set(ERR_USAGE, "--exclude, --parent and --force are for file backups, not --source");
         return 0;
     }
-    if (a->logical)
-        return err_set(ERR_USAGE, "--logical needs --source NAME (a PostgreSQL source)");
+    if (a->logical || a->aof)
+        return err_set(ERR_USAGE, "--logical and --aof need --source NAME");
     if (optind >= argc)
         return err_set(ERR_USAGE, "backup needs at least one PATH");
     for (int i = optind; i < argc; i++) {
@@ -192,7 +194,15 @@ int cmd_backup(cli *c, int argc, char **argv)
         return 0;
     }
     if (!rc && a.source) {
-        rc = cmd_backup_source(c, a.source, a.logical, a.class_name, a.host, a.tags, a.ntags, a.no_progress);
+        source_args sa = {.source = a.source, .class_name = a.class_name, .host = a.host, .tags = a.tags,
+                          .ntags = a.ntags, .logical = a.logical, .aof = a.aof, .no_progress = a.no_progress};
+        const char *type;
+        if (!(rc = cli_source_type(c, a.source, &type))) {
+            if (!strcmp(type, "redis"))
+                rc = a.logical ? err_set(ERR_USAGE, "--logical is for PostgreSQL sources") : cmd_backup_redis(c, &sa);
+            else
+                rc = a.aof ? err_set(ERR_USAGE, "--aof is for Redis sources") : cmd_backup_pg(c, &sa);
+        }
         args_free(&a);
         return rc;
     }

@@ -106,9 +106,9 @@ static void add_bytes_added(repo *r, snapshot *s, double t0)
     s->summary.duration = progress_now() - t0;
 }
 
-int cmd_backup_source(cli *c, const char *source, int logical, const char *class_name, const char *host, char **tags,
-                      size_t ntags, int no_progress)
+int cmd_backup_pg(cli *c, const source_args *sa)
 {
+    const char *source = sa->source;
     const config_source *cs;
     int is_dump = 0, timeout = 60;
     char waitmsg[512] = "";
@@ -118,19 +118,20 @@ int cmd_backup_source(cli *c, const char *source, int logical, const char *class
         rc = wal_timeout(c, cs, &timeout);
     if (rc)
         return rc;
-    is_dump |= logical;
+    is_dump |= sa->logical;
     snapshot s;
     pg_meta m;
     memset(&m, 0, sizeof m);
     snapshot_init(&s);
     repo *r;
     repo_lock *lk = NULL;
-    rc = cli_fill_snapshot(c, class_name ? class_name : config_source_get(cs, "class"), host, tags, ntags, &s);
+    rc = cli_fill_snapshot(c, sa->class_name ? sa->class_name : config_source_get(cs, "class"), sa->host, sa->tags,
+                           sa->ntags, &s);
     if (!rc)
         rc = snapshot_add_path(&s, source);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
-    int show = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
+    int show = !sa->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
     if (!rc && is_dump) {
         pgdump_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
                          .pg_dump = config_source_get(cs, "pg-dump"), .progress = show};
@@ -412,7 +413,7 @@ static int pick_dump(const restore_args *a, snapshot *list, size_t n, size_t for
                    force == SIZE_MAX ? "" : " with that snapshot id");
 }
 
-int cmd_restore_source(cli *c, int argc, char **argv)
+int cmd_restore_pg(cli *c, int argc, char **argv)
 {
     restore_args a;
     memset(&a, 0, sizeof a);

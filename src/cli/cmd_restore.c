@@ -17,9 +17,17 @@ int cmd_restore(cli *c, int argc, char **argv)
                                          {"exclude", required_argument, NULL, 'e'},
                                          {"no-progress", no_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
-    for (int i = 1; i < argc; i++) /* a source's restore has options of its own */
-        if (!strcmp(argv[i], "--source") || !strncmp(argv[i], "--source=", 9))
-            return cmd_restore_source(c, argc, argv);
+    for (int i = 1; i < argc; i++) { /* a source's restore has options of its own */
+        const char *name = !strncmp(argv[i], "--source=", 9) ? argv[i] + 9
+                           : !strcmp(argv[i], "--source") && i + 1 < argc ? argv[i + 1] : NULL;
+        const char *type;
+        if (!name)
+            continue;
+        int rc = cli_source_type(c, name, &type);
+        if (rc)
+            return rc;
+        return !strcmp(type, "redis") ? cmd_restore_redis(c, argc, argv) : cmd_restore_pg(c, argc, argv);
+    }
     char *inc[64], *exc[64];
     files_restore_opts fo = {.includes = inc, .excludes = exc};
     int opt, no_progress = 0;

@@ -96,15 +96,14 @@ static void finish_audit(cli *c, int rc, int argc, char **argv)
         snprintf(msg, sizeof msg, "%s", rc == ERR_PARTIAL ? "partial" : "ok");
     audit_event e = {.command = c->command, .args = argv + 1, .nargs = argc - 1, .exit_code = rc,
                      .message = msg, .ids = c->audit_ids, .nids = c->naudit_ids};
-    int saved = err_last();
-    char saved_msg[1024];
-    snprintf(saved_msg, sizeof saved_msg, "%s", err_msg());
+    err_saved saved;
+    err_save(&saved);
     if (audit_append(c->r, &e) != 0) {
         fprintf(stderr, "lifeline: error: could not write the audit record: %s\n", err_msg());
         if (!rc)
             exit(ERR_IO);
     }
-    err_set(saved, "%s", saved_msg);
+    err_restore(&saved);
 }
 
 int main(int argc, char **argv)

@@ -88,3 +88,17 @@ const char *err_code_name(int code)
     default: return "fatal";
     }
 }
+
+void err_save(err_saved *s)
+{
+    s->code = err_current;
+    snprintf(s->msg, sizeof s->msg, "%s", err_text);
+    snprintf(s->hint, sizeof s->hint, "%s", err_hint_text);
+}
+
+void err_restore(const err_saved *s)
+{
+    err_current = s->code;
+    snprintf(err_text, sizeof err_text, "%s", s->msg);
+    snprintf(err_hint_text, sizeof err_hint_text, "%s", s->hint);
+}

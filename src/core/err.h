@@ -40,4 +40,13 @@ int err_last(void);
 void err_clear(void);
 const char *err_code_name(int code);
 
+/* The whole record (code, message, hint), kept across work that may fail on its own
+ * (writing the audit record of a failed command must not replace its error). */
+typedef struct err_saved {
+    int code;
+    char msg[1024], hint[512];
+} err_saved;
+void err_save(err_saved *s);
+void err_restore(const err_saved *s);
+
 #endif

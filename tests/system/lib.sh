@@ -29,6 +29,13 @@ expect_rc() { # CODE ARGS... (with RUNNER=fn: through another runner than ll)
   [[ $RC -eq $want ]] || { echo "--- stdout:"; echo "$OUT"; echo "--- stderr:"; echo "$ERR"; fail "lifeline $* exited $RC, wanted $want"; }
 }
 ok() { expect_rc 0 "$@"; }
+# llc ARGS: the copy of lifeline in $T (where a server's user can run it) with the
+# test's configuration $CONF; expect_rcc CODE ARGS: expect_rc through it.
+llc() { run_cmd "$T/lifeline" -c "$CONF" "$@"; }
+expect_rcc() { RUNNER=llc expect_rc "$@"; }
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 expect_err() { # PATTERN: stderr must match
   grep -qE -- "$1" <<<"$ERR" || { echo "--- stderr:"; echo "$ERR"; fail "stderr does not match /$1/"; }
 }

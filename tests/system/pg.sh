@@ -18,9 +18,6 @@ as_pg() {
   fi
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # pg_start DATADIR PORT [postgresql.conf lines...]
 pg_start() {
@@ -78,10 +75,6 @@ pg_archive_conf() {
   echo "wal_keep_size = '1GB'"
   echo "archive_command = '$T/lifeline -c $T/ll.conf wal-push --source main-db %p'"
 }
-
-# llc ARGS: lifeline with the configuration (and its key file), as ll does with -r.
-llc() { run_cmd "$T/lifeline" -c "$CONF" "$@"; }
-expect_rcc() { RUNNER=llc expect_rc "$@"; }
 
 # Waits until the server has archived the segment holding the current WAL position.
 pg_archive_now() {
