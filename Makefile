@@ -53,6 +53,7 @@ bench: build
 	scripts/install-deps --bench
 	bench/run $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
+	bench/redis $(BUILD)/lifeline
 
 clean:
 	rm -rf $(BUILD) $(SAN) $(FUZZ)

@@ -71,6 +71,8 @@ struct snapshot_summary;
 int cli_fill_snapshot(cli *c, const char *class_name, const char *host, char **tags, size_t ntags,
                       struct snapshot *s) WUR;
 void cli_print_backup_summary(cli *c, const struct snapshot *s, const struct snapshot_summary *m);
+/* {snapshot_id, partial, summary, meta} on stdout: what `backup --json` prints. */
+void cli_print_snapshot_json(const struct snapshot *s);
 
 /* Commands. */
 int cmd_init(cli *c, int argc, char **argv);

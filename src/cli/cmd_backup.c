@@ -123,17 +123,26 @@ static int find_parent(repo *r, const backup_args *a, const snapshot *want, snap
     return 0;
 }
 
+void cli_print_snapshot_json(const snapshot *s)
+{
+    char hex[65];
+    text_hex(s->id, 32, hex);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "snapshot_id", hex);
+    cJSON_AddBoolToObject(o, "partial", s->partial);
+    cJSON_AddItemToObject(o, "summary", snapshot_summary_json(&s->summary));
+    cJSON *meta = s->meta_json ? cJSON_Parse(s->meta_json) : NULL;
+    if (meta)
+        cJSON_AddItemToObject(o, "meta", meta);
+    cli_json_print(o);
+}
+
 void cli_print_backup_summary(cli *c, const snapshot *s, const snapshot_summary *m)
 {
-    char sid[9], hex[65], rd_[32], add[32], tot[32];
+    char sid[9], rd_[32], add[32], tot[32];
     snapshot_short_id(s->id, sid);
-    text_hex(s->id, 32, hex);
     if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "snapshot_id", hex);
-        cJSON_AddBoolToObject(o, "partial", s->partial);
-        cJSON_AddItemToObject(o, "summary", snapshot_summary_json(m));
-        cli_json_print(o);
+        cli_print_snapshot_json(s);
         return;
     }
     text_bytes(m->bytes_read, rd_, sizeof rd_);

@@ -70,17 +70,10 @@ static int wal_timeout(cli *c, const config_source *s, int *out)
 
 static void print_result(cli *c, const snapshot *s, const pg_meta *m, int is_pg)
 {
-    char sid[9], hex[65], a[32], b[32], rd_[32], add[32];
+    char sid[9], a[32], b[32], rd_[32], add[32];
     snapshot_short_id(s->id, sid);
-    text_hex(s->id, 32, hex);
     if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "snapshot_id", hex);
-        cJSON_AddItemToObject(o, "summary", snapshot_summary_json(&s->summary));
-        cJSON *meta = s->meta_json ? cJSON_Parse(s->meta_json) : NULL;
-        if (meta)
-            cJSON_AddItemToObject(o, "meta", meta);
-        cli_json_print(o);
+        cli_print_snapshot_json(s);
         return;
     }
     text_bytes(s->summary.bytes_read, rd_, sizeof rd_);

@@ -88,17 +88,10 @@ static int source_load(cli *c, const char *name, redis_source *s)
 
 static void print_backup(cli *c, const snapshot *s, const rdb_info *info, const redis_sync *sync)
 {
-    char sid[9], hex[65], b[32], add[32];
+    char sid[9], b[32], add[32];
     snapshot_short_id(s->id, sid);
-    text_hex(s->id, 32, hex);
     if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "snapshot_id", hex);
-        cJSON_AddItemToObject(o, "summary", snapshot_summary_json(&s->summary));
-        cJSON *meta = s->meta_json ? cJSON_Parse(s->meta_json) : NULL;
-        if (meta)
-            cJSON_AddItemToObject(o, "meta", meta);
-        cli_json_print(o);
+        cli_print_snapshot_json(s);
         return;
     }
     text_bytes(s->summary.total_bytes, b, sizeof b);

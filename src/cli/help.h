@@ -89,7 +89,17 @@
     "  --logical          a logical dump instead: pg_dump -Fc streamed into the\n" \
     "                     repository (also what type = pg_dump sources do)\n" \
     "  Source keys: conninfo (libpq; no password: use PGPASSFILE or ~/.pgpass),\n" \
-    "  class, wal-timeout, pg-dump (the pg_dump program to run)\n" HELP_GLOBAL
+    "  class, wal-timeout, pg-dump (the pg_dump program to run)\n\n" \
+    "  --source NAME      back up a Redis source (type = redis): a point-in-time RDB\n" \
+    "                     taken over the replication protocol (AUTH, then PSYNC, in the\n" \
+    "                     length-prefixed or the diskless EOF-marked form), streamed into\n" \
+    "                     the repository and validated on the way (magic, version, every\n" \
+    "                     record, CRC-64). A cut-off or damaged transfer commits nothing\n" \
+    "                     (exit 13). The snapshot records Redis and RDB versions, keys\n" \
+    "                     per database and the replication offset it corresponds to.\n" \
+    "  --aof              instead, the AOF folder (data-dir/appendonlydir) as files\n" \
+    "  Source keys: address (host:port or unix:/path), user, password-file,\n" \
+    "  data-dir, stop-command, start-command (for restore --replace), class, timeout\n" HELP_GLOBAL
 
 #define HELP_SNAPSHOTS \
     "Usage: lifeline snapshots [--host H] [--tag T] [--path P]\n\n" \
@@ -141,7 +151,17 @@
     "               already matches are kept, others rewritten, extra files removed\n" \
     "  --snapshot ID  use this base backup instead of choosing one\n" \
     "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
-    "               --stdout streams it, e.g. into pg_restore -d DB\n" HELP_GLOBAL
+    "               --stdout streams it, e.g. into pg_restore -d DB\n\n" \
+    "Redis:\n" \
+    "  lifeline restore --source NAME (--target DIR | --replace) [--aof] [--snapshot ID]\n" \
+    "  --target DIR  writes dump.rdb (with --aof: the appendonlydir folder) into DIR\n" \
+    "  --replace     stops the server (stop-command), puts the snapshot's dump.rdb in\n" \
+    "                data-dir (the old file kept aside), starts it (start-command), waits\n" \
+    "                for the load and checks the key count of every database against\n" \
+    "                the snapshot (keys that expired meanwhile allowed for); on a\n" \
+    "                mismatch the previous file is put back and the server restarted.\n" \
+    "                Each step is a record in the audit trail. Refused when data-dir\n" \
+    "                holds an AOF folder (the server would load that instead).\n" HELP_GLOBAL
 
 #define HELP_CHECK \
     "Usage: lifeline check [--read-data | --read-data-subset N/M]\n\n" \

@@ -73,6 +73,11 @@ static int cut_at(blob_stream *s, size_t cut)
     return rc ? rc : add_id(s, id);
 }
 
+/* Bytes are scanned in steps of at most this much, so a cut is found soon after the
+ * data crossing it arrives: only the bytes past a cut are ever moved, and a buffer
+ * is touched only up to about where its chunk ends. */
+#define SCAN_STEP (64 * 1024)
+
 int blob_stream_write(blob_stream *s, const void *data, size_t len)
 {
     const uint8_t *p = data;
@@ -81,6 +86,8 @@ int blob_stream_write(blob_stream *s, const void *data, size_t len)
         if (!s->cb && !(s->cb = repo_chunk_buffer_get(s->r)))
             return err_set(ERR_FATAL, "out of memory");
         size_t take = s->ch->max - s->len < len ? s->ch->max - s->len : len;
+        if (take > SCAN_STEP)
+            take = SCAN_STEP;
         memcpy(s->cb + s->len, p, take);
         s->len += take;
         p += take;

@@ -3,6 +3,7 @@
  * whatever the size of a value. Type and opcode numbers are Redis's (rdb.h there). */
 #include "rdb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +30,40 @@ struct rdb_reader {
 
 /* ---- CRC-64/Jones ------------------------------------------------------------------- */
 
-static uint64_t crc_table[256];
+/* Slicing-by-8: eight bytes per step through eight tables, several times the speed
+ * of a byte at a time (the checksum covers every byte of a snapshot). */
+static uint64_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
-static void crc_init(void)
+static void crc_build(void)
 {
-    if (crc_table[1])
-        return;
     for (unsigned i = 0; i < 256; i++) {
         uint64_t c = i;
         for (int k = 0; k < 8; k++)
             c = c & 1 ? (c >> 1) ^ 0x95ac9329ac4bc9b5ull : c >> 1; /* 0xad93d23594c935a9 reflected */
-        crc_table[i] = c;
+        crc_table[0][i] = c;
     }
+    for (unsigned i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xff] ^ (crc_table[t - 1][i] >> 8);
 }
+
+static void crc_init(void) { pthread_once(&crc_once, crc_build); }
 
 uint64_t rdb_crc64(uint64_t crc, const uint8_t *p, size_t len)
 {
     crc_init();
+    while (len >= 8) {
+        uint64_t w = crc ^ ((uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56);
+        crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^ crc_table[5][(w >> 16) & 0xff] ^
+              crc_table[4][(w >> 24) & 0xff] ^ crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
+              crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
+        p += 8;
+        len -= 8;
+    }
     for (size_t i = 0; i < len; i++)
-        crc = crc_table[(uint8_t)crc ^ p[i]] ^ (crc >> 8);
+        crc = crc_table[0][(uint8_t)crc ^ p[i]] ^ (crc >> 8);
     return crc;
 }
 

@@ -110,3 +110,23 @@ pg_marker() {
   pg_sql "$1" "insert into markers values ($2)" >/dev/null
   pg_val "$1" "select to_char(t at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from markers where id = $2"
 }
+
+# pg_markers_around PORT: marker 2, a target time, marker 3, all archived; the load
+# ($bench) stopped. Sets TARGET (UTC, microseconds), between markers 2 and 3.
+pg_markers_around() {
+  local port=$1
+  pg_marker "$port" 2 >/dev/null
+  sleep 0.3
+  TARGET=$(pg_val "$port" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+  sleep 0.3
+  pg_marker "$port" 3 >/dev/null
+  pg_archive_now "$port"
+  kill $bench; wait $bench 2>/dev/null || true
+}
+
+# pg_skip: true (with a message) when PostgreSQL cannot run here.
+pg_skip() {
+  local reason
+  reason=$(pg_skip_reason)
+  [[ -n $reason ]] && echo "skipped: $reason"
+}

@@ -3,7 +3,8 @@
 
 REDIS_SERVER=$(command -v redis-server || true)
 
-redis_skip_reason() { [[ -n $REDIS_SERVER ]] || echo "redis-server is not installed"; }
+# redis_skip: true (with a message) when redis-server is not installed.
+redis_skip() { [[ -z $REDIS_SERVER ]] && echo "skipped: redis-server is not installed"; }
 
 # redis_start NAME PORT [redis.conf lines...]: config in $T/NAME.conf, data in $T/NAME/
 redis_start() {

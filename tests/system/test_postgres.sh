@@ -3,8 +3,7 @@
 source "$HERE/pg.sh"
 
 t_postgres_archive_command() {
-  reason=$(pg_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  pg_skip && return 0
   trap pg_stop_all RETURN
   new_repo
   ok key add --key-file "$T/wal.key"
@@ -37,8 +36,7 @@ t_postgres_archive_command() {
 # Markers 1..3 around a base backup under pgbench load; restore to a time between
 # markers 2 and 3: exactly 1 and 2 are back, and the server is promoted.
 t_postgres_pitr() {
-  reason=$(pg_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  pg_skip && return 0
   trap 'kill $bench 2>/dev/null || true; pg_stop_all' RETURN
   new_repo
   port=$(free_port)
@@ -53,13 +51,8 @@ t_postgres_pitr() {
   expect_rcc 0 backup --source main-db
   expect_err "WAL: .*archived"
   expect_rcc 0 --json snapshots
-  pg_marker "$port" 2 >/dev/null
-  sleep 0.3
-  target=$(pg_val "$port" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
-  sleep 0.3
-  pg_marker "$port" 3 >/dev/null
-  pg_archive_now "$port"
-  kill $bench; wait $bench 2>/dev/null || true
+  pg_markers_around "$port"
+  target=$TARGET
   expect_rcc 0 restore --source main-db --target "$T/restored" --time "$target"
   expect_err "recovery target: time"
   [[ -f $T/restored/recovery.signal ]] || fail "no recovery.signal"
@@ -82,8 +75,7 @@ t_postgres_pitr() {
 
 # pg_primary: a primary archiving through lifeline, with a markers table. Sets PORT.
 pg_primary() {
-  reason=$(pg_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 1; }
+  pg_skip && return 1
   new_repo
   PORT=$(free_port)
   pg_setup_lifeline "$PORT"
@@ -169,13 +161,8 @@ t_postgres_standby_backup() {
   sleep 1 # the standby replays marker 1
   expect_rcc 0 --json backup --source main-db
   [[ $(json 'j["meta"]["standby"]') == True ]] || fail "snapshot does not record a standby backup"
-  pg_marker "$PORT" 2 >/dev/null
-  sleep 0.3
-  target=$(pg_val "$PORT" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
-  sleep 0.3
-  pg_marker "$PORT" 3 >/dev/null
-  pg_archive_now "$PORT"
-  kill $bench; wait $bench 2>/dev/null || true
+  pg_markers_around "$PORT"
+  target=$TARGET
   expect_rcc 0 restore --source main-db --target "$T/restored" --time "$target"
   [[ ! -e $T/restored/standby.signal ]] || fail "standby.signal left in the restored folder"
   port3=$(free_port)

@@ -39,8 +39,7 @@ redis_state() {
 }
 
 t_redis_replace_roundtrip() {
-  reason=$(redis_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  redis_skip && return 0
   trap redis_stop_all RETURN
   new_repo
   port=$(free_port)
@@ -72,8 +71,7 @@ t_redis_replace_roundtrip() {
 
 # A restore whose verification fails puts the previous data back.
 t_redis_replace_rolls_back() {
-  reason=$(redis_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  redis_skip && return 0
   trap redis_stop_all RETURN
   new_repo
   port=$(free_port)
@@ -96,8 +94,7 @@ t_redis_replace_rolls_back() {
 }
 
 t_redis_auth() {
-  reason=$(redis_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  redis_skip && return 0
   trap redis_stop_all RETURN
   new_repo
   port=$(free_port)
@@ -128,8 +125,7 @@ t_redis_auth() {
 
 # A transfer cut off or with a flipped bit is refused and nothing is committed.
 t_redis_damaged_stream_refused() {
-  reason=$(redis_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  redis_skip && return 0
   trap 'redis_stop_all; kill $fake 2>/dev/null || true' RETURN
   new_repo
   port=$(free_port)
@@ -161,8 +157,7 @@ t_redis_damaged_stream_refused() {
 
 # Clients write all through the backup; the restored data is one consistent moment.
 t_redis_backup_while_writing() {
-  reason=$(redis_skip_reason)
-  [[ -z $reason ]] || { echo "skipped: $reason"; return 0; }
+  redis_skip && return 0
   trap 'redis_stop_all; kill $writer 2>/dev/null || true' RETURN
   new_repo
   port=$(free_port)
@@ -191,4 +186,30 @@ PY
   [[ -n $c && $c -gt 0 && $c == "$l" ]] || fail "restored state is not one moment: c=$c, llen=$l"
   (( now > c )) || fail "writes did not continue through the backup (c=$c, server now $now)"
   echo "c = llen(l) = $c in the snapshot (server went on to $now); offset $offset"
+}
+
+# --aof: the AOF folder backed up as files and restored where a server loads it;
+# --replace refuses a data-dir that holds one.
+t_redis_aof() {
+  redis_skip && return 0
+  trap redis_stop_all RETURN
+  new_repo
+  port=$(free_port)
+  redis_start r "$port" "appendonly yes" "appendfsync always"
+  redis_setup_lifeline "$port" r
+  for i in $(seq 1 500); do echo "set k$i v$i"; done | rcli "$port" >/dev/null
+  rcli "$port" rpush l a b c >/dev/null
+  expect_rcc 0 backup --source cache --aof
+  expect_err "AOF: "
+  expect_rcc 0 restore --source cache --aof --target "$T/copy"
+  ls "$T/copy/appendonlydir"/*.manifest >/dev/null 2>&1 || fail "no AOF manifest restored"
+  port2=$(free_port)
+  redis_start copy "$port2" "appendonly yes"
+  [[ $(rcli "$port2" dbsize) == 501 && $(rcli "$port2" lrange l 0 -1 | tr '\n' ' ') == "a b c " ]] ||
+    fail "a server on the restored AOF folder has $(rcli "$port2" dbsize) keys"
+  expect_rcc 0 backup --source cache
+  expect_rcc 2 restore --source cache --replace
+  expect_err "uses AOF"
+  [[ $(rcli "$port" dbsize) == 501 ]] || fail "a refused --replace touched the server"
+  echo "AOF folder backed up and restored (501 keys loaded from it); --replace refused over AOF"
 }
