@@ -314,3 +314,16 @@ int cli_source_type(cli *c, const char *name, const char **type)
         return err_set(ERR_CONFIG, "source '%s' in %s has no type", name, c->cfg->file);
     return 0;
 }
+
+int cli_source_keys_check(cli *c, const config_source *s, const char *type, const char *const *known)
+{
+    for (size_t i = 0; i < s->nkv; i++) {
+        int ok = 0;
+        for (size_t k = 0; known[k]; k++)
+            ok |= !strcmp(s->kv[i].key, known[k]);
+        if (!ok)
+            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s' for type %s", s->name,
+                           c->cfg ? c->cfg->file : "(no configuration file)", s->kv[i].key, type);
+    }
+    return 0;
+}

@@ -102,6 +102,8 @@ typedef struct source_args {
 } source_args;
 /* The type of [source "NAME"]; ERR_CONFIG naming the file when there is none. */
 int cli_source_type(cli *c, const char *name, const char **type) WUR;
+/* A typo in a source's section is an error naming the key, never silently ignored. */
+int cli_source_keys_check(cli *c, const config_source *s, const char *type, const char *const *known) WUR;
 int cmd_backup_pg(cli *c, const source_args *a);     /* cmd_pg.c */
 int cmd_restore_pg(cli *c, int argc, char **argv);
 int cmd_backup_redis(cli *c, const source_args *a);  /* cmd_redis.c */

@@ -35,13 +35,9 @@ static int source_config(cli *c, const char *name, const config_source **out, in
     if (!type || (strcmp(type, "postgres") && strcmp(type, "pg_dump")))
         return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres or pg_dump here (is %s)", name,
                        c->cfg->file, type ? type : "not set");
-    for (size_t i = 0; i < s->nkv; i++) {
-        int known = 0;
-        for (size_t k = 0; pg_keys[k]; k++)
-            known |= !strcmp(s->kv[i].key, pg_keys[k]);
-        if (!known)
-            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s'", name, c->cfg->file, s->kv[i].key);
-    }
+    int rc = cli_source_keys_check(c, s, type, pg_keys);
+    if (rc)
+        return rc;
     const char *ci = config_source_get(s, "conninfo");
     if (!ci)
         return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, c->cfg->file);

@@ -49,14 +49,9 @@ static int source_load(cli *c, const char *name, redis_source *s)
     const char *file = c->cfg ? c->cfg->file : "(no configuration file)";
     if (!cs)
         return err_set(ERR_CONFIG, "no source '%s' in %s", name, file);
-    for (size_t i = 0; i < cs->nkv; i++) {
-        int known = 0;
-        for (size_t k = 0; redis_keys[k]; k++)
-            known |= !strcmp(cs->kv[i].key, redis_keys[k]);
-        if (!known)
-            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s' for type redis", name, file,
-                           cs->kv[i].key);
-    }
+    int rc = cli_source_keys_check(c, cs, "redis", redis_keys);
+    if (rc)
+        return rc;
     s->cs = cs;
     s->o.source = name;
     s->o.address = config_source_get(cs, "address");
@@ -78,8 +73,7 @@ static int source_load(cli *c, const char *name, redis_source *s)
         s->o.timeout = (int)secs;
     const char *pf = config_source_get(cs, "password-file");
     if (pf) {
-        int rc = cli_read_secret_file(pf, "Redis password file", &s->password, &s->password_len);
-        if (rc)
+        if ((rc = cli_read_secret_file(pf, "Redis password file", &s->password, &s->password_len)))
             return rc;
         s->o.password = s->password;
     }

@@ -24,12 +24,16 @@ redis_start() {
   } >"$T/$name.conf"
   "$REDIS_SERVER" "$T/$name.conf" || fail "redis-server did not start"
   for _ in $(seq 1 100); do redis-cli -p "$port" ${REDISCLI_AUTH:+--no-auth-warning} ping 2>/dev/null | grep -qE 'PONG|NOAUTH' && break; sleep 0.05; done
-  REDIS_STARTED+=("$port")
+  REDIS_STARTED+=("$name")
 }
 
+# By pid file (a restore may have restarted a server; a password may be unknown by now).
 redis_stop_all() {
-  for p in "${REDIS_STARTED[@]}"; do
-    redis-cli -p "$p" ${REDISCLI_AUTH:+--no-auth-warning} shutdown nosave >/dev/null 2>&1 || true
+  local name pid
+  for name in "${REDIS_STARTED[@]}"; do
+    pid=$(cat "$T/$name.pid" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   done
 }
 REDIS_STARTED=()

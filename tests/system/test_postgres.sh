@@ -233,3 +233,30 @@ t_postgres_backup_waits_for_wal() {
   expect_err "base backup of main-db is not usable: its WAL segment $seg is missing"
   echo "backup without archived WAL: exit 21, restore and check name $seg"
 }
+
+# Targets by restore point name and by transaction id.
+t_postgres_restore_point_and_xid() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  expect_rcc 0 backup --source main-db
+  xid=$(pg_val "$PORT" "begin; insert into markers values (1); select txid_current(); commit;" | grep -E '^[0-9]+$')
+  pg_sql "$PORT" "select pg_create_restore_point('before-2')" >/dev/null
+  pg_sql "$PORT" "insert into markers values (2)"
+  pg_archive_now "$PORT"
+  n=0
+  for how in "--name before-2" "--xid $xid"; do
+    n=$((n + 1)); dir=$T/restored-$n
+    # shellcheck disable=SC2086
+    expect_rcc 0 restore --source main-db --target "$dir" $how
+    port2=$(free_port)
+    pg_start_restored "$dir" "$port2"
+    got=$(pg_val "$port2" "select string_agg(id::text, ',' order by id) from markers")
+    [[ $got == 1 ]] || fail "restore $how: markers '$got', wanted '1'"
+    pg_stop "$dir"
+  done
+  expect_rcc 2 restore --source main-db --target "$T/x" --xid abc
+  expect_err "--xid takes a transaction id"
+  expect_rcc 2 restore --source main-db --target "$T/x" --latest --lsn 0/1
+  expect_err "give one of"
+  echo "restore point 'before-2' and transaction $xid reached exactly"
+}
