@@ -79,7 +79,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         return rc;
     if (a->source) {
         if (optind < argc)
-            return err_set(ERR_USAGE, "backup --source takes no PATH (the source's configuration says what to back up)");
+            return err_set(ERR_USAGE,
+                           "backup --source takes no PATH (the source's configuration says what to back up)");
         if (a->excludes || a->parent || a->force)
             return err_set(ERR_USAGE, "--exclude, --parent and --force are for file backups, not --source");
         return 0;

@@ -431,8 +431,10 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
         rc = snapshot_load_all(r, &list, &n, 1);
     if (!rc)
         rc = forced_index(r, &a, list, n, &force);
-    if (!rc)
-        rc = a.logical ? pick_dump(&a, list, n, force, &chosen) : pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
+    if (!rc && a.logical)
+        rc = pick_dump(&a, list, n, force, &chosen);
+    else if (!rc)
+        rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
     if (!rc && !a.logical) /* everything checked: only now is anything written */
         rc = restore_command(c, a.source, &cmd);
     if (!rc) {

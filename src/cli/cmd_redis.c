@@ -99,7 +99,8 @@ static void print_backup(cli *c, const snapshot *s, const rdb_info *info, const 
         LOG_INFO("Redis %s, RDB version %d, replication offset %lld (%s transfer)", sync->version, info->version,
                  (long long)sync->offset, sync->diskless ? "diskless" : "disk");
         LOG_INFO("RDB:       %s, %llu keys in %llu database(s), checksum %s", b, (unsigned long long)keys,
-                 (unsigned long long)dbs, info->checksum_verified ? "verified" : "not written by the server (rdbchecksum no)");
+                 (unsigned long long)dbs,
+                 info->checksum_verified ? "verified" : "not written by the server (rdbchecksum no)");
     } else {
         LOG_INFO("AOF:       %s in %llu files", b, (unsigned long long)s->summary.total_files);
     }

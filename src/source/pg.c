@@ -622,28 +622,33 @@ static int target_segment(const wal_archive *a, const pg_meta *m, const pg_targe
     return 0;
 }
 
-static int check_wal(const wal_archive *a, const pg_meta *m, const pg_target *t, const char *sid)
+/* Is the backup's own WAL (start to stop) archived? Names the first missing segment. */
+static int own_wal(const wal_archive *a, const pg_meta *m, const char *sid)
 {
-    uint64_t first, last, end = 0;
+    uint64_t first, last, gap;
     char name[25];
     pg_meta_wal_range(m, &first, &last);
-    uint64_t gap = wal_archive_first_gap(a, m->tli, first, last);
-    if (gap != UINT64_MAX) {
-        seg_name(m, gap, name);
-        return err_set(ERR_NOTFOUND, "backup %s of %s is not usable: WAL segment %s is missing from the archive", sid,
-                       m->source, name);
-    }
+    if ((gap = wal_archive_first_gap(a, m->tli, first, last)) == UINT64_MAX)
+        return 0;
+    seg_name(m, gap, name);
+    return err_set(ERR_NOTFOUND, "backup %s of %s is not usable: WAL segment %s is missing from the archive", sid,
+                   m->source, name);
+}
+
+/* Is every segment from the backup's start to the target archived? */
+static int wal_to_target(const wal_archive *a, const pg_meta *m, const pg_target *t, const char *sid)
+{
+    uint64_t first, last, end = 0, gap;
+    char name[25];
+    pg_meta_wal_range(m, &first, &last);
     int rc = target_segment(a, m, t, first, &end);
-    if (rc)
+    if (rc || (gap = wal_archive_first_gap(a, m->tli, first, end)) == UINT64_MAX)
         return rc;
-    if ((gap = wal_archive_first_gap(a, m->tli, first, end)) != UINT64_MAX) {
-        seg_name(m, gap, name);
-        err_set(ERR_NOTFOUND, "restoring %s from backup %s needs WAL segment %s, which is missing from the archive",
-                m->source, sid, name);
-        err_hint("run `lifeline check` for every gap; a target before the gap (--time, --lsn) can still be reached");
-        return ERR_NOTFOUND;
-    }
-    return 0;
+    seg_name(m, gap, name);
+    err_set(ERR_NOTFOUND, "restoring %s from backup %s needs WAL segment %s, which is missing from the archive",
+            m->source, sid, name);
+    err_hint("run `lifeline check` for every gap; a target before the gap (--time, --lsn) can still be reached");
+    return ERR_NOTFOUND;
 }
 
 int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const pg_target *t, size_t force,
@@ -652,6 +657,7 @@ int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const
     wal_archive a = {0};
     int loaded = 0, rc = 0, seen = 0;
     double oldest_stop = 0;
+    err_saved unusable = {0}; /* the newest backup skipped for its own missing WAL */
     for (size_t i = n; i-- > 0 && !rc;) {
         pg_meta mm;
         char sid[9];
@@ -664,16 +670,26 @@ int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const
         if (!loaded && !(rc = wal_archive_load(r, source, mm.segsize, t->kind == PG_TARGET_TIME, &a)))
             loaded = 1;
         snapshot_short_id(list[i].id, sid);
-        if (!rc && !(rc = check_wal(&a, &mm, t, sid))) {
+        if (!rc && own_wal(&a, &mm, sid)) { /* an older backup may still reach the target */
+            if (!unusable.code)
+                err_save(&unusable);
+            err_clear();
+            continue;
+        }
+        if (!rc && !(rc = wal_to_target(&a, &mm, t, sid))) {
             *chosen = i;
             *m = mm;
-            wal_archive_free(&a);
-            return 0;
         }
+        wal_archive_free(&a);
+        return rc;
     }
     wal_archive_free(&a);
     if (rc)
         return rc;
+    if (unusable.code) {
+        err_restore(&unusable);
+        return unusable.code;
+    }
     if (!seen)
         return err_set(ERR_NOTFOUND, "no base backup of source %s in the repository", source);
     char when[64];
