@@ -24,6 +24,7 @@
 #include "../repo/walk.h"
 
 #define EOF_MARK 40
+#define ACL_HINT "the ACL user needs +psync +replconf +ping +info +auth (and a password)"
 
 /* ---- connection ------------------------------------------------------------------- */
 
@@ -79,7 +80,10 @@ static int command(redisContext *c, const redis_opts *o, const char *what, redis
         char msg[512];
         snprintf(msg, sizeof msg, "%s", rep->str);
         freeReplyObject(rep);
-        return fail(o, what, msg);
+        int rc = fail(o, what, msg);
+        if (strstr(msg, "NOPERM"))
+            err_hint(ACL_HINT);
+        return rc;
     }
     if (out)
         *out = rep;
@@ -246,7 +250,7 @@ static int handshake(redisContext *c, const redis_opts *o, redis_sync *sync, soc
         if (strstr(line, "NOMASTERLINK"))
             err_hint("this server is a replica that lost its master: back up the master, or wait for the link");
         else if (strstr(line, "NOPERM"))
-            err_hint("the ACL user needs +psync +replconf (and +ping +info +auth)");
+            err_hint(ACL_HINT);
         return rc;
     }
     long long off;

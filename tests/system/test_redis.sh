@@ -213,3 +213,34 @@ t_redis_aof() {
   [[ $(rcli "$port" dbsize) == 501 ]] || fail "a refused --replace touched the server"
   echo "AOF folder backed up and restored (501 keys loaded from it); --replace refused over AOF"
 }
+
+# The disk-based transfer ($<length>) from a real server, over a unix socket; and
+# servers that refuse: an ACL user without psync, a replica that lost its master.
+t_redis_transfer_forms_and_refusals() {
+  redis_skip && return 0
+  trap redis_stop_all RETURN
+  new_repo
+  port=$(free_port)
+  redis_start r "$port" "repl-diskless-sync no" "unixsocket $T/redis.sock" "unixsocketperm 700" \
+    "user nosync on >pw +ping +info +auth ~*"
+  for i in $(seq 1 300); do echo "set k$i v$i"; done | rcli "$port" >/dev/null
+  redis_setup_lifeline "$port" r
+  sed -i "s|^address = .*|address = unix:$T/redis.sock|" "$CONF"
+  expect_rcc 0 --json backup --source cache
+  [[ $(json 'j["meta"]["transfer"]') == disk && $(json 'j["meta"]["keys"]["0"]') == 300 ]] ||
+    fail "disk-based transfer over the unix socket not recorded as such: $OUT"
+  echo pw >"$T/pw"
+  printf 'user = nosync\npassword-file = %s\n' "$T/pw" >>"$CONF"
+  expect_rcc 20 backup --source cache
+  expect_err "NOPERM"
+  expect_err "hint: the ACL user needs \\+psync"
+  # a replica whose master is gone cannot serve a snapshot
+  dead=$(free_port)
+  port2=$(free_port)
+  redis_start lost "$port2" "replicaof 127.0.0.1 $dead"
+  sed -i "s|^address = .*|address = 127.0.0.1:$port2|; /^user = /d; /^password-file = /d" "$CONF"
+  expect_rcc 20 backup --source cache
+  expect_err "NOMASTERLINK"
+  expect_err "hint: this server is a replica that lost its master"
+  echo "disk transfer over a unix socket; NOPERM and NOMASTERLINK refused with hints"
+}
