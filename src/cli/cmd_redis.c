@@ -406,12 +406,33 @@ static int rollback(cli *c, const rr_args *a, const redis_source *rs, const swap
     return err_set(ERR_SOURCE, "%s; the previous data is back in place and the server runs on it", why);
 }
 
+/* The server must load what we put in place: its dir and file name are asked for,
+ * where CONFIG is allowed, before anything is stopped. */
+static int check_server_paths(const redis_source *rs)
+{
+    char dir[PATH_MAX], file[256], want[PATH_MAX], have[PATH_MAX];
+    if (redis_config_get(&rs->o, "dir", dir, sizeof dir) || redis_config_get(&rs->o, "dbfilename", file, sizeof file)) {
+        LOG_WARN("cannot ask %s for its data folder (%s): trusting data-dir %s", rs->o.source, err_msg(), rs->data_dir);
+        err_clear();
+        return 0;
+    }
+    if (!realpath(rs->data_dir, want) || !realpath(dir, have))
+        return err_sys(ERR_CONFIG, "Redis source %s: data-dir %s", rs->o.source, rs->data_dir);
+    if (strcmp(want, have) || strcmp(file, "dump.rdb"))
+        return err_set(ERR_CONFIG, "Redis source %s loads %s/%s, but data-dir is %s: nothing was changed", rs->o.source,
+                       dir, file, rs->data_dir);
+    return 0;
+}
+
 static int replace(cli *c, const rr_args *a, repo *r, const snapshot *s, const redis_source *rs)
 {
     swap_paths p = {0};
     if (!rs->data_dir || !rs->stop_cmd || !rs->start_cmd)
         return err_set(ERR_CONFIG, "source '%s': --replace needs data-dir, stop-command and start-command", a->source);
-    int rc = stage(r, s, rs, &p);
+    int rc = check_server_paths(rs);
+    if (rc)
+        return rc;
+    rc = stage(r, s, rs, &p);
     audit_step(c, a, "stage", rc, p.staged);
     if (rc) {
         rmdir(p.stage_dir);

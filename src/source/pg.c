@@ -371,7 +371,6 @@ static int finish(PGconn *pc, const pg_backup_opts *o, uint64_t *lsn, uint32_t *
 static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
 {
     char cmd[256];
-    uint32_t stop_tli;
     uint64_t total = 0;
     snprintf(cmd, sizeof cmd,
              "BASE_BACKUP (LABEL 'lifeline', CHECKPOINT 'fast', MANIFEST 'yes', WAIT false%s)",
@@ -390,9 +389,8 @@ static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
     if (!rc)
         rc = receive(pc, c);
     if (!rc)
-        rc = finish(pc, c->o, &m->stop_lsn, &stop_tli);
+        rc = finish(pc, c->o, &m->stop_lsn, &m->stop_tli);
     m->stop_time = now_seconds();
-    (void)stop_tli;
     if (rc) { /* drain, so the connection closes cleanly */
         PGresult *res;
         while ((res = PQgetResult(pc)))
@@ -480,6 +478,7 @@ cJSON *pg_meta_json(const pg_meta *m)
     cJSON_AddStringToObject(o, "system_identifier", m->system_id);
     cJSON_AddNumberToObject(o, "server_version", m->server_version);
     cJSON_AddNumberToObject(o, "timeline", m->tli);
+    cJSON_AddNumberToObject(o, "stop_timeline", m->stop_tli ? m->stop_tli : m->tli);
     wal_lsn_format(m->start_lsn, lsn);
     cJSON_AddStringToObject(o, "start_lsn", lsn);
     wal_lsn_format(m->stop_lsn, lsn);
@@ -537,6 +536,8 @@ int pg_meta_parse(const char *json, pg_meta *m)
         m->stop_time = et;
         m->segsize = (uint64_t)seg;
         m->standby = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "standby"));
+        double stli;
+        m->stop_tli = !jnum(o, "stop_timeline", &stli) && stli >= 1 && stli <= UINT32_MAX ? (uint32_t)stli : m->tli;
         m->wal_complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "wal_complete"));
     }
     cJSON_Delete(o);

@@ -22,6 +22,7 @@ typedef struct pg_meta {
     char system_id[32];
     int server_version;   /* 150018 */
     uint32_t tli;         /* timeline at the start */
+    uint32_t stop_tli;    /* at the end (differs when the server was promoted meanwhile) */
     uint64_t start_lsn, stop_lsn, segsize;
     double start_time, stop_time; /* seconds since the epoch, this host's clock */
     int standby;          /* taken from a standby */

@@ -104,6 +104,9 @@ static int open_session(const redis_opts *o, redisContext **out)
     }
     if (!rc && (rc = command(c, o, "PING", NULL, "PING")) && !o->password && strstr(err_msg(), "NOAUTH"))
         err_hint("the server requires a password: set password-file (and user) in the source's section");
+    else if (rc && strstr(err_msg(), "DENIED"))
+        err_hint("the server is in protected mode: give it a password (and lifeline password-file), or connect "
+                 "over loopback or a unix socket");
     if (rc) {
         redisFree(c);
         return rc;
@@ -137,6 +140,24 @@ int redis_ping(const redis_opts *o)
         info_field(rep->str ? rep->str : "", "loading", loading, sizeof loading);
         if (!strcmp(loading, "1"))
             rc = fail(o, "not ready", "still loading its data");
+        freeReplyObject(rep);
+    }
+    redisFree(c);
+    return rc;
+}
+
+int redis_config_get(const redis_opts *o, const char *name, char *out, size_t cap)
+{
+    redisContext *c;
+    redisReply *rep;
+    int rc = open_session(o, &c);
+    if (rc)
+        return rc;
+    if (!(rc = command(c, o, "CONFIG GET", &rep, "CONFIG GET %s", name))) {
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
+            snprintf(out, cap, "%s", rep->element[1]->str);
+        else
+            rc = fail(o, "CONFIG GET", "unexpected answer");
         freeReplyObject(rep);
     }
     redisFree(c);

@@ -37,6 +37,8 @@ char *redis_meta_json(const char *source, const rdb_info *info, const redis_sync
 /* Connects and authenticates; 0 when the server answers PING (not loading).
  * For restore: waiting for a server to stop or come back. */
 int redis_ping(const redis_opts *o) WUR;
+/* CONFIG GET name (e.g. "dir", "dbfilename"). */
+int redis_config_get(const redis_opts *o, const char *name, char *out, size_t cap) WUR;
 /* Keys per database as the server reports them (INFO keyspace). */
 int redis_keyspace(const redis_opts *o, uint64_t *keys, uint32_t ndbs) WUR;
 

@@ -90,7 +90,11 @@ t_redis_replace_rolls_back() {
   expect_rcc 0 audit show
   expect_out "restore-step --replace verify .*=> after the restore, db0 has 2 keys"
   expect_out "restore-step --replace rollback .*=> ok"
-  echo "failed verification rolled back to the previous data"
+  sed -i "s|^data-dir = .*|data-dir = $T|" "$CONF"
+  expect_rcc 15 restore --source cache --replace
+  expect_err "loads $T/r/dump.rdb, but data-dir is $T: nothing was changed"
+  [[ $(rcli "$port" get b) == 2 ]] || fail "a refused --replace touched the server"
+  echo "failed verification rolled back to the previous data; a wrong data-dir refused up front"
 }
 
 t_redis_auth() {
