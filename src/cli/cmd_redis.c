@@ -373,8 +373,12 @@ static int swap_in(swap_paths *p, const char *data_dir)
     p->had_previous = rename(p->live, p->previous) == 0;
     if (!p->had_previous && errno != ENOENT)
         return err_sys(ERR_IO, "move %s aside", p->live);
-    if (rename(p->staged, p->live) != 0)
-        return err_sys(ERR_IO, "put %s in place", p->live);
+    if (rename(p->staged, p->live) != 0) {
+        int rc = err_sys(ERR_IO, "put %s in place", p->live);
+        if (p->had_previous && rename(p->previous, p->live) != 0) /* the server must find its own file again */
+            LOG_WARN("could not move %s back to %s: %s", p->previous, p->live, strerror(errno));
+        return rc;
+    }
     rmdir(p->stage_dir);
     return fs_fsync_dir(data_dir);
 }
@@ -442,15 +446,20 @@ static int replace(cli *c, const rr_args *a, repo *r, const snapshot *s, const r
     if (!(rc = run_shell("stop-command", rs->stop_cmd)))
         rc = wait_server(&rs->o, 0);
     audit_step(c, a, "stop", rc, rs->stop_cmd);
-    if (!rc)
+    int stopped = !rc;
+    if (stopped) {
         rc = swap_in(&p, rs->data_dir);
-    audit_step(c, a, "swap", rc, p.live);
-    if (rc) { /* the server is down with its own data untouched or back: start it again */
+        audit_step(c, a, "swap", rc, p.live);
+    }
+    if (rc) { /* its own data is untouched (or back): a stopped server is started again on it */
+        err_saved e;
+        err_save(&e);
         unlink(p.staged);
         rmdir(p.stage_dir);
-        if (run_shell("start-command", rs->start_cmd) == 0)
-            err_clear();
-        return rc ? rc : ERR_IO;
+        if (stopped && run_shell("start-command", rs->start_cmd) != 0)
+            LOG_WARN("could not start %s again: %s", a->source, err_msg());
+        err_restore(&e);
+        return rc;
     }
     int64_t at = now_ms();
     LOG_INFO("starting %s: %s", a->source, rs->start_cmd);

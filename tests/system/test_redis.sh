@@ -94,7 +94,12 @@ t_redis_replace_rolls_back() {
   expect_rcc 15 restore --source cache --replace
   expect_err "loads $T/r/dump.rdb, but data-dir is $T: nothing was changed"
   [[ $(rcli "$port" get b) == 2 ]] || fail "a refused --replace touched the server"
-  echo "failed verification rolled back to the previous data; a wrong data-dir refused up front"
+  sed -i "s|^data-dir = .*|data-dir = $T/r|; s|^stop-command = .*|stop-command = false|" "$CONF"
+  expect_rcc 20 restore --source cache --replace
+  expect_err "stop-command failed \\(exit code 1\\): false"
+  [[ $(rcli "$port" get b) == 2 ]] || fail "the server changed although it was never stopped"
+  [[ -z $(ls -A "$T/r" | grep lifeline) ]] || fail "a staged file was left in data-dir: $(ls -A "$T/r")"
+  echo "failed verification rolled back; a wrong data-dir refused up front; a failing stop changes nothing"
 }
 
 t_redis_auth() {
