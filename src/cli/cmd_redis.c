@@ -72,6 +72,8 @@ static int source_load(cli *c, const char *name, redis_source *s)
     if (t)
         s->o.timeout = (int)secs;
     const char *pf = config_source_get(cs, "password-file");
+    if (s->o.user && !pf)
+        return err_set(ERR_CONFIG, "source '%s' in %s: user %s needs a password-file", name, file, s->o.user);
     if (pf) {
         if ((rc = cli_read_secret_file(pf, "Redis password file", &s->password, &s->password_len)))
             return rc;
@@ -477,6 +479,17 @@ static int replace(cli *c, const rr_args *a, repo *r, const snapshot *s, const r
     return 0;
 }
 
+static void print_restore_json(const char *hex, const char *where, int replaced, double secs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "snapshot_id", hex);
+    cJSON_AddStringToObject(o, replaced ? "data_dir" : "target", where);
+    cJSON_AddBoolToObject(o, "replaced", replaced);
+    cJSON_AddBoolToObject(o, "verified", replaced);
+    cJSON_AddNumberToObject(o, "duration", secs);
+    cli_json_print(o);
+}
+
 int cmd_restore_redis(cli *c, int argc, char **argv)
 {
     rr_args a = {0};
@@ -510,6 +523,8 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
             if (!rc)
                 LOG_INFO("restored snapshot %s into %s/dump.rdb; %s runs on it (%.1f s)", sid, rs.data_dir, a.source,
                          progress_now() - t0);
+            if (!rc && c->json)
+                print_restore_json(hex, rs.data_dir, 1, progress_now() - t0);
         } else {
             char target[PATH_MAX];
             files_restore_opts fo = {.target = target};
@@ -531,6 +546,8 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
             if (!rc)
                 LOG_INFO("restored snapshot %s of %s to %s (%s)", sid, a.source, target,
                          a.aof ? "the AOF folder" : "dump.rdb");
+            if (!rc && c->json)
+                print_restore_json(hex, target, 0, progress_now() - t0);
         }
     }
     snapshots_free(&list, n);

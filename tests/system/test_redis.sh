@@ -55,8 +55,9 @@ t_redis_replace_roundtrip() {
   [[ $(json 'j["meta"]["rdb_version"]') == 10 ]] || fail "RDB version not recorded"
   rcli "$port" flushall >/dev/null
   rcli "$port" set intruder yes >/dev/null
-  expect_rcc 0 restore --source cache --replace
+  expect_rcc 0 --json restore --source cache --replace
   expect_err "verified: db0 has 13 keys"
+  [[ $(json 'j["replaced"] and j["verified"]') == True ]] || fail "restore --json does not report the replace: $OUT"
   after=$(redis_state "$port")
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "data differs after restore --replace"; }
   ttl2=$(rcli "$port" pttl session:1)
