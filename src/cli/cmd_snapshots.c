@@ -6,6 +6,7 @@
 #include "../core/text.h"
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
+#include "../source/pg.h"
 #include "cli.h"
 
 cJSON *cli_snapshot_json(const snapshot *s);
@@ -39,6 +40,9 @@ cJSON *cli_snapshot_json(const snapshot *s)
     cJSON_AddBoolToObject(o, "partial", s->partial);
     cJSON_AddNumberToObject(o, "total_files", (double)s->summary.total_files);
     cJSON_AddNumberToObject(o, "total_bytes", (double)s->summary.total_bytes);
+    cJSON *meta = s->meta_json ? cJSON_Parse(s->meta_json) : NULL;
+    if (meta)
+        cJSON_AddItemToObject(o, "meta", meta);
     return o;
 }
 
@@ -94,20 +98,24 @@ int cmd_snapshots(cli *c, int argc, char **argv)
         text_time(s->time, 0, t, sizeof t);
         t[19] = '\0';
         t[10] = ' ';
-        snprintf(flags, sizeof flags, "%s%s%s", s->partial ? "!" : "", s->lock_until > now ? "L" : "",
-                 s->held ? "H" : "");
+        pg_meta pm;
+        int wal_missing = pg_snapshot_is(s, NULL, &pm) && !pm.wal_complete;
+        snprintf(flags, sizeof flags, "%s%s%s%s", s->partial ? "!" : "", s->lock_until > now ? "L" : "",
+                 s->held ? "H" : "", wal_missing ? "W" : "");
         size_t l = (size_t)snprintf(ct, sizeof ct, "%s", s->class_name);
         for (size_t k = 0; k < s->ntags && l < sizeof ct; k++)
             l += (size_t)snprintf(ct + l, sizeof ct - l, "%s%s", l ? "," : "", s->tags[k]);
         printf("%-8s  %-20s  %-16.16s  %-5s %-14s", sid, t, s->hostname, flags, ct);
+        int from_source = strcmp(s->source, "files") != 0; /* paths name the source: show its kind */
         for (size_t k = 0; k < s->npaths; k++)
-            printf(" %s", s->paths[k]);
+            printf(" %s%s%s", from_source ? s->source : "", from_source ? ":" : "", s->paths[k]);
         printf("\n");
     }
     if (arr)
         cli_json_print(arr);
     else
-        printf("%zu snapshot%s (flags: ! partial, L retention-locked, H legal hold)\n", shown, shown == 1 ? "" : "s");
+        printf("%zu snapshot%s (flags: ! partial, L retention-locked, H legal hold, W WAL not archived when it ended)\n",
+               shown, shown == 1 ? "" : "s");
     snapshots_free(&list, n);
     return 0;
 }

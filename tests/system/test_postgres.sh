@@ -226,6 +226,8 @@ t_postgres_backup_waits_for_wal() {
   expect_err "is saved but not usable for a restore yet: WAL segment [0-9A-F]{24} of source main-db was not archived within 2 s"
   [[ $(json 'j["meta"]["wal_complete"]') == False ]] || fail "snapshot not marked wal_complete=false"
   seg=$(json 'j["meta"]["wal_start"]')
+  expect_rcc 0 snapshots
+  expect_out " W +postgres:main-db$"
   expect_rcc 18 restore --source main-db --target "$T/r" --latest
   expect_err "WAL segment $seg is missing"
   [[ ! -e $T/r ]] || fail "a refused restore left $T/r behind"
