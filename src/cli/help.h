@@ -103,8 +103,10 @@
 
 #define HELP_SNAPSHOTS \
     "Usage: lifeline snapshots [--host H] [--tag T] [--path P]\n\n" \
-    "Lists snapshots, oldest first: id, time, host, tags, class, paths, and\n" \
-    "markers for partial (!), retention-locked (L) and held (H) snapshots.\n" HELP_GLOBAL
+    "Lists snapshots, oldest first: id, time, host, tags, class, paths (for a source,\n" \
+    "its kind and name: postgres:main-db), and markers for partial (!), retention-\n" \
+    "locked (L) and held (H) snapshots, and base backups whose WAL was not archived\n" \
+    "when they ended (W). --json includes each snapshot's source facts (meta).\n" HELP_GLOBAL
 
 #define HELP_LS \
     "Usage: lifeline ls [-l] SNAPSHOT [PATH]\n\n" \
