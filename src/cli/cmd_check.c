@@ -7,6 +7,7 @@
 #include "../repo/check.h"
 #include "../repo/lock.h"
 #include "../source/pg.h"
+#include "../source/redis.h"
 #include "cli.h"
 
 typedef struct report_ctx {
@@ -78,6 +79,8 @@ int cmd_check(cli *c, int argc, char **argv)
         rc = check_run(r, &o, on_problem, &rctx, &res);
     if (!rc)
         rc = pg_check_wal(r, on_problem, &rctx, &res.errors);
+    if (!rc && o.read_data)
+        rc = redis_check_snapshots(r, on_problem, &rctx, &res.errors);
     lock_release(&lk);
     if (rc) {
         cJSON_Delete(rctx.arr);

@@ -459,3 +459,33 @@ int redis_snapshot_parse(repo *r, const snapshot *s, rdb_info *info)
     tree_free(&t);
     return rc;
 }
+
+int redis_check_snapshots(repo *r, check_report_fn fn, void *ctx, uint64_t *errors)
+{
+    snapshot *list;
+    size_t n;
+    int rc = snapshot_load_all(r, &list, &n, 2); /* damaged snapshots are the check's own findings */
+    if (rc)
+        return rc;
+    rdb_info *info = calloc(1, sizeof *info);
+    if (!info)
+        rc = err_set(ERR_FATAL, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (strcmp(list[i].source, "redis"))
+            continue;
+        int prc = redis_snapshot_parse(r, &list[i], info);
+        if (prc == ERR_DAMAGED) {
+            char sid[9], obj[32];
+            snapshot_short_id(list[i].id, sid);
+            snprintf(obj, sizeof obj, "snapshot %s", sid);
+            fn("error", obj, err_msg(), ctx);
+            (*errors)++;
+            err_clear();
+        } else {
+            rc = prc;
+        }
+    }
+    free(info);
+    snapshots_free(&list, n);
+    return rc;
+}

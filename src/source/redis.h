@@ -5,6 +5,7 @@
 #ifndef LL_REDIS_H
 #define LL_REDIS_H
 
+#include "../repo/check.h"
 #include "../repo/repo.h"
 #include "../repo/snapshot.h"
 #include "rdb.h"
@@ -45,5 +46,9 @@ int redis_keyspace(const redis_opts *o, uint64_t *keys, uint32_t ndbs) WUR;
 /* Reads an RDB stored in snapshot s (its file dump.rdb) through the parser: counts
  * with info->at_a / at_b as set by the caller. */
 int redis_snapshot_parse(repo *r, const snapshot *s, rdb_info *info) WUR;
+
+/* check --read-data: every RDB snapshot parsed again (structure and CRC-64); each
+ * that does not is reported. */
+int redis_check_snapshots(repo *r, check_report_fn fn, void *ctx, uint64_t *errors) WUR;
 
 #endif

@@ -53,6 +53,7 @@ t_redis_replace_roundtrip() {
     fail "key counts per database not recorded: $OUT"
   [[ $(json 'j["meta"]["checksum_verified"]') == True ]] || fail "checksum not verified"
   [[ $(json 'j["meta"]["rdb_version"]') == 10 ]] || fail "RDB version not recorded"
+  expect_rcc 0 check --read-data # every byte, and the RDB parsed again
   rcli "$port" flushall >/dev/null
   rcli "$port" set intruder yes >/dev/null
   expect_rcc 0 --json restore --source cache --replace
