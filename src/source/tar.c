@@ -204,38 +204,30 @@ static int meta_done(tar_parser *p)
     return rc;
 }
 
-static int start_entry(tar_parser *p)
+/* An extension record (long name, pax attributes): gathered whole, bounded. */
+static int begin_meta(tar_parser *p, char type, uint64_t size)
+{
+    if (size > META_MAX)
+        return damaged(p, "extension record too large");
+    uint8_t *m = realloc(p->meta, size ? size : 1);
+    if (!m)
+        return err_set(ERR_FATAL, "out of memory");
+    p->meta = m;
+    p->meta_type = type;
+    p->meta_len = 0;
+    p->left = size;
+    p->pad = (BLOCK - size % BLOCK) % BLOCK;
+    p->have_size = 0;
+    p->state = ST_META;
+    return size ? 0 : meta_done(p);
+}
+
+/* Path and link target: from the extension records before, else the header's
+ * fields (ustar's prefix + name); the extensions apply to this entry only. */
+static void entry_names(tar_parser *p, int ustar)
 {
     const uint8_t *h = p->hdr;
     tar_entry *e = &p->e;
-    uint64_t mode, uid, gid, size, mtime, dmaj = 0, dmin = 0;
-    if (!checksum_ok(h))
-        return damaged(p, "header checksum mismatch");
-    if (parse_num(h + 100, 8, &mode) || parse_num(h + 108, 8, &uid) || parse_num(h + 116, 8, &gid) ||
-        parse_num(h + 124, 12, &size) || parse_num(h + 136, 12, &mtime))
-        return damaged(p, "bad number in header");
-    int ustar = !memcmp(h + 257, "ustar", 5);
-    if (ustar && (parse_num(h + 329, 8, &dmaj) || parse_num(h + 337, 8, &dmin)))
-        return damaged(p, "bad device number in header");
-    char type = (char)h[156];
-    if (p->have_size)
-        size = p->pax_size;
-    if (type == 'L' || type == 'K' || type == 'x' || type == 'g') {
-        if (size > META_MAX)
-            return damaged(p, "extension record too large");
-        uint8_t *m = realloc(p->meta, size ? size : 1);
-        if (!m)
-            return err_set(ERR_FATAL, "out of memory");
-        p->meta = m;
-        p->meta_type = type;
-        p->meta_len = 0;
-        p->left = size;
-        p->pad = (BLOCK - size % BLOCK) % BLOCK;
-        p->have_size = 0;
-        p->state = ST_META;
-        return size ? 0 : meta_done(p);
-    }
-    memset(e, 0, sizeof *e);
     if (p->long_path[0]) {
         memcpy(e->path, p->long_path, sizeof e->path);
     } else {
@@ -253,6 +245,28 @@ static int start_entry(tar_parser *p)
         field(e->link, sizeof e->link, h + 157, 100);
     p->long_path[0] = p->long_link[0] = '\0';
     p->have_size = 0;
+}
+
+static int start_entry(tar_parser *p)
+{
+    const uint8_t *h = p->hdr;
+    tar_entry *e = &p->e;
+    uint64_t mode, uid, gid, size, mtime, dmaj = 0, dmin = 0;
+    if (!checksum_ok(h))
+        return damaged(p, "header checksum mismatch");
+    if (parse_num(h + 100, 8, &mode) || parse_num(h + 108, 8, &uid) || parse_num(h + 116, 8, &gid) ||
+        parse_num(h + 124, 12, &size) || parse_num(h + 136, 12, &mtime))
+        return damaged(p, "bad number in header");
+    int ustar = !memcmp(h + 257, "ustar", 5);
+    if (ustar && (parse_num(h + 329, 8, &dmaj) || parse_num(h + 337, 8, &dmin)))
+        return damaged(p, "bad device number in header");
+    char type = (char)h[156];
+    if (p->have_size)
+        size = p->pax_size;
+    if (type == 'L' || type == 'K' || type == 'x' || type == 'g')
+        return begin_meta(p, type, size);
+    memset(e, 0, sizeof *e);
+    entry_names(p, ustar);
     int cp = clean_path(e->path);
     if (cp < 0 || (cp == 1 && type != '5'))
         return damaged(p, "empty or unsafe path in header");
