@@ -312,11 +312,14 @@ static int64_t now_ms(void)
  * expiry fell between the start of the load (at_a) and the count (at_b). */
 static int verify(repo *r, const snapshot *s, const redis_opts *o, int64_t at_a)
 {
-    static uint64_t server[RDB_MAX_DBS];
-    int rc = redis_keyspace(o, server, RDB_MAX_DBS);
+    uint64_t *server = calloc(RDB_MAX_DBS, sizeof *server);
     rdb_info *info = calloc(1, sizeof *info);
-    if (!info)
+    if (!server || !info) {
+        free(server);
+        free(info);
         return err_set(ERR_FATAL, "out of memory");
+    }
+    int rc = redis_keyspace(o, server, RDB_MAX_DBS);
     info->at_a = at_a;
     info->at_b = now_ms();
     if (!rc)
@@ -332,6 +335,7 @@ static int verify(repo *r, const snapshot *s, const redis_opts *o, int64_t at_a)
                      (unsigned long long)(want->keys - server[d]));
     }
     free(info);
+    free(server);
     return rc;
 }
 
