@@ -8,6 +8,7 @@
 #include "../repo/lock.h"
 #include "../source/pg.h"
 #include "../source/redis.h"
+#include "../source/wal.h"
 #include "cli.h"
 
 typedef struct report_ctx {
@@ -25,6 +26,11 @@ static void on_problem(const char *severity, const char *object, const char *pro
         cJSON_AddItemToArray(rc->arr, o);
     }
     fprintf(stderr, "%s: %s: %s\n", severity, object, problem);
+}
+
+static void on_wal_problem(const char *object, const char *problem, void *vctx)
+{
+    on_problem("error", object, problem, vctx);
 }
 
 static int parse_subset(const char *s, check_opts *o)
@@ -71,6 +77,7 @@ int cmd_check(cli *c, int argc, char **argv)
     repo *r;
     repo_lock *lk = NULL;
     check_result res;
+    uint64_t wal_files = 0;
     report_ctx rctx = {.arr = c->json ? cJSON_CreateArray() : NULL};
     int rc = cli_open_repo(c, &r);
     if (!rc)
@@ -81,6 +88,8 @@ int cmd_check(cli *c, int argc, char **argv)
         rc = pg_check_wal(r, on_problem, &rctx, &res.errors);
     if (!rc && o.read_data)
         rc = redis_check_snapshots(r, on_problem, &rctx, &res.errors);
+    if (!rc && o.read_data)
+        rc = wal_archive_verify(r, on_wal_problem, &rctx, &wal_files, &res.errors);
     lock_release(&lk);
     if (rc) {
         cJSON_Delete(rctx.arr);
@@ -95,6 +104,7 @@ int cmd_check(cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(j, "packs_read", (double)res.packs_read);
         cJSON_AddNumberToObject(j, "blobs_read", (double)res.blobs_read);
         cJSON_AddNumberToObject(j, "bytes_read", (double)res.bytes_read);
+        cJSON_AddNumberToObject(j, "wal_files_read", (double)wal_files);
         cJSON_AddNumberToObject(j, "errors", (double)res.errors);
         cJSON_AddNumberToObject(j, "warnings", (double)res.warnings);
         cJSON_AddItemToObject(j, "problems", rctx.arr);
@@ -107,6 +117,8 @@ int cmd_check(cli *c, int argc, char **argv)
         if (o.read_data)
             LOG_INFO("read %llu packs, %llu blobs, %s: every blob decrypted, authenticated and its id recomputed",
                      (unsigned long long)res.packs_read, (unsigned long long)res.blobs_read, b);
+        if (wal_files)
+            LOG_INFO("read %llu archived WAL files: each decrypted and authenticated", (unsigned long long)wal_files);
         if (res.errors)
             LOG_INFO("%llu error(s), %llu warning(s)", (unsigned long long)res.errors,
                      (unsigned long long)res.warnings);

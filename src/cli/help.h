@@ -175,7 +175,8 @@
     "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" \
     "For PostgreSQL sources: every base backup's WAL range must be archived, and any\n" \
     "gap in the archive after the oldest backup is named segment by segment.\n" \
-    "With --read-data, every Redis snapshot's RDB is also parsed again (CRC-64).\n" HELP_GLOBAL
+    "With --read-data, every archived WAL file is read and authenticated too, and\n" \
+    "every Redis snapshot's RDB is parsed again (CRC-64).\n" HELP_GLOBAL
 
 #define HELP_FORGET \
     "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \

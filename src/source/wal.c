@@ -299,3 +299,39 @@ int wal_archive_forget(repo *r, const char *source, uint64_t segsize, uint64_t s
     *removed = c.removed;
     return rc;
 }
+
+typedef struct verify_ctx {
+    repo *r;
+    wal_report_fn fn;
+    void *ctx;
+    uint64_t files, bytes, *errors;
+    buf b;
+} verify_ctx;
+
+static int verify_one(const char *name, uint64_t size, void *vctx)
+{
+    verify_ctx *c = vctx;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    if (!wal_name_valid(base))
+        return 0;
+    int rc = repo_named_load(c->r, OBJ_WAL, name, &c->b);
+    c->files++;
+    c->bytes += size;
+    if (rc == ERR_DAMAGED || rc == ERR_NOTFOUND) {
+        c->fn(name, err_msg(), c->ctx);
+        (*c->errors)++;
+        err_clear();
+        return 0;
+    }
+    return rc;
+}
+
+int wal_archive_verify(repo *r, wal_report_fn fn, void *ctx, uint64_t *files, uint64_t *errors)
+{
+    verify_ctx c = {.r = r, .fn = fn, .ctx = ctx, .errors = errors};
+    buf_init(&c.b, 0);
+    int rc = store_list(repo_store(r), "wal", verify_one, &c);
+    buf_free(&c.b);
+    *files = c.files;
+    return rc;
+}

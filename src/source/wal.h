@@ -56,4 +56,9 @@ uint64_t wal_archive_last(const wal_archive *a, uint32_t min_tli);
 int wal_archive_forget(repo *r, const char *source, uint64_t segsize, uint64_t segno, int dry_run,
                        uint64_t *removed) WUR;
 
+/* Reads, authenticates and decompresses every archived WAL file of every source;
+ * fn is called with each one that fails. */
+typedef void (*wal_report_fn)(const char *object, const char *problem, void *ctx);
+int wal_archive_verify(repo *r, wal_report_fn fn, void *ctx, uint64_t *files, uint64_t *errors) WUR;
+
 #endif

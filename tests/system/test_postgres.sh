@@ -127,7 +127,15 @@ t_postgres_missing_wal() {
     [[ $i == 1 ]] && lsn_before=$(pg_val "$PORT" "select pg_current_wal_insert_lsn()")
     pg_archive_now "$PORT"
   done
-  expect_rcc 0 check
+  expect_rcc 0 check --read-data
+  expect_err "read [0-9]+ archived WAL files"
+  victim=$(ls "$REPO/wal/main-db" | grep -E '^[0-9A-F]{24}$' | head -1)
+  cp "$REPO/wal/main-db/$victim" "$T/saved"
+  python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[100] ^= 1; open(sys.argv[1], "wb").write(b)' \
+    "$REPO/wal/main-db/$victim"
+  expect_rcc 13 check --read-data
+  expect_err "error: wal/main-db/$victim: "
+  cp "$T/saved" "$REPO/wal/main-db/$victim"
   gap=$(pg_val "$PORT" "select pg_walfile_name(pg_current_wal_lsn() - 16*1024*1024)")
   rm "$REPO/wal/main-db/$gap"
   expect_rcc 13 check
