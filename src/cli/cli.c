@@ -118,8 +118,10 @@ int cli_read_secret_file(const char *path, const char *what, char **secret, size
     buf_init(&b, 1 << 16);
     int rc = fs_read_file(path, &b, 1 << 16);
     if (rc) {
+        char why[512]; /* copied: err_set writes the record err_msg() points into */
+        snprintf(why, sizeof why, "%s", err_msg());
         buf_free(&b);
-        return err_set(rc == ERR_NOTFOUND ? ERR_USAGE : rc, "%s %s: %s", what, path, err_msg());
+        return err_set(rc == ERR_NOTFOUND ? ERR_USAGE : rc, "%s %s: %s", what, path, why);
     }
     while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
         b.len--;

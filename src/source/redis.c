@@ -23,7 +23,6 @@
 #include "../repo/treebuild.h"
 #include "../repo/walk.h"
 
-#define EOF_MARK 40
 #define ACL_HINT "the ACL user needs +psync +replconf +ping +info +auth (and a password)"
 
 /* ---- connection ------------------------------------------------------------------- */
@@ -115,8 +114,7 @@ static int open_session(const redis_opts *o, redisContext **out)
     return 0;
 }
 
-/* "field:value" from an INFO reply. */
-static void info_field(const char *text, const char *field, char *out, size_t cap)
+void redis_info_field(const char *text, const char *field, char *out, size_t cap)
 {
     size_t fl = strlen(field);
     out[0] = '\0';
@@ -128,6 +126,54 @@ static void info_field(const char *text, const char *field, char *out, size_t ca
         }
 }
 
+void redis_info_keyspace(const char *text, uint64_t *keys, uint32_t ndbs)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        unsigned db;
+        unsigned long long n;
+        if (sscanf(p, "db%u:keys=%llu", &db, &n) == 2 && db < ndbs)
+            keys[db] = n;
+    }
+}
+
+/* Digits only, at most 19 of them: no sign, no spaces, no overflow. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    if (!n || n > 19 || s[n])
+        return -1;
+    *out = strtoull(s, NULL, 10);
+    return 0;
+}
+
+int redis_parse_fullresync(const char *line, char id[48], int64_t *offset)
+{
+    uint64_t off;
+    const char *p = line + 12;
+    if (strncmp(line, "+FULLRESYNC ", 12))
+        return err_set(ERR_DAMAGED, "unexpected answer to PSYNC");
+    size_t idl = strcspn(p, " ");
+    if (!idl || idl > 47 || p[idl] != ' ' || parse_count(p + idl + 1, &off))
+        return err_set(ERR_DAMAGED, "malformed FULLRESYNC answer");
+    memcpy(id, p, idl);
+    id[idl] = '\0';
+    *offset = (int64_t)off;
+    return 0;
+}
+
+int redis_parse_transfer_header(const char *line, uint64_t *length, char mark[REDIS_EOF_MARK], int *eof_marked)
+{
+    *eof_marked = 0;
+    if (!strncmp(line, "$EOF:", 5) && strlen(line) == 5 + REDIS_EOF_MARK) {
+        memcpy(mark, line + 5, REDIS_EOF_MARK);
+        *eof_marked = 1;
+        return 0;
+    }
+    if (line[0] != '$' || parse_count(line + 1, length))
+        return err_set(ERR_DAMAGED, "unexpected header before the RDB");
+    return 0;
+}
+
 int redis_ping(const redis_opts *o)
 {
     redisContext *c;
@@ -137,7 +183,7 @@ int redis_ping(const redis_opts *o)
         return rc;
     if (!(rc = command(c, o, "INFO persistence", &rep, "INFO persistence"))) {
         char loading[8];
-        info_field(rep->str ? rep->str : "", "loading", loading, sizeof loading);
+        redis_info_field(rep->str ? rep->str : "", "loading", loading, sizeof loading);
         if (!strcmp(loading, "1"))
             rc = fail(o, "not ready", "still loading its data");
         freeReplyObject(rep);
@@ -173,12 +219,7 @@ int redis_keyspace(const redis_opts *o, uint64_t *keys, uint32_t ndbs)
     if (rc)
         return rc;
     if (!(rc = command(c, o, "INFO keyspace", &rep, "INFO keyspace"))) {
-        for (const char *p = rep->str; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-            unsigned db;
-            unsigned long long n;
-            if (sscanf(p, "db%u:keys=%llu", &db, &n) == 2 && db < ndbs)
-                keys[db] = n;
-        }
+        redis_info_keyspace(rep->str ? rep->str : "", keys, ndbs);
         freeReplyObject(rep);
     }
     redisFree(c);
@@ -256,7 +297,7 @@ static int handshake(redisContext *c, const redis_opts *o, redis_sync *sync, soc
     int rc = command(c, o, "INFO", &rep, "INFO server");
     if (rc)
         return rc;
-    info_field(rep->str ? rep->str : "", "redis_version", sync->version, sizeof sync->version);
+    redis_info_field(rep->str ? rep->str : "", "redis_version", sync->version, sizeof sync->version);
     freeReplyObject(rep);
     if ((rc = command(c, o, "REPLCONF", NULL, "REPLCONF capa eof capa psync2")))
         return rc;
@@ -274,10 +315,8 @@ static int handshake(redisContext *c, const redis_opts *o, redis_sync *sync, soc
             err_hint(ACL_HINT);
         return rc;
     }
-    long long off;
-    if (sscanf(line, "+FULLRESYNC %47s %lld", sync->repl_id, &off) != 2)
+    if (redis_parse_fullresync(line, sync->repl_id, &sync->offset))
         return fail(o, "PSYNC", "unexpected answer");
-    sync->offset = off;
     return 0;
 }
 
@@ -295,30 +334,25 @@ static int to_stream(void *ctx, const uint8_t *p, size_t len)
 
 static int transfer(const redis_opts *o, sock *s, blob_stream *bs, progress *prog, rdb_info *info, redis_sync *sync)
 {
-    char line[128], mark[EOF_MARK];
+    char line[128], mark[REDIS_EOF_MARK];
     uint64_t limit = UINT64_MAX;
     int rc = read_line(s, line, sizeof line);
     if (rc)
         return rc;
-    if (!strncmp(line, "$EOF:", 5) && strlen(line) == 5 + EOF_MARK) {
-        sync->diskless = 1;
-        memcpy(mark, line + 5, EOF_MARK);
-    } else {
-        char *end;
-        unsigned long long n = line[0] == '$' ? strtoull(line + 1, &end, 10) : 0;
-        if (line[0] != '$' || end == line + 1 || *end)
-            return fail(o, "transfer", "unexpected header before the RDB");
-        limit = n;
-        progress_total(prog, 0, n);
-    }
+    if (redis_parse_transfer_header(line, &limit, mark, &sync->diskless))
+        return fail(o, "transfer", "unexpected header before the RDB");
+    if (sync->diskless)
+        limit = UINT64_MAX;
+    else
+        progress_total(prog, 0, limit);
     rx_ctx x = {bs, prog};
     rdb_reader *rr;
     if ((rc = rdb_reader_new(sock_read, s, to_stream, &x, limit, &rr)))
         return rc;
     rc = rdb_parse(rr, info);
     if (!rc && sync->diskless) {
-        uint8_t got[EOF_MARK];
-        if (!(rc = rdb_read_trailer(rr, got, EOF_MARK)) && memcmp(got, mark, EOF_MARK))
+        uint8_t got[REDIS_EOF_MARK];
+        if (!(rc = rdb_read_trailer(rr, got, REDIS_EOF_MARK)) && memcmp(got, mark, REDIS_EOF_MARK))
             rc = err_set(ERR_DAMAGED, "RDB stream: the end mark of the diskless transfer does not match");
     }
     rdb_reader_free(&rr);

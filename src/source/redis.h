@@ -38,6 +38,16 @@ char *redis_meta_json(const char *source, const rdb_info *info, const redis_sync
 /* Connects and authenticates; 0 when the server answers PING (not loading).
  * For restore: waiting for a server to stop or come back. */
 int redis_ping(const redis_opts *o) WUR;
+/* The protocol's small decoders, separate so that they are fuzzed (server input). */
+#define REDIS_EOF_MARK 40
+/* "+FULLRESYNC <replid> <offset>"; ERR_DAMAGED otherwise. */
+int redis_parse_fullresync(const char *line, char id[48], int64_t *offset) WUR;
+/* "$<length>" (disk transfer) or "$EOF:<40-byte mark>" (diskless); ERR_DAMAGED otherwise. */
+int redis_parse_transfer_header(const char *line, uint64_t *length, char mark[REDIS_EOF_MARK], int *eof_marked) WUR;
+/* "field:value" from an INFO reply (empty when absent); keys per database from INFO keyspace. */
+void redis_info_field(const char *text, const char *field, char *out, size_t cap);
+void redis_info_keyspace(const char *text, uint64_t *keys, uint32_t ndbs);
+
 /* CONFIG GET name (e.g. "dir", "dbfilename"). */
 int redis_config_get(const redis_opts *o, const char *name, char *out, size_t cap) WUR;
 /* Keys per database as the server reports them (INFO keyspace). */

@@ -66,3 +66,10 @@ t_bad_config_file() {
   expect_err "retention class 'nosuch' is not defined"
   expect_rc 18 backup "$T/does-not-exist"
 }
+
+# A password file that is not there: usage error naming the file and why, intact.
+t_missing_password_file() {
+  new_repo
+  expect_rc 2 --password-file "$T/no-such.pass" snapshots
+  expect_err "^lifeline: error: password file $T/no-such.pass: open $T/no-such.pass: No such file or directory$"
+}
