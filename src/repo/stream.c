@@ -73,6 +73,36 @@ static int cut_at(blob_stream *s, size_t cut)
     return rc ? rc : add_id(s, id);
 }
 
+int blob_stream_space(blob_stream *s, uint8_t **p, size_t *cap)
+{
+    if (!s->cb && !(s->cb = repo_chunk_buffer_get(s->r)))
+        return err_set(ERR_FATAL, "out of memory");
+    *p = s->cb + s->len;
+    *cap = s->ch->max - s->len; /* never 0: a full buffer is always cut at once */
+    return 0;
+}
+
+int blob_stream_commit(blob_stream *s, size_t n)
+{
+    size_t cut;
+    s->len += n;
+    s->total += n;
+    while (s->cb && (cut = chunker_scan(s->ch, s->cb, s->len, 0, &s->st)) != 0) {
+        int rc = cut_at(s, cut);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void blob_stream_discard(blob_stream *s)
+{
+    s->len = 0;
+    s->st = (chunker_state){0, 0};
+    s->ncontent = 0;
+    s->total = 0;
+}
+
 /* Bytes are scanned in steps of at most this much, so a cut is found soon after the
  * data crossing it arrives: only the bytes past a cut are ever moved, and a buffer
  * is touched only up to about where its chunk ends. */
@@ -81,23 +111,20 @@ static int cut_at(blob_stream *s, size_t cut)
 int blob_stream_write(blob_stream *s, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    s->total += len;
     while (len) {
-        if (!s->cb && !(s->cb = repo_chunk_buffer_get(s->r)))
-            return err_set(ERR_FATAL, "out of memory");
-        size_t take = s->ch->max - s->len < len ? s->ch->max - s->len : len;
+        uint8_t *dst;
+        size_t cap;
+        int rc = blob_stream_space(s, &dst, &cap);
+        if (rc)
+            return rc;
+        size_t take = len < cap ? len : cap;
         if (take > SCAN_STEP)
             take = SCAN_STEP;
-        memcpy(s->cb + s->len, p, take);
-        s->len += take;
+        memcpy(dst, p, take);
         p += take;
         len -= take;
-        size_t cut;
-        while (s->cb && (cut = chunker_scan(s->ch, s->cb, s->len, 0, &s->st)) != 0) {
-            int rc = cut_at(s, cut);
-            if (rc)
-                return rc;
-        }
+        if ((rc = blob_stream_commit(s, take)))
+            return rc;
     }
     return 0;
 }

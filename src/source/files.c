@@ -22,6 +22,7 @@
 #include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"
+#include "../repo/stream.h"
 #include "../repo/walk.h"
 
 /* ---- paths ------------------------------------------------------------------- */
@@ -102,6 +103,7 @@ typedef struct backup_ctx {
     const files_backup_opts *o;
     snapshot_summary *sum;
     progress prog;
+    blob_stream *bs; /* file contents into blobs, one file at a time */
 } backup_ctx;
 
 static void node_from_stat(tree_node *n, const struct stat *st)
@@ -169,28 +171,13 @@ static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
     return 1;
 }
 
-static int add_content(tree_node *n, const uint8_t id[32], uint32_t *cap)
-{
-    if (n->ncontent == *cap) {
-        uint32_t nc = *cap ? *cap * 2 : 8;
-        void *p = realloc(n->content, (size_t)nc * 32);
-        if (!p)
-            return err_set(ERR_FATAL, "out of memory");
-        n->content = p;
-        *cap = nc;
-    }
-    memcpy(n->content[n->ncontent++], id, 32);
-    return 0;
-}
-
-/* Reads one file in blocks straight into a chunk buffer, scanning as data arrives;
- * at each cut the buffer goes to a worker as it is and only the few bytes read past
- * the cut move to the next buffer. Returns 0 with *skipped set when unreadable. */
+/* Reads one file in blocks straight into the stream's chunk buffer (no copy): at
+ * each cut the buffer goes to a worker as it is. Returns 0 with *skipped set when
+ * the file cannot be read. */
 #define READ_BLOCK (256 * 1024)
 
 static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
 {
-    const chunker *ch = repo_chunker(c->r);
     int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -200,68 +187,33 @@ static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped
         return 0;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    uint8_t *cb = repo_chunk_buffer_get(c->r);
-    size_t len = 0, scanned_to = 0;
-    uint32_t ccap = 0;
-    uint64_t total = 0;
-    chunker_state st = {0, 0};
-    int eof = 0, rc = cb ? 0 : err_set(ERR_FATAL, "out of memory");
-    while (!rc) {
-        if (!eof && len < ch->max) {
-            size_t want = ch->max - len < READ_BLOCK ? ch->max - len : READ_BLOCK;
-            ssize_t got = read(fd, cb + len, want);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got < 0) {
-                warn_skip(c, "read", path);
-                *skipped = 1;
-                break;
-            }
-            eof = got == 0;
-            len += (size_t)got;
-            total += (uint64_t)got;
-            c->sum->bytes_read += (uint64_t)got;
-            progress_add(&c->prog, 0, (uint64_t)got);
-            if (!eof && len == scanned_to)
-                continue;
-        }
-        size_t cut = len ? chunker_scan(ch, cb, len, eof, &st) : 0;
-        scanned_to = len;
-        if (!cut) {
-            if (eof)
-                break; /* empty file, or everything already handed on */
+    int rc = 0;
+    for (;;) {
+        uint8_t *p;
+        size_t cap;
+        if ((rc = blob_stream_space(c->bs, &p, &cap)))
+            break;
+        ssize_t got = read(fd, p, cap < READ_BLOCK ? cap : READ_BLOCK);
+        if (got < 0 && errno == EINTR)
             continue;
+        if (got < 0) {
+            warn_skip(c, "read", path);
+            *skipped = 1;
+            break;
         }
-        uint8_t id[32], *next = NULL;
-        int added;
-        if (cut < len) { /* the bytes past the cut start the next chunk */
-            if (!(next = repo_chunk_buffer_get(c->r))) {
-                rc = err_set(ERR_FATAL, "out of memory");
-                break;
-            }
-            memcpy(next, cb + cut, len - cut);
-        }
-        repo_blob_id(c->r, cb, cut, id);
-        rc = repo_blob_save_owned(c->r, BLOB_DATA, cb, cut, id, &added);
-        cb = next;
-        len -= cut;
-        scanned_to = 0;
-        st = (chunker_state){0, 0};
-        if (!rc)
-            rc = add_content(n, id, &ccap);
-        if (!cb) {
-            if (!eof && !rc && !(cb = repo_chunk_buffer_get(c->r)))
-                rc = err_set(ERR_FATAL, "out of memory");
-            if (!cb)
-                break;
-        }
+        if (got == 0)
+            break;
+        c->sum->bytes_read += (uint64_t)got;
+        progress_add(&c->prog, 0, (uint64_t)got);
+        if ((rc = blob_stream_commit(c->bs, (size_t)got)))
+            break;
     }
-    repo_chunk_buffer_put(c->r, cb);
     close(fd);
-    if (*skipped)
+    if (rc || *skipped) {
+        blob_stream_discard(c->bs);
         return rc;
-    n->size = total; /* what was read, even if the file grew or shrank meanwhile */
-    return rc;
+    }
+    return blob_stream_end(c->bs, n); /* its size: what was read, even if it grew or shrank meanwhile */
 }
 
 static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32]);
@@ -487,7 +439,7 @@ static void prescan(backup_ctx *c, const char *path)
 int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snapshot_summary *sum)
 {
     backup_ctx c = {.r = r, .o = o, .sum = sum};
-    int rc = 0;
+    int rc = blob_stream_new(r, &c.bs);
     for (size_t i = 0; !rc && i < o->npaths; i++) {
         struct stat st;
         if (lstat(o->paths[i], &st) != 0)
@@ -506,6 +458,7 @@ int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snaps
         rc = backup_virtual(&c, "/", o->paths, o->npaths, o->parent ? o->parent->tree : NULL, tree_id);
     }
     progress_end(&c.prog);
+    blob_stream_free(&c.bs);
     return rc;
 }
 
