@@ -1,5 +1,6 @@
 /* cli — see cli.h. */
 #define _GNU_SOURCE
+#include "../repo/snapshot.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -328,4 +329,36 @@ int cli_source_keys_check(cli *c, const config_source *s, const char *type, cons
                            c->cfg ? c->cfg->file : "(no configuration file)", s->kv[i].key, type);
     }
     return 0;
+}
+
+int cli_snapshot_index(repo *r, const char *spec, snapshot *list, size_t n, size_t *at)
+{
+    *at = SIZE_MAX;
+    if (!spec)
+        return 0;
+    snapshot s;
+    snapshot_init(&s);
+    int rc = snapshot_resolve(r, spec, &s);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!memcmp(list[i].id, s.id, 32))
+            *at = i;
+    snapshot_free(&s);
+    return rc;
+}
+
+int cli_newest_of_source(repo *r, snapshot *list, size_t n, const char *kind, const char *source, const char *spec,
+                         size_t *chosen)
+{
+    size_t force;
+    int rc = cli_snapshot_index(r, spec, list, n, &force);
+    if (rc)
+        return rc;
+    for (size_t i = n; i-- > 0;)
+        if ((force == SIZE_MAX || i == force) && !strcmp(list[i].source, kind) && list[i].npaths == 1 &&
+            !strcmp(list[i].paths[0], source)) {
+            *chosen = i;
+            return 0;
+        }
+    return err_set(ERR_NOTFOUND, "no %s snapshot of source %s in the repository%s", kind, source,
+                   spec ? " with that id" : "");
 }

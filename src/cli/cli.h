@@ -104,6 +104,12 @@ typedef struct source_args {
 int cli_source_type(cli *c, const char *name, const char **type) WUR;
 /* A typo in a source's section is an error naming the key, never silently ignored. */
 int cli_source_keys_check(cli *c, const config_source *s, const char *type, const char *const *known) WUR;
+/* --snapshot SPEC: that snapshot's place in list (SIZE_MAX when spec is NULL). */
+int cli_snapshot_index(repo *r, const char *spec, struct snapshot *list, size_t n, size_t *at) WUR;
+/* The newest snapshot of this kind ("redis", "pg_dump"...) of source, or the one spec
+ * names; ERR_NOTFOUND saying which is missing. */
+int cli_newest_of_source(repo *r, struct snapshot *list, size_t n, const char *kind, const char *source,
+                         const char *spec, size_t *chosen) WUR;
 int cmd_backup_pg(cli *c, const source_args *a);     /* cmd_pg.c */
 int cmd_restore_pg(cli *c, int argc, char **argv);
 int cmd_backup_redis(cli *c, const source_args *a);  /* cmd_redis.c */

@@ -374,34 +374,6 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
     }
 }
 
-/* --snapshot ID: its place in the list, or SIZE_MAX when not given. */
-static int forced_index(repo *r, const restore_args *a, snapshot *list, size_t n, size_t *force)
-{
-    *force = SIZE_MAX;
-    if (!a->snap)
-        return 0;
-    snapshot s;
-    snapshot_init(&s);
-    int rc = snapshot_resolve(r, a->snap, &s);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (!memcmp(list[i].id, s.id, 32))
-            *force = i;
-    snapshot_free(&s);
-    return rc;
-}
-
-static int pick_dump(const restore_args *a, snapshot *list, size_t n, size_t force, size_t *chosen)
-{
-    for (size_t i = n; i-- > 0;)
-        if ((force == SIZE_MAX || i == force) && !strcmp(list[i].source, "pg_dump") && list[i].npaths == 1 &&
-            !strcmp(list[i].paths[0], a->source)) {
-            *chosen = i;
-            return 0;
-        }
-    return err_set(ERR_NOTFOUND, "no logical dump of source %s in the repository%s", a->source,
-                   force == SIZE_MAX ? "" : " with that snapshot id");
-}
-
 int cmd_restore_pg(cli *c, int argc, char **argv)
 {
     restore_args a;
@@ -429,11 +401,9 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     rc = cli_open_locked(c, 0, 1, &r, &lk);
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
-    if (!rc)
-        rc = forced_index(r, &a, list, n, &force);
     if (!rc && a.logical)
-        rc = pick_dump(&a, list, n, force, &chosen);
-    else if (!rc)
+        rc = cli_newest_of_source(r, list, n, "pg_dump", a.source, a.snap, &chosen);
+    else if (!rc && !(rc = cli_snapshot_index(r, a.snap, list, n, &force)))
         rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
     if (!rc && !a.logical) /* everything checked: only now is anything written */
         rc = restore_command(c, a.source, &cmd);

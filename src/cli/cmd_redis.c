@@ -219,31 +219,6 @@ static int parse_restore(cli *c, int argc, char **argv, rr_args *a)
     return 0;
 }
 
-static int pick(repo *r, const rr_args *a, snapshot *list, size_t n, size_t *chosen)
-{
-    const char *want = a->aof ? "redis-aof" : "redis";
-    uint8_t forced[32];
-    int have_forced = 0;
-    if (a->snap) {
-        snapshot s;
-        snapshot_init(&s);
-        int rc = snapshot_resolve(r, a->snap, &s);
-        memcpy(forced, s.id, 32);
-        snapshot_free(&s);
-        if (rc)
-            return rc;
-        have_forced = 1;
-    }
-    for (size_t i = n; i-- > 0;)
-        if (!strcmp(list[i].source, want) && list[i].npaths == 1 && !strcmp(list[i].paths[0], a->source) &&
-            (!have_forced || !memcmp(list[i].id, forced, 32))) {
-            *chosen = i;
-            return 0;
-        }
-    return err_set(ERR_NOTFOUND, "no %s snapshot of source %s in the repository%s", a->aof ? "AOF" : "RDB",
-                   a->source, have_forced ? " with that id" : "");
-}
-
 /* One step of --replace, as its own audit record. */
 static void audit_step(cli *c, const rr_args *a, const char *step, int rc, const char *detail)
 {
@@ -516,7 +491,7 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
     if (!rc)
-        rc = pick(r, &a, list, n, &chosen);
+        rc = cli_newest_of_source(r, list, n, a.aof ? "redis-aof" : "redis", a.source, a.snap, &chosen);
     if (!rc) {
         char hex[65], sid[9];
         text_hex(list[chosen].id, 32, hex);

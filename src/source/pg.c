@@ -655,11 +655,9 @@ static int wal_to_target(const wal_archive *a, const pg_meta *m, const pg_target
 int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const pg_target *t, size_t force,
                     size_t *chosen, pg_meta *m)
 {
-    wal_archive a = {0};
-    int loaded = 0, rc = 0, seen = 0;
+    int seen = 0;
     double oldest_stop = 0;
-    err_saved unusable = {0}; /* the newest backup skipped for its own missing WAL */
-    for (size_t i = n; i-- > 0 && !rc;) {
+    for (size_t i = n; i-- > 0;) {
         pg_meta mm;
         char sid[9];
         if ((force != SIZE_MAX && i != force) || !pg_snapshot_is(&list[i], source, &mm))
@@ -668,28 +666,16 @@ int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const
         oldest_stop = mm.stop_time;
         if (!reaches(&mm, t))
             continue;
-        if (!loaded && !(rc = wal_archive_load(r, source, mm.segsize, t->kind == PG_TARGET_TIME, &a)))
-            loaded = 1;
+        /* the newest backup that reaches the target: an older one would need the same WAL and more */
+        wal_archive a;
+        int rc = wal_archive_load(r, source, mm.segsize, t->kind == PG_TARGET_TIME, &a);
         snapshot_short_id(list[i].id, sid);
-        if (!rc && own_wal(&a, &mm, sid)) { /* an older backup may still reach the target */
-            if (!unusable.code)
-                err_save(&unusable);
-            err_clear();
-            continue;
-        }
-        if (!rc && !(rc = wal_to_target(&a, &mm, t, sid))) {
+        if (!rc && !(rc = own_wal(&a, &mm, sid)) && !(rc = wal_to_target(&a, &mm, t, sid))) {
             *chosen = i;
             *m = mm;
         }
         wal_archive_free(&a);
         return rc;
-    }
-    wal_archive_free(&a);
-    if (rc)
-        return rc;
-    if (unusable.code) {
-        err_restore(&unusable);
-        return unusable.code;
     }
     if (!seen)
         return err_set(ERR_NOTFOUND, "no base backup of source %s in the repository", source);

@@ -216,6 +216,14 @@ t_postgres_forget_wal() {
   expect_rcc 0 --json backup --source main-db
   keep_from=$(json 'j["meta"]["wal_start"]')
   pg_archive_now "$PORT"
+  # --snapshot: an older backup than the one restore would choose
+  expect_rcc 0 --json snapshots
+  oldest=$(json 'j[0]["short_id"]')
+  expect_rcc 0 --json restore --source main-db --target "$T/old" --latest --snapshot "$oldest"
+  [[ $(json 'j["snapshot_id"]') == "$oldest"* ]] || fail "--snapshot $oldest was not the one restored: $OUT"
+  expect_rcc 18 restore --source main-db --logical --target "$T/none" --snapshot "$oldest"
+  expect_err "no pg_dump snapshot of source main-db in the repository with that id"
+  [[ ! -e $T/none ]] || fail "a refused restore created its target"
   expect_rcc 0 forget --keep-last 1
   expect_err "WAL of main-db: removed [0-9]+ file\\(s\\) older than $keep_from"
   [[ ! -e $REPO/wal/main-db/$first ]] || fail "$first outlived every backup that needed it"
