@@ -313,8 +313,10 @@ int cli_source_type(cli *c, const char *name, const char **type)
     const config_source *s = config_source_find(c->cfg, name);
     if (!s)
         return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
-    if (!(*type = config_source_get(s, "type")))
-        return err_set(ERR_CONFIG, "source '%s' in %s has no type", name, c->cfg->file);
+    *type = config_source_get(s, "type");
+    if (!*type || (strcmp(*type, "postgres") && strcmp(*type, "pg_dump") && strcmp(*type, "redis")))
+        return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres, pg_dump or redis (is %s)", name,
+                       c->cfg->file, *type ? *type : "not set");
     return 0;
 }
 

@@ -31,10 +31,7 @@ static int source_config(cli *c, const char *name, const config_source **out, in
     const config_source *s = config_source_find(c->cfg, name);
     if (!s)
         return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
-    const char *type = config_source_get(s, "type");
-    if (!type || (strcmp(type, "postgres") && strcmp(type, "pg_dump")))
-        return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres or pg_dump here (is %s)", name,
-                       c->cfg->file, type ? type : "not set");
+    const char *type = config_source_get(s, "type"); /* postgres or pg_dump: cli_source_type dispatched here */
     int rc = cli_source_keys_check(c, s, type, pg_keys);
     if (rc)
         return rc;

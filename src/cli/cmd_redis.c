@@ -412,8 +412,6 @@ static int check_server_paths(const redis_source *rs)
 static int replace(cli *c, const rr_args *a, repo *r, const snapshot *s, const redis_source *rs)
 {
     swap_paths p = {0};
-    if (!rs->data_dir || !rs->stop_cmd || !rs->start_cmd)
-        return err_set(ERR_CONFIG, "source '%s': --replace needs data-dir, stop-command and start-command", a->source);
     int rc = check_server_paths(rs);
     if (rc)
         return rc;
@@ -478,6 +476,9 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
         return 0;
     if (!rc)
         rc = source_load(c, a.source, &rs);
+    if (!rc && a.replace && (!rs.data_dir || !rs.stop_cmd || !rs.start_cmd))
+        rc = err_set(ERR_CONFIG, "source '%s' in %s: --replace needs data-dir, stop-command and start-command",
+                     a.source, c->cfg->file);
     if (rc) {
         source_free(&rs);
         return rc;

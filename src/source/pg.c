@@ -36,11 +36,18 @@ static double now_seconds(void)
 
 /* ---- connection ---------------------------------------------------------------- */
 
+/* libpq's messages span lines ("...\n\tThis probably means..."): ours are one line. */
 static void trim_nl(char *s)
 {
-    size_t l = strlen(s);
-    while (l && (s[l - 1] == '\n' || s[l - 1] == ' '))
-        s[--l] = '\0';
+    size_t w = 0;
+    for (size_t r = 0; s[r]; r++) {
+        char ch = s[r] == '\n' || s[r] == '\t' || s[r] == '\r' ? ' ' : s[r];
+        if (ch != ' ' || (w && s[w - 1] != ' '))
+            s[w++] = ch;
+    }
+    while (w && s[w - 1] == ' ')
+        w--;
+    s[w] = '\0';
 }
 
 static int pg_fail(PGconn *c, const char *source, const char *what)
@@ -391,11 +398,8 @@ static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
     if (!rc)
         rc = finish(pc, c->o, &m->stop_lsn, &m->stop_tli);
     m->stop_time = now_seconds();
-    if (rc) { /* drain, so the connection closes cleanly */
-        PGresult *res;
-        while ((res = PQgetResult(pc)))
-            PQclear(res);
-    }
+    /* on an error nothing is drained: mid-COPY, PQgetResult would hand back the COPY
+     * state forever; the caller's PQfinish closes the connection */
     return rc;
 }
 

@@ -73,3 +73,32 @@ t_missing_password_file() {
   expect_rc 2 --password-file "$T/no-such.pass" snapshots
   expect_err "^lifeline: error: password file $T/no-such.pass: open $T/no-such.pass: No such file or directory$"
 }
+
+# A source's section that is wrong: a configuration error naming source, file and
+# what is wrong, before any connection is tried (exit 15).
+t_source_config_errors() {
+  new_repo
+  c=$T/c.conf
+  src() { printf '[repository]\npath = %s\n\n[source "db"]\n%s\n' "$REPO" "$1" >"$c"; }
+  check_err() { # SECTION-LINES PATTERN ARGS...
+    src "$1"; local pat=$2; shift 2
+    run_cmd "$LL" -c "$c" "$@"
+    [[ $RC -eq 15 ]] || { echo "$ERR"; fail "lifeline $* exited $RC, wanted 15"; }
+    expect_err "$pat"
+  }
+  check_err $'type = mysql' "source 'db' in $c: type must be postgres, pg_dump or redis \\(is mysql\\)" backup --source db
+  check_err $'conninfo = host=x' "type must be postgres, pg_dump or redis \\(is not set\\)" backup --source db
+  check_err $'type = postgres\nconninf = host=x' "unknown key 'conninf' for type postgres" backup --source db
+  check_err $'type = postgres' "conninfo is missing" backup --source db
+  check_err $'type = postgres\nconninfo = host=x password=hunter2' "conninfo must not hold a password" backup --source db
+  grep -q hunter2 <<<"$ERR" && fail "the password was echoed"
+  check_err $'type = postgres\nconninfo = host=x\nwal-timeout = soon' "wal-timeout 'soon' is not a duration" backup --source db
+  check_err $'type = redis' "address is missing" backup --source db
+  check_err $'type = redis\naddress = localhost' "address 'localhost' is not host:port or unix:/path" backup --source db
+  check_err $'type = redis\naddress = 127.0.0.1:1\nuser = backup' "user backup needs a password-file" backup --source db
+  check_err $'type = redis\naddress = 127.0.0.1:1\ntimeout = 0s' "timeout '0s' is not a duration" backup --source db
+  check_err $'type = redis\naddress = 127.0.0.1:1' "--replace needs data-dir, stop-command and start-command" \
+    restore --source db --replace
+  check_err $'type = redis\naddress = 127.0.0.1:1' "no source 'other'" backup --source other
+  [[ ! -d $REPO/data || -z $(ls "$REPO/snapshots") ]] || fail "a refused backup left a snapshot"
+}

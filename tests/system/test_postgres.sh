@@ -94,6 +94,8 @@ t_postgres_delta_restore() {
   expect_rcc 0 backup --source main-db
   pg_marker "$PORT" 2 >/dev/null
   pg_archive_now "$PORT"
+  expect_rcc 2 restore --source main-db --target "$T/pgdata" --latest --delta
+  expect_err "has a postmaster.pid: stop the server"
   pg_stop "$T/pgdata"
   expect_rcc 0 restore --source main-db --target "$T/used" --latest
   port2=$(free_port)
@@ -202,7 +204,15 @@ t_postgres_logical_dump() {
   expect_err "pg_dump of source main-db failed"
   expect_rcc 0 --json snapshots
   [[ $(json 'len(j)') == 1 ]] || fail "a failed dump left a snapshot"
-  echo "logical dump round trip: $got rows through pg_restore"
+  # a tablespace outside the data folder: refused, clearly, and nothing committed
+  sed -i "s/port=1 /port=$PORT /" "$CONF"
+  mkdir "$T/ts" && { [[ $(id -u) -ne 0 ]] || chown postgres: "$T/ts"; }
+  pg_sql "$PORT" "create tablespace elsewhere location '$T/ts'"
+  expect_rcc 20 backup --source main-db
+  expect_err "has a tablespace outside the data folder \\($T/ts\\): not supported yet"
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == 1 ]] || fail "a refused base backup left a snapshot"
+  echo "logical dump round trip: $got rows through pg_restore; a tablespace refused"
 }
 
 # forget keeps the WAL the kept backups need and removes what only forgotten ones needed.
@@ -277,4 +287,33 @@ t_postgres_restore_point_and_xid() {
   expect_rcc 2 restore --source main-db --target "$T/x" --latest --lsn 0/1
   expect_err "give one of"
   echo "restore point 'before-2' and transaction $xid reached exactly"
+}
+
+# The server ends the connection in the middle of the stream: a clear error, no
+# snapshot, and no hang.
+t_postgres_backup_connection_lost() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pgbench -q -i -s 10 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1
+  for attempt in 1 2 3; do
+    rm -f "$T/bb.rc"
+    ( r=0; timeout 60 "$T/lifeline" -c "$CONF" backup --source main-db >"$T/bb.out" 2>"$T/bb.err" || r=$?
+      echo $r >"$T/bb.rc" ) &
+    for _ in $(seq 1 500); do
+      n=$(pg_val "$PORT" "select count(pg_terminate_backend(pid)) from pg_stat_progress_basebackup
+                          where phase = 'streaming database files'")
+      [[ $n -gt 0 || -s $T/bb.rc ]] && break
+      sleep 0.01
+    done
+    wait
+    [[ $(cat "$T/bb.rc") -eq 0 ]] || break # the backup finished before it could be cut: try again
+  done
+  rc=$(cat "$T/bb.rc")
+  [[ $rc -eq 20 ]] || { cat "$T/bb.err"; fail "backup cut by the server exited $rc, wanted 20"; }
+  grep -qE "PostgreSQL source main-db: base backup stream: .*(terminat|connection|server closed)" "$T/bb.err" ||
+    { cat "$T/bb.err"; fail "no clear message for the lost connection"; }
+  [[ $(wc -l <"$T/bb.err") -eq 1 ]] || { cat "$T/bb.err"; fail "the error is not one line"; }
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == $((attempt - 1)) ]] || fail "the cut backup left a snapshot"
+  echo "connection cut mid-stream (attempt $attempt): exit 20, $(head -c 120 "$T/bb.err")"
 }
