@@ -376,9 +376,13 @@ static int rollback(cli *c, const rr_args *a, const redis_source *rs, const swap
     char why[1024];
     snprintf(why, sizeof why, "%s", err_msg());
     LOG_WARN("restore of %s failed (%s): putting the previous data back", a->source, why);
-    int rc = run_shell("stop-command", rs->stop_cmd);
-    if (!rc)
-        rc = wait_server(&rs->o, 0);
+    /* a server that never came up cannot be stopped: what counts is that it is down */
+    int stop_rc = run_shell("stop-command", rs->stop_cmd);
+    int rc = wait_server(&rs->o, 0);
+    if (rc && stop_rc)
+        rc = stop_rc;
+    else if (!rc)
+        err_clear();
     if (!rc)
         rc = swap_back(p, rs->data_dir);
     if (!rc)

@@ -101,7 +101,15 @@ t_redis_replace_rolls_back() {
   expect_err "stop-command failed \\(exit code 1\\): false"
   [[ $(rcli "$port" get b) == 2 ]] || fail "the server changed although it was never stopped"
   [[ -z $(ls -A "$T/r" | grep lifeline) ]] || fail "a staged file was left in data-dir: $(ls -A "$T/r")"
-  echo "failed verification rolled back; a wrong data-dir refused up front; a failing stop changes nothing"
+  # the server does not come back: the previous file is put back all the same
+  sed -i "s|^stop-command = .*|stop-command = redis-cli -p $port shutdown nosave|; s|^start-command = .*|start-command = false|" "$CONF"
+  expect_rcc 20 restore --source cache --replace
+  expect_err "restore failed \\(start-command failed .*\\) and so did the rollback"
+  "$REDIS_SERVER" "$T/r.conf"
+  for _ in $(seq 1 100); do rcli "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  [[ $(rcli "$port" get b) == 2 ]] || fail "the previous dump.rdb was not put back when the server did not start"
+  echo "failed verification rolled back; a wrong data-dir refused up front; a failing stop changes nothing;"
+  echo "a server that does not start gets its previous file back"
 }
 
 t_redis_auth() {
