@@ -65,7 +65,7 @@ static int finish_child(const pgdump_opts *o, pid_t pid, int failed)
                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-static int pump(repo *r, int fd, blob_stream *bs, snapshot_summary *sum, progress *pr)
+static int pump(int fd, blob_stream *bs, snapshot_summary *sum, progress *pr)
 {
     uint8_t *b = malloc(PIPE_BLOCK);
     int rc = b ? 0 : err_set(ERR_FATAL, "out of memory");
@@ -81,7 +81,6 @@ static int pump(repo *r, int fd, blob_stream *bs, snapshot_summary *sum, progres
         progress_add(pr, 0, (uint64_t)got);
         rc = blob_stream_write(bs, b, (size_t)got);
     }
-    (void)r;
     free(b);
     return rc;
 }
@@ -117,7 +116,7 @@ int pgdump_backup(repo *r, const pgdump_opts *o, uint8_t root[32], snapshot_summ
         return rc;
     }
     progress_start(&pr, "dump", o->progress);
-    rc = pump(r, fd, bs, sum, &pr);
+    rc = pump(fd, bs, sum, &pr);
     close(fd);
     int wrc = finish_child(o, pid, rc != 0);
     rc = rc ? rc : wrc;
