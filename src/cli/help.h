@@ -22,7 +22,11 @@
     "  0 ok   1 failure   2 usage   3 backup written but some files unreadable\n" \
     "  10 no repository   11 locked   12 wrong password   13 damaged data\n" \
     "  14 unsupported format version   15 configuration error   16 I/O error\n" \
-    "  17 disk full   18 not found   19 refused by retention lock or legal hold\n"
+    "  17 disk full   18 not found   19 refused by retention lock or legal hold\n" \
+    "  20 source (PostgreSQL, Redis) unreachable, refusing or failing\n" \
+    "  21 backup stored, but its WAL was not archived in time (not usable yet)\n" \
+    "  22 restore finished, but some entries could not be created in the target\n" \
+    "  23 done, but its audit record could not be written\n"
 
 #define HELP_MAIN_HEAD \
     "lifeline — disaster recovery you can prove: encrypted, deduplicated backups,\n" \

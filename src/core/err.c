@@ -85,6 +85,8 @@ const char *err_code_name(int code)
     case ERR_RETENTION: return "retention";
     case ERR_SOURCE: return "source";
     case ERR_INCOMPLETE: return "incomplete";
+    case ERR_LOCAL: return "local";
+    case ERR_AUDIT: return "audit";
     default: return "fatal";
     }
 }

@@ -25,6 +25,9 @@ typedef enum {
     ERR_RETENTION = 19, /* refused by a retention lock or legal hold */
     ERR_SOURCE = 20,    /* a source (database, server) unreachable, refusing or failing */
     ERR_INCOMPLETE = 21,/* backup stored, but not usable yet (e.g. its WAL is not archived) */
+    ERR_LOCAL = 22,     /* restore finished, but some entries could not be created here
+                         * (the repository's data was sound: that would be 13) */
+    ERR_AUDIT = 23,     /* the command did what it said, but its audit record could not be written */
 } err_code;
 
 /* Sets the thread's error record; returns code so callers can `return err_set(...)`. */

@@ -17,6 +17,8 @@ typedef struct files_backup_opts {
 
 /* Makes a path absolute and lexically clean ("/a/./b/../c/" -> "/a/c"). */
 int files_abs_path(const char *in, char *out, size_t cap) WUR;
+/* Is child the same path as parent, or below it? ("/" contains every path.) */
+int files_is_inside(const char *child, const char *parent);
 /* Sorts paths, drops duplicates and paths inside other paths. */
 void files_normalize_paths(char **paths, size_t *n);
 

@@ -121,7 +121,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int identify(PGconn *c, const pg_backup_opts *o, pg_meta *m)
 {
-    PGresult *res;
+    PGresult *res = NULL; /* set by one_row on success; gcc -O3 cannot see that */
     int rc = one_row(c, o->source, "IDENTIFY_SYSTEM", 2, &res);
     if (rc)
         return rc;

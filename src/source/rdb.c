@@ -189,7 +189,7 @@ static int len_only(rdb_reader *r, uint64_t *v) { return length(r, v, NULL); }
 /* A string: skipped, or its first cap-1 bytes copied into out (NUL-terminated). */
 static int string(rdb_reader *r, char *out, size_t cap)
 {
-    uint64_t v, clen, ulen;
+    uint64_t v = 0, clen, ulen; /* set by length() on success (gcc -O3 cannot see it) */
     int enc;
     int rc = length(r, &v, &enc);
     if (out && cap)
@@ -243,7 +243,7 @@ static int text_double(rdb_reader *r)
 static int module_fields(rdb_reader *r)
 {
     for (uint64_t guard = 0;; guard++) {
-        uint64_t op, v;
+        uint64_t op = 0, v; /* set by len_only() on success */
         int rc = len_only(r, &op);
         if (rc)
             return rc;
