@@ -61,7 +61,18 @@ int files_abs_path(const char *in, char *out, size_t cap)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+/* Orders paths component by component ('/' before every other byte), so that the
+ * paths below a folder come right after it: "docs" < "docs/sub" < "docs.txt".
+ * Plain strcmp puts "docs.txt" between "docs" and "docs/sub" ('.' < '/'), and the
+ * child then escaped the check below and was stored a second time. */
+static int cmp_path(const void *a, const void *b)
+{
+    const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+    for (; *x && *x == *y; x++, y++)
+        ;
+    int cx = *x == '/' ? 1 : *x ? *x + 1 : 0, cy = *y == '/' ? 1 : *y ? *y + 1 : 0;
+    return cx - cy;
+}
 
 int files_is_inside(const char *child, const char *parent)
 {
@@ -73,7 +84,7 @@ int files_is_inside(const char *child, const char *parent)
 
 void files_normalize_paths(char **paths, size_t *n)
 {
-    qsort(paths, *n, sizeof *paths, cmp_str);
+    qsort(paths, *n, sizeof *paths, cmp_path);
     size_t w = 0;
     for (size_t i = 0; i < *n; i++) {
         if (w && files_is_inside(paths[i], paths[w - 1])) {

@@ -7,7 +7,7 @@
 #include "../repo/snapshot.h"
 
 typedef struct files_backup_opts {
-    char **paths; /* absolute, normalized, sorted, none inside another */
+    char **paths; /* absolute, normalized, sorted by component, none inside another */
     size_t npaths;
     char **excludes;
     size_t nexcludes;
@@ -19,7 +19,8 @@ typedef struct files_backup_opts {
 int files_abs_path(const char *in, char *out, size_t cap) WUR;
 /* Is child the same path as parent, or below it? ("/" contains every path.) */
 int files_is_inside(const char *child, const char *parent);
-/* Sorts paths, drops duplicates and paths inside other paths. */
+/* Sorts paths component by component (a folder, then what is below it, then its
+ * siblings), drops duplicates and paths inside other paths. */
 void files_normalize_paths(char **paths, size_t *n);
 
 /* Writes the trees and data; *tree receives the root tree id. Unreadable entries

@@ -314,11 +314,15 @@ static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_
             struct stat st;
             tree_node node;
             memset(&node, 0, sizeof node);
-            if (lstat(child, &st) != 0) {
+            /* stat, not lstat: a symlink on the way ("lnk/sub", lnk -> real) is stored
+             * as the folder it leads to, with that folder's owner and mode (as restic
+             * does); the link's own 0777 would open the restored folder to everyone */
+            if (stat(child, &st) != 0) {
                 rc = err_sys(ERR_NOTFOUND, "stat %s", child);
+            } else if (!S_ISDIR(st.st_mode)) {
+                rc = err_set(ERR_NOTFOUND, "backup path below %s: not a folder", child);
             } else {
                 node_from_stat(&node, &st);
-                node.type = NODE_DIR;
                 if (!(node.name = strdup(name)))
                     rc = err_set(ERR_FATAL, "out of memory");
                 if (!rc)
