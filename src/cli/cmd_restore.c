@@ -91,6 +91,7 @@ int cmd_restore(cli *c, int argc, char **argv)
             cJSON_AddNumberToObject(o, "hard_links", (double)st.links);
             cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
             cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+            cJSON_AddNumberToObject(o, "xattrs_not_set", (double)st.xattr_failed);
             cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
             cli_json_print(o);
         } else {

@@ -41,6 +41,7 @@ typedef struct files_restore_opts {
 typedef struct files_restore_stats {
     uint64_t files, dirs, links, bytes, errors;
     uint64_t unchanged, removed; /* --delta: files kept as they were, entries removed */
+    uint64_t xattr_failed;       /* extended attributes (ACLs, capabilities) that could not be set */
 } files_restore_stats;
 
 /* Restores; damaged files are reported, left out, and counted in errors (the

@@ -25,6 +25,7 @@
 #include "../core/text.h"
 #include "../repo/stream.h"
 #include "../repo/walk.h"
+#include "xattr.h"
 
 /* ---- backup ------------------------------------------------------------------ */
 
@@ -163,7 +164,11 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
     node_from_stat(&n, &st);
     if (!(n.name = strdup(name)))
         return err_set(ERR_FATAL, "out of memory");
-    int rc = 0, skipped = 0;
+    int rc = xattr_read(path, 0, &n, &c->sum->files_failed), skipped = 0;
+    if (rc) {
+        tree_node_free(&n);
+        return rc;
+    }
     if (n.type == NODE_DIR) {
         rc = backup_dir(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
         c->sum->dirs++;
@@ -325,6 +330,8 @@ static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_
                 node_from_stat(&node, &st);
                 if (!(node.name = strdup(name)))
                     rc = err_set(ERR_FATAL, "out of memory");
+                if (!rc)
+                    rc = xattr_read(child, 1, &node, &c->sum->files_failed);
                 if (!rc)
                     rc = backup_virtual(c, child, paths + i, j - i,
                                         old && old->type == NODE_DIR ? old->subtree : NULL, node.subtree);

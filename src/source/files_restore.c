@@ -23,6 +23,7 @@
 #include "../core/text.h"
 #include "../repo/stream.h"
 #include "../repo/walk.h"
+#include "xattr.h"
 
 /* ---- restore ------------------------------------------------------------------ */
 
@@ -67,12 +68,26 @@ static void restore_fail(restore_ctx *c, const char *path, const char *why)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Owner before mode (chown clears setuid), times last. */
+/* Extended attributes (ACLs, capabilities): each one that cannot be set is warned
+ * about by xattr_apply and counted here. */
+static void set_xattrs(restore_ctx *c, int fd, const char *path, const tree_node *n)
+{
+    unsigned failed = xattr_apply(fd, path, n);
+    if (failed) {
+        pthread_mutex_lock(&c->mu);
+        c->st->xattr_failed += failed;
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+/* Owner before attributes (chown clears capabilities) before mode (chown clears
+ * setuid; an ACL rewrites the group bits), times last. */
 static void set_meta(restore_ctx *c, const char *path, const tree_node *n)
 {
     int is_link = n->type == NODE_SYMLINK;
     if (lchown(path, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
         LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
+    set_xattrs(c, -1, path, n);
     if (!is_link && chmod(path, n->mode) != 0)
         LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
     struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
@@ -108,15 +123,14 @@ static int defer(restore_ctx *c, const char *path, const char *target, const tre
         return rc;
     deferred *d = &c->later[c->nlater];
     memset(d, 0, sizeof *d);
-    d->meta = *n; /* metadata only: names and content are not kept */
-    d->meta.name = d->meta.link = NULL;
-    d->meta.content = NULL;
-    d->meta.ncontent = 0;
+    if ((rc = tree_node_copy_meta(n, &d->meta))) /* metadata only: names and content are not kept */
+        return rc;
     d->path = strdup(path);
     d->target = target ? strdup(target) : NULL;
     if (!d->path || (target && !d->target)) {
         free(d->path);
         free(d->target);
+        tree_node_free(&d->meta);
         return err_set(ERR_FATAL, "out of memory");
     }
     c->nlater++;
@@ -198,11 +212,12 @@ static int write_content_direct(restore_ctx *c, int fd, const char *what, const 
     return rc;
 }
 
-/* Owner before mode (fchown clears setuid), times last. */
+/* As set_meta, through the open file. */
 static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
 {
     if (fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
         LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
+    set_xattrs(c, fd, path, n);
     if (fchmod(fd, n->mode) != 0)
         LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
     struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
@@ -546,6 +561,7 @@ static void restore_end(restore_ctx *c)
     for (size_t i = 0; i < c->nlater; i++) {
         free(c->later[i].path);
         free(c->later[i].target);
+        tree_node_free(&c->later[i].meta);
     }
     free(c->later);
     pthread_mutex_destroy(&c->mu);
@@ -584,6 +600,9 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
         apply_deferred(&c);
     progress_end(&c.prog);
     restore_end(&c);
+    if (st->xattr_failed)
+        LOG_WARN("%llu extended attribute(s) could not be set (see warnings above)",
+                 (unsigned long long)st->xattr_failed);
     if (!rc && st->errors)
         rc = err_set(ERR_DAMAGED, "%llu item(s) could not be restored (see errors above); the rest was restored",
                      (unsigned long long)st->errors);
