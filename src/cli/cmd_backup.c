@@ -17,10 +17,10 @@
 #include "cli.h"
 
 typedef struct backup_args {
-    char **tags, **excludes, **paths;
-    size_t ntags, nexcludes, npaths;
+    char **tags, **excludes, **paths, **given;
+    size_t ntags, nexcludes, npaths, ngiven;
     const char *class_name, *host, *parent, *source;
-    int force, no_progress, logical, aof;
+    int force, no_progress, logical, aof, one_fs;
 } backup_args;
 
 static int push(char ***l, size_t *n, const char *v)
@@ -44,6 +44,9 @@ static void args_free(backup_args *a)
         free(a->excludes[i]);
     for (size_t i = 0; i < a->npaths; i++)
         free(a->paths[i]);
+    for (size_t i = 0; i < a->ngiven; i++)
+        free(a->given[i]);
+    free(a->given);
     free(a->tags);
     free(a->excludes);
     free(a->paths);
@@ -57,9 +60,9 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         {"parent", required_argument, NULL, 'p'},   {"force", no_argument, NULL, 'f'},
         {"no-progress", no_argument, NULL, 'n'},    {"source", required_argument, NULL, 's'},
         {"logical", no_argument, NULL, 'l'},        {"aof", no_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0}};
+        {"one-file-system", no_argument, NULL, 'x'}, {NULL, 0, NULL, 0}};
     int opt, rc = 0;
-    while (!rc && (opt = cli_getopt(c, argc, argv, "e:", opts, cli_find("backup"))) != -1) {
+    while (!rc && (opt = cli_getopt(c, argc, argv, "e:x", opts, cli_find("backup"))) != -1) {
         switch (opt) {
         case -2: return -2;
         case 't': rc = push(&a->tags, &a->ntags, optarg); break;
@@ -72,6 +75,7 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         case 's': a->source = optarg; break;
         case 'l': a->logical = 1; break;
         case 'a': a->aof = 1; break;
+        case 'x': a->one_fs = 1; break;
         default: return ERR_USAGE;
         }
     }
@@ -81,8 +85,9 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         if (optind < argc)
             return err_set(ERR_USAGE,
                            "backup --source takes no PATH (the source's configuration says what to back up)");
-        if (a->excludes || a->parent || a->force)
-            return err_set(ERR_USAGE, "--exclude, --parent and --force are for file backups, not --source");
+        if (a->excludes || a->parent || a->force || a->one_fs)
+            return err_set(ERR_USAGE,
+                           "--exclude, --parent, --force and --one-file-system are for file backups, not --source");
         return 0;
     }
     if (a->logical || a->aof)
@@ -91,7 +96,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         return err_set(ERR_USAGE, "backup needs at least one PATH");
     for (int i = optind; i < argc; i++) {
         char abs[PATH_MAX];
-        if ((rc = files_abs_path(argv[i], abs, sizeof abs)) || (rc = push(&a->paths, &a->npaths, abs)))
+        if ((rc = files_abs_path(argv[i], abs, sizeof abs)) || (rc = push(&a->paths, &a->npaths, abs)) ||
+            (rc = push(&a->given, &a->ngiven, abs)))
             return rc;
     }
     files_normalize_paths(a->paths, &a->npaths);
@@ -151,12 +157,12 @@ void cli_print_backup_summary(cli *c, const snapshot *s, const snapshot_summary 
     text_bytes(m->total_bytes, tot, sizeof tot);
     LOG_INFO("files:     %llu new, %llu changed, %llu unchanged%s", (unsigned long long)m->files_new,
              (unsigned long long)m->files_changed, (unsigned long long)m->files_unchanged,
-             m->files_failed ? " (some unreadable: see warnings)" : "");
+             m->files_failed ? " (some unreadable or changed while read: see warnings)" : "");
     LOG_INFO("folders:   %llu", (unsigned long long)m->dirs);
     LOG_INFO("read:      %s", rd_);
     LOG_INFO("added:     %s (stored, after deduplication and compression)", add);
     LOG_INFO("processed: %llu files, %s in %.1f s", (unsigned long long)m->total_files, tot, m->duration);
-    LOG_INFO("snapshot %s saved%s", sid, s->partial ? " (partial: some files could not be read)" : "");
+    LOG_INFO("snapshot %s saved%s", sid, s->partial ? " (partial: some files could not be read or changed while read)" : "");
 }
 
 int cli_fill_snapshot(cli *c, const char *class_name, const char *host, char **tags, size_t ntags, snapshot *s)
@@ -234,6 +240,7 @@ int cmd_backup(cli *c, int argc, char **argv)
     }
     files_backup_opts fo = {.paths = a.paths, .npaths = a.npaths, .excludes = a.excludes,
                             .nexcludes = a.nexcludes, .parent = have_parent ? &parent : NULL,
+                            .one_file_system = a.one_fs, .given = a.given, .ngiven = a.ngiven,
                             .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
     if (!rc)
         rc = files_backup(r, &fo, s.tree, &s.summary);
@@ -253,7 +260,7 @@ int cmd_backup(cli *c, int argc, char **argv)
         cli_audit_id(c, hex);
         cli_print_backup_summary(c, &s, &s.summary);
         if (s.partial)
-            rc = err_set(ERR_PARTIAL, "snapshot saved, but %llu item(s) could not be read",
+            rc = err_set(ERR_PARTIAL, "snapshot saved, but %llu item(s) could not be read or changed as they were read",
                          (unsigned long long)s.summary.files_failed);
     }
     lock_release(&lk);

@@ -68,8 +68,13 @@
     "Backs up files and folders with their metadata (modes incl. setuid/sticky, owners,\n" \
     "times, symlinks, hard links, special files). Files whose size, mtime, ctime and inode\n" \
     "match the previous snapshot of the same paths and host are not read again.\n" \
-    "Unreadable files are warned about and left out; the snapshot is still written,\n" \
-    "marked partial, and the exit code is 3.\n\n" \
+    "Extended attributes (user.*, trusted.*, security.*), POSIX ACLs and file\n" \
+    "capabilities are kept; holes in sparse files are found without reading them and\n" \
+    "restored as holes. A symlink on the way to a PATH is stored as the folder it leads\n" \
+    "to, with that folder's owner and mode. Overlapping PATHs are backed up once.\n" \
+    "Unreadable files are warned about and left out, and a file that changes while it\n" \
+    "is read is stored as read with a warning (\"file changed as we read it\"); either\n" \
+    "way the snapshot is still written, marked partial, and the exit code is 3.\n\n" \
     "Options:\n" \
     "  --tag TAG          add a tag (repeatable)\n" \
     "  --class NAME       retention class from the configuration ([retention \"NAME\"]);\n" \
@@ -79,6 +84,9 @@
     "  --host NAME        record this host name instead of the machine's\n" \
     "  --parent ID        compare against this snapshot instead of the latest of the group\n" \
     "  --force            read every file even if unchanged\n" \
+    "  -x, --one-file-system  stay on the file system of each PATH: a mount point\n" \
+    "                     below it is stored as an empty folder (PATHs themselves are\n" \
+    "                     always backed up, even when one is a mount point)\n" \
     "  --no-progress      no progress line even on a terminal\n\n" \
     "Sources ([source \"NAME\"] in the configuration):\n" \
     "  --source NAME      back up a PostgreSQL source (type = postgres): a base backup\n" \

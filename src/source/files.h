@@ -13,6 +13,9 @@ typedef struct files_backup_opts {
     size_t nexcludes;
     const snapshot *parent; /* for skipping unchanged files; may be NULL */
     int progress;
+    int one_file_system;    /* do not cross into other file systems below the paths */
+    char **given;           /* every path as given (absolute, before normalizing): */
+    size_t ngiven;          /* with one_file_system, these are crossed into */
 } files_backup_opts;
 
 /* Makes a path absolute and lexically clean ("/a/./b/../c/" -> "/a/c"). */

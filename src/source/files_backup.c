@@ -25,6 +25,7 @@
 #include "../core/text.h"
 #include "../repo/stream.h"
 #include "../repo/walk.h"
+#include "sparse.h"
 #include "xattr.h"
 
 /* ---- backup ------------------------------------------------------------------ */
@@ -35,6 +36,7 @@ typedef struct backup_ctx {
     snapshot_summary *sum;
     progress prog;
     blob_stream *bs; /* file contents into blobs, one file at a time */
+    dev_t dev;       /* the file system of the backed-up path being walked (--one-file-system) */
 } backup_ctx;
 
 static void node_from_stat(tree_node *n, const struct stat *st)
@@ -107,24 +109,46 @@ static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
  * the file cannot be read. */
 #define READ_BLOCK (256 * 1024)
 
+/* tar's "file changed as we read it": a file whose size, mtime or ctime moved
+ * between the stat and the end of reading, or that gave more or fewer bytes than
+ * its size, is stored as read, but warned about and counted (the snapshot is partial). */
+static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, const tree_node *n, uint64_t got)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size &&
+        st.st_mtim.tv_sec == n->mtime && (uint32_t)st.st_mtim.tv_nsec == n->mtime_ns &&
+        st.st_ctim.tv_sec == n->ctime && (uint32_t)st.st_ctim.tv_nsec == n->ctime_ns)
+        return;
+    LOG_WARN("file changed as we read it: %s (%llu bytes read, size %llu before, %llu after; stored as read, "
+             "the snapshot is partial)",
+             path, (unsigned long long)got, (unsigned long long)n->size, (unsigned long long)st.st_size);
+    c->sum->files_failed++;
+}
+
 static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
 {
     int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         warn_skip(c, "read", path);
+        if (fd >= 0)
+            close(fd);
         *skipped = 1;
         return 0;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int rc = 0;
+    sparse_map m;
+    sparse_map_init(&m, &st);
+    int rc = 0, zeros;
+    uint64_t off = 0;
     for (;;) {
         uint8_t *p;
         size_t cap;
         if ((rc = blob_stream_space(c->bs, &p, &cap)))
             break;
-        ssize_t got = read(fd, p, cap < READ_BLOCK ? cap : READ_BLOCK);
+        ssize_t got = sparse_read(fd, off, p, cap < READ_BLOCK ? cap : READ_BLOCK, &m, &zeros);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
@@ -134,23 +158,46 @@ static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped
         }
         if (got == 0)
             break;
-        c->sum->bytes_read += (uint64_t)got;
+        off += (uint64_t)got;
+        c->sum->bytes_read += zeros ? 0 : (uint64_t)got; /* a hole costs no reading */
         progress_add(&c->prog, 0, (uint64_t)got);
         if ((rc = blob_stream_commit(c->bs, (size_t)got)))
             break;
     }
+    if (!rc && !*skipped)
+        check_unchanged_while_read(c, fd, path, n, off);
     close(fd);
     if (rc || *skipped) {
         blob_stream_discard(c->bs);
         return rc;
     }
+    if (m.had_hole)
+        n->flags |= NODE_FLAG_SPARSE;
     return blob_stream_end(c->bs, n); /* its size: what was read, even if it grew or shrank meanwhile */
 }
 
 static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32]);
+static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
+                       const tree_node *old, tree *t, int boundary);
 
 /* Backs up path into t as a node called name; old is the parent snapshot's node. */
-static int backup_path(backup_ctx *c, const char *path, const char *name, const tree_node *old, tree *t)
+/* --one-file-system: is path on another file system than the backed-up path it
+ * lies below? A path given on the command line is never a boundary, even when it
+ * is a mount point below another given path: it sets the file system for what is
+ * below it. */
+static int is_boundary(backup_ctx *c, const char *path, const struct stat *st, int top)
+{
+    if (!c->o->one_file_system || top || st->st_dev == c->dev)
+        return 0;
+    for (size_t i = 0; i < c->o->ngiven; i++)
+        if (!strcmp(c->o->given[i], path))
+            return 0;
+    return 1;
+}
+
+/* Backs up path into t as a node called name; old is the parent snapshot's node;
+ * top: path is one of the paths given. */
+static int backup_path(backup_ctx *c, const char *path, const char *name, const tree_node *old, tree *t, int top)
 {
     struct stat st;
     if (lstat(path, &st) != 0) {
@@ -159,6 +206,22 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
         warn_skip(c, "stat", path);
         return 0;
     }
+    int boundary = is_boundary(c, path, &st, top);
+    if (boundary && !S_ISDIR(st.st_mode))
+        return 0; /* a file mounted on its own (bind mount) belongs to the other file system */
+    dev_t outer = c->dev;
+    c->dev = boundary ? c->dev : st.st_dev;
+    int rc = backup_node(c, path, name, &st, old, t, boundary);
+    c->dev = outer;
+    return rc;
+}
+
+/* backup_path once the entry is known; boundary: a mount point that --one-file-system
+ * does not cross, stored as an empty folder with its own metadata (as restic does). */
+static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
+                       const tree_node *old, tree *t, int boundary)
+{
+    const struct stat st = *stp;
     tree_node n;
     memset(&n, 0, sizeof n);
     node_from_stat(&n, &st);
@@ -169,7 +232,13 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
         tree_node_free(&n);
         return rc;
     }
-    if (n.type == NODE_DIR) {
+    if (n.type == NODE_DIR && boundary) {
+        tree empty;
+        tree_init(&empty);
+        LOG_VERBOSE("%s: another file system, stored as an empty folder (--one-file-system)", path);
+        rc = save_tree(c, &empty, n.subtree);
+        c->sum->dirs++;
+    } else if (n.type == NODE_DIR) {
         rc = backup_dir(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
         c->sum->dirs++;
     } else if (n.type == NODE_SYMLINK) {
@@ -192,6 +261,7 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
             if (sz)
                 memcpy(n.content, old->content, sz);
             n.ncontent = old->ncontent;
+            n.flags |= old->flags & NODE_FLAG_SPARSE;
             c->sum->files_unchanged++;
             progress_add(&c->prog, 1, n.size);
         } else {
@@ -281,7 +351,7 @@ static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uin
         }
         if (files_excluded(c->o->excludes, c->o->nexcludes, child))
             continue;
-        rc = backup_path(c, child, names[i], tree_find(&old_tree, names[i]), &t);
+        rc = backup_path(c, child, names[i], tree_find(&old_tree, names[i]), &t, 0);
     }
     if (!rc)
         rc = save_tree(c, &t, out);
@@ -314,7 +384,7 @@ static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_
             j++;
         const tree_node *old = tree_find(&old_tree, name);
         if (j == i + 1 && !strcmp(paths[i], child)) {
-            rc = backup_path(c, child, name, old, &t);
+            rc = backup_path(c, child, name, old, &t, 1);
         } else {
             struct stat st;
             tree_node node;
@@ -392,6 +462,9 @@ int files_backup(repo *r, const files_backup_opts *o, uint8_t tree_id[32], snaps
     if (!rc && o->npaths == 1 && !strcmp(o->paths[0], "/")) {
         /* the whole file system: the root folder itself is the backed-up path */
         tree_node root = {0};
+        struct stat st;
+        if (lstat("/", &st) == 0)
+            c.dev = st.st_dev;
         if (o->parent)
             memcpy(root.subtree, o->parent->tree, 32);
         rc = backup_dir(&c, "/", o->parent ? &root : NULL, tree_id);

@@ -23,6 +23,7 @@
 #include "../core/text.h"
 #include "../repo/stream.h"
 #include "../repo/walk.h"
+#include "sparse.h"
 #include "xattr.h"
 
 /* ---- restore ------------------------------------------------------------------ */
@@ -147,14 +148,17 @@ typedef struct file_job {
 static int write_content(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob, blob_reader *br,
                          uint64_t *bytes)
 {
+    int sparse = n->flags & NODE_FLAG_SPARSE; /* zero blocks become holes again */
     for (uint32_t i = 0; i < n->ncontent; i++) {
         int rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0);
         if (rc)
             return rc;
-        if (fs_write_all(fd, blob->data, blob->len) != 0)
+        if (sparse ? sparse_pwrite(fd, blob->data, blob->len, *bytes) < 0 : fs_write_all(fd, blob->data, blob->len) != 0)
             return err_sys(ERR_IO, "write %s", what);
         *bytes += blob->len;
     }
+    if (sparse && ftruncate(fd, (off_t)*bytes) != 0) /* a hole at the end is only a size */
+        return err_sys(ERR_IO, "truncate %s", what);
     return 0;
 }
 
@@ -166,15 +170,15 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
 #define DIRECT_STAGE (4u << 20)
 #define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
 
-static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, uint64_t off)
+static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, uint64_t off, int sparse)
 {
     size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
     memset(stage + len, 0, padded - len);
-    ssize_t w = pwrite(fd, stage, padded, (off_t)off);
+    ssize_t w = sparse ? sparse_pwrite(fd, stage, padded, off) : pwrite(fd, stage, padded, (off_t)off);
     if (w < 0 && errno == EINVAL) { /* refused after all: finish buffered */
         int fl = fcntl(fd, F_GETFL);
         if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0)
-            w = pwrite(fd, stage, padded, (off_t)off);
+            w = sparse ? sparse_pwrite(fd, stage, padded, off) : pwrite(fd, stage, padded, (off_t)off);
     }
     if (w != (ssize_t)padded)
         return w < 0 ? err_sys(ERR_IO, "write %s", what) : err_set(ERR_IO, "write %s: short write", what);
@@ -186,7 +190,7 @@ static int write_content_direct(restore_ctx *c, int fd, const char *what, const 
 {
     size_t fill = 0;
     uint64_t off = 0;
-    int rc = 0;
+    int rc = 0, sparse = n->flags & NODE_FLAG_SPARSE;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
         if ((rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0)))
             break;
@@ -196,19 +200,18 @@ static int write_content_direct(restore_ctx *c, int fd, const char *what, const 
             fill += take;
             done += take;
             if (fill == DIRECT_STAGE) {
-                rc = direct_flush(fd, what, stage, fill, off);
+                rc = direct_flush(fd, what, stage, fill, off, sparse);
                 off += fill;
                 fill = 0;
             }
         }
         *bytes += blob->len;
     }
-    if (!rc && fill) {
-        rc = direct_flush(fd, what, stage, fill, off);
-        off += fill;
-        if (!rc && ftruncate(fd, (off_t)off) != 0) /* drop the padding */
-            rc = err_sys(ERR_IO, "truncate %s", what);
-    }
+    if (!rc && fill)
+        rc = direct_flush(fd, what, stage, fill, off, sparse);
+    off += fill;
+    if (!rc && (fill || sparse) && ftruncate(fd, (off_t)off) != 0) /* drop the padding; a final hole */
+        rc = err_sys(ERR_IO, "truncate %s", what);
     return rc;
 }
 

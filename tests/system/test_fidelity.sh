@@ -138,3 +138,121 @@ t_xattrs_acls_capabilities_round_trip() {
         "$T/asnobody/out$T/src/docs/file1.txt") == second ]] || fail "user.* not restored as nobody"
   fi
 }
+
+# Holes stay holes: found on backup without reading them, made again on restore, in
+# both the buffered (small files) and the O_DIRECT (1 MiB and more) write paths. A
+# file that really holds zeros stays dense.
+t_sparse_files_round_trip() {
+  mkdir -p "$T/src"
+  local s=$T/src
+  head -c 100000 /dev/urandom >"$s/big"; truncate -s 1G "$s/big"; echo tail >>"$s/big"   # data, 1 GiB hole, data
+  dd if=/dev/urandom of="$s/big" bs=4096 seek=100000 count=3 conv=notrunc status=none     # data inside the hole
+  truncate -s 300M "$s/only-hole"                                                       # no data at all
+  head -c 8192 /dev/urandom >"$s/hole-at-end"; truncate -s 20M "$s/hole-at-end"
+  head -c 4096 /dev/urandom >"$s/small"; truncate -s 200000 "$s/small"; echo x >>"$s/small"   # < 1 MiB: buffered
+  head -c 3000000 /dev/zero >"$s/dense-zeros"                                             # written zeros: not a hole
+  new_repo
+  ok --json backup "$s"
+  [[ $(json 'j["summary"]["bytes_read"]') -lt 10000000 ]] || fail "holes were read: $(json 'j["summary"]["bytes_read"]') bytes"
+  [[ $(json 'j["summary"]["bytes_added"]') -lt 10000000 ]] || fail "holes stored: $(json 'j["summary"]["bytes_added"]') bytes added"
+  restore_same "$s"
+  local used; used=$(du -sk "$T/out$s" | cut -f1)
+  [[ $used -lt 12000 ]] || fail "restored tree uses $used KiB (dense holes?)"
+  grep -q '^dense-zeros .* dense ' "$T/sig.b" || fail "a file of written zeros was restored sparse"
+  # an unchanged sparse file keeps its holes through the next backup (not re-read)
+  ok --json backup "$s"
+  [[ $(json 'j["summary"]["files_unchanged"]') -eq 5 ]] || fail "sparse files read again"
+  restore_same "$s"
+  ok check --read-data
+}
+
+# when_open PID FILE ACTION: waits until process PID has FILE open, then changes it
+# (shrink: cut to a quarter; grow: append 1 MiB; touch: a new mtime, same size).
+when_open() {
+  python3 - "$@" <<'PY'
+import os, sys, time
+pid, path, action = sys.argv[1], os.path.realpath(sys.argv[2]), sys.argv[3]
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        fds = os.listdir('/proc/%s/fd' % pid)
+    except OSError:
+        sys.exit('process %s ended before it opened %s' % (pid, path))
+    for fd in fds:
+        try:
+            if os.readlink('/proc/%s/fd/%s' % (pid, fd)) == path:
+                if action == 'shrink':
+                    os.truncate(path, os.path.getsize(path) // 4)
+                elif action == 'grow':
+                    with open(path, 'ab') as f:
+                        f.write(os.urandom(1 << 20))
+                else:
+                    os.utime(path, ns=(1, 1))
+                sys.exit(0)
+        except OSError:
+            pass
+    time.sleep(0.0005)
+sys.exit('timed out waiting for %s' % path)
+PY
+}
+
+# A file that shrinks, grows or is rewritten while it is read is stored as read,
+# with tar's warning, counted, and the snapshot is partial (exit 3). The file is
+# large enough that reading it takes far longer than the watcher needs to act.
+t_file_changed_while_read_is_partial() {
+  mkdir -p "$T/src"; echo steady >"$T/src/other"
+  new_repo
+  for action in shrink grow touch; do
+    head -c 400000000 /dev/urandom >"$T/src/moving"
+    set +e
+    "$LL" -r "$REPO" --json backup "$T/src" >"$T/.stdout" 2>"$T/.stderr" &
+    local pid=$!
+    when_open $pid "$T/src/moving" $action
+    local watched=$?
+    wait $pid; RC=$?
+    set -e
+    OUT=$(cat "$T/.stdout"); ERR=$(cat "$T/.stderr")
+    [[ $watched -eq 0 ]] || fail "$action: the watcher did not see the file open"
+    [[ $RC -eq 3 ]] || fail "$action: backup exited $RC, wanted 3 (partial): $ERR"
+    expect_err "file changed as we read it: $T/src/moving"
+    [[ $(json 'j["partial"]') == True ]] || fail "$action: snapshot not marked partial"
+    [[ $(json 'j["summary"]["files_failed"]') -eq 1 ]] || fail "$action: not counted"
+  done
+  # a file left alone is not reported
+  ok backup --force "$T/src"
+  [[ $ERR != *"changed as we read"* ]] || fail "a steady file was reported as changed"
+}
+
+# --one-file-system (-x): mount points below a PATH are stored as empty folders with
+# their own metadata; a PATH is always backed up, even a mount point below another.
+t_one_file_system() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: mounting needs root"; return 0; }
+  mkdir -p "$T/src/a" "$T/src/mnt" "$T/src/mnt2" "$T/src/a/deep"
+  echo a >"$T/src/a/f"
+  mount -t tmpfs -o size=8m tmpfs "$T/src/mnt"
+  mount -t tmpfs -o size=8m tmpfs "$T/src/mnt2"
+  mount -t tmpfs -o size=8m tmpfs "$T/src/a/deep"
+  # mounts go even when an assertion stops the test (the runner's own EXIT trap kept)
+  trap 'umount -l "$T/src/mnt" "$T/src/mnt2" "$T/src/a/deep" 2>/dev/null || true; for f in pg_stop_all redis_stop_all; do declare -F $f >/dev/null && $f; done; true' EXIT
+  echo in-mount >"$T/src/mnt/f"; mkdir "$T/src/mnt/sub"; echo g >"$T/src/mnt2/g"; echo d >"$T/src/a/deep/d"
+  chmod 0710 "$T/src/mnt"
+  new_repo
+  for opt in -x --one-file-system; do
+    ok backup $opt "$T/src" "$T/src/mnt2/"
+    rm -rf "$T/out"; ok restore latest --target "$T/out"
+    [[ -f "$T/out$T/src/a/f" ]] || fail "$opt: files on the path's own file system missing"
+    [[ -d "$T/out$T/src/mnt" && -z $(ls -A "$T/out$T/src/mnt") ]] || fail "$opt: mount point not stored as an empty folder"
+    [[ -d "$T/out$T/src/a/deep" && -z $(ls -A "$T/out$T/src/a/deep") ]] || fail "$opt: nested mount point crossed"
+    [[ $(stat -c %a "$T/out$T/src/mnt") == 710 ]] || fail "$opt: mount point's own mode not kept"
+    [[ $(cat "$T/out$T/src/mnt2/g") == g ]] || fail "$opt: a PATH that is a mount point was not backed up"
+  done
+  # a PATH that is a mount point is backed up whole; without -x everything is crossed
+  ok backup -x "$T/src/mnt"
+  rm -rf "$T/out"; ok restore latest --target "$T/out"
+  [[ $(cat "$T/out$T/src/mnt/f") == in-mount && -d "$T/out$T/src/mnt/sub" ]] || fail "a mount point given as PATH was not backed up"
+  ok backup "$T/src"
+  rm -rf "$T/out"; ok restore latest --target "$T/out"
+  [[ $(cat "$T/out$T/src/mnt/f") == in-mount && $(cat "$T/out$T/src/a/deep/d") == d ]] || fail "without -x mounts must be crossed"
+  expect_rc 2 backup -x --source nosuch
+  umount "$T/src/mnt" "$T/src/mnt2" "$T/src/a/deep" || fail "could not unmount"
+}
