@@ -215,19 +215,30 @@ static int sync_local(repo *r, int fd, uint64_t head)
     return rc;
 }
 
+/* The local copy, open and locked; -1 when the state folder cannot be used (a user
+ * without a writable home, e.g. nobody): a one-line warning, and the record goes to
+ * the repository alone, whose chain is the authority (the copy only mirrors it). */
+static int open_local(const repo *r, char *path, size_t cap)
+{
+    int fd = -1, rc = audit_local_path(r, path, cap);
+    if (!rc && (fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+        rc = err_sys(ERR_IO, "open %s", path);
+    if (!rc && flock(fd, LOCK_EX) != 0)
+        rc = err_sys(ERR_IO, "lock %s", path);
+    if (!rc)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    LOG_WARN("no local copy of the audit record: %s (the repository's trail has it; LIFELINE_STATE_DIR "
+             "names a folder for the copy)", err_msg());
+    err_clear();
+    return -1;
+}
+
 int audit_append(repo *r, const audit_event *e)
 {
     char path[PATH_MAX];
-    int rc = audit_local_path(r, path, sizeof path);
-    if (rc)
-        return rc;
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return err_sys(ERR_IO, "open local audit log %s", path);
-    if (flock(fd, LOCK_EX) != 0) {
-        close(fd);
-        return err_sys(ERR_IO, "lock local audit log %s", path);
-    }
+    int fd = open_local(r, path, sizeof path), rc = 0;
     buf line;
     buf_init(&line, AUDIT_MAX_LINE);
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -244,7 +255,7 @@ int audit_append(repo *r, const audit_event *e)
         }
         if (rc)
             break;
-        if ((rc = sync_local(r, fd, h.max)))
+        if (fd >= 0 && (rc = sync_local(r, fd, h.max)))
             break;
         char *json = build_json(e, h.max + 1, prev);
         if (!json) {
@@ -261,14 +272,15 @@ int audit_append(repo *r, const audit_event *e)
             rc = 0;
             continue;
         }
-        if (!rc && ((rc = buf_append_u8(&line, '\n')) == 0) && fs_write_all(fd, line.data, line.len) != 0)
+        if (!rc && fd >= 0 && ((rc = buf_append_u8(&line, '\n')) == 0) && fs_write_all(fd, line.data, line.len) != 0)
             rc = err_sys(ERR_IO, "append to local audit log %s", path);
-        if (!rc && fsync(fd) != 0)
+        if (!rc && fd >= 0 && fsync(fd) != 0)
             rc = err_sys(ERR_IO, "fsync local audit log %s", path);
         break;
     }
     buf_free(&line);
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 

@@ -230,7 +230,9 @@
     "from it: time, user, host, command, arguments (never secrets), outcome, ids.\n" \
     "Records are hash-chained with a key derived from the master key, stored in the\n" \
     "repository and mirrored in a local copy ($LIFELINE_STATE_DIR, default\n" \
-    "/var/lib/lifeline for root or ~/.local/state/lifeline).\n" \
+    "/var/lib/lifeline for root or ~/.local/state/lifeline). When that folder cannot\n" \
+    "be written (a user without a home) the command warns once and goes on: the\n" \
+    "repository's chain is the authority, the copy only mirrors it.\n" \
     "  show     prints the records\n" \
     "  verify   detects edited, deleted, inserted or reordered records and says which;\n" \
     "           exit code 13 when any is found\n" HELP_GLOBAL

@@ -256,3 +256,33 @@ t_one_file_system() {
   expect_rc 2 backup -x --source nosuch
   umount "$T/src/mnt" "$T/src/mnt2" "$T/src/a/deep" || fail "could not unmount"
 }
+
+# A user whose home cannot be written (nobody, HOME=/nonexistent) can still back up
+# and restore: no local audit copy is a one-line warning, and the record is in the
+# repository's trail.
+t_state_folder_unavailable_is_a_warning() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to become nobody"; return 0; }
+  new_repo
+  mkdir -p "$T/src"; echo data >"$T/src/f"
+  cp "$LL" "$T/lifeline"; chown -R nobody "$REPO" "$T/src"
+  mkdir -p "$T/ro"; chmod 555 "$T/ro"
+  asnobody() { # STATE_DIR ARGS...: lifeline as nobody, without a writable home
+    local state=$1; shift
+    run_cmd setpriv --reuid=nobody --regid=nogroup --clear-groups env -u LIFELINE_STATE_DIR -u XDG_STATE_HOME \
+      HOME=/nonexistent ${state:+LIFELINE_STATE_DIR=$state} "$T/lifeline" -r "$REPO" "$@"
+  }
+  for state in "" "$T/ro/state"; do
+    asnobody "$state" backup "$T/src"
+    [[ $RC -eq 0 ]] || fail "backup as nobody (state '${state:-\$HOME}') exited $RC: $ERR"
+    expect_err "snapshot [0-9a-f]{8} saved"
+    expect_err "^warning: no local copy of the audit record: .*(nonexistent|$T/ro/state).*repository's trail has it"
+    [[ $(grep -c 'audit' <<<"$ERR") -eq 1 ]] || fail "more than one line about the audit copy: $ERR"
+    asnobody "$state" restore latest --target "/tmp/$(basename "$T")-nobody-out"
+    [[ $RC -eq 0 ]] || fail "restore as nobody exited $RC: $ERR"
+    rm -rf "/tmp/$(basename "$T")-nobody-out"
+  done
+  ok --json audit show
+  [[ $(json 'sum(1 for r in j if r["command"] == "backup" and r["exit"] == 0 and r["user"] == "nobody")') -eq 2 ]] ||
+    fail "the backups are not in the repository's trail: $OUT"
+  ok audit verify
+}

@@ -8,6 +8,7 @@
 #include "repo/stream.h"
 #include "repo/treebuild.h"
 #include "repo/walk.h"
+#include "source/files.h"
 #include "source/pg.h"
 #include "source/wal.h"
 
@@ -251,9 +252,42 @@ static void recovery_times(void **state)
     err_clear();
 }
 
+/* Normalizes the paths given (a NULL-terminated list) and compares with want. */
+static void check_normalized(const char *const *in, const char *want)
+{
+    char *paths[16], got[512] = "";
+    size_t n = 0;
+    for (; in[n]; n++) {
+        char abs[4096];
+        assert_int_equal(files_abs_path(in[n], abs, sizeof abs), 0);
+        paths[n] = strdup(abs);
+    }
+    files_normalize_paths(paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "", paths[i]);
+        free(paths[i]);
+    }
+    assert_string_equal(got, want);
+}
+
+static void backup_paths_normalized(void **state)
+{
+    (void)state;
+    /* a child sorts right after its parent, before siblings such as "docs.txt" */
+    check_normalized((const char *[]){"/d/docs", "/d/docs.txt", "/d/docs/sub", NULL}, "/d/docs /d/docs.txt");
+    check_normalized((const char *[]){"/d/docs/sub", "/d/docs.txt", "/d/docs", NULL}, "/d/docs /d/docs.txt");
+    check_normalized((const char *[]){"/d/docs/sub/", "/d/./docs-x", "/d/docs/../docs.txt", "/d/docs.txt", NULL},
+                     "/d/docs/sub /d/docs-x /d/docs.txt");
+    check_normalized((const char *[]){"/a b", "/a/c", "/a", NULL}, "/a /a b");
+    check_normalized((const char *[]){"/x", "/", "/y/z", "//", NULL}, "/");
+    check_normalized((const char *[]){"/x/..", "/x", NULL}, "/");
+    check_normalized((const char *[]){"/e/\xff", "/e/a", "/e/a/b", "/e", NULL}, "/e");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(backup_paths_normalized),
         cmocka_unit_test(lsn_and_names),       cmocka_unit_test(archive_gaps_and_forget),
         cmocka_unit_test(stream_matches_whole), cmocka_unit_test(tree_builder_any_order),
         cmocka_unit_test(pg_meta_round_trip),  cmocka_unit_test(recovery_times),
