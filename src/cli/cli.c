@@ -18,7 +18,7 @@
 #include "../repo/lock.h"
 
 enum { OPT_REPO = 1000, OPT_CONFIG, OPT_PASSWORD_FILE, OPT_KEY_FILE, OPT_JSON, OPT_QUIET, OPT_VERBOSE,
-       OPT_LOCK_WAIT, OPT_HELP };
+       OPT_LOCK_WAIT, OPT_NO_LOCK, OPT_HELP };
 
 static const struct option global_opts[] = {
     {"repo", required_argument, NULL, OPT_REPO},
@@ -29,6 +29,7 @@ static const struct option global_opts[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"lock-wait", required_argument, NULL, OPT_LOCK_WAIT},
+    {"no-lock", no_argument, NULL, OPT_NO_LOCK},
     {"help", no_argument, NULL, OPT_HELP},
 };
 #define NGLOBAL (sizeof global_opts / sizeof *global_opts)
@@ -47,6 +48,7 @@ static int global_opt(cli *c, int opt, const char *arg)
     case OPT_PASSWORD_FILE: c->password_file = arg; return 0;
     case OPT_KEY_FILE: c->key_file = arg; return 0;
     case OPT_JSON: c->json = 1; return 0;
+    case OPT_NO_LOCK: c->no_lock = 1; return 0;
     case 'q': case OPT_QUIET: log_level = LOG_QUIET; return 0;
     case 'v': case OPT_VERBOSE: log_level = log_level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG; return 0;
     case OPT_LOCK_WAIT:
@@ -277,13 +279,23 @@ int cli_open_repo(cli *c, repo **out)
     return 0;
 }
 
-int cli_open_locked(cli *c, int exclusive, int load_index, repo **out, repo_lock **lk)
+int cli_lock_reader(cli *c, repo *r, repo_lock **lk)
 {
+    *lk = NULL;
+    return c->no_lock ? 0 : lock_acquire_reader(r, c->lock_wait, lk);
+}
+
+int cli_open_locked(cli *c, int mode, int load_index, repo **out, repo_lock **lk)
+{
+    if (c->no_lock && mode != CLI_LOCK_READ)
+        return err_set(ERR_USAGE, "--no-lock is only for commands that read (restore, check...), not '%s'",
+                       c->command);
     int rc = cli_open_repo(c, out);
     if (rc)
         return rc;
     c->audit = 1;
-    if (!(rc = lock_acquire(*out, exclusive, c->lock_wait, lk)) && load_index)
+    rc = mode == CLI_LOCK_READ ? cli_lock_reader(c, *out, lk) : lock_acquire(*out, mode, c->lock_wait, lk);
+    if (!rc && load_index)
         rc = repo_index_load(*out);
     return rc;
 }
