@@ -60,17 +60,26 @@ static void this_boot(char out[40])
     buf_free(&b);
 }
 
+/* The pid namespace: two containers may share a host name, never a pid space. */
+static void this_pidns(char out[40])
+{
+    ssize_t n = readlink("/proc/self/ns/pid", out, 39);
+    out[n > 0 ? n : 0] = '\0';
+}
+
 static int lock_write(repo *r, const uint8_t id[32], int exclusive, int create, int64_t *written)
 {
-    char host[256] = "", boot[40];
+    char host[256] = "", boot[40], pidns[40];
     gethostname(host, sizeof host - 1);
     this_boot(boot);
+    this_pidns(pidns);
     int64_t now = (int64_t)time(NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "host", host);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddNumberToObject(o, "start", (double)lock_process_start((long)getpid()));
     cJSON_AddStringToObject(o, "boot", boot);
+    cJSON_AddStringToObject(o, "pidns", pidns);
     cJSON_AddNumberToObject(o, "time", (double)now);
     cJSON_AddBoolToObject(o, "exclusive", exclusive);
     char *text = cJSON_PrintUnformatted(o);
@@ -95,7 +104,7 @@ static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
         return rc;
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "host"), *p = cJSON_GetObjectItemCaseSensitive(o, "pid"),
                 *t = cJSON_GetObjectItemCaseSensitive(o, "time"), *s = cJSON_GetObjectItemCaseSensitive(o, "start"),
-                *bt = cJSON_GetObjectItemCaseSensitive(o, "boot");
+                *bt = cJSON_GetObjectItemCaseSensitive(o, "boot"), *ns = cJSON_GetObjectItemCaseSensitive(o, "pidns");
     if (!cJSON_IsString(h) || !cJSON_IsNumber(p) || !cJSON_IsNumber(t)) {
         cJSON_Delete(o);
         return err_set(ERR_DAMAGED, "lock file is malformed");
@@ -109,6 +118,8 @@ static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
         li->start = (uint64_t)s->valuedouble;
     if (cJSON_IsString(bt))
         snprintf(li->boot, sizeof li->boot, "%s", bt->valuestring);
+    if (cJSON_IsString(ns))
+        snprintf(li->pidns, sizeof li->pidns, "%s", ns->valuestring);
     li->exclusive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "exclusive"));
     cJSON_Delete(o);
     return 0;
@@ -116,9 +127,11 @@ static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
 
 int lock_is_stale(const lock_info *li, int64_t now)
 {
-    char host[256] = "", boot[40];
+    char host[256] = "", boot[40], pidns[40];
     gethostname(host, sizeof host - 1);
-    if (strcmp(host, li->host) || li->pid <= 0) /* another host's process: only its age tells */
+    this_pidns(pidns);
+    /* another host's process, or another container's: only the lock's age tells */
+    if (strcmp(host, li->host) || li->pid <= 0 || (li->pidns[0] && pidns[0] && strcmp(li->pidns, pidns)))
         return now - li->time > LOCK_STALE_SECONDS;
     this_boot(boot);
     if (li->boot[0] && boot[0] && strcmp(li->boot, boot))
@@ -269,7 +282,9 @@ int lock_acquire(repo *r, int exclusive, int wait_seconds, repo_lock **out)
         usleep(200000 + (useconds_t)(random() % 800000));
     }
     if (rc) {
+        int e = errno; /* lock_acquire_reader looks at why the lock could not be written */
         free(l);
+        errno = e;
         return rc;
     }
     pthread_mutex_init(&l->mu, NULL);

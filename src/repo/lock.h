@@ -1,9 +1,9 @@
 /* lock — repository locks: shared for backup/restore/check, exclusive for prune and
- * forget. A lock is a sealed object naming host, pid, the process's start time and
- * boot, and the time of its last refresh; a thread refreshes it while held. A lock
- * of a live process on this host is never stale, whatever its age; one of a dead
- * process (or of a reused pid, or an earlier boot) is; a lock of another host is
- * stale when not refreshed for LOCK_STALE_SECONDS. A writer checks, just before it
+ * forget. A lock is a sealed object naming host, pid, the process's start time, boot
+ * and pid namespace, and the time of its last refresh; a thread refreshes it while
+ * held. A lock of a live process on this host is never stale, whatever its age; one
+ * of a dead process (or of a reused pid, or an earlier boot) is; a lock of another
+ * host (or container) is stale when not refreshed for LOCK_STALE_SECONDS. A writer checks, just before it
  * commits an index file or a snapshot, that its own lock still stands unchanged. */
 #ifndef LL_LOCK_H
 #define LL_LOCK_H
@@ -37,6 +37,7 @@ typedef struct lock_info {
     int64_t time;
     uint64_t start; /* the owner's start time in clock ticks after boot; 0: not recorded */
     char boot[40];  /* /proc/sys/kernel/random/boot_id; "": not recorded */
+    char pidns[40]; /* the owner's pid namespace ("pid:[4026531836]"); "": not recorded */
     int exclusive;
 } lock_info;
 /* Is the lock stale as seen from this process at time now? */
