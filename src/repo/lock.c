@@ -93,19 +93,14 @@ static int lock_write(repo *r, const uint8_t id[32], int exclusive, int create, 
     return rc;
 }
 
-static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
+int lock_decode(const uint8_t *text, size_t len, lock_info *li)
 {
-    buf b;
-    buf_init(&b, 0);
-    int rc = repo_object_load(r, OBJ_LOCK, id, &b);
-    cJSON *o = rc ? NULL : cJSON_ParseWithLength((const char *)b.data, b.len);
-    buf_free(&b);
-    if (rc)
-        return rc;
+    cJSON *o = cJSON_ParseWithLength((const char *)text, len);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "host"), *p = cJSON_GetObjectItemCaseSensitive(o, "pid"),
                 *t = cJSON_GetObjectItemCaseSensitive(o, "time"), *s = cJSON_GetObjectItemCaseSensitive(o, "start"),
                 *bt = cJSON_GetObjectItemCaseSensitive(o, "boot"), *ns = cJSON_GetObjectItemCaseSensitive(o, "pidns");
-    if (!cJSON_IsString(h) || !cJSON_IsNumber(p) || !cJSON_IsNumber(t)) {
+    if (!cJSON_IsString(h) || !cJSON_IsNumber(p) || !cJSON_IsNumber(t) || p->valuedouble < 0 ||
+        p->valuedouble > 4194304 || t->valuedouble < 0 || t->valuedouble > 1e15) {
         cJSON_Delete(o);
         return err_set(ERR_DAMAGED, "lock file is malformed");
     }
@@ -113,8 +108,8 @@ static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
     snprintf(li->host, sizeof li->host, "%s", h->valuestring);
     li->pid = (long)p->valuedouble;
     li->time = (int64_t)t->valuedouble;
-    /* start and boot came with lifeline 0.2's locks: older locks lack them */
-    if (cJSON_IsNumber(s) && s->valuedouble > 0)
+    /* start, boot and pidns were added later: older locks lack them */
+    if (cJSON_IsNumber(s) && s->valuedouble > 0 && s->valuedouble < 1e18)
         li->start = (uint64_t)s->valuedouble;
     if (cJSON_IsString(bt))
         snprintf(li->boot, sizeof li->boot, "%s", bt->valuestring);
@@ -123,6 +118,17 @@ static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
     li->exclusive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "exclusive"));
     cJSON_Delete(o);
     return 0;
+}
+
+static int lock_read(repo *r, const uint8_t id[32], lock_info *li)
+{
+    buf b;
+    buf_init(&b, 0);
+    int rc = repo_object_load(r, OBJ_LOCK, id, &b);
+    if (!rc)
+        rc = lock_decode(b.data, b.len, li);
+    buf_free(&b);
+    return rc;
 }
 
 int lock_is_stale(const lock_info *li, int64_t now)

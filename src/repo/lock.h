@@ -40,6 +40,8 @@ typedef struct lock_info {
     char pidns[40]; /* the owner's pid namespace ("pid:[4026531836]"); "": not recorded */
     int exclusive;
 } lock_info;
+/* Decodes a lock's JSON (fuzzed: tests/fuzz/fuzz_lock.c); ERR_DAMAGED when malformed. */
+int lock_decode(const uint8_t *text, size_t len, lock_info *li) WUR;
 /* Is the lock stale as seen from this process at time now? */
 int lock_is_stale(const lock_info *li, int64_t now);
 /* The start time of process pid (field 22 of /proc/PID/stat); 0 when unknown. */

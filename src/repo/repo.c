@@ -4,10 +4,10 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h> /* raise(SIGSTOP) at the test pause points */
 #include <unistd.h>
 #include <zstd.h>
 
