@@ -23,6 +23,7 @@ typedef struct cli {
     char **argv;
     repo *r;           /* set by cli_open_repo */
     int audit;         /* this command's outcome goes into the audit trail */
+    int reader;        /* it only reads the repository (restore): see cli_audit_unmirrored */
     char **audit_ids;  /* ids touched */
     size_t naudit_ids;
 } cli;
@@ -64,6 +65,14 @@ int cli_key_file(const char *path, int create, char **secret, size_t *len) WUR;
 void cli_secret_free(char **secret, size_t len);
 
 void cli_audit_id(cli *c, const char *id);
+/* When the repository cannot take a command's audit record (read-only medium, full
+ * disk), the record is appended to "<local audit copy>.unmirrored" instead, saying
+ * why; *path names that file. 0 when kept there; the caller decides what it means. */
+struct audit_event;
+int cli_audit_unmirrored(cli *c, const struct audit_event *e, const char *why, char *path, size_t cap) WUR;
+/* Why the repository cannot be written at all ("read-only file system", "no space
+ * left"), or NULL when it can. */
+const char *cli_repo_unwritable(cli *c);
 /* Prints a cJSON object to stdout and frees it. */
 void cli_json_print(cJSON *o);
 int cli_is_tty(void);

@@ -138,7 +138,8 @@
     "reported and left out, the rest is restored, and the exit code is 13.\n" \
     "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n" \
     "A repository that cannot be written (read-only medium, full disk) is read without\n" \
-    "a lock, with a warning; its audit record cannot be written there (exit code 23).\n\n" \
+    "a lock, with a warning; the restore's audit record then goes to the local copy\n" \
+    "only (audit-<id>.log.unmirrored in the state folder), saying why.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them)\n" \

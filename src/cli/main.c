@@ -102,10 +102,20 @@ static int finish_audit(cli *c, int rc, int argc, char **argv)
     if (audit_append(c->r, &e) != 0) {
         /* what the command did stands (a snapshot saved stays saved): say so, and
          * make the missing record visible to scripts with its own exit code */
+        char why[600], path[4096];
+        snprintf(why, sizeof why, "%s", err_msg());
         fprintf(stderr, "lifeline: warning: %s %s, but its audit record could not be written: %s\n", c->command,
-                rc ? "ended as reported" : "succeeded", err_msg());
-        if (!rc || rc == ERR_PARTIAL)
+                rc ? "ended as reported" : "succeeded", why);
+        const char *ro = cli_repo_unwritable(c);
+        int kept = ro && cli_audit_unmirrored(c, &e, ro, path, sizeof path) == 0;
+        if (kept)
+            fprintf(stderr, "lifeline: warning: %s: the record is kept in %s, not mirrored to the repository\n", ro,
+                    path);
+        /* a reader of a write-protected repository has its record where it can be */
+        if ((!rc || rc == ERR_PARTIAL) && !(kept && c->reader)) {
+            err_restore(&saved);
             return ERR_AUDIT;
+        }
     }
     err_restore(&saved);
     return rc;

@@ -180,7 +180,8 @@ t_kill_leftovers_reclaimed() {
 }
 
 # A repository on a read-only mount (a write-protected medium): everything that
-# reads works; the lock it cannot write is a warning, --no-lock makes it explicit.
+# reads works; the lock it cannot write is a warning, --no-lock makes it explicit;
+# a restore's audit record goes to the local copy, saying it could not be mirrored.
 t_read_only_repository() {
   [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to bind-mount"; return 0; }
   make_sample "$T/src"
@@ -198,8 +199,17 @@ t_read_only_repository() {
   expect_err "reading without a lock: .*Read-only file system"
   ok check --read-data --no-lock
   [[ $ERR != *"without a lock"* ]] || fail "--no-lock still tried to lock"
-  expect_rc 23 restore latest --target "$T/out"   # restored; the audit record could not be written
+  ok restore latest --target "$T/out"     # the record goes to the local copy only
   expect_err "warning: restore succeeded, but its audit record could not be written"
+  expect_err "warning: the repository's file system is read-only: the record is kept in .*\.unmirrored"
+  unmirrored=$(ls "$LIFELINE_STATE_DIR"/*.unmirrored)
+  python3 - "$unmirrored" <<'PY' || fail "the local record does not say what and why"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])][-1]
+assert r["command"] == "restore" and r["exit"] == 0 and r["mirrored"] is False, r
+assert "read-only" in r["not_mirrored_because"], r
+PY
+  [[ $(stat -c %a "$unmirrored") == 600 ]] || fail "the local record is not mode 0600"
   $TREESIG "$T/src" >"$T/a.sig"; $TREESIG "$T/out$T/src" >"$T/b.sig"
   diff "$T/a.sig" "$T/b.sig" || fail "restore from a read-only repository differs"
   expect_rc 16 backup "$T/src"
@@ -231,8 +241,8 @@ t_full_repository() {
   ok ls latest
   ok check --read-data
   expect_err "reading without a lock: .*No space left on device"
-  expect_rc 23 restore latest --target "$T/out"   # restored; its audit record could not be written
-  expect_err "warning: restore succeeded, but its audit record could not be written"
+  ok restore latest --target "$T/out"     # its audit record is kept in the local copy only
+  expect_err "warning: the repository's disk is full: the record is kept in .*\.unmirrored"
   $TREESIG "$T/src" >"$T/a.sig"; $TREESIG "$T/out$T/src" >"$T/b.sig"
   diff "$T/a.sig" "$T/b.sig" || fail "restore from a full repository differs"
   make_files "$T/more" 2 1024
