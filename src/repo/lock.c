@@ -25,6 +25,8 @@ struct repo_lock {
     pthread_cond_t cv;
     int stop;
     int64_t written; /* the time field of our last write: what "unchanged" means */
+    int64_t tried;   /* of a refresh that reported failure but may have landed (a failed
+                      * folder fsync after the rename): also ours */
     int lost;        /* found removed or replaced by the refresh thread */
 };
 
@@ -67,13 +69,13 @@ static void this_pidns(char out[40])
     out[n > 0 ? n : 0] = '\0';
 }
 
-static int lock_write(repo *r, const uint8_t id[32], int exclusive, int create, int64_t *written)
+/* Writes the lock with time now (the caller records it: what "unchanged" means). */
+static int lock_write(repo *r, const uint8_t id[32], int exclusive, int create, int64_t now)
 {
     char host[256] = "", boot[40], pidns[40];
     gethostname(host, sizeof host - 1);
     this_boot(boot);
     this_pidns(pidns);
-    int64_t now = (int64_t)time(NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "host", host);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
@@ -88,8 +90,6 @@ static int lock_write(repo *r, const uint8_t id[32], int exclusive, int create, 
         return err_set(ERR_FATAL, "out of memory");
     int rc = repo_object_save(r, OBJ_LOCK, id, text, strlen(text), create);
     cJSON_free(text);
-    if (!rc)
-        *written = now;
     return rc;
 }
 
@@ -206,7 +206,7 @@ static int lock_still_ours(repo_lock *l)
     char hex[65];
     text_hex(l->id, 32, hex);
     int rc = l->lost ? ERR_NOTFOUND : lock_read(l->r, l->id, &li);
-    if (!rc && li.time == l->written && li.pid == (long)getpid())
+    if (!rc && (li.time == l->written || li.time == l->tried) && li.pid == (long)getpid())
         return 0;
     if (rc && rc != ERR_NOTFOUND && rc != ERR_DAMAGED)
         return err_wrap("read this process's lock locks/%.16s", hex);
@@ -240,12 +240,18 @@ static void *refresh_main(void *arg)
         if (l->stop)
             break;
         /* never recreate a lock someone removed: the packs it protected may be gone */
-        if (lock_still_ours(l) != 0) {
+        int rc = lock_still_ours(l);
+        if (rc)
             LOG_WARN("%s", err_msg());
+        if (rc == ERR_LOCKED)
             break;
-        }
-        if (lock_write(l->r, l->id, l->exclusive, 0, &l->written) != 0)
+        if (rc) /* could not read it back this time: try again at the next refresh */
+            continue;
+        l->tried = (int64_t)time(NULL);
+        if (lock_write(l->r, l->id, l->exclusive, 0, l->tried) != 0)
             LOG_WARN("could not refresh repository lock: %s", err_msg());
+        else
+            l->written = l->tried;
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -272,8 +278,9 @@ int lock_acquire(repo *r, int exclusive, int wait_seconds, repo_lock **out)
     time_t deadline = time(NULL) + wait_seconds;
     for (;;) {
         scan_ctx c = {.r = r, .own = l->id, .exclusive = exclusive};
+        l->written = (int64_t)time(NULL);
         if (!rc)
-            rc = lock_write(r, l->id, exclusive, 1, &l->written);
+            rc = lock_write(r, l->id, exclusive, 1, l->written);
         if (!rc)
             rc = repo_object_list(r, OBJ_LOCK, scan_one, &c);
         if (rc || !c.conflict)
