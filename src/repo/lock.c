@@ -160,7 +160,18 @@ typedef struct scan_ctx {
     lock_info other;
     int all, removed;
     int keep_stale; /* a reader that cannot write: stale locks are ignored, not removed */
+    int say_kept;   /* unlock: name each lock it leaves and why */
 } scan_ctx;
+
+static void say_kept(const lock_info *li)
+{
+    char t[64], host[256] = "";
+    gethostname(host, sizeof host - 1);
+    text_time(li->time, 0, t, sizeof t);
+    LOG_INFO("kept the lock of pid %ld on %s (refreshed %s): %s", li->pid, li->host, t,
+             strcmp(host, li->host) ? "a lock of another host (or container) is stale only after 30 minutes without refresh"
+                                    : "that process is alive on this host (maybe stopped); --remove-all removes it");
+}
 
 static int scan_one(const uint8_t id[32], void *vctx)
 {
@@ -192,6 +203,8 @@ static int scan_one(const uint8_t id[32], void *vctx)
     }
     if (rc)
         return rc;
+    if (c->say_kept)
+        say_kept(&li);
     if (c->exclusive || li.exclusive) {
         c->conflict = 1;
         c->other = li;
@@ -361,7 +374,7 @@ void lock_release(repo_lock **lp)
 
 int lock_remove_stale(repo *r, int all_locks, int *removed)
 {
-    scan_ctx c = {.r = r, .all = all_locks};
+    scan_ctx c = {.r = r, .all = all_locks, .say_kept = 1};
     int rc = repo_object_list(r, OBJ_LOCK, scan_one, &c);
     *removed = c.removed;
     return rc;

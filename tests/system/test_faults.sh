@@ -45,6 +45,7 @@ t_live_lock_is_never_stale() {
   expect_err "is locked.* by pid $pid on"
   ok unlock                               # only stale locks: this one is not
   expect_err "0 lock\(s\) removed"
+  expect_err "kept the lock of pid [0-9]+ on .*: that process is alive on this host"
   [[ -n $(find "$REPO/locks" -type f) ]] || fail "a live process's lock was removed"
   kill -CONT $pid
   wait $pid || { cat "$T/b.out"; fail "the paused backup failed although its lock stood"; }
