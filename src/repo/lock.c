@@ -168,9 +168,10 @@ static void say_kept(const lock_info *li)
     char t[64], host[256] = "";
     gethostname(host, sizeof host - 1);
     text_time(li->time, 0, t, sizeof t);
-    LOG_INFO("kept the lock of pid %ld on %s (refreshed %s): %s", li->pid, li->host, t,
-             strcmp(host, li->host) ? "a lock of another host (or container) is stale only after 30 minutes without refresh"
-                                    : "that process is alive on this host (maybe stopped); --remove-all removes it");
+    const char *why = strcmp(host, li->host)
+                          ? "a lock of another host (or container) is stale only after 30 minutes without refresh"
+                          : "that process is alive on this host (maybe stopped); --remove-all removes it";
+    LOG_INFO("kept the lock of pid %ld on %s (refreshed %s): %s", li->pid, li->host, t, why);
 }
 
 static int scan_one(const uint8_t id[32], void *vctx)
