@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "../audit/audit.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/text.h"
@@ -18,7 +21,7 @@
 #include "../repo/lock.h"
 
 enum { OPT_REPO = 1000, OPT_CONFIG, OPT_PASSWORD_FILE, OPT_KEY_FILE, OPT_JSON, OPT_QUIET, OPT_VERBOSE,
-       OPT_LOCK_WAIT, OPT_HELP };
+       OPT_LOCK_WAIT, OPT_NO_LOCK, OPT_HELP };
 
 static const struct option global_opts[] = {
     {"repo", required_argument, NULL, OPT_REPO},
@@ -29,6 +32,7 @@ static const struct option global_opts[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"lock-wait", required_argument, NULL, OPT_LOCK_WAIT},
+    {"no-lock", no_argument, NULL, OPT_NO_LOCK},
     {"help", no_argument, NULL, OPT_HELP},
 };
 #define NGLOBAL (sizeof global_opts / sizeof *global_opts)
@@ -47,6 +51,7 @@ static int global_opt(cli *c, int opt, const char *arg)
     case OPT_PASSWORD_FILE: c->password_file = arg; return 0;
     case OPT_KEY_FILE: c->key_file = arg; return 0;
     case OPT_JSON: c->json = 1; return 0;
+    case OPT_NO_LOCK: c->no_lock = 1; return 0;
     case 'q': case OPT_QUIET: log_level = LOG_QUIET; return 0;
     case 'v': case OPT_VERBOSE: log_level = log_level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG; return 0;
     case OPT_LOCK_WAIT:
@@ -277,13 +282,24 @@ int cli_open_repo(cli *c, repo **out)
     return 0;
 }
 
-int cli_open_locked(cli *c, int exclusive, int load_index, repo **out, repo_lock **lk)
+int cli_lock_reader(cli *c, repo *r, repo_lock **lk)
 {
+    *lk = NULL;
+    return c->no_lock ? 0 : lock_acquire_reader(r, c->lock_wait, lk);
+}
+
+int cli_open_locked(cli *c, int mode, int load_index, repo **out, repo_lock **lk)
+{
+    if (c->no_lock && mode != CLI_LOCK_READ)
+        return err_set(ERR_USAGE, "--no-lock is only for commands that read (restore, check...), not '%s'",
+                       c->command);
     int rc = cli_open_repo(c, out);
     if (rc)
         return rc;
     c->audit = 1;
-    if (!(rc = lock_acquire(*out, exclusive, c->lock_wait, lk)) && load_index)
+    c->reader = mode == CLI_LOCK_READ;
+    rc = mode == CLI_LOCK_READ ? cli_lock_reader(c, *out, lk) : lock_acquire(*out, mode, c->lock_wait, lk);
+    if (!rc && load_index)
         rc = repo_index_load(*out);
     return rc;
 }
@@ -296,6 +312,61 @@ void cli_audit_id(cli *c, const char *id)
     c->audit_ids = p;
     if ((p[c->naudit_ids] = strdup(id)))
         c->naudit_ids++;
+}
+
+const char *cli_repo_unwritable(cli *c)
+{
+    struct statvfs v;
+    if (!c->r || statvfs(repo_location(c->r), &v) != 0)
+        return NULL;
+    if (v.f_flag & ST_RDONLY)
+        return "the repository's file system is read-only";
+    if ((uint64_t)v.f_bavail * v.f_frsize < 65536)
+        return "the repository's disk is full";
+    return access(repo_location(c->r), W_OK) != 0 ? "the repository cannot be written by this user" : NULL;
+}
+
+static cJSON *string_array(char *const *v, size_t n)
+{
+    return n ? cJSON_CreateStringArray((const char *const *)v, (int)n) : cJSON_CreateArray();
+}
+
+int cli_audit_unmirrored(cli *c, const audit_event *e, const char *why, char *path, size_t cap)
+{
+    char t[64], host[256] = "";
+    int rc = audit_local_path(c->r, path, cap);
+    if (rc)
+        return rc;
+    size_t n = strlen(path);
+    if (snprintf(path + n, cap - n, ".unmirrored") >= (int)(cap - n))
+        return err_set(ERR_FATAL, "state path too long: %s", path);
+    text_time((int64_t)time(NULL), 0, t, sizeof t);
+    gethostname(host, sizeof host - 1);
+    /* the fields of a chained record that say what happened, without seq, prev, MAC */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "time", t);
+    cJSON_AddStringToObject(o, "host", host);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddStringToObject(o, "command", e->command);
+    cJSON_AddItemToObject(o, "args", string_array(e->args, (size_t)e->nargs));
+    cJSON_AddNumberToObject(o, "exit", e->exit_code);
+    cJSON_AddStringToObject(o, "outcome", e->message ? e->message : "");
+    cJSON_AddItemToObject(o, "ids", string_array(e->ids, e->nids));
+    cJSON_AddBoolToObject(o, "mirrored", 0);
+    cJSON_AddStringToObject(o, "not_mirrored_because", why);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line)
+        return err_set(ERR_FATAL, "out of memory");
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        rc = err_sys(ERR_IO, "open %s", path);
+    else if (fs_write_all(fd, line, strlen(line)) != 0 || fs_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+        rc = err_sys(ERR_IO, "append to %s", path);
+    if (fd >= 0)
+        close(fd);
+    cJSON_free(line);
+    return rc;
 }
 
 void cli_json_print(cJSON *o)

@@ -16,12 +16,14 @@ typedef struct cli {
     const char *repo_path, *config_path, *password_file, *key_file;
     int json;
     int lock_wait; /* seconds */
+    int no_lock;   /* --no-lock: commands that only read take no lock */
     config *cfg;
     const char *command;
     int argc; /* the command's words, for the audit record */
     char **argv;
     repo *r;           /* set by cli_open_repo */
     int audit;         /* this command's outcome goes into the audit trail */
+    int reader;        /* it only reads the repository (restore): see cli_audit_unmirrored */
     char **audit_ids;  /* ids touched */
     size_t naudit_ids;
 } cli;
@@ -41,9 +43,14 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shorts, const struct o
 /* Opens and unlocks the repository named by -r / LIFELINE_REPOSITORY / config. */
 int cli_open_repo(cli *c, repo **out) WUR;
 /* Opens the repository for a command that changes or restores (so it is audited),
- * takes a shared or exclusive lock, and loads the index when asked. */
+ * takes a lock of the given kind, and loads the index when asked. A reader's lock
+ * (restore) is skipped with --no-lock, and with a warning where the repository
+ * cannot be written (read-only, full); *lk is NULL then. */
+enum { CLI_LOCK_SHARED = 0, CLI_LOCK_EXCLUSIVE = 1, CLI_LOCK_READ = 2 };
 struct repo_lock;
-int cli_open_locked(cli *c, int exclusive, int load_index, repo **out, struct repo_lock **lk) WUR;
+int cli_open_locked(cli *c, int mode, int load_index, repo **out, struct repo_lock **lk) WUR;
+/* The lock of a command that only reads (see CLI_LOCK_READ). */
+int cli_lock_reader(cli *c, repo *r, struct repo_lock **lk) WUR;
 /* The repository path, or ERR_USAGE when none is given. */
 int cli_repo_path(cli *c, const char **out) WUR;
 
@@ -58,6 +65,14 @@ int cli_key_file(const char *path, int create, char **secret, size_t *len) WUR;
 void cli_secret_free(char **secret, size_t len);
 
 void cli_audit_id(cli *c, const char *id);
+/* When the repository cannot take a command's audit record (read-only medium, full
+ * disk), the record is appended to "<local audit copy>.unmirrored" instead, saying
+ * why; *path names that file. 0 when kept there; the caller decides what it means. */
+struct audit_event;
+int cli_audit_unmirrored(cli *c, const struct audit_event *e, const char *why, char *path, size_t cap) WUR;
+/* Why the repository cannot be written at all ("read-only file system", "no space
+ * left"), or NULL when it can. */
+const char *cli_repo_unwritable(cli *c);
 /* Prints a cJSON object to stdout and frees it. */
 void cli_json_print(cJSON *o);
 int cli_is_tty(void);

@@ -81,7 +81,7 @@ int cmd_check(cli *c, int argc, char **argv)
     report_ctx rctx = {.arr = c->json ? cJSON_CreateArray() : NULL};
     int rc = cli_open_repo(c, &r);
     if (!rc)
-        rc = lock_acquire(r, 0, c->lock_wait, &lk);
+        rc = cli_lock_reader(c, r, &lk); /* read-only media and full disks can be checked */
     if (!rc)
         rc = check_run(r, &o, on_problem, &rctx, &res);
     if (!rc)
@@ -107,6 +107,8 @@ int cmd_check(cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(j, "wal_files_read", (double)wal_files);
         cJSON_AddNumberToObject(j, "errors", (double)res.errors);
         cJSON_AddNumberToObject(j, "warnings", (double)res.warnings);
+        cJSON_AddNumberToObject(j, "temporary_files", (double)res.temps);
+        cJSON_AddNumberToObject(j, "temporary_bytes", (double)res.temp_bytes);
         cJSON_AddItemToObject(j, "problems", rctx.arr);
         cli_json_print(j);
     } else {

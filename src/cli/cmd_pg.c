@@ -395,7 +395,7 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     buf cmd;
     buf_init(&cmd, 0);
     double t0 = progress_now();
-    rc = cli_open_locked(c, 0, 1, &r, &lk);
+    rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
     if (!rc && a.logical)

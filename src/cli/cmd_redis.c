@@ -492,7 +492,7 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
     snapshot *list = NULL;
     size_t n = 0, chosen = 0;
     double t0 = progress_now();
-    rc = cli_open_locked(c, 0, 1, &r, &lk);
+    rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
     if (!rc)

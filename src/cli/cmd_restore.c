@@ -65,7 +65,7 @@ int cmd_restore(cli *c, int argc, char **argv)
     files_restore_stats st = {0};
     int ran = 0; /* files_restore was reached: there is something to report */
     double t0 = progress_now();
-    int rc = cli_open_locked(c, 0, 1, &r, &lk);
+    int rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_resolve(r, spec, &s);
     if (!rc) {

@@ -13,6 +13,9 @@
     "                           (env LIFELINE_KEY_FILE); no slow KDF, for unattended use\n" \
     "      --json               machine-readable output on stdout\n" \
     "      --lock-wait SECONDS  wait this long for a conflicting lock (default 0)\n" \
+    "      --no-lock            commands that only read (restore, check) take no lock,\n" \
+    "                           for a repository on a read-only medium; they take none\n" \
+    "                           anyway, with a warning, where no lock can be written\n" \
     "  -q, --quiet              only warnings and errors\n" \
     "  -v, --verbose            more detail (twice: debug)\n" \
     "  -h, --help               this help\n"
@@ -141,7 +144,10 @@
     "Every blob is authenticated before a byte of it is written; each file is written\n" \
     "under a temporary name and renamed when complete. A file touched by damage is\n" \
     "reported and left out, the rest is restored, and the exit code is 13.\n" \
-    "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n\n" \
+    "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n" \
+    "A repository that cannot be written (read-only medium, full disk) is read without\n" \
+    "a lock, with a warning; the restore's audit record then goes to the local copy\n" \
+    "only (audit-<id>.log.unmirrored in the state folder), saying why.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them)\n" \
@@ -188,7 +194,10 @@
     "For PostgreSQL sources: every base backup's WAL range must be archived, and any\n" \
     "gap in the archive after the oldest backup is named segment by segment.\n" \
     "With --read-data, every archived WAL file is read and authenticated too, and\n" \
-    "every Redis snapshot's RDB is parsed again (CRC-64).\n" HELP_GLOBAL
+    "every Redis snapshot's RDB is parsed again (CRC-64).\n" \
+    "Partial files (*.tmp) of writes that never finished are counted as a warning;\n" \
+    "prune removes them. A repository that cannot be written (read-only medium, full\n" \
+    "disk) is checked without a lock, with a warning (--no-lock: without the warning).\n" HELP_GLOBAL
 
 #define HELP_FORGET \
     "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \
@@ -210,11 +219,23 @@
     "point-in-time window up to the next); a source with no backups left keeps its WAL.\n" HELP_GLOBAL
 
 #define HELP_PRUNE \
-    "Usage: lifeline prune [--dry-run] [--max-unused PERCENT]\n\n" \
+    "Usage: lifeline prune [--dry-run] [--max-unused PERCENT] [--safety-window DURATION]\n\n" \
     "Removes data no snapshot references: deletes unused packs, repacks packs that\n" \
     "are mostly unused (default: more than 50%), and removes packs left by interrupted\n" \
-    "backups. Takes an exclusive lock: it waits (--lock-wait) or refuses while a backup\n" \
-    "runs. Refuses to run on a repository with damaged snapshots or trees.\n" HELP_GLOBAL
+    "backups and the partial files (*.tmp) of writes that never finished. Takes an\n" \
+    "exclusive lock: it waits (--lock-wait) or refuses while a backup runs. Refuses to\n" \
+    "run on a repository with damaged snapshots or trees.\n" \
+    "Wholly unused packs are deleted first (once an index no longer names them), then\n" \
+    "the repack runs, so a nearly full disk makes progress; a repack that would not fit\n" \
+    "in the free space is not started, and the bytes it needs are named (exit code 17).\n\n" \
+    "Options:\n" \
+    "  -n, --dry-run              only say what would be done\n" \
+    "  --max-unused PERCENT       repack packs with more than this unused (default 50)\n" \
+    "  --safety-window DURATION   leave packs and partial files younger than this alone\n" \
+    "                             (default 24h, as Kopia's full safety): a backup on\n" \
+    "                             another host that was suspended until its lock looked\n" \
+    "                             stale may still need them. 0 trusts the locks alone:\n" \
+    "                             right after a failed backup, to reclaim its space now\n" HELP_GLOBAL
 
 #define HELP_HOLD \
     "Usage: lifeline hold SNAPSHOT --reason TEXT\n\n" \
@@ -239,8 +260,12 @@
 
 #define HELP_UNLOCK \
     "Usage: lifeline unlock [--remove-all]\n\n" \
-    "Removes stale locks (of dead processes on this host, or not refreshed for 30\n" \
-    "minutes). --remove-all removes every lock: only when no lifeline runs.\n" HELP_GLOBAL
+    "Removes stale locks: of processes on this host that are gone (a pid that ended,\n" \
+    "was reused, or predates the last boot), or of other hosts when not refreshed for\n" \
+    "30 minutes. A lock of a live process on this host is never stale, however old: the\n" \
+    "process may be stopped and will go on. --remove-all removes every lock: only when\n" \
+    "no lifeline runs; a writer that finds its lock removed commits nothing and fails\n" \
+    "(exit code 11).\n" HELP_GLOBAL
 
 #define HELP_WAL_PUSH \
     "Usage: lifeline wal-push [--source NAME] PATH\n\n" \

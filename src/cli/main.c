@@ -85,10 +85,11 @@ static int load_config(cli *c)
     return config_load(path, &c->cfg);
 }
 
-static void finish_audit(cli *c, int rc, int argc, char **argv)
+/* Returns the command's exit code: ERR_AUDIT when it succeeded but the record failed. */
+static int finish_audit(cli *c, int rc, int argc, char **argv)
 {
     if (!c->audit || !c->r)
-        return;
+        return rc;
     char msg[1100];
     if (rc && rc != ERR_PARTIAL)
         snprintf(msg, sizeof msg, "error: %s", err_msg());
@@ -99,11 +100,25 @@ static void finish_audit(cli *c, int rc, int argc, char **argv)
     err_saved saved;
     err_save(&saved);
     if (audit_append(c->r, &e) != 0) {
-        fprintf(stderr, "lifeline: error: could not write the audit record: %s\n", err_msg());
-        if (!rc)
-            exit(ERR_IO);
+        /* what the command did stands (a snapshot saved stays saved): say so, and
+         * make the missing record visible to scripts with its own exit code */
+        char why[600], path[4096];
+        snprintf(why, sizeof why, "%s", err_msg());
+        fprintf(stderr, "lifeline: warning: %s %s, but its audit record could not be written: %s\n", c->command,
+                rc ? "ended as reported" : "succeeded", why);
+        const char *ro = cli_repo_unwritable(c);
+        int kept = ro && cli_audit_unmirrored(c, &e, ro, path, sizeof path) == 0;
+        if (kept)
+            fprintf(stderr, "lifeline: warning: %s: the record is kept in %s, not mirrored to the repository\n", ro,
+                    path);
+        /* a reader of a write-protected repository has its record where it can be */
+        if ((!rc || rc == ERR_PARTIAL) && !(kept && c->reader)) {
+            err_restore(&saved);
+            return ERR_AUDIT;
+        }
     }
     err_restore(&saved);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -117,7 +132,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'}, {"lock-wait", required_argument, NULL, 'W'},
-        {NULL, 0, NULL, 0}};
+        {"no-lock", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0}};
     int opt;
     opterr = 1;
     while ((opt = getopt_long(argc, argv, "+r:c:qvh", top, NULL)) != -1) {
@@ -127,6 +142,7 @@ int main(int argc, char **argv)
         case 'P': c.password_file = optarg; break;
         case 'K': c.key_file = optarg; break;
         case 'j': c.json = 1; break;
+        case 'N': c.no_lock = 1; break;
         case 'q': log_level = LOG_QUIET; break;
         case 'v': log_level = log_level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG; break;
         case 'h': usage(stdout); return 0;
@@ -167,8 +183,12 @@ int main(int argc, char **argv)
         optind = 0; /* re-initialise getopt for the command's own parse */
         rc = cmd->run(&c, cargc, cargv);
     }
-    finish_audit(&c, rc, cargc, words ? words : cargv);
-    if (log_level < 0) /* the command asked for silence (wal-fetch of a missing file) */
+    int audited = finish_audit(&c, rc, cargc, words ? words : cargv);
+    if (audited == ERR_AUDIT && rc != ERR_AUDIT) {
+        if (rc == ERR_PARTIAL)
+            fprintf(stderr, "lifeline: warning: %s\n", err_msg());
+        rc = ERR_AUDIT; /* the warning is printed; nothing else failed */
+    } else if (log_level < 0) /* the command asked for silence (wal-fetch of a missing file) */
         ;
     else if (rc == ERR_PARTIAL) /* the backup is saved: a warning, with exit code 3 */
         fprintf(stderr, "lifeline: warning: %s\n", err_msg());

@@ -13,6 +13,7 @@
 #include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"
+#include "prune.h"
 #include "snapshot.h"
 #include "walk.h"
 
@@ -379,6 +380,31 @@ static int check_damaged_snapshot_files(const uint8_t id[32], void *vctx)
     return 0;
 }
 
+static int count_temp(const char *name, uint64_t size, void *vctx)
+{
+    check_result *res = vctx;
+    (void)name;
+    res->temps++;
+    res->temp_bytes += size;
+    return 0;
+}
+
+/* Partial files of writes that never finished (kill -9, a full or read-only disk):
+ * not damage, but space nothing uses until prune reclaims it. */
+static int check_temps(check_ctx *c)
+{
+    int rc = prune_list_temps(c->r, count_temp, c->res);
+    if (!rc && c->res->temps) {
+        char b[32];
+        text_bytes(c->res->temp_bytes, b, sizeof b);
+        report(c, 0, repo_location(c->r),
+               "%llu temporary file(s) (*.tmp, %s) left by writes that never finished; 'lifeline prune' removes "
+               "those older than its safety window",
+               (unsigned long long)c->res->temps, b);
+    }
+    return rc;
+}
+
 int check_run(repo *r, const check_opts *o, check_report_fn fn, void *fctx, check_result *res)
 {
     check_ctx c = {.r = r, .o = o, .fn = fn, .fctx = fctx, .res = res};
@@ -400,6 +426,8 @@ int check_run(repo *r, const check_opts *o, check_report_fn fn, void *fctx, chec
         rc = repo_object_list(r, OBJ_SNAPSHOT, check_damaged_snapshot_files, &c);
     if (!rc)
         rc = check_snapshots(&c);
+    if (!rc)
+        rc = check_temps(&c);
     idx_free(&c.bad);
     idx_free(&c.visited);
     free(c.on_disk);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h> /* raise(SIGSTOP) at the test pause points */
 #include <unistd.h>
 #include <zstd.h>
 
@@ -38,6 +39,11 @@ struct repo {
     uint8_t (*index_files)[32];
     size_t nindex_files;
     int index_damaged; /* some index file unreadable: pack headers were read instead */
+    /* checked just before an index file or snapshot is committed (see commit_check) */
+    int (*guard)(void *ctx);
+    void *guard_ctx;
+    uint8_t *needed; /* per pack number: this session wrote it or reuses a blob from it */
+    size_t needed_cap;
     /* write path, guarded by mu */
     pthread_mutex_t mu;
     idx *pending;
@@ -91,6 +97,11 @@ const master_key *repo_keys(const repo *r) { return &r->mk; }
 const chunker *repo_chunker(const repo *r) { return &r->ch; }
 const uint8_t *repo_slot_id(const repo *r) { return r->slot_id; }
 idx *repo_index(repo *r) { return r->index; }
+void repo_set_commit_guard(repo *r, int (*fn)(void *ctx), void *ctx)
+{
+    r->guard = fn;
+    r->guard_ctx = ctx;
+}
 void repo_set_workers(repo *r, unsigned n) { r->nworkers = n ? n : 1; }
 
 /* ---- config ---------------------------------------------------------------- */
@@ -334,6 +345,7 @@ void repo_close(repo **rp)
     idx_free(&r->index);
     idx_free(&r->pending);
     free(r->index_files);
+    free(r->needed);
     store_free(&r->st);
     crypto_wipe(&r->mk, sizeof r->mk);
     pthread_mutex_destroy(&r->mu);
@@ -395,11 +407,74 @@ static void object_aad(int type, const uint8_t id[32], uint8_t aad[33])
     memcpy(aad + 1, id, 32);
 }
 
+/* A pause point for the fault-injection tests (tests/system/test_faults.sh): with
+ * LIFELINE_TEST_PAUSE set to the point's name the process stops itself (SIGSTOP), once,
+ * so that a test can act while it is frozen as a suspended machine would be, then
+ * resume it. Nothing else reads that variable: unset, this does nothing. */
+static void test_pause(const char *point)
+{
+    static int paused;
+    const char *want = getenv("LIFELINE_TEST_PAUSE");
+    if (want && !strcmp(want, point) && !__atomic_exchange_n(&paused, 1, __ATOMIC_SEQ_CST))
+        raise(SIGSTOP);
+}
+
+static int pack_present(repo *r, const uint8_t pack_id[32], const char *what)
+{
+    char name[128];
+    uint64_t size;
+    repo_pack_name(pack_id, name, sizeof name);
+    int rc = store_size(r->st, name, &size);
+    if (rc == ERR_NOTFOUND) {
+        err_set(ERR_DAMAGED, "pack %s, which this %s needs, is gone from %s", name, what, repo_location(r));
+        err_hint("was it removed by a prune while this process was stopped? nothing was saved: run it again");
+    }
+    return rc;
+}
+
+/* Just before an index file or a snapshot is written: the writer's lock still stands
+ * unchanged (lock.c's guard) and every pack the object depends on is there. A writer
+ * stopped longer than the stale-lock age may have lost both to a prune; it must then
+ * fail instead of naming packs that are gone. For an index the caller holds mu; a
+ * snapshot is saved after repo_flush, when no worker runs. */
+static int commit_check(repo *r, int type)
+{
+    const char *what = type == OBJ_INDEX ? "index file" : "snapshot";
+    test_pause(type == OBJ_INDEX ? "before-index" : "before-snapshot");
+    int rc = r->guard ? r->guard(r->guard_ctx) : 0;
+    for (size_t i = 0; !rc && type == OBJ_INDEX && i < r->nunsaved; i++)
+        rc = pack_present(r, r->unsaved[i].pack_id, what);
+    for (size_t p = 0; !rc && type == OBJ_SNAPSHOT && p < r->needed_cap; p++)
+        if (r->needed[p])
+            rc = pack_present(r, idx_pack_id(r->index, (uint32_t)p), what);
+    return rc ? err_wrap("%s not saved", what) : 0;
+}
+
+/* Called with mu held (or no worker running). */
+static void mark_needed(repo *r, uint32_t pack_no)
+{
+    if (pack_no >= r->needed_cap) {
+        size_t cap = (pack_no + 1) * 2;
+        uint8_t *p = realloc(r->needed, cap);
+        if (!p)
+            return; /* only the check before the snapshot loses this pack */
+        memset(p + r->needed_cap, 0, cap - r->needed_cap);
+        r->needed = p;
+        r->needed_cap = cap;
+    }
+    r->needed[pack_no] = 1;
+}
+
 int repo_object_save(repo *r, int type, const uint8_t id[32], const void *data, size_t len, int exclusive)
 {
     char name[128];
     uint8_t aad[33];
     buf sealed;
+    if (type == OBJ_INDEX || type == OBJ_SNAPSHOT) {
+        int rc = commit_check(r, type);
+        if (rc)
+            return rc;
+    }
     buf_init(&sealed, 0);
     object_aad(type, id, aad);
     object_name(type, id, name, sizeof name);
@@ -719,6 +794,8 @@ static int write_pack(repo *r, pack_writer *w)
     pthread_mutex_lock(&r->mu);
     uint32_t no;
     rc = idx_pack_number(r->index, pack_id, &no);
+    if (!rc)
+        mark_needed(r, no);
     for (size_t i = 0; !rc && i < n; i++)
         rc = idx_add(r->index, copy[i].type, copy[i].id, no, copy[i].offset, copy[i].length, copy[i].raw_len);
     if (!rc && r->nunsaved == r->unsaved_cap) {
@@ -954,11 +1031,21 @@ static int start_workers(repo *r)
     return pool_new(r->nworkers, (size_t)r->nworkers * 2, &r->workers);
 }
 
+/* Is the blob stored? A yes means a snapshot will lean on its pack: remember it for
+ * the check before the snapshot is saved. Called with mu held. */
+static int index_has(repo *r, uint8_t type, const uint8_t id[32])
+{
+    const idx_entry *e = idx_find(r->index, type, id);
+    if (e)
+        mark_needed(r, IDX_PACK(e));
+    return e != NULL;
+}
+
 /* Claims id for writing: 1 when the caller must queue it, 0 when it is known. */
 static int claim(repo *r, uint8_t type, const uint8_t id[32], int *rc)
 {
     pthread_mutex_lock(&r->mu);
-    int known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
+    int known = index_has(r, type, id) || idx_find(r->pending, type, id);
     if (!known)
         *rc = idx_add(r->pending, type, id, 0, 0, 0, 0);
     pthread_mutex_unlock(&r->mu);
@@ -1011,7 +1098,7 @@ int repo_blob_save_owned(repo *r, uint8_t type, uint8_t *data, size_t len, const
 int repo_blob_known(repo *r, uint8_t type, const uint8_t id[32])
 {
     pthread_mutex_lock(&r->mu);
-    int known = idx_find(r->index, type, id) || idx_find(r->pending, type, id);
+    int known = index_has(r, type, id) || idx_find(r->pending, type, id);
     pthread_mutex_unlock(&r->mu);
     return known;
 }

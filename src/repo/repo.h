@@ -51,6 +51,11 @@ const uint8_t *repo_slot_id(const repo *r);
 /* Number of worker threads used for blob writes (default: online cores). */
 void repo_set_workers(repo *r, unsigned n);
 
+/* fn(ctx) runs just before every index file and snapshot is written; a non-zero
+ * return stops the write (lock.c checks that the writer's lock still stands). Before
+ * a snapshot, every pack this session wrote or reuses a blob from must also exist. */
+void repo_set_commit_guard(repo *r, int (*fn)(void *ctx), void *ctx);
+
 /* Sealed objects in their own folders: "<dir>/<hex id>". */
 const char *repo_object_dir(int type);
 int repo_object_save(repo *r, int type, const uint8_t id[32], const void *data, size_t len, int exclusive) WUR;

@@ -25,6 +25,11 @@ typedef struct store_ops {
     int (*remove)(store *s, const char *name);
     /* Lists files under dir (recursively); names passed to fn include dir. */
     int (*list)(store *s, const char *dir, store_list_fn fn, void *ctx);
+    /* Lists, like list, only the temporaries ("<name>.<n>.tmp") of writes that never
+     * finished (a kill, a crash, a full or read-only disk), which list skips. */
+    int (*list_temp)(store *s, const char *dir, store_list_fn fn, void *ctx);
+    /* Bytes that can still be written (what an unprivileged writer may use). */
+    int (*free_space)(store *s, uint64_t *bytes);
     /* Like put, but not yet durable: writeback starts and the name appears at once;
      * sync (each file) and sync_dir (each folder) make it durable later. Used for packs,
      * which nothing references until the barrier before their index file. */
@@ -49,6 +54,8 @@ static inline int store_size(store *s, const char *n, uint64_t *sz) { return s->
 static inline int store_mtime(store *s, const char *n, int64_t *t) { return s->ops->mtime(s, n, t); }
 static inline int store_remove(store *s, const char *n) { return s->ops->remove(s, n); }
 static inline int store_list(store *s, const char *dir, store_list_fn fn, void *ctx) { return s->ops->list(s, dir, fn, ctx); }
+static inline int store_list_temp(store *s, const char *dir, store_list_fn fn, void *ctx) { return s->ops->list_temp(s, dir, fn, ctx); }
+static inline int store_free_space(store *s, uint64_t *bytes) { return s->ops->free_space(s, bytes); }
 static inline int store_put_nosync(store *s, const char *n, const void *d, size_t l) { return s->ops->put_nosync(s, n, d, l); }
 static inline int store_sync(store *s, const char *n) { return s->ops->sync(s, n); }
 static inline int store_sync_dir(store *s, const char *dir) { return s->ops->sync_dir(s, dir); }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../core/fsutil.h"
@@ -271,7 +272,14 @@ static int posix_remove(store *s, const char *name)
     return 0;
 }
 
-static int list_dir(const char *root, const char *rel, store_list_fn fn, void *ctx)
+static int is_temp(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".tmp");
+}
+
+/* temps: list only the temporaries of unfinished writes, which are otherwise skipped */
+static int list_dir(const char *root, const char *rel, int temps, store_list_fn fn, void *ctx)
 {
     char p[PATH_MAX];
     int rc = fs_join(p, sizeof p, root, rel);
@@ -282,7 +290,7 @@ static int list_dir(const char *root, const char *rel, store_list_fn fn, void *c
         return errno == ENOENT ? 0 : err_sys(ERR_IO, "list %s", p);
     struct dirent *e;
     while (!rc && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp"))
+        if (e->d_name[0] == '.' || (!temps && strstr(e->d_name, ".tmp")))
             continue; /* temporaries of interrupted writes are not repository files */
         char child[PATH_MAX];
         if ((rc = fs_join(child, sizeof child, rel, e->d_name)))
@@ -296,8 +304,8 @@ static int list_dir(const char *root, const char *rel, store_list_fn fn, void *c
                 continue; /* removed while listing */
             rc = err_sys(ERR_IO, "stat %s", full);
         } else if (S_ISDIR(st.st_mode)) {
-            rc = list_dir(root, child, fn, ctx);
-        } else if (S_ISREG(st.st_mode)) {
+            rc = list_dir(root, child, temps, fn, ctx);
+        } else if (S_ISREG(st.st_mode) && (!temps || is_temp(e->d_name))) {
             rc = fn(child, (uint64_t)st.st_size, ctx);
         }
     }
@@ -307,7 +315,21 @@ static int list_dir(const char *root, const char *rel, store_list_fn fn, void *c
 
 static int posix_list(store *s, const char *dir, store_list_fn fn, void *ctx)
 {
-    return list_dir(((posix_store *)s)->root, dir, fn, ctx);
+    return list_dir(((posix_store *)s)->root, dir, 0, fn, ctx);
+}
+
+static int posix_list_temp(store *s, const char *dir, store_list_fn fn, void *ctx)
+{
+    return list_dir(((posix_store *)s)->root, dir, 1, fn, ctx);
+}
+
+static int posix_free_space(store *s, uint64_t *bytes)
+{
+    struct statvfs v;
+    if (statvfs(((posix_store *)s)->root, &v) != 0)
+        return err_sys(ERR_IO, "free space of %s", s->location);
+    *bytes = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    return 0;
 }
 
 static void posix_free(store *s)
@@ -324,7 +346,8 @@ static void posix_free(store *s)
 static const store_ops posix_ops = {
     .put = posix_put,   .get = posix_get,       .get_range = posix_get_range, .size = posix_size,
     .mtime = posix_mtime, .remove = posix_remove, .list = posix_list,       .put_nosync = posix_put_nosync,
-    .sync = posix_sync, .sync_dir = posix_sync_dir, .free = posix_free};
+    .sync = posix_sync, .sync_dir = posix_sync_dir, .free = posix_free, .list_temp = posix_list_temp,
+    .free_space = posix_free_space};
 
 int store_posix_open(const char *path, int create, store **out)
 {

@@ -81,3 +81,21 @@ b[off] ^= 0x01
 open(p, 'wb').write(bytes(b))
 PY
 }
+
+# PID: until the process has stopped itself at a LIFELINE_TEST_PAUSE point (or 60 s)
+wait_stopped() {
+  for _ in $(seq 1 600); do
+    [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == T ]] && return 0
+    kill -0 "$1" 2>/dev/null || fail "process $1 ended instead of pausing (no pause point?)"
+    sleep 0.1
+  done
+  fail "process $1 did not pause in time"
+}
+
+# DIR SIZE: mounts a tmpfs of SIZE at DIR; says "skipped" and returns 1 where that is
+# not possible (not root, no mount rights). The caller unmounts (trap ... RETURN).
+small_tmpfs() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to mount a small tmpfs"; return 1; }
+  mkdir -p "$1"
+  mount -t tmpfs -o size="$2" tmpfs "$1" || { echo "skipped: cannot mount tmpfs here"; return 1; }
+}

@@ -25,7 +25,10 @@ t_kill_during_backup() {
   expect_err "removing stale lock of pid $pid"
   expect_err "pack is not in the index"
   ok backup "$T/src"
-  ok prune                    # reclaims what the killed run left
+  ok prune                    # the killed run's packs are young: kept by the safety window
+  expect_err "0 left by interrupted backups removed"
+  expect_err "younger than the safety window"
+  ok prune --safety-window 0  # reclaims what the killed run left
   expect_err "[1-9][0-9]* left by interrupted backups removed"
   ok check --read-data
   [[ $ERR != *"not in the index"* ]] || fail "prune left unindexed packs"
@@ -61,11 +64,16 @@ t_concurrent_backups_and_prune_lock() {
   make_big "$T/a" 8 8
   make_big "$T/b" 8 8
   new_repo
-  "$LL" -r "$REPO" backup "$T/a" >"$T/a.out" 2>&1 & pa=$!
-  "$LL" -r "$REPO" backup "$T/b" >"$T/b.out" 2>&1 & pb=$!
-  sleep 0.3
+  # both write all their packs side by side, then stop before saving their snapshots
+  # (a pause point, see test_faults.sh): prune then meets their locks, however fast
+  # the build is
+  LIFELINE_TEST_PAUSE=before-snapshot "$LL" -r "$REPO" backup "$T/a" >"$T/a.out" 2>&1 & pa=$!
+  LIFELINE_TEST_PAUSE=before-snapshot "$LL" -r "$REPO" backup "$T/b" >"$T/b.out" 2>&1 & pb=$!
+  wait_stopped $pa
+  wait_stopped $pb
   expect_rc 11 prune          # refuses clearly while backups hold shared locks
-  expect_err "is locked .* by pid [0-9]+ on"
+  expect_err "is locked.* by pid [0-9]+ on"
+  kill -CONT $pa $pb
   wait $pa || { cat "$T/a.out"; fail "first concurrent backup failed"; }
   wait $pb || { cat "$T/b.out"; fail "second concurrent backup failed"; }
   ok --json snapshots
@@ -75,9 +83,7 @@ t_concurrent_backups_and_prune_lock() {
 }
 
 t_disk_full() {
-  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to mount a small tmpfs"; return 0; }
-  mkdir "$T/small"
-  mount -t tmpfs -o size=24m tmpfs "$T/small" || { echo "skipped: cannot mount tmpfs here"; return 0; }
+  small_tmpfs "$T/small" 24m || return 0
   trap 'umount "$T/small" 2>/dev/null' RETURN
   REPO=$T/small/repo
   make_big "$T/src" 5 10
@@ -86,7 +92,7 @@ t_disk_full() {
   expect_err "No space left on device"
   [[ -z $(find "$REPO" -name '*.tmp') ]] || fail "temporary files left on a full disk"
   ok check
-  ok prune                    # reclaims the packs of the failed run
+  ok prune --safety-window 0  # reclaims the packs of the failed run (no other writer runs)
   rm "$T"/src/f{2..5}
   ok backup "$T/src"          # with room again, the next backup succeeds
   ok check --read-data
