@@ -429,8 +429,8 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
 
 static const char *timeline_value(const restore_args *a, const pgrestore_plan *p, char *num, size_t cap)
 {
-    if (a->standby || a->tl_kind == PGR_TL_LATEST)
-        return "latest";
+    if (a->tl_kind == PGR_TL_LATEST || (a->standby && a->tl_kind == PGR_TL_AUTO))
+        return "latest"; /* a standby follows its primary onto new timelines */
     if (a->tl_kind == PGR_TL_CURRENT)
         return "current";
     if (p->tli == p->m.tli)

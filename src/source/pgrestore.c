@@ -312,7 +312,6 @@ typedef struct plan_ctx {
     char waldump[PATH_MAX];
     int waldump_state;  /* 0 not looked for, 1 found, -1 not there */
     uint64_t scan_hi;   /* xid/name: not found from here on (UINT64_MAX: nothing scanned) */
-    int scanned;
 } plan_ctx;
 
 static int missing_error(const pg_meta *m, const pgtl_path *p, uint64_t segno, const char *why)
@@ -378,7 +377,6 @@ static int locate(plan_ctx *c, const pg_meta *m, const pgtl_path *p, const wal_a
     }
     *older = 1; /* not after m's start: perhaps before it */
     c->scan_hi = from;
-    c->scanned = 1;
     return 0;
 }
 

@@ -52,13 +52,13 @@ t_pg_restore_stale_recovery_settings() {
   pg_marker "$PORT" 3 >/dev/null
   pg_archive_now "$PORT"
   expect_rcc 0 restore --source main-db --target "$T/r1" --latest
+  p1=$(free_port)
+  pg_start_written "$T/r1" "$p1"
+  [[ $(markers "$p1") == 1,2,3 ]] || fail "--latest over stale settings gave markers '$(markers "$p1")', wanted 1,2,3"
   grep -q "^# commented out by lifeline restore .*: recovery_target_time = '$old'" "$T/r1/postgresql.auto.conf" ||
     fail "the backup's recovery_target_time was not commented out"
   grep -q "^# commented out by lifeline restore .*: recovery_target_name = 'never-created'" "$T/r1/conf.d/recovery.conf" ||
     fail "the included file's recovery_target_name was not commented out"
-  p1=$(free_port)
-  pg_start_written "$T/r1" "$p1"
-  [[ $(markers "$p1") == 1,2,3 ]] || fail "--latest over stale settings gave markers '$(markers "$p1")', wanted 1,2,3"
   pg_stop "$T/r1"
   expect_rcc 0 restore --source main-db --target "$T/r2" --lsn "$lsn"
   pg_start_written "$T/r2" "$p1"
@@ -94,17 +94,17 @@ t_pg_restore_copy_does_not_archive() {
   trap pg_stop_all RETURN
   primary_backup_marker || return 0
   expect_rcc 0 restore --source main-db --target "$T/test1" --latest
-  expect_err "archiving: off"
-  grep -q "^archive_mode = 'off'" "$T/test1/postgresql.auto.conf" || fail "archive_mode = off not written"
   p1=$(free_port)
   pg_start_written "$T/test1" "$p1"
   pg_sql "$p1" "insert into markers values (100); select pg_switch_wal(); checkpoint" >/dev/null
   sleep 2
   pg_stop "$T/test1"
   [[ ! -e $REPO/wal/main-db/00000002.history ]] || fail "the restored copy archived its timeline into production"
+  grep -q "^archive_mode = 'off'" "$T/test1/postgresql.auto.conf" || fail "archive_mode = off not written"
   pg_marker "$PORT" 2 >/dev/null
   pg_archive_now "$PORT"
   expect_rcc 0 restore --source main-db --target "$T/r2" --latest
+  expect_err "archiving: off"
   pg_start_written "$T/r2" "$p1"
   [[ $(markers "$p1") == 1,2 ]] || fail "--latest after a test restore: '$(markers "$p1")', wanted 1,2"
   pg_stop "$T/r2"
@@ -198,10 +198,15 @@ t_pg_restore_wal_backlog() {
   expect_rcc 0 backup --source main-db
   touch "$T/archive-off"
   pg_marker "$PORT" 1 >/dev/null
+  pg_sql "$PORT" "select pg_switch_wal()" >/dev/null
+  pg_sql "$PORT" "insert into markers values (50)"
+  # not the first late segment (a check by archive times sees that one): the next
   needed=$(pg_val "$PORT" "select pg_walfile_name(pg_current_wal_insert_lsn())")
-  for _ in 1 2 3; do pg_sql "$PORT" "select pg_switch_wal()" >/dev/null; pg_sql "$PORT" "insert into markers values (default, now())" 2>/dev/null || true; done
+  pg_sql "$PORT" "select pg_switch_wal()" >/dev/null
+  pg_sql "$PORT" "insert into markers values (51)"
+  pg_sql "$PORT" "select pg_switch_wal()" >/dev/null
   sleep 1.2
-  target=$(pg_val "$PORT" "select now()::text")
+  target=$(pg_val "$PORT" "select to_char(now() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
   sleep 1.2
   pg_marker "$PORT" 2 >/dev/null
   rm "$T/archive-off"
@@ -298,7 +303,6 @@ t_pg_restore_standby() {
   [[ -f $T/s/standby.signal && ! -e $T/s/recovery.signal ]] || fail "standby.signal not written"
   grep -q "^primary_conninfo = 'host=127.0.0.1 port=$PORT user=postgres application_name=ll_standby'" \
     "$T/s/postgresql.auto.conf" || fail "primary_conninfo not written"
-  ! grep -q "$T/primary.conninfo" <<<"$(ps -o args= -C lifeline 2>/dev/null)" || true
   p1=$(free_port)
   pg_start_written "$T/s" "$p1" standby
   for _ in $(seq 1 300); do
@@ -312,4 +316,31 @@ t_pg_restore_standby() {
   [[ $(markers "$p1") == 1,2 ]] || fail "standby markers '$(markers "$p1")', wanted 1,2"
   [[ $(pg_val "$p1" "select pg_is_in_recovery()") == t ]] || fail "the standby was promoted"
   echo "standby restored from the repository streams from the primary: markers 1,2"
+}
+
+# A failover: the standby (built with --standby) is promoted and archives timeline 2
+# into the same source after the primary stopped. --latest follows it by default.
+t_pg_restore_follows_failover() {
+  trap pg_stop_all RETURN
+  primary_backup_marker || return 0
+  echo "host=127.0.0.1 port=$PORT user=postgres application_name=ll_standby" >"$T/primary.conninfo"
+  expect_rcc 0 restore --source main-db --target "$T/s" --standby --primary-conninfo-file "$T/primary.conninfo"
+  expect_err "archiving: as in the backup"
+  sport=$(free_port)
+  pg_start_written "$T/s" "$sport" standby
+  pg_marker "$PORT" 2 >/dev/null
+  for _ in $(seq 1 100); do [[ $(markers "$sport") == 1,2 ]] && break; sleep 0.1; done
+  [[ $(markers "$sport") == 1,2 ]] || fail "the standby did not receive marker 2"
+  pg_stop "$T/pgdata"
+  as_pg "$PGBIN/pg_ctl" -D "$T/s" -w promote >/dev/null || fail "promotion failed"
+  pg_marker "$sport" 3 >/dev/null
+  pg_archive_now "$sport"
+  [[ -f $REPO/wal/main-db/00000002.history ]] || fail "the promoted standby archived no history"
+  expect_rcc 0 --json restore --source main-db --target "$T/r" --latest
+  [[ $(json 'j["timeline"]') == 2 ]] || fail "--latest after a failover stayed on timeline $(json 'j["timeline"]')"
+  grep -q "^recovery_target_timeline = '2'" "$T/r/postgresql.auto.conf" || fail "timeline 2 not written"
+  p1=$(free_port)
+  pg_start_written "$T/r" "$p1"
+  [[ $(markers "$p1") == 1,2,3 ]] || fail "--latest after a failover: '$(markers "$p1")', wanted 1,2,3"
+  echo "after a failover --latest follows timeline 2: markers 1,2,3"
 }
