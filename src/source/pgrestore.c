@@ -249,7 +249,9 @@ static int choose_path(repo *r, const pgrestore_opts *o, const pg_meta *m, const
     if (o->tl_kind == PGR_TL_CURRENT || (o->tl_kind == PGR_TL_NUMBER && o->tl == base))
         return 0;
     if (o->tl_kind == PGR_TL_NUMBER) {
-        int rc = o->tl < base ? ERR_NOTFOUND : pgtl_load(r, o->source, o->tl, p);
+        if (o->tl < base)
+            return err_set(ERR_NOTFOUND, "timeline %u is older than the chosen backup's timeline %u", o->tl, base);
+        int rc = pgtl_load(r, o->source, o->tl, p);
         if (rc == ERR_NOTFOUND) {
             err_clear();
             return err_set(ERR_NOTFOUND, "timeline %u has no history file in the WAL archive of %s", o->tl, o->source);

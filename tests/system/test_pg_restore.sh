@@ -93,6 +93,8 @@ CONFEOF
 t_pg_restore_copy_does_not_archive() {
   trap pg_stop_all RETURN
   primary_backup_marker || return 0
+  expect_rcc 0 --json snapshots
+  first=$(json 'j[0]["short_id"]')
   expect_rcc 0 restore --source main-db --target "$T/test1" --latest
   p1=$(free_port)
   pg_start_written "$T/test1" "$p1"
@@ -133,10 +135,20 @@ t_pg_restore_copy_does_not_archive() {
   pg_start_written "$T/r4" "$p1"
   [[ $(markers "$p1") == 1,2,200 ]] || fail "--target-timeline latest: '$(markers "$p1")', wanted 1,2,200"
   pg_stop "$T/r4"
-  expect_rcc 0 restore --source main-db --target "$T/r5" --latest --target-timeline "$ftl"
+  # a production backup taken after the foreign branch restores as well
+  expect_rcc 0 backup --source main-db
+  pg_marker "$PORT" 4 >/dev/null
+  pg_archive_now "$PORT"
+  expect_rcc 0 restore --source main-db --target "$T/r8" --latest
+  pg_start_written "$T/r8" "$p1"
+  [[ $(markers "$p1") == 1,2,3,4 ]] || fail "a backup after the foreign branch: '$(markers "$p1")', wanted 1,2,3,4"
+  pg_stop "$T/r8"
+  expect_rcc 0 restore --source main-db --target "$T/r5" --latest --target-timeline "$ftl" --snapshot "$first"
   grep -q "^recovery_target_timeline = '$ftl'" "$T/r5/postgresql.auto.conf" || fail "timeline $ftl not written"
   expect_rcc 0 restore --source main-db --target "$T/r6" --latest --target-timeline current
   grep -q "^recovery_target_timeline = 'current'" "$T/r6/postgresql.auto.conf" || fail "current not written"
+  expect_rcc 18 restore --source main-db --target "$T/r7" --latest --target-timeline "$ftl"
+  expect_err "timeline $ftl does not branch from timeline 1 after the chosen backup ends"
   expect_rcc 18 restore --source main-db --target "$T/r7" --latest --target-timeline 9
   expect_err "timeline 9 has no history file"
   expect_rcc 2 restore --source main-db --target "$T/r7" --target-timeline next
@@ -334,13 +346,23 @@ t_pg_restore_follows_failover() {
   pg_stop "$T/pgdata"
   as_pg "$PGBIN/pg_ctl" -D "$T/s" -w promote >/dev/null || fail "promotion failed"
   pg_marker "$sport" 3 >/dev/null
+  sleep 0.3
+  target=$(pg_val "$sport" "select now()::text")
+  sleep 0.3
+  pg_marker "$sport" 4 >/dev/null
   pg_archive_now "$sport"
   [[ -f $REPO/wal/main-db/00000002.history ]] || fail "the promoted standby archived no history"
+  # a time on the new timeline: found in its WAL (segments of both timelines scanned)
+  expect_rcc 0 restore --source main-db --target "$T/t" --time "$target"
+  pt=$(free_port)
+  pg_start_written "$T/t" "$pt"
+  [[ $(markers "$pt") == 1,2,3 ]] || fail "--time $target after a failover: '$(markers "$pt")', wanted 1,2,3"
+  pg_stop "$T/t"
   expect_rcc 0 --json restore --source main-db --target "$T/r" --latest
   [[ $(json 'j["timeline"]') == 2 ]] || fail "--latest after a failover stayed on timeline $(json 'j["timeline"]')"
   grep -q "^recovery_target_timeline = '2'" "$T/r/postgresql.auto.conf" || fail "timeline 2 not written"
   p1=$(free_port)
   pg_start_written "$T/r" "$p1"
-  [[ $(markers "$p1") == 1,2,3 ]] || fail "--latest after a failover: '$(markers "$p1")', wanted 1,2,3"
-  echo "after a failover --latest follows timeline 2: markers 1,2,3"
+  [[ $(markers "$p1") == 1,2,3,4 ]] || fail "--latest after a failover: '$(markers "$p1")', wanted 1,2,3,4"
+  echo "after a failover --latest and --time follow timeline 2: markers 1,2,3,4"
 }
