@@ -565,10 +565,12 @@ int pgrestore_check_target(const char *dir, int delta, const pg_meta *m)
  * stops replay early). */
 static int recovery_key(const char *k, size_t l)
 {
-    static const char *const keys[] = {"restore_command", "archive_cleanup_command", "recovery_end_command",
-                                       "primary_conninfo", "primary_slot_name", "promote_trigger_file",
-                                       "standby_mode", "trigger_file", NULL};
-    if (l >= 9 && !strncasecmp(k, "recovery_", 9))
+    static const char *const keys[] = {"restore_command",   "archive_cleanup_command", "recovery_end_command",
+                                       "recovery_min_apply_delay", "primary_conninfo", "primary_slot_name",
+                                       "promote_trigger_file", "standby_mode", "trigger_file", NULL};
+    /* recovery_target, _time, _xid, _lsn, _name, _inclusive, _timeline, _action (not
+     * recovery_prefetch or recovery_init_sync_method: they only tune replay) */
+    if (l >= 15 && !strncasecmp(k, "recovery_target", 15))
         return 1;
     for (int i = 0; keys[i]; i++)
         if (strlen(keys[i]) == l && !strncasecmp(k, keys[i], l))

@@ -216,7 +216,7 @@ static int run_waldump(const char *waldump, const char *dir, uint64_t segno, uin
             snprintf(msg, sizeof msg, "%.*s", (int)strcspn((const char *)eb.data, "\n"), (const char *)eb.data);
         err_clear();
         buf_free(&eb);
-        return err_set(ERR_FATAL, "%s failed on WAL segment %s: %s", waldump, s, msg[0] ? msg : "no message");
+        return err_set(ERR_SOURCE, "%s failed on WAL segment %s: %s", waldump, s, msg[0] ? msg : "no message");
     }
     return 0;
 }

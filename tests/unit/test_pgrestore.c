@@ -79,6 +79,8 @@ static void recovery_settings_commented(void **state)
                      "recovery_target_timeline = 'latest'\n"
                      "archive_command = 'true'\n"
                      "# recovery_target_lsn = '0/1'\n"
+                     "recovery_prefetch = off\n"
+                     "recovery_min_apply_delay = '5min'\n"
                      "restore_command_x = 1";
     buf out;
     int changed;
@@ -96,6 +98,8 @@ static void recovery_settings_commented(void **state)
     assert_non_null(strstr(o, "\narchive_command = 'true'\n"));
     assert_non_null(strstr(o, "\n# recovery_target_lsn = '0/1'\n"));
     assert_non_null(strstr(o, "\nrestore_command_x = 1"));
+    assert_non_null(strstr(o, "\nrecovery_prefetch = off\n"));
+    assert_non_null(strstr(o, "carried): recovery_min_apply_delay = '5min'\n"));
     buf_free(&out);
     buf_init(&out, 0);
     assert_int_equal(pgrestore_comment_recovery("a = 1\n", 6, "S", &out, &changed), 0);
