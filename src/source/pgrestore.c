@@ -353,6 +353,9 @@ static int locate(plan_ctx *c, const pg_meta *m, const pgtl_path *p, const wal_a
     }
     uint64_t from = m->start_lsn / m->segsize, to = c->scan_hi < last ? c->scan_hi : last;
     pgws_result res;
+    if (from <= to)
+        LOG_INFO("looking for the %s in %llu archived WAL segment(s) of %s", what, (unsigned long long)(to - from + 1),
+                 m->source);
     int rc = pgws_find(c->r, m->source, p, a, m->segsize, c->waldump, from, to, m->start_lsn, t, &res);
     if (rc)
         return rc;

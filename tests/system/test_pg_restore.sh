@@ -163,7 +163,7 @@ t_pg_restore_copy_does_not_archive() {
 # chosen (found in the archived WAL); targets nowhere in it are refused.
 t_pg_restore_reachable_targets() {
   trap pg_stop_all RETURN
-  pg_archiving_primary || return 0
+  pg_archiving_primary "max_prepared_transactions = 4" || return 0
   expect_rcc 0 --json backup --source main-db
   b1=$(json 'j["snapshot_id"][:8]')
   xid=$(pg_val "$PORT" "begin; insert into markers values (1); select txid_current(); commit;" | grep -E '^[0-9]+$')
@@ -186,6 +186,17 @@ t_pg_restore_reachable_targets() {
     [[ $(markers "$p1") == 1 ]] || fail "$how: markers '$(markers "$p1")', wanted 1"
     pg_stop "$T/r$n"
   done
+  # a prepared transaction ends with COMMIT PREPARED, in another transaction's record
+  pg_sql "$PORT" "begin; insert into markers values (4); prepare transaction 'p4'" >/dev/null
+  pxid=$(pg_val "$PORT" "select transaction from pg_prepared_xacts where gid = 'p4'")
+  pg_sql "$PORT" "commit prepared 'p4'" >/dev/null
+  pg_marker "$PORT" 5 >/dev/null
+  pg_archive_now "$PORT"
+  expect_rcc 0 --json restore --source main-db --target "$T/rp" --xid "$pxid"
+  [[ $(json 'j["snapshot_id"]') == "$b2"* ]] || fail "--xid $pxid restored $(json 'j["snapshot_id"]'), not $b2"
+  pg_start_written "$T/rp" "$p1"
+  [[ $(markers "$p1") == 1,2,3,4 ]] || fail "--xid $pxid (prepared): markers '$(markers "$p1")', wanted 1,2,3,4"
+  pg_stop "$T/rp"
   expect_rcc 18 restore --source main-db --target "$T/x" --xid "$xid" --snapshot "$b2"
   expect_err "backup $b2 of main-db cannot reach transaction $xid"
   expect_rcc 18 restore --source main-db --target "$T/x" --xid 99999999
