@@ -711,6 +711,41 @@ static int inside(const char *dir, const char *path)
 
 static int comment_file(const char *dir, const char *path, const char *stamp, int depth);
 
+/* Every *.conf file of an include_dir folder inside the data folder. */
+static int comment_conf_dir(const char *dir, const char *folder, const char *stamp, int depth)
+{
+    int rc = 0;
+    DIR *d = inside(dir, folder) ? opendir(folder) : NULL;
+    struct dirent *de;
+    while (!rc && d && (de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        char f[PATH_MAX * 2];
+        if (de->d_name[0] == '.' || nl < 6 || strcmp(de->d_name + nl - 5, ".conf"))
+            continue;
+        snprintf(f, sizeof f, "%s/%s", folder, de->d_name);
+        rc = comment_file(dir, f, stamp, depth + 1);
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
+/* The quoted path of an include line, relative to the including file's folder. */
+static int include_target(const char *file, const char *k, const char *eol, char *full, size_t cap)
+{
+    const char *q = memchr(k, '\'', (size_t)(eol - k));
+    const char *q2 = q ? memchr(q + 1, '\'', (size_t)(eol - q - 1)) : NULL;
+    if (!q || !q2 || q2 - q - 1 >= PATH_MAX / 2)
+        return -1;
+    int l = (int)(q2 - q - 1);
+    const char *slash = strrchr(file, '/');
+    if (q[1] == '/' || !slash)
+        snprintf(full, cap, "%.*s", l, q + 1);
+    else
+        snprintf(full, cap, "%.*s/%.*s", (int)(slash - file), file, l, q + 1);
+    return 0;
+}
+
 /* include, include_if_exists, include_dir lines of a configuration file. */
 static int follow_includes(const char *dir, const char *file, const buf *text, const char *stamp, int depth)
 {
@@ -722,40 +757,12 @@ static int follow_includes(const char *dir, const char *file, const buf *text, c
         while (e < len && s[e] != '\n')
             e++;
         const char *k;
+        char full[PATH_MAX];
         size_t kl = line_key(s + i, e - i, &k);
         int is_dir = kl == 11 && !strncasecmp(k, "include_dir", 11);
-        if ((kl == 7 && !strncasecmp(k, "include", 7)) || (kl == 17 && !strncasecmp(k, "include_if_exists", 17)) ||
-            is_dir) {
-            const char *q = memchr(k, '\'', (size_t)(s + e - k)), *q2 = q ? memchr(q + 1, '\'', (size_t)(s + e - q - 1)) : NULL;
-            char name[PATH_MAX], base[PATH_MAX], full[PATH_MAX];
-            if (q && q2 && q2 - q - 1 < (long)sizeof name) {
-                snprintf(name, sizeof name, "%.*s", (int)(q2 - q - 1), q + 1);
-                snprintf(base, sizeof base, "%s", file);
-                char *slash = strrchr(base, '/');
-                if (slash)
-                    *slash = '\0';
-                if (name[0] == '/')
-                    snprintf(full, sizeof full, "%s", name);
-                else
-                    snprintf(full, sizeof full, "%s/%s", base, name);
-                if (!is_dir) {
-                    rc = comment_file(dir, full, stamp, depth + 1);
-                } else if (inside(dir, full)) {
-                    DIR *d = opendir(full);
-                    struct dirent *de;
-                    while (!rc && d && (de = readdir(d))) {
-                        size_t nl = strlen(de->d_name);
-                        char f[PATH_MAX * 2];
-                        if (de->d_name[0] == '.' || nl < 6 || strcmp(de->d_name + nl - 5, ".conf"))
-                            continue;
-                        snprintf(f, sizeof f, "%s/%s", full, de->d_name);
-                        rc = comment_file(dir, f, stamp, depth + 1);
-                    }
-                    if (d)
-                        closedir(d);
-                }
-            }
-        }
+        int is_file = (kl == 7 && !strncasecmp(k, "include", 7)) || (kl == 17 && !strncasecmp(k, "include_if_exists", 17));
+        if ((is_dir || is_file) && !include_target(file, k + kl, s + e, full, sizeof full))
+            rc = is_dir ? comment_conf_dir(dir, full, stamp, depth) : comment_file(dir, full, stamp, depth + 1);
         i = e + 1;
     }
     return rc;
