@@ -545,7 +545,9 @@ int pgrestore_check_target(const char *dir, int delta, const pg_meta *m)
     if (data_folder_identity(dir, version, sizeof version, &sysid)) {
         err_set(ERR_USAGE, "%s is not a PostgreSQL data folder (no PG_VERSION or global/pg_control): --delta would "
                            "delete its contents", dir);
-        err_hint("restore into an empty or new folder");
+        err_hint(version[0] ? "a restore interrupted before global/pg_control was written leaves such a folder: "
+                              "remove it and restore again"
+                            : "restore into an empty or new folder");
         return ERR_USAGE;
     }
     if (!m)

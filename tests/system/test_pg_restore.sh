@@ -257,6 +257,8 @@ t_pg_restore_delta_safety() {
   echo 15 >"$T/files/PG_VERSION"
   expect_rcc 2 restore --source main-db --target "$T/files" --latest --delta
   expect_err "is not a PostgreSQL data folder"
+  expect_err "hint: a restore interrupted before global/pg_control was written"
+  [[ $(cat "$T/files/a.txt") == precious ]] || fail "--delta touched a folder with a PG_VERSION"
   as_pg "$PGBIN/initdb" -D "$T/other" -A trust -U postgres --no-sync >/dev/null 2>&1 || fail "initdb failed"
   expect_rcc 2 restore --source main-db --target "$T/other" --latest --delta
   expect_err "$T/other holds a data folder of PostgreSQL 15, system [0-9]+; the backup is of PostgreSQL 15, system [0-9]+: --delta refused"
