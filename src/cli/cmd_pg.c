@@ -20,10 +20,11 @@
 #include "../source/files.h"
 #include "../source/pg.h"
 #include "../source/pgdump.h"
+#include "../source/pgrestore.h"
 #include "../source/wal.h"
 #include "cli.h"
 
-static const char *const pg_keys[] = {"type", "conninfo", "class", "wal-timeout", "pg-dump", NULL};
+static const char *const pg_keys[] = {"type", "conninfo", "class", "wal-timeout", "pg-dump", "bin-dir", NULL};
 
 /* The source's section, checked: type postgres (or pg_dump) and only keys we know. */
 static int source_config(cli *c, const char *name, const config_source **out, int *is_dump)
@@ -167,9 +168,12 @@ int cmd_backup_pg(cli *c, const source_args *sa)
 /* ---- restore --source ------------------------------------------------------------- */
 
 typedef struct restore_args {
-    const char *source, *target, *snap;
+    const char *source, *target, *snap, *conninfo_file;
     pg_target t;
-    int ntargets, delta, logical, to_stdout, no_progress;
+    char zone[96];       /* how --time was read */
+    int ntargets, delta, logical, to_stdout, no_progress, standby, archive_preserve, archive_given;
+    int tl_kind;
+    uint32_t tl;
 } restore_args;
 
 static int target_text_arg(const char *opt, const char *v, pg_target *t)
@@ -182,6 +186,52 @@ static int target_text_arg(const char *opt, const char *v, pg_target *t)
     return 0;
 }
 
+static int timeline_arg(const char *v, restore_args *a)
+{
+    uint64_t n;
+    if (!strcmp(v, "current") || !strcmp(v, "latest")) {
+        a->tl_kind = v[0] == 'c' ? PGR_TL_CURRENT : PGR_TL_LATEST;
+        return 0;
+    }
+    if (text_parse_u64(v, UINT32_MAX, &n) || n < 1) {
+        err_clear();
+        return err_set(ERR_USAGE, "--target-timeline takes current, latest or a timeline number, not '%s'", v);
+    }
+    a->tl_kind = PGR_TL_NUMBER;
+    a->tl = (uint32_t)n;
+    return 0;
+}
+
+static int archive_arg(const char *v, restore_args *a)
+{
+    if (strcmp(v, "off") && strcmp(v, "preserve"))
+        return err_set(ERR_USAGE, "--archive-mode takes off or preserve, not '%s'", v);
+    a->archive_preserve = v[0] == 'p';
+    a->archive_given = 1;
+    return 0;
+}
+
+static int restore_args_check(restore_args *a)
+{
+    if (a->ntargets > 1)
+        return err_set(ERR_USAGE, "give one of --time, --lsn, --xid, --name, --latest");
+    if (a->to_stdout && a->target)
+        return err_set(ERR_USAGE, "give --target DIR or --stdout, not both");
+    if (!a->target && !a->to_stdout)
+        return err_set(ERR_USAGE, "restore --source needs --target DIR");
+    if (a->to_stdout && !a->logical)
+        return err_set(ERR_USAGE, "--stdout is for logical dumps (--logical)");
+    if (a->logical && (a->ntargets || a->delta || a->standby || a->tl_kind || a->archive_given))
+        return err_set(ERR_USAGE, "a logical dump has no recovery target, timeline, archive mode, standby or --delta");
+    if (a->standby && a->t.kind != PG_TARGET_LATEST)
+        return err_set(ERR_USAGE, "a standby follows its primary: --standby takes no recovery target");
+    if (a->conninfo_file && !a->standby)
+        return err_set(ERR_USAGE, "--primary-conninfo-file is for --standby");
+    if (a->standby && !a->archive_given)
+        a->archive_preserve = 1; /* a standby that is promoted takes over the archiving */
+    return 0;
+}
+
 static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
 {
     static const struct option opts[] = {
@@ -191,6 +241,8 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         {"latest", no_argument, NULL, 'l'},       {"delta", no_argument, NULL, 'd'},
         {"snapshot", required_argument, NULL, 'S'}, {"logical", no_argument, NULL, 'g'},
         {"stdout", no_argument, NULL, 'o'},       {"no-progress", no_argument, NULL, 'n'},
+        {"target-timeline", required_argument, NULL, 'Y'}, {"archive-mode", required_argument, NULL, 'A'},
+        {"standby", no_argument, NULL, 'B'},      {"primary-conninfo-file", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     a->t.kind = PG_TARGET_LATEST;
@@ -202,7 +254,7 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case 'T':
             a->t.kind = PG_TARGET_TIME;
             a->ntargets++;
-            rc = pg_parse_time(optarg, &a->t.time, &a->t.time_ns);
+            rc = pgrestore_parse_time(optarg, &a->t.time, &a->t.time_ns, a->zone, sizeof a->zone);
             break;
         case 'L':
             a->t.kind = PG_TARGET_LSN;
@@ -224,6 +276,10 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case 'g': a->logical = 1; break;
         case 'o': a->to_stdout = 1; break;
         case 'n': a->no_progress = 1; break;
+        case 'Y': rc = timeline_arg(optarg, a); break;
+        case 'A': rc = archive_arg(optarg, a); break;
+        case 'B': a->standby = 1; break;
+        case 'P': a->conninfo_file = optarg; break;
         default: return ERR_USAGE;
         }
     }
@@ -231,17 +287,7 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         return rc;
     if (optind != argc)
         return err_set(ERR_USAGE, "restore --source takes no SNAPSHOT argument (use --snapshot ID to choose one)");
-    if (a->ntargets > 1)
-        return err_set(ERR_USAGE, "give one of --time, --lsn, --xid, --name, --latest");
-    if (a->to_stdout && a->target)
-        return err_set(ERR_USAGE, "give --target DIR or --stdout, not both");
-    if (!a->target && !a->to_stdout)
-        return err_set(ERR_USAGE, "restore --source needs --target DIR");
-    if (a->to_stdout && !a->logical)
-        return err_set(ERR_USAGE, "--stdout is for logical dumps (--logical)");
-    if (a->logical && (a->ntargets || a->delta))
-        return err_set(ERR_USAGE, "a logical dump has no recovery target and no --delta");
-    return 0;
+    return restore_args_check(a);
 }
 
 /* Single-quoted for /bin/sh, with '%' doubled for PostgreSQL's %f/%p expansion. */
@@ -297,60 +343,64 @@ static int restore_command(cli *c, const char *source, buf *b)
     return rc;
 }
 
-static int check_target(const restore_args *a)
+/* The primary's conninfo, from a file (it may hold a password: never in argv). */
+static int read_conninfo(const char *file, buf *out)
 {
-    DIR *d = opendir(a->target);
-    if (!d)
-        return errno == ENOENT ? 0 : err_sys(ERR_IO, "open %s", a->target);
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    char pid[PATH_MAX];
-    struct stat st;
-    if (a->delta && !fs_join(pid, sizeof pid, a->target, "postmaster.pid") && stat(pid, &st) == 0)
-        return err_set(ERR_USAGE, "%s has a postmaster.pid: stop the server before restoring over its data folder",
-                       a->target);
-    if (!a->delta && !empty) {
-        err_set(ERR_USAGE, "%s is not empty", a->target);
-        err_hint("restore into a new folder, or give --delta to rewrite only what differs in an existing data folder");
-        return ERR_USAGE;
+    int rc = fs_read_file(file, out, 8192);
+    if (rc) {
+        err_wrap("--primary-conninfo-file");
+        return rc;
     }
-    return 0;
+    while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r'))
+        out->len--;
+    if (!out->len || memchr(out->data, '\n', out->len) || memchr(out->data, '\0', out->len))
+        return err_set(ERR_USAGE, "--primary-conninfo-file %s: expected one line of libpq connection settings", file);
+    return buf_append_u8(out, 0);
 }
 
-static void target_text(const pg_target *t, char *out, size_t cap)
+static void target_text(const restore_args *a, const pgrestore_plan *p, char *out, size_t cap)
 {
-    char v[64];
+    char v[64], at[32] = "";
+    const pg_target *t = &a->t;
+    if (p->stop_lsn)
+        wal_lsn_format(p->stop_lsn, at);
     switch (t->kind) {
     case PG_TARGET_TIME:
-        text_time(t->time, t->time_ns, v, sizeof v);
-        snprintf(out, cap, "time %s", v);
+        pgrestore_time_text(t->time, t->time_ns, v, sizeof v);
+        snprintf(out, cap, "time %s (given in %s)%s%s", v, a->zone, at[0] ? ", first commit after it at " : "", at);
         break;
     case PG_TARGET_LSN:
         wal_lsn_format(t->lsn, v);
         snprintf(out, cap, "LSN %s", v);
         break;
-    case PG_TARGET_XID: snprintf(out, cap, "transaction %s", t->text); break;
-    case PG_TARGET_NAME: snprintf(out, cap, "restore point '%s'", t->text); break;
+    case PG_TARGET_XID: snprintf(out, cap, "transaction %s%s%s", t->text, at[0] ? ", ends at " : "", at); break;
+    case PG_TARGET_NAME: snprintf(out, cap, "restore point '%s'%s%s", t->text, at[0] ? " at " : "", at); break;
     default: snprintf(out, cap, "the end of the archived WAL"); break;
     }
 }
 
-static void print_restore(cli *c, const restore_args *a, const snapshot *s, const files_restore_stats *st, double secs)
+static void print_restore(cli *c, const restore_args *a, const snapshot *s, const pgrestore_plan *p,
+                          const files_restore_stats *st, double secs)
 {
-    char hex[65], sid[9], tgt[128], b[32];
+    char hex[65], sid[9], tgt[256], b[32];
     text_hex(s->id, 32, hex);
     snapshot_short_id(s->id, sid);
-    target_text(&a->t, tgt, sizeof tgt);
+    target_text(a, p, tgt, sizeof tgt);
     text_bytes(st->bytes, b, sizeof b);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "snapshot_id", hex);
         cJSON_AddStringToObject(o, "target", a->target);
-        cJSON_AddStringToObject(o, "recovery_target", tgt);
+        if (!a->logical) {
+            cJSON_AddStringToObject(o, "recovery_target", a->standby ? "standby" : tgt);
+            cJSON_AddNumberToObject(o, "timeline", p->tli);
+            cJSON_AddStringToObject(o, "archive_mode", a->archive_preserve ? "preserve" : "off");
+        }
+        if (a->t.kind == PG_TARGET_TIME) {
+            char v[64];
+            pgrestore_time_text(a->t.time, a->t.time_ns, v, sizeof v);
+            cJSON_AddStringToObject(o, "recovery_target_time", v);
+        }
         cJSON_AddNumberToObject(o, "files", (double)st->files);
         cJSON_AddNumberToObject(o, "unchanged", (double)st->unchanged);
         cJSON_AddNumberToObject(o, "removed", (double)st->removed);
@@ -364,11 +414,71 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
     if (a->delta)
         LOG_INFO("delta: %llu files already matched and were kept, %llu entries removed",
                  (unsigned long long)st->unchanged, (unsigned long long)st->removed);
-    if (!a->logical) {
-        LOG_INFO("recovery target: %s, then promote", tgt);
-        LOG_INFO("next: start the server as the data folder's owner, e.g. pg_ctl -D %s start", a->target);
-        LOG_INFO("      it fetches WAL from the repository and replays it up to the target");
+    if (a->logical)
+        return;
+    if (a->standby)
+        LOG_INFO("standby: follows its primary (primary_conninfo%s), fetches WAL from the repository",
+                 a->conninfo_file ? " written" : " not set: WAL from the repository only");
+    else
+        LOG_INFO("recovery target: %s, timeline %u, then promote", tgt, p->tli);
+    LOG_INFO("archiving: %s", a->archive_preserve ? "as in the backup (archive_mode kept)"
+                                                  : "off (archive_mode = off: this copy does not archive into the source)");
+    LOG_INFO("next: start the server as the data folder's owner, e.g. pg_ctl -D %s start", a->target);
+    LOG_INFO("      it fetches WAL from the repository and replays it%s", a->standby ? "" : " up to the target");
+}
+
+static const char *timeline_value(const restore_args *a, const pgrestore_plan *p, char *num, size_t cap)
+{
+    if (a->tl_kind == PGR_TL_LATEST || (a->standby && a->tl_kind == PGR_TL_AUTO))
+        return "latest"; /* a standby follows its primary onto new timelines */
+    if (a->tl_kind == PGR_TL_CURRENT)
+        return "current";
+    if (p->tli == p->m.tli)
+        return "current"; /* a number would need a history file, which timeline 1 or a copy may lack */
+    snprintf(num, cap, "%u", p->tli); /* the timeline the plan checked, pinned */
+    return num;
+}
+
+/* Physical restore: plan, check the target folder, restore files, write settings. */
+static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_args *a, const config_source *cs,
+                            files_restore_stats *st, pgrestore_plan *p)
+{
+    size_t force = SIZE_MAX;
+    buf cmd, ci;
+    char tlnum[16];
+    buf_init(&cmd, 0);
+    buf_init(&ci, 0);
+    int rc = cli_snapshot_index(r, a->snap, list, n, &force);
+    pgrestore_opts o = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
+                        .bin_dir = config_source_get(cs, "bin-dir")};
+    if (!rc && a->conninfo_file)
+        rc = read_conninfo(a->conninfo_file, &ci);
+    if (!rc)
+        rc = pgrestore_make_plan(r, list, n, &o, p);
+    if (!rc)
+        rc = pgrestore_check_target(a->target, a->delta, &p->m);
+    if (!rc) /* everything checked: only now is anything written */
+        rc = restore_command(c, a->source, &cmd);
+    if (!rc) {
+        char hex[65];
+        text_hex(list[p->chosen].id, 32, hex);
+        cli_audit_id(c, hex);
+        files_restore_opts fo = {.target = a->target, .delta = a->delta,
+                                 .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+        rc = files_restore(r, &list[p->chosen], &fo, st);
     }
+    if (!rc) {
+        pgrestore_settings ps = {.t = &a->t, .restore_command = (const char *)cmd.data,
+                                 .tl_value = timeline_value(a, p, tlnum, sizeof tlnum),
+                                 .archive_preserve = a->archive_preserve, .standby = a->standby,
+                                 .primary_conninfo = ci.len ? (const char *)ci.data : NULL};
+        rc = pgrestore_finish(a->target, &ps);
+    }
+    if (ci.data)
+        memset(ci.data, 0, ci.cap); /* a conninfo may hold a password */
+    buf_free(&ci);
+    buf_free(&cmd);
+    return rc;
 }
 
 int cmd_restore_pg(cli *c, int argc, char **argv)
@@ -382,45 +492,43 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     if (!rc)
         rc = source_config(c, a.source, &cs, &is_dump);
     a.logical |= is_dump;
-    if (!rc && a.target)
-        rc = check_target(&a);
+    if (!rc && is_dump && (a.ntargets || a.delta || a.standby || a.tl_kind || a.archive_given))
+        rc = err_set(ERR_USAGE, "a logical dump has no recovery target, timeline, archive mode, standby or --delta");
+    if (!rc && a.target) /* the cheap checks before the repository is opened; identity after the plan */
+        rc = pgrestore_check_target(a.target, a.delta, NULL);
     if (rc)
         return rc;
     repo *r;
     repo_lock *lk = NULL;
     snapshot *list = NULL;
-    size_t n = 0, force = SIZE_MAX, chosen = SIZE_MAX;
-    pg_meta m;
+    size_t n = 0, chosen = SIZE_MAX;
+    pgrestore_plan p;
     files_restore_stats st = {0};
-    buf cmd;
-    buf_init(&cmd, 0);
+    memset(&p, 0, sizeof p);
     double t0 = progress_now();
     rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
-    if (!rc && a.logical)
+    if (!rc && a.logical) {
         rc = cli_newest_of_source(r, list, n, "pg_dump", a.source, a.snap, &chosen);
-    else if (!rc && !(rc = cli_snapshot_index(r, a.snap, list, n, &force)))
-        rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
-    if (!rc && !a.logical) /* everything checked: only now is anything written */
-        rc = restore_command(c, a.source, &cmd);
-    if (!rc) {
-        char hex[65];
-        text_hex(list[chosen].id, 32, hex);
-        cli_audit_id(c, hex);
-    }
-    if (!rc && a.to_stdout) {
-        rc = pgdump_to_stdout(r, &list[chosen]);
+        if (!rc) {
+            char hex[65];
+            text_hex(list[chosen].id, 32, hex);
+            cli_audit_id(c, hex);
+            p.chosen = chosen;
+        }
+        if (!rc && a.to_stdout) {
+            rc = pgdump_to_stdout(r, &list[chosen]);
+        } else if (!rc) {
+            files_restore_opts fo = {.target = a.target,
+                                     .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+            rc = files_restore(r, &list[chosen], &fo, &st);
+        }
     } else if (!rc) {
-        files_restore_opts fo = {.target = a.target, .delta = a.delta,
-                                 .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
-        rc = files_restore(r, &list[chosen], &fo, &st);
-        if (!rc && !a.logical)
-            rc = pg_restore_finish(a.target, &a.t, (const char *)cmd.data);
-        if (!rc)
-            print_restore(c, &a, &list[chosen], &st, progress_now() - t0);
+        rc = restore_physical(c, r, list, n, &a, cs, &st, &p);
     }
-    buf_free(&cmd);
+    if (!rc && !a.to_stdout)
+        print_restore(c, &a, &list[p.chosen], &p, &st, progress_now() - t0);
     snapshots_free(&list, n);
     lock_release(&lk);
     return rc;

@@ -104,7 +104,8 @@
     "  --logical          a logical dump instead: pg_dump -Fc streamed into the\n" \
     "                     repository (also what type = pg_dump sources do)\n" \
     "  Source keys: conninfo (libpq; no password: use PGPASSFILE or ~/.pgpass),\n" \
-    "  class, wal-timeout, pg-dump (the pg_dump program to run)\n\n" \
+    "  class, wal-timeout, pg-dump (the pg_dump program to run),\n" \
+    "  bin-dir (PostgreSQL's programs: restore runs pg_waldump from there)\n\n" \
     "  --source NAME      back up a Redis source (type = redis): a point-in-time RDB\n" \
     "                     taken over the replication protocol (AUTH, then PSYNC, in the\n" \
     "                     length-prefixed or the diskless EOF-marked form), streamed into\n" \
@@ -155,21 +156,58 @@
     "  --no-progress       no progress line\n\n" \
     "PostgreSQL (point-in-time restore):\n" \
     "  lifeline restore --source NAME --target DIR [--time T | --lsn L | --xid X |\n" \
-    "                   --name N | --latest] [--delta] [--snapshot ID]\n" \
-    "  Chooses the newest base backup that can reach the target with the archived WAL,\n" \
-    "  checks that every segment replay needs is archived (naming any that is missing)\n" \
-    "  before anything is written, restores the data folder with owners and modes,\n" \
-    "  and writes recovery.signal and the recovery settings (restore_command through\n" \
-    "  wal-fetch, the target, recovery_target_action = promote) to postgresql.auto.conf.\n" \
-    "  Then start the server on DIR: it replays WAL up to the target and promotes.\n" \
-    "  --time T     a commit time, e.g. 2026-11-26T10:00:00.25+01:00 (no zone: UTC);\n" \
-    "               compared with this host's clock for choosing the backup\n" \
+    "                   --name N | --latest] [--target-timeline TL] [--archive-mode M]\n" \
+    "                   [--delta] [--snapshot ID]\n" \
+    "  lifeline restore --source NAME --target DIR --standby [--primary-conninfo-file F]\n" \
+    "  Chooses the newest base backup that can reach the target, checks by WAL names\n" \
+    "  along the timeline followed that every segment replay needs is archived (naming\n" \
+    "  any that is missing) before anything is written, restores the data folder with\n" \
+    "  owners and modes, comments out the recovery settings the backup carried\n" \
+    "  (postgresql.auto.conf, postgresql.conf and files it includes inside DIR, each\n" \
+    "  marked '# commented out by lifeline restore'), and writes recovery.signal and\n" \
+    "  lifeline's settings to postgresql.auto.conf: restore_command through wal-fetch,\n" \
+    "  recovery_target_timeline, the target, recovery_target_action = promote and, by\n" \
+    "  default, archive_mode = off. Then start the server on DIR: it replays WAL up to\n" \
+    "  the target and promotes.\n" \
+    "  --time T     the first commit after T ends replay. PostgreSQL's forms:\n" \
+    "               '2026-12-01 13:22:31.036629+00' (what select now() prints),\n" \
+    "               T or t or a space between date and time, HH:MM without seconds,\n" \
+    "               Z, UTC, +01, +0100, +05:30, a zone name (' Europe/Paris');\n" \
+    "               no zone: this host's zone (TZ). Fractions are rounded to\n" \
+    "               microseconds; an impossible date is an error. The output shows the\n" \
+    "               instant used (UTC).\n" \
     "  --lsn L      a WAL position, e.g. 16/B374D848\n" \
     "  --xid X      a transaction id; --name N a restore point (pg_create_restore_point)\n" \
     "  --latest     all archived WAL (the default)\n" \
-    "  --delta      DIR is an existing data folder (server stopped): files whose content\n" \
-    "               already matches are kept, others rewritten, extra files removed\n" \
+    "               --time, --xid and --name are looked up in the archived WAL with\n" \
+    "               PostgreSQL's pg_waldump (the source's bin-dir, else\n" \
+    "               /usr/lib/postgresql/VERSION/bin, else PATH): the backup chosen is\n" \
+    "               the newest that ends before the target's record, and a target that\n" \
+    "               is not in the WAL is refused. Without pg_waldump, --xid and --name\n" \
+    "               need --snapshot ID.\n" \
+    "  --target-timeline TL  which timeline recovery follows:\n" \
+    "               (default) the production history: from the backup's timeline,\n" \
+    "                 a newer timeline is followed only where the one it branched\n" \
+    "                 from has no archived WAL after the branch point (a failover);\n" \
+    "                 a branch off a timeline that went on (a restored copy that\n" \
+    "                 archived into the source) is named and not followed\n" \
+    "               current  the backup's timeline\n" \
+    "               latest   PostgreSQL's latest: the newest timeline in the archive\n" \
+    "               N        timeline N (it must branch after the backup ends)\n" \
+    "  --archive-mode M  off (default): the restored server does not archive (a test\n" \
+    "               copy must not push its timeline into the production source);\n" \
+    "               preserve: keep the backup's archive_mode and archive_command\n" \
+    "  --delta      DIR is an existing data folder of the same system (PG_VERSION and\n" \
+    "               pg_control's system identifier are checked; server stopped): files\n" \
+    "               whose content already matches are kept, others rewritten, extra\n" \
+    "               files removed. Any other non-empty folder is refused.\n" \
     "  --snapshot ID  use this base backup instead of choosing one\n" \
+    "  --standby    a standby: standby.signal, restore_command, recovery_target_timeline\n" \
+    "               = latest, no target, no promotion; archive_mode is kept (preserve)\n" \
+    "               so that it archives once promoted, unless --archive-mode off\n" \
+    "  --primary-conninfo-file F  with --standby: primary_conninfo from file F (one\n" \
+    "               line of libpq settings; it may hold a password, which therefore\n" \
+    "               never appears in argv); written to postgresql.auto.conf (mode 0600)\n" \
     "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
     "               --stdout streams it, e.g. into pg_restore -d DB\n\n" \
     "Redis:\n" \

@@ -1,7 +1,6 @@
 /* pg — PostgreSQL as a source: base backups streamed over a replication connection
  * (BASE_BACKUP, parsed as tar on the fly into trees, so unchanged relation files
- * dedupe), the facts each backup records, and restore planning: which backup can
- * reach a recovery target with the archived WAL, and the recovery settings. */
+ * dedupe), the facts each backup records, and the checks of a source's archive. */
 #ifndef LL_PG_H
 #define LL_PG_H
 
@@ -42,27 +41,7 @@ int pg_meta_parse(const char *json, pg_meta *m) WUR;
 /* Is s a base backup of this source? (m filled when it is) */
 int pg_snapshot_is(const snapshot *s, const char *source, pg_meta *m);
 
-enum { PG_TARGET_LATEST, PG_TARGET_TIME, PG_TARGET_LSN, PG_TARGET_XID, PG_TARGET_NAME };
-
-typedef struct pg_target {
-    int kind;
-    int64_t time;   /* seconds (UTC) */
-    long time_ns;
-    uint64_t lsn;
-    char text[256]; /* xid or restore point name */
-} pg_target;
-
-/* "2026-11-26 10:00:00.25+01:00" (no zone: UTC) */
-int pg_parse_time(const char *s, int64_t *sec, long *nsec) WUR;
-/* Chooses the newest backup of source (list oldest first) that can reach t with the
- * archived WAL, or the one given by force (an index, or SIZE_MAX). Every check is
- * made here, before anything is written; the error names the missing segment or
- * why no backup fits. */
-int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const pg_target *t, size_t force,
-                    size_t *chosen, pg_meta *m) WUR;
-/* After the files are restored into dir: recovery.signal, the recovery settings in
- * postgresql.auto.conf, the folder's owner and mode. */
-int pg_restore_finish(const char *dir, const pg_target *t, const char *restore_command) WUR;
+/* Restore planning and the recovery settings are in pgrestore.h. */
 
 /* check: every backup's WAL range is archived, and the archive after the oldest
  * backup has no gaps (each reported with the segment names). */

@@ -130,3 +130,16 @@ pg_skip() {
   reason=$(pg_skip_reason)
   [[ -n $reason ]] && echo "skipped: $reason"
 }
+
+# pg_archiving_primary [postgresql.conf lines...]: a new repository and a primary that
+# archives through lifeline, with a markers table. Sets PORT. (1 when PostgreSQL
+# cannot run here.)
+pg_archiving_primary() {
+  pg_skip && return 1
+  new_repo
+  PORT=$(free_port)
+  pg_setup_lifeline "$PORT"
+  mapfile -t conf < <(pg_archive_conf)
+  pg_start "$T/pgdata" "$PORT" "${conf[@]}" "$@"
+  pg_sql "$PORT" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
+}

@@ -74,15 +74,7 @@ t_postgres_pitr() {
 }
 
 # pg_primary: a primary archiving through lifeline, with a markers table. Sets PORT.
-pg_primary() {
-  pg_skip && return 1
-  new_repo
-  PORT=$(free_port)
-  pg_setup_lifeline "$PORT"
-  mapfile -t conf < <(pg_archive_conf)
-  pg_start "$T/pgdata" "$PORT" "${conf[@]}" "$@"
-  pg_sql "$PORT" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
-}
+pg_primary() { pg_archiving_primary "$@"; }
 
 # A data folder changed after the backup (the restored server ran, promoted, took
 # writes): --delta over it gives exactly what a fresh restore gives.

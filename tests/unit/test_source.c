@@ -239,19 +239,6 @@ static void pg_meta_round_trip(void **state)
     err_clear();
 }
 
-static void recovery_times(void **state)
-{
-    (void)state;
-    int64_t s;
-    long ns;
-    assert_int_equal(pg_parse_time("2026-11-26T10:00:00.25+01:00", &s, &ns), 0);
-    assert_true(s == 1795683600 && ns == 250000000);
-    assert_int_equal(pg_parse_time("2026-11-26 09:00:00", &s, &ns), 0);
-    assert_true(s == 1795683600 && ns == 0);
-    assert_int_equal(pg_parse_time("yesterday", &s, &ns), ERR_USAGE);
-    err_clear();
-}
-
 /* Normalizes the paths given (a NULL-terminated list) and compares with want. */
 static void check_normalized(const char *const *in, const char *want)
 {
@@ -290,7 +277,7 @@ int main(void)
         cmocka_unit_test(backup_paths_normalized),
         cmocka_unit_test(lsn_and_names),       cmocka_unit_test(archive_gaps_and_forget),
         cmocka_unit_test(stream_matches_whole), cmocka_unit_test(tree_builder_any_order),
-        cmocka_unit_test(pg_meta_round_trip),  cmocka_unit_test(recovery_times),
+        cmocka_unit_test(pg_meta_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
