@@ -60,6 +60,18 @@ void tree_node_sort_xattrs(tree_node *n)
         qsort(n->xattrs, n->nxattr, sizeof *n->xattrs, cmp_xattr);
 }
 
+int tree_node_same_xattrs(const tree_node *a, const tree_node *b)
+{
+    if (a->nxattr != b->nxattr)
+        return 0;
+    for (uint32_t i = 0; i < a->nxattr; i++) {
+        const tree_xattr *x = &a->xattrs[i], *y = &b->xattrs[i];
+        if (strcmp(x->name, y->name) || x->len != y->len || memcmp(x->value, y->value, x->len))
+            return 0;
+    }
+    return 1;
+}
+
 int tree_node_copy_meta(const tree_node *n, tree_node *out)
 {
     *out = *n;

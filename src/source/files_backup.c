@@ -180,7 +180,6 @@ static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uin
 static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
                        const tree_node *old, tree *t, int boundary);
 
-/* Backs up path into t as a node called name; old is the parent snapshot's node. */
 /* --one-file-system: is path on another file system than the backed-up path it
  * lies below? A path given on the command line is never a boundary, even when it
  * is a mount point below another given path: it sets the file system for what is
@@ -221,10 +220,9 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
 static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
                        const tree_node *old, tree *t, int boundary)
 {
-    const struct stat st = *stp;
     tree_node n;
     memset(&n, 0, sizeof n);
-    node_from_stat(&n, &st);
+    node_from_stat(&n, stp);
     if (!(n.name = strdup(name)))
         return err_set(ERR_FATAL, "out of memory");
     int rc = xattr_read(path, 0, &n, &c->sum->files_failed), skipped = 0;

@@ -124,6 +124,10 @@ t_xattrs_acls_capabilities_round_trip() {
   set_xattr "$T/src/docs/file5.txt" user.added 'new'
   ok --json backup "$T/src"
   restore_same "$T/src"
+  ok --json snapshots
+  ok diff "$(json 'j[0]["short_id"]')" "$(json 'j[1]["short_id"]')"
+  expect_out "^U +$T/src/docs/file1.txt$"
+  expect_out "^U +$T/src/docs/file5.txt$"
   # a restore where the file system refuses them names each file and attribute
   if [[ $(id -u) -eq 0 ]]; then
     cp "$LL" "$T/lifeline"; chown -R nobody "$REPO"; mkdir -p "$T/asnobody"; chown nobody "$T/asnobody"
