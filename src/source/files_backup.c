@@ -115,7 +115,7 @@ static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
 static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, const tree_node *n, uint64_t got)
 {
     struct stat st;
-    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size &&
+    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size && st.st_ino == n->inode &&
         st.st_mtim.tv_sec == n->mtime && (uint32_t)st.st_mtim.tv_nsec == n->mtime_ns &&
         st.st_ctim.tv_sec == n->ctime && (uint32_t)st.st_ctim.tv_nsec == n->ctime_ns)
         return;
@@ -125,22 +125,20 @@ static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, 
     c->sum->files_failed++;
 }
 
-static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
+/* st: the lstat that made n (a file replaced since is caught after the read). */
+static int read_file(backup_ctx *c, const char *path, const struct stat *st, tree_node *n, int *skipped)
 {
     int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd < 0) {
         warn_skip(c, "read", path);
-        if (fd >= 0)
-            close(fd);
         *skipped = 1;
         return 0;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     sparse_map m;
-    sparse_map_init(&m, &st);
+    sparse_map_init(&m, st);
     int rc = 0, zeros;
     uint64_t off = 0;
     for (;;) {
@@ -263,7 +261,7 @@ static int backup_node(backup_ctx *c, const char *path, const char *name, const 
             c->sum->files_unchanged++;
             progress_add(&c->prog, 1, n.size);
         } else {
-            rc = read_file(c, path, &n, &skipped);
+            rc = read_file(c, path, stp, &n, &skipped);
             if (!skipped) {
                 if (old)
                     c->sum->files_changed++;

@@ -85,7 +85,8 @@ set_xattr() {
   python3 -c 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode().decode("unicode_escape").encode("latin-1"), follow_symlinks=False)' "$@"
 }
 
-# A tree with every kind of extended attribute on files, folders and symlinks.
+# A tree with every kind of extended attribute on files, folders and symlinks (and
+# make_sample's modes, owners, times, hard links, special files, plus a sparse file).
 make_xattr_sample() {
   local d=$1
   make_sample "$d"
@@ -97,6 +98,8 @@ make_xattr_sample() {
   set_acl "$d/shared" access
   set_acl "$d/shared" default
   echo in-acl-folder >"$d/shared/inside"   # inherits the default ACL as its own
+  head -c 5000 /dev/urandom >"$d/docs/sparse"; truncate -s 64M "$d/docs/sparse"; echo end >>"$d/docs/sparse"
+  set_xattr "$d/docs/sparse" user.on-sparse 'holes and attributes'
   if [[ $(id -u) -eq 0 ]]; then
     set_xattr "$d/docs/file2.txt" trusted.t 'root only'
     set_xattr "$d/docs/nested" trusted.folder 'x'
