@@ -170,6 +170,8 @@ static int encode_ext(const tree_node *n, buf *b)
     for (uint32_t i = 0; !rc && i < n->nxattr; i++) {
         const tree_xattr *x = &n->xattrs[i];
         size_t l = strlen(x->name);
+        if (!l || l > TREE_MAX_XATTR_NAME || x->len > TREE_MAX_XATTR_VALUE)
+            return err_set(ERR_FATAL, "extended attribute '%s' of '%s' cannot be stored", x->name, n->name);
         if (!(rc = buf_append_u8(b, (uint8_t)l)) && !(rc = buf_append(b, x->name, l)) &&
             !(rc = buf_append_u32(b, x->len)))
             rc = buf_append(b, x->value, x->len);

@@ -143,6 +143,15 @@ t_xattrs_acls_capabilities_round_trip() {
     [[ $(json 'j["xattrs_not_set"]') -ge 3 ]] || fail "attributes not set were not counted: $OUT"
     [[ $(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.comment").decode())' \
         "$T/asnobody/out$T/src/docs/file1.txt") == second ]] || fail "user.* not restored as nobody"
+    # a file system without extended attributes (ramfs): warned per file and attribute
+    mkdir -p "$T/ramfs"; mount -t ramfs ramfs "$T/ramfs"
+    trap 'umount -l "$T/ramfs" 2>/dev/null || true; for f in pg_stop_all redis_stop_all; do declare -F $f >/dev/null && $f; done; true' EXIT
+    ok --json restore latest --target "$T/ramfs/out"
+    expect_err "cannot set extended attribute user.comment of $T/ramfs/out$T/src/docs/file1.txt: not supported by the file system"
+    expect_err "cannot set extended attribute system.posix_acl_default of $T/ramfs/out$T/src/shared: not supported"
+    [[ $(json 'j["xattrs_not_set"]') -ge 10 ]] || fail "attributes refused by the file system were not counted: $OUT"
+    cmp "$T/src/docs/nested/big.bin" "$T/ramfs/out$T/src/docs/nested/big.bin" || fail "content restored to ramfs differs"
+    umount "$T/ramfs"
   fi
 }
 
