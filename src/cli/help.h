@@ -141,7 +141,11 @@
     "Every blob is authenticated before a byte of it is written; each file is written\n" \
     "under a temporary name and renamed when complete. A file touched by damage is\n" \
     "reported and left out, the rest is restored, and the exit code is 13.\n" \
-    "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n\n" \
+    "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n" \
+    "Extended attributes, ACLs and file capabilities are set after the owner; one the\n" \
+    "target refuses (trusted.* or capabilities without root, a file system without\n" \
+    "them) is a warning naming the file and attribute, counted at the end. Holes of\n" \
+    "sparse files are left unwritten, so they take no space.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them)\n" \
