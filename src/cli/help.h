@@ -86,7 +86,7 @@
     "  --force            read every file even if unchanged\n" \
     "  -x, --one-file-system  stay on the file system of each PATH: a mount point\n" \
     "                     below it is stored as an empty folder (PATHs themselves are\n" \
-    "                     always backed up, even when one is a mount point)\n" \
+    "                     always backed up, even one that is or lies below a mount point)\n" \
     "  --no-progress      no progress line even on a terminal\n\n" \
     "Sources ([source \"NAME\"] in the configuration):\n" \
     "  --source NAME      back up a PostgreSQL source (type = postgres): a base backup\n" \

@@ -213,6 +213,40 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
     return rc;
 }
 
+static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_t n, const uint8_t *old_id,
+                          uint8_t out[32]);
+
+/* A mount point --one-file-system does not cross: an empty folder, unless paths
+ * given on the command line lie below it ("-x /srv /srv/mnt/keep"): then it holds
+ * just the way to them, as the folders above every backed-up path do. */
+static int backup_boundary(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32])
+{
+    char **below = calloc(c->o->ngiven ? c->o->ngiven : 1, sizeof *below);
+    size_t k = 0;
+    int rc = below ? 0 : err_set(ERR_FATAL, "out of memory");
+    for (size_t i = 0; !rc && i < c->o->ngiven; i++) {
+        if (!strcmp(c->o->given[i], path) || !files_is_inside(c->o->given[i], path))
+            continue;
+        if (!(below[k] = strdup(c->o->given[i])))
+            rc = err_set(ERR_FATAL, "out of memory");
+        else
+            k++;
+    }
+    if (!rc && k) {
+        files_normalize_paths(below, &k);
+        rc = backup_virtual(c, path, below, k, old ? old->subtree : NULL, out);
+    } else if (!rc) {
+        tree empty;
+        tree_init(&empty);
+        LOG_VERBOSE("%s: another file system, stored as an empty folder (--one-file-system)", path);
+        rc = save_tree(c, &empty, out);
+    }
+    for (size_t i = 0; below && i < k; i++)
+        free(below[i]);
+    free(below);
+    return rc;
+}
+
 /* backup_path once the entry is known; boundary: a mount point that --one-file-system
  * does not cross, stored as an empty folder with its own metadata (as restic does). */
 static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
@@ -229,10 +263,7 @@ static int backup_node(backup_ctx *c, const char *path, const char *name, const 
         return rc;
     }
     if (n.type == NODE_DIR && boundary) {
-        tree empty;
-        tree_init(&empty);
-        LOG_VERBOSE("%s: another file system, stored as an empty folder (--one-file-system)", path);
-        rc = save_tree(c, &empty, n.subtree);
+        rc = backup_boundary(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
         c->sum->dirs++;
     } else if (n.type == NODE_DIR) {
         rc = backup_dir(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);

@@ -262,6 +262,13 @@ t_one_file_system() {
     [[ $(stat -c %a "$T/out$T/src/mnt") == 710 ]] || fail "$opt: mount point's own mode not kept"
     [[ $(cat "$T/out$T/src/mnt2/g") == g ]] || fail "$opt: a PATH that is a mount point was not backed up"
   done
+  # a PATH below a mount point that is not crossed: the mount point holds just the way to it
+  ok backup -x "$T/src" "$T/src/mnt/sub/" "$T/src/a/deep"
+  rm -rf "$T/out"; ok restore latest --target "$T/out"
+  [[ $(ls -A "$T/out$T/src/mnt") == sub && $(stat -c %a "$T/out$T/src/mnt") == 710 ]] ||
+    fail "a PATH below an uncrossed mount point: mount point holds $(ls -A "$T/out$T/src/mnt")"
+  [[ $(cat "$T/out$T/src/a/deep/d") == d ]] || fail "a PATH that is a nested mount point was not backed up"
+  ok check
   # a PATH that is a mount point is backed up whole; without -x everything is crossed
   ok backup -x "$T/src/mnt"
   rm -rf "$T/out"; ok restore latest --target "$T/out"
