@@ -49,6 +49,7 @@ t_symlink_above_path_keeps_real_metadata() {
   chmod 0750 "$T/real"; chmod 0700 "$T/other/inner"; chmod 0751 "$T/other"
   echo secret >"$T/real/sub/x/f"; echo y >"$T/other/inner/deep/g"
   if [[ $(id -u) -eq 0 ]]; then chown 1234:5678 "$T/real"; chown 42:43 "$T/other/inner"; fi
+  python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.real", b"yes")' "$T/real"
   ln -s real "$T/lnk"                   # relative
   ln -s "$T/other" "$T/abs"             # absolute
   ln -s abs "$T/chain"                  # a link to a link
@@ -62,6 +63,9 @@ t_symlink_above_path_keeps_real_metadata() {
       fail "$got restored as $(stat -c '%a %u:%g' "$T/out$T/$got"), the folder it leads to is $(stat -c '%a %u:%g' "$T/$want")"
   done
   [[ $(cat "$T/out$T/lnk/sub/x/f") == secret ]] || fail "content below the link not restored"
+  [[ $(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.real").decode())' "$T/out$T/lnk") == yes ]] ||
+    fail "the real folder's extended attributes not kept on lnk"
+  [[ $(stat -c %Y "$T/out$T/lnk") == $(stat -c %Y "$T/real") ]] || fail "the real folder's mtime not kept on lnk"
   ok ls -l latest "$T"
   expect_out "^drwxr-x--- .* $T/lnk$"
   # the backed-up path itself, when it is a symlink, stays a symlink
