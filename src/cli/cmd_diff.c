@@ -46,7 +46,8 @@ static int one_side(diff_ctx *d, const tree_node *n, char what, const char *path
 static int same_meta(const tree_node *x, const tree_node *y)
 {
     return x->mode == y->mode && x->uid == y->uid && x->gid == y->gid && x->mtime == y->mtime &&
-           x->mtime_ns == y->mtime_ns && (x->link == y->link || (x->link && y->link && !strcmp(x->link, y->link)));
+           x->mtime_ns == y->mtime_ns && (x->link == y->link || (x->link && y->link && !strcmp(x->link, y->link))) &&
+           tree_node_same_xattrs(x, y);
 }
 
 static int both(diff_ctx *d, const tree_node *x, const tree_node *y, const char *path)

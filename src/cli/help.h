@@ -89,7 +89,7 @@
     "  --force            read every file even if unchanged\n" \
     "  -x, --one-file-system  stay on the file system of each PATH: a mount point\n" \
     "                     below it is stored as an empty folder (PATHs themselves are\n" \
-    "                     always backed up, even when one is a mount point)\n" \
+    "                     always backed up, even one that is or lies below a mount point)\n" \
     "  --no-progress      no progress line even on a terminal\n\n" \
     "Sources ([source \"NAME\"] in the configuration):\n" \
     "  --source NAME      back up a PostgreSQL source (type = postgres): a base backup\n" \
@@ -148,7 +148,11 @@
     "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n" \
     "A repository that cannot be written (read-only medium, full disk) is read without\n" \
     "a lock, with a warning; the restore's audit record then goes to the local copy\n" \
-    "only (audit-<id>.log.unmirrored in the state folder), saying why.\n\n" \
+    "only (audit-<id>.log.unmirrored in the state folder), saying why.\n" \
+    "Extended attributes, ACLs and file capabilities are set after the owner; one the\n" \
+    "target refuses (trusted.* or capabilities without root, a file system without\n" \
+    "them) is a warning naming the file and attribute, counted at the end. Holes of\n" \
+    "sparse files are left unwritten, so they take no space.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them)\n" \

@@ -60,6 +60,18 @@ void tree_node_sort_xattrs(tree_node *n)
         qsort(n->xattrs, n->nxattr, sizeof *n->xattrs, cmp_xattr);
 }
 
+int tree_node_same_xattrs(const tree_node *a, const tree_node *b)
+{
+    if (a->nxattr != b->nxattr)
+        return 0;
+    for (uint32_t i = 0; i < a->nxattr; i++) {
+        const tree_xattr *x = &a->xattrs[i], *y = &b->xattrs[i];
+        if (strcmp(x->name, y->name) || x->len != y->len || memcmp(x->value, y->value, x->len))
+            return 0;
+    }
+    return 1;
+}
+
 int tree_node_copy_meta(const tree_node *n, tree_node *out)
 {
     *out = *n;
@@ -158,6 +170,8 @@ static int encode_ext(const tree_node *n, buf *b)
     for (uint32_t i = 0; !rc && i < n->nxattr; i++) {
         const tree_xattr *x = &n->xattrs[i];
         size_t l = strlen(x->name);
+        if (!l || l > TREE_MAX_XATTR_NAME || x->len > TREE_MAX_XATTR_VALUE)
+            return err_set(ERR_FATAL, "extended attribute '%s' of '%s' cannot be stored", x->name, n->name);
         if (!(rc = buf_append_u8(b, (uint8_t)l)) && !(rc = buf_append(b, x->name, l)) &&
             !(rc = buf_append_u32(b, x->len)))
             rc = buf_append(b, x->value, x->len);

@@ -69,6 +69,8 @@ int tree_node_copy(const tree_node *n, tree_node *out) WUR;
 int tree_node_copy_meta(const tree_node *n, tree_node *out) WUR;
 /* Adds an extended attribute (copies name and value); keep names unique. */
 int tree_node_add_xattr(tree_node *n, const char *name, const void *value, size_t len) WUR;
+/* Do two nodes carry the same extended attributes (names and values)? */
+int tree_node_same_xattrs(const tree_node *a, const tree_node *b);
 /* Sorts a node's extended attributes by name, as the encoding requires. */
 void tree_node_sort_xattrs(tree_node *n);
 /* Takes ownership of the node's allocations. */

@@ -115,7 +115,7 @@ static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
 static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, const tree_node *n, uint64_t got)
 {
     struct stat st;
-    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size &&
+    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size && st.st_ino == n->inode &&
         st.st_mtim.tv_sec == n->mtime && (uint32_t)st.st_mtim.tv_nsec == n->mtime_ns &&
         st.st_ctim.tv_sec == n->ctime && (uint32_t)st.st_ctim.tv_nsec == n->ctime_ns)
         return;
@@ -125,22 +125,20 @@ static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, 
     c->sum->files_failed++;
 }
 
-static int read_file(backup_ctx *c, const char *path, tree_node *n, int *skipped)
+/* st: the lstat that made n (a file replaced since is caught after the read). */
+static int read_file(backup_ctx *c, const char *path, const struct stat *st, tree_node *n, int *skipped)
 {
     int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd < 0) {
         warn_skip(c, "read", path);
-        if (fd >= 0)
-            close(fd);
         *skipped = 1;
         return 0;
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     sparse_map m;
-    sparse_map_init(&m, &st);
+    sparse_map_init(&m, st);
     int rc = 0, zeros;
     uint64_t off = 0;
     for (;;) {
@@ -180,7 +178,6 @@ static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uin
 static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
                        const tree_node *old, tree *t, int boundary);
 
-/* Backs up path into t as a node called name; old is the parent snapshot's node. */
 /* --one-file-system: is path on another file system than the backed-up path it
  * lies below? A path given on the command line is never a boundary, even when it
  * is a mount point below another given path: it sets the file system for what is
@@ -216,15 +213,48 @@ static int backup_path(backup_ctx *c, const char *path, const char *name, const 
     return rc;
 }
 
+static int backup_virtual(backup_ctx *c, const char *prefix, char **paths, size_t n, const uint8_t *old_id,
+                          uint8_t out[32]);
+
+/* A mount point --one-file-system does not cross: an empty folder, unless paths
+ * given on the command line lie below it ("-x /srv /srv/mnt/keep"): then it holds
+ * just the way to them, as the folders above every backed-up path do. */
+static int backup_boundary(backup_ctx *c, const char *path, const tree_node *old, uint8_t out[32])
+{
+    char **below = calloc(c->o->ngiven ? c->o->ngiven : 1, sizeof *below);
+    size_t k = 0;
+    int rc = below ? 0 : err_set(ERR_FATAL, "out of memory");
+    for (size_t i = 0; !rc && i < c->o->ngiven; i++) {
+        if (!strcmp(c->o->given[i], path) || !files_is_inside(c->o->given[i], path))
+            continue;
+        if (!(below[k] = strdup(c->o->given[i])))
+            rc = err_set(ERR_FATAL, "out of memory");
+        else
+            k++;
+    }
+    if (!rc && k) {
+        files_normalize_paths(below, &k);
+        rc = backup_virtual(c, path, below, k, old ? old->subtree : NULL, out);
+    } else if (!rc) {
+        tree empty;
+        tree_init(&empty);
+        LOG_VERBOSE("%s: another file system, stored as an empty folder (--one-file-system)", path);
+        rc = save_tree(c, &empty, out);
+    }
+    for (size_t i = 0; below && i < k; i++)
+        free(below[i]);
+    free(below);
+    return rc;
+}
+
 /* backup_path once the entry is known; boundary: a mount point that --one-file-system
  * does not cross, stored as an empty folder with its own metadata (as restic does). */
 static int backup_node(backup_ctx *c, const char *path, const char *name, const struct stat *stp,
                        const tree_node *old, tree *t, int boundary)
 {
-    const struct stat st = *stp;
     tree_node n;
     memset(&n, 0, sizeof n);
-    node_from_stat(&n, &st);
+    node_from_stat(&n, stp);
     if (!(n.name = strdup(name)))
         return err_set(ERR_FATAL, "out of memory");
     int rc = xattr_read(path, 0, &n, &c->sum->files_failed), skipped = 0;
@@ -233,10 +263,7 @@ static int backup_node(backup_ctx *c, const char *path, const char *name, const 
         return rc;
     }
     if (n.type == NODE_DIR && boundary) {
-        tree empty;
-        tree_init(&empty);
-        LOG_VERBOSE("%s: another file system, stored as an empty folder (--one-file-system)", path);
-        rc = save_tree(c, &empty, n.subtree);
+        rc = backup_boundary(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
         c->sum->dirs++;
     } else if (n.type == NODE_DIR) {
         rc = backup_dir(c, path, old && old->type == NODE_DIR ? old : NULL, n.subtree);
@@ -265,7 +292,7 @@ static int backup_node(backup_ctx *c, const char *path, const char *name, const 
             c->sum->files_unchanged++;
             progress_add(&c->prog, 1, n.size);
         } else {
-            rc = read_file(c, path, &n, &skipped);
+            rc = read_file(c, path, stp, &n, &skipped);
             if (!skipped) {
                 if (old)
                     c->sum->files_changed++;

@@ -49,6 +49,7 @@ t_symlink_above_path_keeps_real_metadata() {
   chmod 0750 "$T/real"; chmod 0700 "$T/other/inner"; chmod 0751 "$T/other"
   echo secret >"$T/real/sub/x/f"; echo y >"$T/other/inner/deep/g"
   if [[ $(id -u) -eq 0 ]]; then chown 1234:5678 "$T/real"; chown 42:43 "$T/other/inner"; fi
+  python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.real", b"yes")' "$T/real"
   ln -s real "$T/lnk"                   # relative
   ln -s "$T/other" "$T/abs"             # absolute
   ln -s abs "$T/chain"                  # a link to a link
@@ -62,6 +63,9 @@ t_symlink_above_path_keeps_real_metadata() {
       fail "$got restored as $(stat -c '%a %u:%g' "$T/out$T/$got"), the folder it leads to is $(stat -c '%a %u:%g' "$T/$want")"
   done
   [[ $(cat "$T/out$T/lnk/sub/x/f") == secret ]] || fail "content below the link not restored"
+  [[ $(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.real").decode())' "$T/out$T/lnk") == yes ]] ||
+    fail "the real folder's extended attributes not kept on lnk"
+  [[ $(stat -c %Y "$T/out$T/lnk") == $(stat -c %Y "$T/real") ]] || fail "the real folder's mtime not kept on lnk"
   ok ls -l latest "$T"
   expect_out "^drwxr-x--- .* $T/lnk$"
   # the backed-up path itself, when it is a symlink, stays a symlink
@@ -85,7 +89,8 @@ set_xattr() {
   python3 -c 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode().decode("unicode_escape").encode("latin-1"), follow_symlinks=False)' "$@"
 }
 
-# A tree with every kind of extended attribute on files, folders and symlinks.
+# A tree with every kind of extended attribute on files, folders and symlinks (and
+# make_sample's modes, owners, times, hard links, special files, plus a sparse file).
 make_xattr_sample() {
   local d=$1
   make_sample "$d"
@@ -97,6 +102,8 @@ make_xattr_sample() {
   set_acl "$d/shared" access
   set_acl "$d/shared" default
   echo in-acl-folder >"$d/shared/inside"   # inherits the default ACL as its own
+  head -c 5000 /dev/urandom >"$d/docs/sparse"; truncate -s 64M "$d/docs/sparse"; echo end >>"$d/docs/sparse"
+  set_xattr "$d/docs/sparse" user.on-sparse 'holes and attributes'
   if [[ $(id -u) -eq 0 ]]; then
     set_xattr "$d/docs/file2.txt" trusted.t 'root only'
     set_xattr "$d/docs/nested" trusted.folder 'x'
@@ -124,6 +131,10 @@ t_xattrs_acls_capabilities_round_trip() {
   set_xattr "$T/src/docs/file5.txt" user.added 'new'
   ok --json backup "$T/src"
   restore_same "$T/src"
+  ok --json snapshots
+  ok diff "$(json 'j[0]["short_id"]')" "$(json 'j[1]["short_id"]')"
+  expect_out "^U +$T/src/docs/file1.txt$"
+  expect_out "^U +$T/src/docs/file5.txt$"
   # a restore where the file system refuses them names each file and attribute
   if [[ $(id -u) -eq 0 ]]; then
     cp "$LL" "$T/lifeline"; chown -R nobody "$REPO"; mkdir -p "$T/asnobody"; chown nobody "$T/asnobody"
@@ -136,6 +147,15 @@ t_xattrs_acls_capabilities_round_trip() {
     [[ $(json 'j["xattrs_not_set"]') -ge 3 ]] || fail "attributes not set were not counted: $OUT"
     [[ $(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.comment").decode())' \
         "$T/asnobody/out$T/src/docs/file1.txt") == second ]] || fail "user.* not restored as nobody"
+    # a file system without extended attributes (ramfs): warned per file and attribute
+    mkdir -p "$T/ramfs"; mount -t ramfs ramfs "$T/ramfs"
+    trap 'umount -l "$T/ramfs" 2>/dev/null || true; for f in pg_stop_all redis_stop_all; do declare -F $f >/dev/null && $f; done; true' EXIT
+    ok --json restore latest --target "$T/ramfs/out"
+    expect_err "cannot set extended attribute user.comment of $T/ramfs/out$T/src/docs/file1.txt: not supported by the file system"
+    expect_err "cannot set extended attribute system.posix_acl_default of $T/ramfs/out$T/src/shared: not supported"
+    [[ $(json 'j["xattrs_not_set"]') -ge 10 ]] || fail "attributes refused by the file system were not counted: $OUT"
+    cmp "$T/src/docs/nested/big.bin" "$T/ramfs/out$T/src/docs/nested/big.bin" || fail "content restored to ramfs differs"
+    umount "$T/ramfs"
   fi
 }
 
@@ -246,6 +266,13 @@ t_one_file_system() {
     [[ $(stat -c %a "$T/out$T/src/mnt") == 710 ]] || fail "$opt: mount point's own mode not kept"
     [[ $(cat "$T/out$T/src/mnt2/g") == g ]] || fail "$opt: a PATH that is a mount point was not backed up"
   done
+  # a PATH below a mount point that is not crossed: the mount point holds just the way to it
+  ok backup -x "$T/src" "$T/src/mnt/sub/" "$T/src/a/deep"
+  rm -rf "$T/out"; ok restore latest --target "$T/out"
+  [[ $(ls -A "$T/out$T/src/mnt") == sub && $(stat -c %a "$T/out$T/src/mnt") == 710 ]] ||
+    fail "a PATH below an uncrossed mount point: mount point holds $(ls -A "$T/out$T/src/mnt")"
+  [[ $(cat "$T/out$T/src/a/deep/d") == d ]] || fail "a PATH that is a nested mount point was not backed up"
+  ok check
   # a PATH that is a mount point is backed up whole; without -x everything is crossed
   ok backup -x "$T/src/mnt"
   rm -rf "$T/out"; ok restore latest --target "$T/out"

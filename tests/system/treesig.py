@@ -1,6 +1,6 @@
-"""treesig: one line per path under ROOT (ROOT itself included, as '.') with
-everything a restore must reproduce: type, mode (incl. setuid/setgid/sticky),
-owner, size, mtime in ns, link target, content digest, hard-link group, whether
+"""treesig: one line per path under ROOT (ROOT itself included, as '.', without its
+mtime) with everything a restore must reproduce: type, mode (incl.
+setuid/setgid/sticky), owner, size, mtime in ns, link target, content digest, hard-link group, whether
 the file has holes (allocated less than its size), and every extended attribute
 with a digest of its value: user.*, trusted.*, security.* (file capabilities are
 security.capability) and POSIX ACLs (system.posix_acl_access/_default). Two trees
@@ -23,7 +23,7 @@ def xattrs(p):
     return ','.join(out) or '-'
 
 
-def line(root, p, groups):
+def line(root, p, groups, is_root=False):
     st = os.lstat(p)
     rel = os.path.relpath(p, root)
     kind = stat.S_IFMT(st.st_mode)
@@ -42,6 +42,8 @@ def line(root, p, groups):
     if st.st_nlink > 1 and not stat.S_ISDIR(kind):
         group = groups.setdefault((st.st_dev, st.st_ino), 'g%d' % len(groups))
     mtime = st.st_mtime_ns if not stat.S_ISLNK(kind) or os.geteuid() == 0 else 0
+    if is_root:
+        mtime = 0  # the root may be a restore target, which gets files after the restore
     return '%s %o %o %d:%d %d %d %s %s %s %s %s' % (
         rel, kind >> 12, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
         st.st_size if not stat.S_ISDIR(kind) else 0, mtime, link, digest, group, sparse, xattrs(p))
@@ -49,7 +51,7 @@ def line(root, p, groups):
 
 def main(root):
     groups = {}
-    lines = [line(root, root, groups)]
+    lines = [line(root, root, groups, True)]
     for dirpath, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(dirs + files):

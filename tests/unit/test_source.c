@@ -3,6 +3,9 @@
  * PostgreSQL meta record. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "repo/pack.h"
 #include "repo/repo.h"
 #include "repo/stream.h"
@@ -10,6 +13,7 @@
 #include "repo/walk.h"
 #include "source/files.h"
 #include "source/pg.h"
+#include "source/sparse.h"
 #include "source/wal.h"
 
 #define SEG (16u << 20)
@@ -271,10 +275,56 @@ static void backup_paths_normalized(void **state)
     check_normalized((const char *[]){"/e/\xff", "/e/a", "/e/a/b", "/e", NULL}, "/e");
 }
 
+/* Zero blocks written through sparse_pwrite become holes, and sparse_read gives
+ * the same bytes back, with the holes as zeros and flagged. */
+static void sparse_write_and_read(void **state)
+{
+    (void)state;
+    enum { LEN = 64 * SPARSE_BLOCK };
+    char *dir = tu_tempdir(), path[512];
+    snprintf(path, sizeof path, "%s/f", dir);
+    uint8_t *data = calloc(1, LEN), *back = malloc(LEN);
+    assert_non_null(data);
+    assert_non_null(back);
+    memset(data + 100, 7, 5000);                /* data across the first block boundary */
+    data[40 * SPARSE_BLOCK + 17] = 1;           /* one byte in the middle */
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    /* unaligned pieces at unaligned offsets, as blobs arrive */
+    assert_int_equal(sparse_pwrite(fd, data, 3000, 0), 3000);
+    assert_int_equal(sparse_pwrite(fd, data + 3000, LEN - 3000, 3000), LEN - 3000);
+    assert_int_equal(ftruncate(fd, LEN), 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true((uint64_t)st.st_blocks * 512 <= 8 * SPARSE_BLOCK); /* 3 blocks hold data */
+    sparse_map m;
+    sparse_map_init(&m, &st);
+    assert_true(m.active);
+    size_t got = 0;
+    int zeros, any_zeros = 0;
+    for (;;) {
+        ssize_t r = sparse_read(fd, got, back + got, LEN - got < 10000 ? LEN - got : 10000, &m, &zeros);
+        assert_true(r >= 0);
+        if (!r)
+            break;
+        any_zeros |= zeros;
+        got += (size_t)r;
+    }
+    assert_int_equal(got, LEN);
+    assert_memory_equal(back, data, LEN);
+    assert_true(any_zeros && m.had_hole);
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(data);
+    free(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(backup_paths_normalized),
+        cmocka_unit_test(backup_paths_normalized), cmocka_unit_test(sparse_write_and_read),
         cmocka_unit_test(lsn_and_names),       cmocka_unit_test(archive_gaps_and_forget),
         cmocka_unit_test(stream_matches_whole), cmocka_unit_test(tree_builder_any_order),
         cmocka_unit_test(pg_meta_round_trip),
