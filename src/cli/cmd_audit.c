@@ -5,6 +5,7 @@
 
 #include "../audit/audit.h"
 #include "../core/log.h"
+#include "../core/quote.h"
 #include "../core/text.h"
 #include "cli.h"
 
@@ -45,7 +46,10 @@ static int show(cli *c, repo *r, uint64_t last)
         printf("%6llu  %.19s  %s@%s  %s", (unsigned long long)list[i].seq, cJSON_IsString(t) ? t->valuestring : "?",
                cJSON_IsString(u) ? u->valuestring : "?", cJSON_IsString(h) ? h->valuestring : "?",
                cJSON_IsString(cmd) ? cmd->valuestring : "?");
-        cJSON_ArrayForEach(a, args) if (cJSON_IsString(a)) printf(" %s", a->valuestring);
+        cJSON_ArrayForEach(a, args) if (cJSON_IsString(a)) {
+            putchar(' ');
+            quote_fput(stdout, a->valuestring, quote_style_for(stdout)); /* words as typed, never raw */
+        }
         printf("  => %s\n", cJSON_IsString(out) ? out->valuestring : "?");
         cJSON_Delete(o);
     }

@@ -7,6 +7,7 @@
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
 #include "../source/pg.h"
+#include "../core/quote.h"
 #include "cli.h"
 
 cJSON *cli_snapshot_json(const snapshot *s);
@@ -107,8 +108,10 @@ int cmd_snapshots(cli *c, int argc, char **argv)
             l += (size_t)snprintf(ct + l, sizeof ct - l, "%s%s", l ? "," : "", s->tags[k]);
         printf("%-8s  %-20s  %-16.16s  %-5s %-14s", sid, t, s->hostname, flags, ct);
         int from_source = strcmp(s->source, "files") != 0; /* paths name the source: show its kind */
-        for (size_t k = 0; k < s->npaths; k++)
-            printf(" %s%s%s", from_source ? s->source : "", from_source ? ":" : "", s->paths[k]);
+        for (size_t k = 0; k < s->npaths; k++) {
+            printf(" %s%s", from_source ? s->source : "", from_source ? ":" : "");
+            quote_fput(stdout, s->paths[k], quote_style_for(stdout));
+        }
         printf("\n");
     }
     if (arr)
