@@ -98,6 +98,10 @@ t_restore_include_exclude_patterns_follow_restic_rules() {
   expect_err "warning: --include '/no/such/path' matched nothing in snapshot [0-9a-f]{8}"
   [[ -f $T/r4$P/src/keep.txt ]] || fail "keep.txt not restored"
   ! grep -q "keep.txt' matched nothing" <<<"$ERR" || fail "warned about an include that matched"
+  # SNAPSHOT:PATH: patterns still see the full path in the snapshot, as ls shows it
+  ok restore "latest:$P/src" --target "$T/r6" --include "$P/src/sub" --exclude 'deeper/'
+  [[ -f $T/r6/sub/keep.log && ! -e $T/r6/sub/deeper && ! -e $T/r6/a.log ]] ||
+    fail "SNAPSHOT:PATH with --include/--exclude restored the wrong files: $(cd "$T/r6" && find .)"
   expect_rc 2 restore latest --target "$T/r5" --include '[oops'
   expect_err "--include: malformed pattern '\[oops'"
   [[ ! -e $T/r5 ]] || fail "a refused restore created its target"
@@ -191,6 +195,14 @@ t_ls_and_diff_never_print_names_raw() {
   grep -qF 'quote"back\\slash'"'" "$T/.stdout" || fail "a backslash not doubled"
   ok ls -l latest "$top"
   grep -qF -- '-> target\377\n' "$T/.stdout" || fail "ls -l printed the link target raw"
+  # the other listings that print names: snapshots, forget's groups, audit show
+  ok snapshots
+  grep -qF 'top\377\376' "$T/.stdout" || fail "snapshots printed the path raw"
+  ok forget --keep-last 1 --dry-run
+  grep -qF 'paths '"$T"'/top\377\376' "$T/.stdout" || fail "forget printed the group's path raw"
+  ok audit show
+  grep -qF 'top\377\376' "$T/.stdout" || fail "audit show printed an argument raw"
+  ! LC_ALL=C grep -q $'\xff' "$T/.stdout" || fail "a non-UTF-8 byte reached the output"
   # on a terminal: ls's shell-escape quoting, which a shell reads back to the bytes
   run_cmd script -qec "$LL -r $REPO ls latest '$T'" /dev/null
   [[ $RC -eq 0 ]] || fail "ls under a pty exited $RC"
