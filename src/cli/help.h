@@ -281,8 +281,9 @@
     "identical content succeeds; different content for an archived name is an error.\n" \
     "In postgresql.conf, with a key-file slot so no password KDF runs per segment:\n" \
     "  archive_command = '/usr/local/bin/lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
-    "(the absolute path: archive_command runs with the server's environment, whose\n" \
-    "PATH may not hold the folder lifeline was installed in)\n" \
+    "(the absolute path: archive_command runs with the server's environment, and\n" \
+    "Debian's pg_ctlcluster sets PATH=/sbin:/bin:/usr/sbin:/usr/bin, without\n" \
+    "/usr/local/bin where make install puts lifeline)\n" \
     "  --source NAME   a [source \"NAME\"] of type postgres (default: \"default\")\n" HELP_GLOBAL
 
 #define HELP_WAL_FETCH \
