@@ -1,7 +1,7 @@
 /* pattern — see pattern.h. A compiled pattern is its cleaned list of parts; a path
  * is split into components the same way, the root being a component of its own
  * ("/") so that only an anchored pattern can match it. Matching is a prefix match
- * from some starting component, with "**" trying every number of components. */
+ * from some starting component, "**" taking any number of components. */
 #include "pattern.h"
 
 #include <fnmatch.h>
@@ -144,41 +144,51 @@ static int part_matches(const part *p, const char *comp)
     return fnmatch(p->text, comp, 0) == 0;
 }
 
-/* Do parts[pi..] match a prefix of comps[ci..]? What the pattern leaves over is
- * below what it matched, and so matched too. */
-static int prefix_match(const part *parts, size_t np, size_t pi, const char *const *comps, size_t nc, size_t ci)
+/* Does the pattern match a prefix of comps[start..], for some allowed start? What
+ * the pattern leaves over is below what it matched, and so matched too. Run over
+ * the set of positions the parts so far can end at (at[], nc + 1 flags; spare[]
+ * the same size), so "**" costs one pass and never backtracks: a pattern of many
+ * "**" against a deep path stays O(parts x components). */
+static int compiled_match(const compiled *c, const char *const *comps, size_t nc, uint8_t *at, uint8_t *spare)
 {
-    for (; pi < np; pi++, ci++) {
-        if (parts[pi].any_depth) {
-            for (size_t k = ci; k <= nc; k++) /* "**" takes none, one, ... every component */
-                if (prefix_match(parts, np, pi + 1, comps, nc, k))
-                    return 1;
-            return 0;
+    memset(at, 0, nc + 1);
+    if (!c->parts[0].text) /* anchored: at the root only */
+        at[0] = 1;
+    else /* anywhere below the root */
+        for (size_t start = nc && comps[0] == root; start < nc; start++)
+            at[start] = 1;
+    for (size_t pi = 0; pi < c->nparts; pi++) {
+        const part *p = &c->parts[pi];
+        int any = 0;
+        memset(spare, 0, nc + 1);
+        for (size_t ci = 0; ci <= nc; ci++) {
+            if (p->any_depth) { /* none, one, ... every component from the first place reached */
+                any |= at[ci];
+                spare[ci] = (uint8_t)any;
+            } else if (at[ci] && ci < nc && part_matches(p, comps[ci])) {
+                spare[ci + 1] = 1;
+                any = 1;
+            }
         }
-        if (ci == nc || !part_matches(&parts[pi], comps[ci]))
+        if (!any)
             return 0;
+        uint8_t *t = at;
+        at = spare;
+        spare = t;
     }
     return 1;
 }
 
-static int compiled_match(const compiled *c, const char *const *comps, size_t nc)
-{
-    if (!c->parts[0].text) /* anchored: at the root only */
-        return prefix_match(c->parts, c->nparts, 0, comps, nc, 0);
-    for (size_t start = nc && comps[0] == root; start < nc; start++)
-        if (prefix_match(c->parts, c->nparts, 0, comps, nc, start))
-            return 1;
-    return 0;
-}
-
-/* Splits path into comps (pointers into *copy, which the caller frees). */
-static size_t split_path(const char *path, char **copy, const char ***comps)
+/* Splits path into comps (pointers into *copy) with two flag arrays of nc + 1 for
+ * compiled_match after them; the caller frees *copy and *comps. */
+static size_t split_path(const char *path, char **copy, const char ***comps, uint8_t **flags)
 {
     size_t len = strlen(path), cap = len / 2 + 2;
     *copy = strdup(path);
-    *comps = malloc(cap * sizeof **comps);
+    *comps = malloc(cap * sizeof **comps + 2 * (cap + 1));
     if (!*copy || !*comps)
         return SIZE_MAX;
+    *flags = (uint8_t *)(*comps + cap);
     size_t n = 0;
     if (path[0] == '/')
         (*comps)[n++] = root;
@@ -194,11 +204,12 @@ int pattern_list_match(pattern_list *l, const char *path)
         return 0;
     char *copy;
     const char **comps;
-    size_t nc = split_path(path, &copy, &comps);
+    uint8_t *flags;
+    size_t nc = split_path(path, &copy, &comps, &flags);
     int matched = 0;
     for (size_t i = 0; nc != SIZE_MAX && i < l->n; i++) {
         compiled *c = &l->items[i];
-        int m = compiled_match(c, comps, nc);
+        int m = compiled_match(c, comps, nc, flags, flags + nc + 1);
         c->hits += (size_t)m;
         matched = c->negated ? matched && !m : matched || m;
     }

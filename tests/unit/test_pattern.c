@@ -164,6 +164,15 @@ static void empty_list_and_hits(void **state)
     assert_int_equal(pattern_match("/d/**/d/x.c", deep), 1);
     assert_int_equal(pattern_match("d/d/d/x.c", deep), 1);
     assert_int_equal(pattern_match("/d/**/e/x.c", deep), 0);
+    /* many "**" against a deep path that does not match: no backtracking blow-up */
+    char many[4096] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(many, "**/d/");
+    strcat(many, "e/x.c");
+    assert_int_equal(pattern_match(many, deep), 0);
+    many[strlen(many) - 5] = '\0';
+    strcat(many, "x.c");
+    assert_int_equal(pattern_match(many, deep), 1);
 }
 
 int main(void)
