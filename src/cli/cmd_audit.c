@@ -22,7 +22,9 @@ static void on_problem(const char *where, const char *problem, void *vctx)
         cJSON_AddStringToObject(o, "problem", problem);
         cJSON_AddItemToArray(v->arr, o);
     }
-    fprintf(stderr, "audit: %s: %s\n", where, problem);
+    char line[2048];
+    snprintf(line, sizeof line, "%s: %s", where, problem);
+    log_line("audit: ", line);
 }
 
 static int show(cli *c, repo *r, uint64_t last)

@@ -57,12 +57,12 @@ static void put_escape(FILE *f, unsigned char b)
         fprintf(f, "\\%03o", b);
 }
 
-static void put_escaped(FILE *f, const unsigned char *p)
+static void put_escaped(FILE *f, const unsigned char *p, int backslash)
 {
     while (*p) {
         int bad;
         size_t n = next_char(p, &bad);
-        if (bad || *p == '\\')
+        if (bad || (backslash && *p == '\\'))
             for (size_t i = 0; i < n; i++)
                 put_escape(f, p[i]);
         else
@@ -115,5 +115,5 @@ void quote_fput(FILE *f, const char *s, quote_style style)
     if (style == QUOTE_SHELL)
         put_shell(f, (const unsigned char *)s);
     else
-        put_escaped(f, (const unsigned char *)s);
+        put_escaped(f, (const unsigned char *)s, style == QUOTE_ESCAPE);
 }

@@ -23,6 +23,9 @@ typedef enum {
      * \a \b \f \v \e, \ooo (octal) for other controls and non-UTF-8 bytes. One
      * entry stays one line and the text can be decoded back to the bytes. */
     QUOTE_ESCAPE,
+    /* For messages (warnings, errors): as QUOTE_ESCAPE, but a backslash stays one,
+     * since a message is read, not decoded. */
+    QUOTE_MESSAGE,
 } quote_style;
 
 /* The style for f: QUOTE_SHELL on a terminal, else QUOTE_ESCAPE. */

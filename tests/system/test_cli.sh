@@ -223,6 +223,12 @@ assert open(sys.argv[1], "rb").read() == sys.argv[2].encode("utf-8", "surrogatee
   [[ $(grep -c '^+' "$T/.stdout") -eq 1 ]] || fail "diff: a forged line"
   run_cmd script -qec "$LL -r $REPO diff $(json_first_id) latest" /dev/null
   grep -qF "'/new'\$'\\n''line'" "$T/.stdout" || fail "diff on a terminal did not quote the name"
+  # warnings and errors name things too: one line each, no control character
+  ok restore latest --target "$T/r" --include $'/no\nsuch\e]0;pwned\a'
+  ! grep -q '^such' <<<"$ERR" || fail "a warning spread over lines: $ERR"
+  grep -qF "'/no\nsuch\e]0;pwned\a' matched nothing" <<<"$ERR" || fail "the warning did not escape the pattern: $ERR"
+  expect_rc 18 ls latest $'/forged\nlifeline: error: fake'
+  [[ $(wc -l <<<"$ERR") -eq 1 ]] || fail "an error spread over lines: $ERR"
 }
 
 # Snapshots taken DAYS ago (faketime), with ARGS to backup.

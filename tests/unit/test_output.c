@@ -39,6 +39,8 @@ static void escape_style_for_pipes(void **state)
     assert_string_equal(quoted("/a/\x01\x7f", QUOTE_ESCAPE), "/a/\\001\\177");
     assert_string_equal(quoted("/a/c1\xc2\x9b", QUOTE_ESCAPE), "/a/c1\\302\\233"); /* U+009B, a CSI */
     assert_string_equal(quoted("/a/caf\xc3\xa9", QUOTE_ESCAPE), "/a/caf\xc3\xa9");
+    /* messages: the same, but a backslash is left as it is */
+    assert_string_equal(quoted("cannot read /a/nl\nx\\y\033", QUOTE_MESSAGE), "cannot read /a/nl\\nx\\y\\e");
 }
 
 static void shell_style_for_terminals(void **state)
