@@ -31,6 +31,7 @@ static const row table[] = {
     {"[^ab].c", "/p/c.c", 1},
     {"\\*.c", "/p/*.c", 1},
     {"\\*.c", "/p/a.c", 0},
+    {"\\!x", "/p/!x", 1}, /* an escaped '!' is a name, not a negation */
     {"*", "/anything/at/all", 1},
     {".*", "/home/u/.cache", 1}, /* a leading dot is not special */
     {"*", "/", 0},               /* the root itself is no name */
