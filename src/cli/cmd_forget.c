@@ -181,7 +181,9 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
             }
         retention_apply(pol, now, group, g, a->allow_remove_newest, v);
         if (!c->json) {
-            printf("group: host %s, class %s, paths%s", list[i].hostname,
+            char host[256];
+            printf("group: host %s, class %s, paths%s",
+                   quote_buf(list[i].hostname, quote_style_for(stdout), host, sizeof host),
                    list[i].class_name[0] ? list[i].class_name : "(none)", list[i].npaths ? " " : "");
             if (list[i].npaths)
                 quote_fput(stdout, list[i].paths[0], quote_style_for(stdout));

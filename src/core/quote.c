@@ -1,6 +1,7 @@
 /* quote — see quote.h. */
 #include "quote.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -116,4 +117,18 @@ void quote_fput(FILE *f, const char *s, quote_style style)
         put_shell(f, (const unsigned char *)s);
     else
         put_escaped(f, (const unsigned char *)s, style == QUOTE_ESCAPE);
+}
+
+const char *quote_buf(const char *s, quote_style style, char *out, size_t cap)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        quote_fput(f, s, style);
+        fclose(f);
+    }
+    snprintf(out, cap, "%s", text ? text : "?");
+    free(text);
+    return out;
 }

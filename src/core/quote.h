@@ -32,5 +32,8 @@ typedef enum {
 quote_style quote_style_for(FILE *f);
 /* Writes s to f in the given style. */
 void quote_fput(FILE *f, const char *s, quote_style style);
+/* s in the given style, into out (cut to cap - 1 bytes), for columns of a table:
+ * returns out. */
+const char *quote_buf(const char *s, quote_style style, char *out, size_t cap);
 
 #endif

@@ -229,6 +229,15 @@ assert open(sys.argv[1], "rb").read() == sys.argv[2].encode("utf-8", "surrogatee
   grep -qF "'/no\nsuch\e]0;pwned\a' matched nothing" <<<"$ERR" || fail "the warning did not escape the pattern: $ERR"
   expect_rc 18 ls latest $'/forged\nlifeline: error: fake'
   [[ $(wc -l <<<"$ERR") -eq 1 ]] || fail "an error spread over lines: $ERR"
+  # host names, tags and the audit trail's outcomes are text from outside too
+  ok backup "$top" --host $'evil\nhost' --tag $'t\e]0;x\a'
+  expect_rc 18 restore $'latest:/no\nsuch' --target "$T/r7"
+  for cmd in snapshots "audit show" "forget --keep-last 9 --dry-run" "key list"; do
+    # shellcheck disable=SC2086
+    ok $cmd
+    ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/.stdout" || fail "$cmd: a control character reached the output"
+    ! grep -qE '^(host|such)' "$T/.stdout" || fail "$cmd: a forged line: $OUT"
+  done
 }
 
 # Snapshots taken DAYS ago (faketime), with ARGS to backup.

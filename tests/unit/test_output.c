@@ -57,6 +57,15 @@ static void shell_style_for_terminals(void **state)
     assert_string_equal(quoted("/a/caf\xc3\xa9", QUOTE_SHELL), "/a/caf\xc3\xa9");
 }
 
+static void quote_into_a_buffer(void **state)
+{
+    (void)state;
+    char b[8];
+    assert_string_equal(quote_buf("h\nx", QUOTE_MESSAGE, b, sizeof b), "h\\nx");
+    assert_string_equal(quote_buf("0123456789", QUOTE_ESCAPE, b, sizeof b), "0123456"); /* cut, terminated */
+    assert_string_equal(quote_buf("a b", QUOTE_SHELL, b, sizeof b), "'a b'");
+}
+
 static void json_always_valid_and_lossless(void **state)
 {
     (void)state;
@@ -91,6 +100,7 @@ int main(void)
         cmocka_unit_test(utf8_validation),
         cmocka_unit_test(escape_style_for_pipes),
         cmocka_unit_test(shell_style_for_terminals),
+        cmocka_unit_test(quote_into_a_buffer),
         cmocka_unit_test(json_always_valid_and_lossless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
