@@ -100,6 +100,9 @@ int cmd_restore(cli *c, int argc, char **argv)
             cJSON_AddNumberToObject(o, "hard_links", (double)st.links);
             cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
             cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+            cJSON *unmatched = cJSON_AddArrayToObject(o, "unmatched_includes");
+            for (size_t i = 0; pattern_list_unmatched(fo.includes, i); i++)
+                cJSON_AddItemToArray(unmatched, cJSON_CreateString(pattern_list_unmatched(fo.includes, i)));
             cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
             cli_json_print(o);
         } else {

@@ -251,14 +251,19 @@ void pattern_list_free(pattern_list **l)
     *l = NULL;
 }
 
+const char *pattern_list_unmatched(const pattern_list *l, size_t i)
+{
+    for (size_t k = 0; l && k < l->n; k++)
+        if (!l->items[k].negated && !l->items[k].hits && i-- == 0)
+            return l->items[k].original;
+    return NULL;
+}
+
 size_t pattern_list_warn_unmatched(const pattern_list *l, const char *where)
 {
     size_t n = 0;
-    for (size_t i = 0; l && i < l->n; i++)
-        if (!l->items[i].negated && !l->items[i].hits) {
-            LOG_WARN("%s '%s' matched nothing %s", l->what, l->items[i].original, where);
-            n++;
-        }
+    for (const char *p; (p = pattern_list_unmatched(l, n)); n++)
+        LOG_WARN("%s '%s' matched nothing %s", l->what, p, where);
     return n;
 }
 

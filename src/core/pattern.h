@@ -33,6 +33,9 @@ int pattern_list_match(pattern_list *l, const char *path);
  * `where` ("in snapshot 1a2b3c4d"); returns how many there were. */
 size_t pattern_list_warn_unmatched(const pattern_list *l, const char *where);
 
+/* The i-th pattern (not '!') that has matched nothing so far, or NULL after the last. */
+const char *pattern_list_unmatched(const pattern_list *l, size_t i);
+
 /* One pattern against one path: 1, 0, or -1 (ERR_USAGE set) for a bad pattern. */
 int pattern_match(const char *pattern, const char *path);
 

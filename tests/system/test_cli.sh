@@ -98,6 +98,8 @@ t_restore_include_exclude_patterns_follow_restic_rules() {
   expect_err "warning: --include '/no/such/path' matched nothing in snapshot [0-9a-f]{8}"
   [[ -f $T/r4$P/src/keep.txt ]] || fail "keep.txt not restored"
   ! grep -q "keep.txt' matched nothing" <<<"$ERR" || fail "warned about an include that matched"
+  ok --json restore latest --target "$T/r4j" --include '/no/such/path' --include 'keep.txt'
+  [[ $(json 'j["unmatched_includes"]') == "['/no/such/path']" ]] || fail "--json: unmatched_includes: $OUT"
   # SNAPSHOT:PATH: patterns still see the full path in the snapshot, as ls shows it
   ok restore "latest:$P/src" --target "$T/r6" --include "$P/src/sub" --exclude 'deeper/'
   [[ -f $T/r6/sub/keep.log && ! -e $T/r6/sub/deeper && ! -e $T/r6/a.log ]] ||

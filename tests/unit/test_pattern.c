@@ -156,6 +156,8 @@ static void empty_list_and_hits(void **state)
     assert_false(pattern_list_match(l, "/p/src/x.c"));
     /* "/nowhere" matched nothing; the negation is never reported */
     assert_int_equal(pattern_list_warn_unmatched(l, "in the test"), 1);
+    assert_string_equal(pattern_list_unmatched(l, 0), "/nowhere");
+    assert_null(pattern_list_unmatched(l, 1));
     pattern_list_free(&l);
     /* deep paths and long patterns: no fixed limits that bite */
     char deep[8192] = "";
