@@ -5,16 +5,20 @@
 #                unit tests under ASan+UBSan; system tests against the real
 #                binary; a short run of every fuzz target
 #   make bench   the side-by-side benchmark (docs/BENCHMARKS.md)
+#   make install the release binary and lifeline(1) under PREFIX (default /usr/local),
+#                staged under DESTDIR when given (packaging)
 SHELL := /bin/bash
 BUILD := build
 SAN := build-san
 FUZZ := build-fuzz
 FUZZ_SECONDS ?= 8
+PREFIX ?= /usr/local
+DESTDIR ?=
 # Sanitizer findings must fail the run, not scroll by.
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
-.PHONY: all build deps demo check unit system fuzz bench clean
+.PHONY: all build deps demo check unit system fuzz bench install clean
 
 all: build
 
@@ -57,6 +61,12 @@ bench: build
 	bench/run $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
+
+# meson install: bin/lifeline and share/man/man1/lifeline.1 under PREFIX. The prefix
+# is set on every run, so `make install PREFIX=/usr` after a default one is honoured.
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
 	rm -rf $(BUILD) $(SAN) $(FUZZ)

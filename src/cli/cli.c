@@ -19,6 +19,7 @@
 #include "../core/text.h"
 #include "../crypto/crypto.h"
 #include "../repo/lock.h"
+#include "jsonout.h"
 
 enum { OPT_REPO = 1000, OPT_CONFIG, OPT_PASSWORD_FILE, OPT_KEY_FILE, OPT_JSON, OPT_QUIET, OPT_VERBOSE,
        OPT_LOCK_WAIT, OPT_NO_LOCK, OPT_HELP };
@@ -227,9 +228,10 @@ int cli_secret(cli *c, char **secret, size_t *len, keyslot_kind *kind)
     char buf_[1024];
     int n = prompt("enter password for repository: ", buf_, sizeof buf_);
     if (n < 0) {
-        err_set(ERR_PASSWORD, "no password given and no terminal to ask on");
+        /* nothing was tried, so nothing was wrong: the command line lacks a secret */
+        err_set(ERR_USAGE, "no password given and no terminal to ask on");
         err_hint("use --password-file FILE, LIFELINE_PASSWORD_FILE, LIFELINE_PASSWORD or --key-file FILE");
-        return ERR_PASSWORD;
+        return ERR_USAGE;
     }
     int rc = dup_secret(buf_, secret, len);
     crypto_wipe(buf_, sizeof buf_);
@@ -371,10 +373,14 @@ int cli_audit_unmirrored(cli *c, const audit_event *e, const char *why, char *pa
 
 void cli_json_print(cJSON *o)
 {
-    char *s = cJSON_PrintUnformatted(o);
+    /* names are bytes, JSON is UTF-8: every string that is not goes out readable
+     * plus its exact bytes in KEY_raw (jsonout.h), so the output always parses */
+    char *s = jsonout_make_safe(o) == 0 ? cJSON_PrintUnformatted(o) : NULL;
     if (s) {
         puts(s);
         cJSON_free(s);
+    } else {
+        fputs("lifeline: error: out of memory while writing the JSON output\n", stderr);
     }
     cJSON_Delete(o);
 }

@@ -5,6 +5,7 @@
 
 #include "../audit/audit.h"
 #include "../core/log.h"
+#include "../core/quote.h"
 #include "../core/text.h"
 #include "cli.h"
 
@@ -21,7 +22,9 @@ static void on_problem(const char *where, const char *problem, void *vctx)
         cJSON_AddStringToObject(o, "problem", problem);
         cJSON_AddItemToArray(v->arr, o);
     }
-    fprintf(stderr, "audit: %s: %s\n", where, problem);
+    char line[2048];
+    snprintf(line, sizeof line, "%s: %s", where, problem);
+    log_line("audit: ", line);
 }
 
 static int show(cli *c, repo *r, uint64_t last)
@@ -42,11 +45,18 @@ static int show(cli *c, repo *r, uint64_t last)
         const cJSON *t = cJSON_GetObjectItem(o, "time"), *u = cJSON_GetObjectItem(o, "user"),
                     *h = cJSON_GetObjectItem(o, "host"), *cmd = cJSON_GetObjectItem(o, "command"),
                     *out = cJSON_GetObjectItem(o, "outcome"), *args = cJSON_GetObjectItem(o, "args"), *a;
-        printf("%6llu  %.19s  %s@%s  %s", (unsigned long long)list[i].seq, cJSON_IsString(t) ? t->valuestring : "?",
-               cJSON_IsString(u) ? u->valuestring : "?", cJSON_IsString(h) ? h->valuestring : "?",
-               cJSON_IsString(cmd) ? cmd->valuestring : "?");
-        cJSON_ArrayForEach(a, args) if (cJSON_IsString(a)) printf(" %s", a->valuestring);
-        printf("  => %s\n", cJSON_IsString(out) ? out->valuestring : "?");
+        /* every field is text from the trail: a name in it must not reach the output raw */
+        char tb[64], ub[256], hb[256], cb[64], ob[2048];
+        printf("%6llu  %.19s  %s@%s  %s", (unsigned long long)list[i].seq,
+               quote_buf(cJSON_IsString(t) ? t->valuestring : "?", QUOTE_MESSAGE, tb, sizeof tb),
+               quote_buf(cJSON_IsString(u) ? u->valuestring : "?", QUOTE_MESSAGE, ub, sizeof ub),
+               quote_buf(cJSON_IsString(h) ? h->valuestring : "?", QUOTE_MESSAGE, hb, sizeof hb),
+               quote_buf(cJSON_IsString(cmd) ? cmd->valuestring : "?", QUOTE_MESSAGE, cb, sizeof cb));
+        cJSON_ArrayForEach(a, args) if (cJSON_IsString(a)) {
+            putchar(' ');
+            quote_fput(stdout, a->valuestring, quote_style_for(stdout)); /* words as typed, never raw */
+        }
+        printf("  => %s\n", quote_buf(cJSON_IsString(out) ? out->valuestring : "?", QUOTE_MESSAGE, ob, sizeof ob));
         cJSON_Delete(o);
     }
     if (arr)

@@ -21,6 +21,7 @@ typedef struct backup_args {
     size_t ntags, nexcludes, npaths, ngiven;
     const char *class_name, *host, *parent, *source;
     int force, no_progress, logical, aof, one_fs;
+    pattern_list *exclude_set; /* the --exclude patterns, compiled */
 } backup_args;
 
 static int push(char ***l, size_t *n, const char *v)
@@ -50,6 +51,7 @@ static void args_free(backup_args *a)
     free(a->tags);
     free(a->excludes);
     free(a->paths);
+    pattern_list_free(&a->exclude_set);
 }
 
 static int parse(cli *c, int argc, char **argv, backup_args *a)
@@ -94,6 +96,8 @@ static int parse(cli *c, int argc, char **argv, backup_args *a)
         return err_set(ERR_USAGE, "--logical and --aof need --source NAME");
     if (optind >= argc)
         return err_set(ERR_USAGE, "backup needs at least one PATH");
+    if ((rc = pattern_list_new(a->excludes, a->nexcludes, "--exclude", &a->exclude_set)))
+        return rc; /* a bad pattern is refused before anything is read or written */
     for (int i = optind; i < argc; i++) {
         char abs[PATH_MAX];
         if ((rc = files_abs_path(argv[i], abs, sizeof abs)) || (rc = push(&a->paths, &a->npaths, abs)) ||
@@ -238,8 +242,8 @@ int cmd_backup(cli *c, int argc, char **argv)
         snapshot_short_id(parent.id, pid);
         LOG_VERBOSE("using parent snapshot %s", pid);
     }
-    files_backup_opts fo = {.paths = a.paths, .npaths = a.npaths, .excludes = a.excludes,
-                            .nexcludes = a.nexcludes, .parent = have_parent ? &parent : NULL,
+    files_backup_opts fo = {.paths = a.paths, .npaths = a.npaths, .excludes = a.exclude_set,
+                            .parent = have_parent ? &parent : NULL,
                             .one_file_system = a.one_fs, .given = a.given, .ngiven = a.ngiven,
                             .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
     if (!rc)

@@ -25,7 +25,11 @@ static void on_problem(const char *severity, const char *object, const char *pro
         cJSON_AddStringToObject(o, "problem", problem);
         cJSON_AddItemToArray(rc->arr, o);
     }
-    fprintf(stderr, "%s: %s: %s\n", severity, object, problem);
+    char line[2048]; /* names of damaged files: never raw on stderr (log_line) */
+    snprintf(line, sizeof line, "%s: %s", object, problem);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%s: ", severity);
+    log_line(prefix, line);
 }
 
 static void on_wal_problem(const char *object, const char *problem, void *vctx)

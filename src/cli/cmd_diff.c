@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/quote.h"
 #include "../repo/snapshot.h"
 #include "../repo/walk.h"
 #include "cli.h"
@@ -10,6 +11,7 @@
 typedef struct diff_ctx {
     repo *r;
     cJSON *arr;
+    quote_style quote; /* names never reach the output raw (quote.h) */
     uint64_t added, removed, modified, meta, type;
 } diff_ctx;
 
@@ -29,7 +31,9 @@ static void emit(diff_ctx *d, char what, const char *path)
         cJSON_AddStringToObject(o, "path", path);
         cJSON_AddItemToArray(d->arr, o);
     } else {
-        printf("%c    %s\n", what, path);
+        printf("%c    ", what);
+        quote_fput(stdout, path, d->quote);
+        putchar('\n');
     }
 }
 
@@ -116,7 +120,7 @@ int cmd_diff(cli *c, int argc, char **argv)
         rc = snapshot_resolve(r, argv[optind], &a);
     if (!rc)
         rc = snapshot_resolve(r, argv[optind + 1], &b);
-    diff_ctx d = {.r = r};
+    diff_ctx d = {.r = r, .quote = quote_style_for(stdout)};
     if (!rc) {
         d.arr = c->json ? cJSON_CreateArray() : NULL;
         rc = diff_trees(&d, a.tree, b.tree, "");

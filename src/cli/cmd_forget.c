@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "../core/quote.h"
 #include "../core/text.h"
 #include "../repo/lock.h"
 #include "../source/pg.h"
@@ -22,8 +23,13 @@ typedef struct forget_args {
     retention_policy pol;
     char *tags[32];
     const char *class_name;
-    int dry_run, prune;
+    int dry_run, prune, allow_remove_newest;
 } forget_args;
+
+/* --keep-within-hourly ... --keep-within-yearly, by period (retention.h) */
+static const char *const within_flags[RETENTION_PERIODS] = {
+    "keep-within-hourly", "keep-within-daily", "keep-within-weekly", "keep-within-monthly", "keep-within-yearly"};
+enum { OPT_WITHIN_PERIOD = 1100, OPT_ALLOW_NEWEST = 1110 };
 
 static int parse(cli *c, int argc, char **argv, forget_args *a)
 {
@@ -33,7 +39,14 @@ static int parse(cli *c, int argc, char **argv, forget_args *a)
         {"keep-monthly", required_argument, NULL, 'm'}, {"keep-yearly", required_argument, NULL, 'y'},
         {"keep-within", required_argument, NULL, 'W'},  {"keep-tag", required_argument, NULL, 't'},
         {"class", required_argument, NULL, 'C'},        {"dry-run", no_argument, NULL, 'n'},
-        {"prune", no_argument, NULL, 'p'},              {NULL, 0, NULL, 0}};
+        {"prune", no_argument, NULL, 'p'},
+        {"allow-remove-newest", no_argument, NULL, OPT_ALLOW_NEWEST},
+        {"keep-within-hourly", required_argument, NULL, OPT_WITHIN_PERIOD + RETENTION_HOURLY},
+        {"keep-within-daily", required_argument, NULL, OPT_WITHIN_PERIOD + RETENTION_DAILY},
+        {"keep-within-weekly", required_argument, NULL, OPT_WITHIN_PERIOD + RETENTION_WEEKLY},
+        {"keep-within-monthly", required_argument, NULL, OPT_WITHIN_PERIOD + RETENTION_MONTHLY},
+        {"keep-within-yearly", required_argument, NULL, OPT_WITHIN_PERIOD + RETENTION_YEARLY},
+        {NULL, 0, NULL, 0}};
     int opt;
     a->pol.keep_tags = a->tags;
     while ((opt = cli_getopt(c, argc, argv, "n", opts, cli_find("forget"))) != -1) {
@@ -59,7 +72,15 @@ static int parse(cli *c, int argc, char **argv, forget_args *a)
         case 'C': a->class_name = optarg; continue;
         case 'n': a->dry_run = 1; continue;
         case 'p': a->prune = 1; continue;
-        default: return ERR_USAGE;
+        case OPT_ALLOW_NEWEST: a->allow_remove_newest = 1; continue;
+        default:
+            if (opt >= OPT_WITHIN_PERIOD && opt < OPT_WITHIN_PERIOD + RETENTION_PERIODS) {
+                int k = opt - OPT_WITHIN_PERIOD;
+                if (text_parse_duration(optarg, &a->pol.keep_within_period[k]))
+                    return err_wrap("--%s", within_flags[k]);
+                continue;
+            }
+            return ERR_USAGE;
         }
         if (text_parse_u64(optarg, 1000000, &v))
             return err_wrap("%s", argv[optind - 1]);
@@ -158,11 +179,16 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
                 group[g++] = &list[j];
                 done[j] = 1;
             }
-        retention_apply(pol, now, group, g, v);
-        if (!c->json)
-            printf("group: host %s, class %s, paths%s%s\n", list[i].hostname,
-                   list[i].class_name[0] ? list[i].class_name : "(none)", list[i].npaths ? " " : "",
-                   list[i].npaths ? list[i].paths[0] : "");
+        retention_apply(pol, now, group, g, a->allow_remove_newest, v);
+        if (!c->json) {
+            char host[256];
+            printf("group: host %s, class %s, paths%s",
+                   quote_buf(list[i].hostname, quote_style_for(stdout), host, sizeof host),
+                   list[i].class_name[0] ? list[i].class_name : "(none)", list[i].npaths ? " " : "");
+            if (list[i].npaths)
+                quote_fput(stdout, list[i].paths[0], quote_style_for(stdout));
+            putchar('\n');
+        }
         for (size_t k = 0; !rc && k < g; k++) {
             char sid[9], t[64];
             snapshot_short_id(group[k]->id, sid);

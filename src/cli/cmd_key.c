@@ -4,6 +4,7 @@
 
 #include "../core/log.h"
 #include "../core/text.h"
+#include "../core/quote.h"
 #include "cli.h"
 
 int cli_kdf_option(int opt, const char *arg, crypto_kdf_params *kdf);
@@ -65,8 +66,10 @@ static int key_list(cli *c, repo *r)
             cJSON_AddBoolToObject(o, "current", current);
             cJSON_AddItemToArray(arr, o);
         } else {
+            char host[256], user[256]; /* from the slot file: never raw */
             printf("%s  %-10.8s %-10s %-22s %-20s %s\n", current ? "*" : " ", s->hex, kind, s->info.created,
-                   s->info.host, s->info.user);
+                   quote_buf(s->info.host, QUOTE_MESSAGE, host, sizeof host),
+                   quote_buf(s->info.user, QUOTE_MESSAGE, user, sizeof user));
         }
     }
     if (arr)

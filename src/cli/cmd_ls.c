@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/quote.h"
 #include "../core/text.h"
 #include "../repo/snapshot.h"
 #include "../repo/walk.h"
@@ -13,6 +14,7 @@ typedef struct ls_ctx {
     int lng;
     const char *below; /* list only this path and what is below it */
     cJSON *arr;
+    quote_style quote; /* names never reach the output raw (quote.h) */
 } ls_ctx;
 
 static const char *type_name(int t)
@@ -60,10 +62,16 @@ static int ls_node(const char *path, const tree_node *n, void *vctx)
         text_time(n->mtime, 0, t, sizeof t);
         t[19] = '\0';
         t[10] = ' ';
-        printf("%s %6u %6u %12llu %s %s%s%s\n", m, n->uid, n->gid, (unsigned long long)n->size, t, path,
-               n->type == NODE_SYMLINK ? " -> " : "", n->type == NODE_SYMLINK ? n->link : "");
+        printf("%s %6u %6u %12llu %s ", m, n->uid, n->gid, (unsigned long long)n->size, t);
+        quote_fput(stdout, path, l->quote);
+        if (n->type == NODE_SYMLINK) {
+            fputs(" -> ", stdout);
+            quote_fput(stdout, n->link ? n->link : "", l->quote);
+        }
+        putchar('\n');
     } else {
-        printf("%s\n", path);
+        quote_fput(stdout, path, l->quote);
+        putchar('\n');
     }
     return 0;
 }
@@ -71,7 +79,7 @@ static int ls_node(const char *path, const tree_node *n, void *vctx)
 int cmd_ls(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"long", no_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-    ls_ctx l = {.c = c, .below = "/"};
+    ls_ctx l = {.c = c, .below = "/", .quote = quote_style_for(stdout)};
     int opt;
     while ((opt = cli_getopt(c, argc, argv, "l", opts, cli_find("ls"))) != -1) {
         if (opt == -2)

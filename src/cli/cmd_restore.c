@@ -29,17 +29,18 @@ int cmd_restore(cli *c, int argc, char **argv)
         return !strcmp(type, "redis") ? cmd_restore_redis(c, argc, argv) : cmd_restore_pg(c, argc, argv);
     }
     char *inc[64], *exc[64];
-    files_restore_opts fo = {.includes = inc, .excludes = exc};
+    size_t ninc = 0, nexc = 0;
+    files_restore_opts fo = {0};
     int opt, no_progress = 0;
     while ((opt = cli_getopt(c, argc, argv, "t:i:e:", opts, cli_find("restore"))) != -1) {
         if (opt == -2)
             return 0;
         if (opt == 't')
             fo.target = optarg;
-        else if (opt == 'i' && fo.nincludes < 64)
-            inc[fo.nincludes++] = optarg;
-        else if (opt == 'e' && fo.nexcludes < 64)
-            exc[fo.nexcludes++] = optarg;
+        else if (opt == 'i' && ninc < 64)
+            inc[ninc++] = optarg;
+        else if (opt == 'e' && nexc < 64)
+            exc[nexc++] = optarg;
         else if (opt == 'n')
             no_progress = 1;
         else
@@ -65,7 +66,13 @@ int cmd_restore(cli *c, int argc, char **argv)
     files_restore_stats st = {0};
     int ran = 0; /* files_restore was reached: there is something to report */
     double t0 = progress_now();
-    int rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
+    /* bad patterns are refused before the repository is opened */
+    int rc = pattern_list_new(inc, ninc, "--include", &fo.includes);
+    if (!rc && (rc = pattern_list_new(exc, nexc, "--exclude", &fo.excludes)))
+        pattern_list_free(&fo.includes);
+    if (rc)
+        return rc;
+    rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_resolve(r, spec, &s);
     if (!rc) {
@@ -77,8 +84,10 @@ int cmd_restore(cli *c, int argc, char **argv)
         ran = 1;
     }
     if (ran && (!rc || rc == ERR_DAMAGED)) {
-        char sid[9], b[32];
+        char sid[9], b[32], where[32];
         snapshot_short_id(s.id, sid);
+        snprintf(where, sizeof where, "in snapshot %s", sid);
+        pattern_list_warn_unmatched(fo.includes, where); /* else "0 files" without a word why */
         text_bytes(st.bytes, b, sizeof b);
         if (c->json) {
             cJSON *o = cJSON_CreateObject();
@@ -92,6 +101,9 @@ int cmd_restore(cli *c, int argc, char **argv)
             cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
             cJSON_AddNumberToObject(o, "errors", (double)st.errors);
             cJSON_AddNumberToObject(o, "xattrs_not_set", (double)st.xattr_failed);
+            cJSON *unmatched = cJSON_AddArrayToObject(o, "unmatched_includes");
+            for (size_t i = 0; pattern_list_unmatched(fo.includes, i); i++)
+                cJSON_AddItemToArray(unmatched, cJSON_CreateString(pattern_list_unmatched(fo.includes, i)));
             cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
             cli_json_print(o);
         } else {
@@ -103,5 +115,7 @@ int cmd_restore(cli *c, int argc, char **argv)
     }
     lock_release(&lk);
     snapshot_free(&s);
+    pattern_list_free(&fo.includes);
+    pattern_list_free(&fo.excludes);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
 #include "../source/pg.h"
+#include "../core/quote.h"
 #include "cli.h"
 
 cJSON *cli_snapshot_json(const snapshot *s);
@@ -105,10 +106,15 @@ int cmd_snapshots(cli *c, int argc, char **argv)
         size_t l = (size_t)snprintf(ct, sizeof ct, "%s", s->class_name);
         for (size_t k = 0; k < s->ntags && l < sizeof ct; k++)
             l += (size_t)snprintf(ct + l, sizeof ct - l, "%s%s", l ? "," : "", s->tags[k]);
-        printf("%-8s  %-20s  %-16.16s  %-5s %-14s", sid, t, s->hostname, flags, ct);
+        char hostq[64], cts[256]; /* host names and tags are text a user typed: never raw */
+        quote_style qs = quote_style_for(stdout);
+        printf("%-8s  %-20s  %-16.16s  %-5s %-14s", sid, t, quote_buf(s->hostname, qs, hostq, sizeof hostq), flags,
+               quote_buf(ct, qs, cts, sizeof cts));
         int from_source = strcmp(s->source, "files") != 0; /* paths name the source: show its kind */
-        for (size_t k = 0; k < s->npaths; k++)
-            printf(" %s%s%s", from_source ? s->source : "", from_source ? ":" : "", s->paths[k]);
+        for (size_t k = 0; k < s->npaths; k++) {
+            printf(" %s%s", from_source ? s->source : "", from_source ? ":" : "");
+            quote_fput(stdout, s->paths[k], quote_style_for(stdout));
+        }
         printf("\n");
     }
     if (arr)

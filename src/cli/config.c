@@ -103,6 +103,15 @@ static int retention_key(parse_ctx *p, int line, config_class *cl, const char *k
             return fail(p, line, "%s: %s", key, err_msg());
         return 1;
     }
+    static const char *const within[RETENTION_PERIODS] = {"keep-within-hourly", "keep-within-daily",
+                                                           "keep-within-weekly", "keep-within-monthly",
+                                                           "keep-within-yearly"};
+    for (int k = 0; k < RETENTION_PERIODS; k++)
+        if (!strcmp(key, within[k])) {
+            if (text_parse_duration(v, &rp->keep_within_period[k]) != 0)
+                return fail(p, line, "%s: %s", key, err_msg());
+            return 1;
+        }
     if (!strcmp(key, "keep-tag")) {
         char **t = realloc(rp->keep_tags, (rp->ntags + 1) * sizeof *t);
         if (!t || !(t[rp->ntags] = strdup(v)))

@@ -11,7 +11,10 @@
     "                           env LIFELINE_PASSWORD; else asked on the terminal)\n" \
     "      --key-file FILE      unlock with a key file instead of a password\n" \
     "                           (env LIFELINE_KEY_FILE); no slow KDF, for unattended use\n" \
-    "      --json               machine-readable output on stdout\n" \
+    "      --json               machine-readable output on stdout; always valid JSON:\n" \
+    "                           a string that is not UTF-8 (a file name is bytes)\n" \
+    "                           is shown with U+FFFD and its exact bytes are in\n" \
+    "                           KEY_raw (base64)\n" \
     "      --lock-wait SECONDS  wait this long for a conflicting lock (default 0)\n" \
     "      --no-lock            commands that only read (restore, check) take no lock,\n" \
     "                           for a repository on a read-only medium; they take none\n" \
@@ -30,6 +33,21 @@
     "  21 backup stored, but its WAL was not archived in time (not usable yet)\n" \
     "  22 restore finished, but some entries could not be created in the target\n" \
     "  23 done, but its audit record could not be written\n"
+
+#define HELP_PATTERNS \
+    "\nPatterns (--exclude, --include; restic's rules):\n" \
+    "  Matched against the full path (as ls shows it), one component at a time:\n" \
+    "  '*' and '?' never match '/', [abc] [a-z] [!a] are classes, \\ escapes.\n" \
+    "  **         any number of folders, none included: foo/**/bar, /srv/**/*.log\n" \
+    "  /srv/app   a leading '/' anchors at the root\n" \
+    "  cache      no leading '/': matches at any depth, as a whole name\n" \
+    "  src/*.log  (/x/src/a.log, not /x/src/sub/b.log nor /x/mysrc/a.log)\n" \
+    "  A pattern that matches a folder matches everything in it. A trailing '/',\n" \
+    "  '//', '.' and '..' are cleaned away first ('cache/' is 'cache'). A leading\n" \
+    "  '!' takes back what earlier patterns of the same option matched\n" \
+    "  (--exclude '/home/*' --exclude '!/home/ann'); a folder left out is not\n" \
+    "  entered, so nothing below it can be taken back. An empty or malformed\n" \
+    "  pattern (unclosed '[', trailing '\\') is a usage error (exit 2).\n"
 
 #define HELP_MAIN_HEAD \
     "lifeline — disaster recovery you can prove: encrypted, deduplicated backups,\n" \
@@ -82,8 +100,7 @@
     "  --tag TAG          add a tag (repeatable)\n" \
     "  --class NAME       retention class from the configuration ([retention \"NAME\"]);\n" \
     "                     its lock (e.g. lock = 7y) protects the snapshot until it expires\n" \
-    "  --exclude PATTERN  leave out matching paths (repeatable; a pattern without '/'\n" \
-    "                     matches names, with '/' full paths; shell wildcards)\n" \
+    "  --exclude PATTERN  leave out matching paths (repeatable; see Patterns below)\n" \
     "  --host NAME        record this host name instead of the machine's\n" \
     "  --parent ID        compare against this snapshot instead of the latest of the group\n" \
     "  --force            read every file even if unchanged\n" \
@@ -115,7 +132,8 @@
     "                     per database and the replication offset it corresponds to.\n" \
     "  --aof              instead, the AOF folder (data-dir/appendonlydir) as files\n" \
     "  Source keys: address (host:port or unix:/path), user, password-file,\n" \
-    "  data-dir, stop-command, start-command (for restore --replace), class, timeout\n" HELP_GLOBAL
+    "  data-dir, stop-command, start-command (for restore --replace), class, timeout\n" \
+    HELP_PATTERNS HELP_GLOBAL
 
 #define HELP_SNAPSHOTS \
     "Usage: lifeline snapshots [--host H] [--tag T] [--path P]\n\n" \
@@ -124,15 +142,23 @@
     "locked (L) and held (H) snapshots, and base backups whose WAL was not archived\n" \
     "when they ended (W). --json includes each snapshot's source facts (meta).\n" HELP_GLOBAL
 
+#define HELP_NAMES \
+    "\nNames are never printed raw: on a terminal, a name with spaces, quotes or shell\n" \
+    "characters is put in '...' and control characters and bytes that are not UTF-8\n" \
+    "become $'\\n' / $'\\377' pieces, as ls(1) does (a shell reads it back to the\n" \
+    "name). Through a pipe, one entry is one line: \\n \\t \\e ... and \\ooo (octal)\n" \
+    "stand for control characters and non-UTF-8 bytes, and a backslash is doubled,\n" \
+    "as ls -b does (spaces stay). --json gives the exact bytes.\n"
+
 #define HELP_LS \
     "Usage: lifeline ls [-l] SNAPSHOT [PATH]\n\n" \
     "Lists the files in SNAPSHOT (an id prefix or 'latest'), below PATH if given.\n" \
-    "  -l, --long   mode, owner, size and time as well\n" HELP_GLOBAL
+    "  -l, --long   mode, owner, size and time as well\n" HELP_NAMES HELP_GLOBAL
 
 #define HELP_DIFF \
     "Usage: lifeline diff SNAPSHOT1 SNAPSHOT2\n\n" \
     "Shows what changed: '+' added, '-' removed, 'M' content changed, 'U' metadata only,\n" \
-    "'T' type changed; then a summary.\n" HELP_GLOBAL
+    "'T' type changed; then a summary.\n" HELP_NAMES HELP_GLOBAL
 
 #define HELP_STATS \
     "Usage: lifeline stats [SNAPSHOT]\n\n" \
@@ -155,8 +181,10 @@
     "sparse files are left unwritten, so they take no space.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
-    "  --include PATTERN   restore only matching paths (and what is below them)\n" \
-    "  --exclude PATTERN   leave out matching paths\n" \
+    "  --include PATTERN   restore only matching paths (and what is below them, and\n" \
+    "                      the folders above them); a pattern that matched nothing\n" \
+    "                      is named in a warning\n" \
+    "  --exclude PATTERN   leave out matching paths (see Patterns below)\n" \
     "  --no-progress       no progress line\n\n" \
     "PostgreSQL (point-in-time restore):\n" \
     "  lifeline restore --source NAME --target DIR [--time T | --lsn L | --xid X |\n" \
@@ -223,7 +251,8 @@
     "                the snapshot (keys that expired meanwhile allowed for); on a\n" \
     "                mismatch the previous file is put back and the server restarted.\n" \
     "                Each step is a record in the audit trail. Refused when data-dir\n" \
-    "                holds an AOF folder (the server would load that instead).\n" HELP_GLOBAL
+    "                holds an AOF folder (the server would load that instead).\n" \
+    HELP_PATTERNS HELP_GLOBAL
 
 #define HELP_CHECK \
     "Usage: lifeline check [--read-data | --read-data-subset N/M]\n\n" \
@@ -247,13 +276,26 @@
     "those the policy does not keep, explaining why each is kept or removed. Without\n" \
     "policy flags, each snapshot's retention class from the configuration is applied.\n" \
     "A snapshot under a retention lock or a legal hold is never removed, whatever the\n" \
-    "flags (naming it by ID is an error, exit code 19).\n\n" \
-    "Policy:\n" \
-    "  --keep-last N  --keep-hourly N  --keep-daily N  --keep-weekly N\n" \
-    "  --keep-monthly N  --keep-yearly N  --keep-within DURATION (e.g. 7y, 30d, 12h)\n" \
-    "  --keep-tag TAG (repeatable)\n" \
+    "flags (naming it by ID is an error, exit code 19). A policy never removes the\n" \
+    "newest snapshot of a group unless --allow-remove-newest is given.\n\n" \
+    "Policy (a snapshot is kept when any rule keeps it):\n" \
+    "  --keep-last N            the N newest\n" \
+    "  --keep-hourly N  --keep-daily N  --keep-weekly N  --keep-monthly N\n" \
+    "  --keep-yearly N          the newest of each of the N latest hours, days...\n" \
+    "                           that have a snapshot (UTC; weeks start on Monday)\n" \
+    "  --keep-within DURATION   every snapshot up to DURATION (e.g. 7y, 30d, 12h)\n" \
+    "                           older than the newest snapshot of its group\n" \
+    "  --keep-within-hourly D  --keep-within-daily D  --keep-within-weekly D\n" \
+    "  --keep-within-monthly D  --keep-within-yearly D\n" \
+    "                           the newest of each hour, day... within D of the\n" \
+    "                           newest snapshot of its group\n" \
+    "  --keep-tag TAG           every snapshot with this tag (repeatable)\n" \
+    "  Durations count from the group's newest snapshot, not from the clock (as\n" \
+    "  restic does): when backups stop, a policy keeps what it kept the day they\n" \
+    "  stopped. The same keys (keep-within-daily = 30d...) work in [retention] classes.\n" \
     "Options:\n" \
     "  --class NAME   only snapshots of this class (and its policy unless flags given)\n" \
+    "  --allow-remove-newest  let the policy remove a group's newest snapshot too\n" \
     "  --dry-run      only say what would be removed\n" \
     "  --prune        run prune afterwards\n" \
     "PostgreSQL WAL: after the snapshots are removed, each source's archived WAL older\n" \
@@ -315,7 +357,10 @@
     "wal/<source>/<name>, durable before it exits 0. Pushing the same file again with\n" \
     "identical content succeeds; different content for an archived name is an error.\n" \
     "In postgresql.conf, with a key-file slot so no password KDF runs per segment:\n" \
-    "  archive_command = 'lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
+    "  archive_command = '/usr/local/bin/lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
+    "(the absolute path: archive_command runs with the server's environment, and\n" \
+    "Debian's pg_ctlcluster sets PATH=/sbin:/bin:/usr/sbin:/usr/bin, without\n" \
+    "/usr/local/bin where make install puts lifeline)\n" \
     "  --source NAME   a [source \"NAME\"] of type postgres (default: \"default\")\n" HELP_GLOBAL
 
 #define HELP_WAL_FETCH \

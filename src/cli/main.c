@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     } else if (log_level < 0) /* the command asked for silence (wal-fetch of a missing file) */
         ;
     else if (rc == ERR_PARTIAL) /* the backup is saved: a warning, with exit code 3 */
-        fprintf(stderr, "lifeline: warning: %s\n", err_msg());
+        log_line("lifeline: warning: ", err_msg());
     else if (rc)
         log_error_record();
     free(words);

@@ -10,6 +10,8 @@ enum { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2, LOG_DEBUG = 3 };
 extern int log_level;
 
 void log_write(const char *prefix, const char *fmt, ...) PRINTF(2, 3);
+/* prefix + text + newline on stderr, control characters in text escaped. */
+void log_line(const char *prefix, const char *text);
 
 #define LOG_WARN(...) do { if (log_level >= LOG_QUIET) log_write("warning: ", __VA_ARGS__); } while (0)
 #define LOG_INFO(...) do { if (log_level >= LOG_NORMAL) log_write("", __VA_ARGS__); } while (0)

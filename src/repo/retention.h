@@ -8,9 +8,16 @@
 
 #include "snapshot.h"
 
+/* The calendar periods of --keep-hourly ... --keep-yearly and --keep-within-*. */
+enum { RETENTION_HOURLY, RETENTION_DAILY, RETENTION_WEEKLY, RETENTION_MONTHLY, RETENTION_YEARLY,
+       RETENTION_PERIODS };
+
 typedef struct retention_policy {
     int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
-    int64_t keep_within; /* seconds; 0 = not set */
+    /* Durations in seconds (0 = not set), counted back from the group's newest
+     * snapshot, never from the clock: a group whose backups stopped keeps them. */
+    int64_t keep_within;
+    int64_t keep_within_period[RETENTION_PERIODS]; /* newest of each period within */
     char **keep_tags;
     size_t ntags;
 } retention_policy;
@@ -22,8 +29,10 @@ typedef struct retention_verdict {
 } retention_verdict;
 
 int retention_policy_empty(const retention_policy *p);
-/* group: snapshots of one group, newest first. Times are bucketed in UTC. */
+/* group: snapshots of one group, newest first. Times are bucketed in UTC. now only
+ * decides whether retention locks are still in force. The newest snapshot of the
+ * group is always kept unless allow_remove_newest. */
 void retention_apply(const retention_policy *p, int64_t now, const snapshot *const *group, size_t n,
-                     retention_verdict *out);
+                     int allow_remove_newest, retention_verdict *out);
 
 #endif

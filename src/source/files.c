@@ -1,13 +1,12 @@
 /* files — see files.h. What both halves of the files source share: path
- * normalisation and the include/exclude patterns. The backup half is
- * files_backup.c, the restore half files_restore.c. */
+ * normalisation (the include/exclude patterns are core/pattern.c). The backup
+ * half is files_backup.c, the restore half files_restore.c. */
 #define _GNU_SOURCE
 #include "files.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
@@ -94,15 +93,4 @@ void files_normalize_paths(char **paths, size_t *n)
         paths[w++] = paths[i];
     }
     *n = w;
-}
-
-int files_excluded(char *const *patterns, size_t n, const char *path)
-{
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = patterns[i];
-        if (strchr(p, '/') ? fnmatch(p, path, 0) == 0 : fnmatch(p, base, 0) == 0)
-            return 1;
-    }
-    return 0;
 }

@@ -3,14 +3,14 @@
 #ifndef LL_FILES_H
 #define LL_FILES_H
 
+#include "../core/pattern.h"
 #include "../repo/repo.h"
 #include "../repo/snapshot.h"
 
 typedef struct files_backup_opts {
     char **paths; /* absolute, normalized, sorted by component, none inside another */
     size_t npaths;
-    char **excludes;
-    size_t nexcludes;
+    pattern_list *excludes; /* NULL: none */
     const snapshot *parent; /* for skipping unchanged files; may be NULL */
     int progress;
     int one_file_system;    /* do not cross into other file systems below the paths */
@@ -33,10 +33,8 @@ int files_backup(repo *r, const files_backup_opts *o, uint8_t tree[32], snapshot
 typedef struct files_restore_opts {
     const char *target;
     const char *subpath; /* "/a/b" inside the snapshot, or NULL for all */
-    char **includes;
-    size_t nincludes;
-    char **excludes;
-    size_t nexcludes;
+    pattern_list *includes; /* NULL: everything */
+    pattern_list *excludes; /* NULL: none */
     int progress;
     int delta; /* over an existing folder: keep files whose content matches, remove extras */
 } files_restore_opts;
@@ -50,8 +48,5 @@ typedef struct files_restore_stats {
 /* Restores; damaged files are reported, left out, and counted in errors (the
  * rest is still restored). Returns ERR_DAMAGED when errors > 0. */
 int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st) WUR;
-
-/* Does an exclude pattern match this path (basename patterns without '/')? */
-int files_excluded(char *const *patterns, size_t n, const char *path);
 
 #endif

@@ -376,7 +376,7 @@ static int backup_dir(backup_ctx *c, const char *path, const tree_node *old, uin
             err_clear();
             continue;
         }
-        if (files_excluded(c->o->excludes, c->o->nexcludes, child))
+        if (pattern_list_match(c->o->excludes, child))
             continue;
         rc = backup_path(c, child, names[i], tree_find(&old_tree, names[i]), &t, 0);
     }
@@ -467,7 +467,7 @@ static void prescan(backup_ctx *c, const char *path)
     for (size_t i = 0; i < n; i++) {
         char child[PATH_MAX];
         if (fs_join(child, sizeof child, path, names[i]) == 0 &&
-            !files_excluded(c->o->excludes, c->o->nexcludes, child))
+            !pattern_list_match(c->o->excludes, child))
             prescan(c, child);
     }
     err_clear();

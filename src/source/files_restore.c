@@ -368,11 +368,14 @@ static int submit_file(restore_ctx *c, const char *dest, const tree_node *n)
     return rc;
 }
 
+/* A pattern that matches a folder matches everything below it, so what a parent
+ * matched needs no passing down, and a later '!' pattern can still take a child out. */
 static int wanted(restore_ctx *c, const char *snap_path, int matched)
 {
-    if (files_excluded(c->o->excludes, c->o->nexcludes, snap_path))
+    (void)matched;
+    if (pattern_list_match(c->o->excludes, snap_path))
         return 0;
-    return matched || !c->o->nincludes || files_excluded(c->o->includes, c->o->nincludes, snap_path);
+    return !c->o->includes || pattern_list_match(c->o->includes, snap_path);
 }
 
 static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
@@ -410,7 +413,7 @@ static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir
     char dest[PATH_MAX], snap[PATH_MAX];
     if (fs_join(dest, sizeof dest, dest_dir, n->name) || fs_join(snap, sizeof snap, snap_dir, n->name))
         return ERR_USAGE;
-    if (files_excluded(c->o->excludes, c->o->nexcludes, snap))
+    if (pattern_list_match(c->o->excludes, snap))
         return 0;
     int self = wanted(c, snap, matched);
     struct stat old;
@@ -424,7 +427,7 @@ static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir
         int created = mkdir(dest, 0700) == 0, inner = 0;
         if (!created && errno != EEXIST)
             return err_sys(ERR_IO, "create folder %s", dest);
-        int rc = restore_tree(c, n->subtree, dest, snap, self && c->o->nincludes ? 1 : matched, &inner);
+        int rc = restore_tree(c, n->subtree, dest, snap, self && c->o->includes ? 1 : matched, &inner);
         if (rc)
             return rc;
         if (self || inner) {
@@ -468,7 +471,7 @@ static int remove_extras(restore_ctx *c, const tree *t, const char *dest, const 
             rc = ERR_USAGE;
             break;
         }
-        if (files_excluded(c->o->excludes, c->o->nexcludes, sp))
+        if (pattern_list_match(c->o->excludes, sp))
             continue;
         LOG_VERBOSE("removing %s (not in the snapshot)", path);
         if (!(rc = fs_remove_tree(path)))

@@ -19,7 +19,7 @@ t_wrong_password_changes_nothing() {
   set +e; "$LL" -r "$REPO" --password-file "$T/pw" snapshots >/dev/null 2>&1; rc=$?; set -e
   [[ $rc -eq 0 ]] || fail "--password-file did not work ($rc)"
   set +e; "$LL" -r "$REPO" snapshots </dev/null >/dev/null 2>"$T/err"; rc=$?; set -e
-  [[ $rc -eq 12 ]] && grep -q "no password given" "$T/err" || fail "missing password: rc $rc"
+  [[ $rc -eq 2 ]] && grep -q "no password given" "$T/err" || fail "missing password: rc $rc"
 }
 
 t_not_a_repository() {

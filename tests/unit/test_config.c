@@ -17,6 +17,8 @@ static void parses_the_documented_example(void **state)
                        "[retention \"user-projects\"]\n"
                        "keep-within = 3y\n"
                        "keep-daily = 30   # inline comment\n"
+                       "keep-within-weekly = 1y\n"
+                       "keep-within-hourly = 2d\n"
                        "[source \"cache\"]\n"
                        "type = redis\n";
     config *c;
@@ -29,6 +31,9 @@ static void parses_the_documented_example(void **state)
     assert_int_equal(f->policy.keep_within, 7LL * 365 * 86400);
     const config_class *u = config_class_find(c, "user-projects");
     assert_int_equal(u->policy.keep_daily, 30);
+    assert_int_equal(u->policy.keep_within_period[RETENTION_WEEKLY], 365LL * 86400);
+    assert_int_equal(u->policy.keep_within_period[RETENTION_HOURLY], 2LL * 86400);
+    assert_int_equal(u->policy.keep_within_period[RETENTION_DAILY], 0);
     assert_null(config_class_find(c, "nope"));
     assert_string_equal(config_source_get(config_source_find(c, "cache"), "type"), "redis");
     config_free(&c);
@@ -45,6 +50,8 @@ static void errors_name_file_and_line(void **state)
     assert_int_equal(config_parse_string("[retention \"x\"]\nlock = forever\n", "b.conf", &c), ERR_CONFIG);
     assert_non_null(strstr(err_msg(), "b.conf:2"));
     assert_int_equal(config_parse_string("[retention \"x\"]\nkeep-daily = -1\n", "c.conf", &c), ERR_CONFIG);
+    assert_int_equal(config_parse_string("[retention \"x\"]\nkeep-within-daily = soon\n", "c.conf", &c), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "keep-within-daily"));
     assert_int_equal(config_parse_string("[mystery]\na = b\n", "d.conf", &c), ERR_CONFIG);
     assert_non_null(strstr(err_msg(), "unknown section"));
     assert_int_equal(config_parse_string("this is not ini\n", "e.conf", &c), ERR_CONFIG);
