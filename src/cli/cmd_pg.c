@@ -23,7 +23,18 @@
 #include "../source/wal.h"
 #include "cli.h"
 
-static const char *const pg_keys[] = {"type", "conninfo", "class", "wal-timeout", "pg-dump", NULL};
+static const char *const pg_keys[] = {"type",           "conninfo",         "class", "wal-timeout", "pg-dump",
+                                      "archive-source", "primary-conninfo", NULL};
+
+/* A connection string of the source: passwords belong in a password file. */
+static int conninfo_check(cli *c, const char *name, const char *key, const char *ci)
+{
+    if (!strstr(ci, "password"))
+        return 0;
+    err_set(ERR_CONFIG, "source '%s' in %s: %s must not hold a password", name, c->cfg->file, key);
+    err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
+    return ERR_CONFIG;
+}
 
 /* The source's section, checked: type postgres (or pg_dump) and only keys we know. */
 static int source_config(cli *c, const char *name, const config_source **out, int *is_dump)
@@ -35,14 +46,15 @@ static int source_config(cli *c, const char *name, const config_source **out, in
     int rc = cli_source_keys_check(c, s, type, pg_keys);
     if (rc)
         return rc;
-    const char *ci = config_source_get(s, "conninfo");
+    const char *ci = config_source_get(s, "conninfo"), *pci = config_source_get(s, "primary-conninfo"),
+               *as = config_source_get(s, "archive-source");
     if (!ci)
         return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, c->cfg->file);
-    if (strstr(ci, "password")) {
-        err_set(ERR_CONFIG, "source '%s' in %s: conninfo must not hold a password", name, c->cfg->file);
-        err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
-        return ERR_CONFIG;
-    }
+    if ((rc = conninfo_check(c, name, "conninfo", ci)) || (pci && (rc = conninfo_check(c, name, "primary-conninfo", pci))))
+        return rc;
+    if (as && !wal_source_valid(as))
+        return err_set(ERR_CONFIG, "source '%s' in %s: archive-source '%s' is not a source name", name, c->cfg->file,
+                       as);
     *is_dump = !strcmp(type, "pg_dump");
     *out = s;
     return 0;
@@ -97,7 +109,7 @@ int cmd_backup_pg(cli *c, const source_args *sa)
     const char *source = sa->source;
     const config_source *cs;
     int is_dump = 0, timeout = 60;
-    char waitmsg[512] = "";
+    char waitmsg[512] = "", waithint[512] = "";
     double t0 = progress_now();
     int rc = source_config(c, source, &cs, &is_dump);
     if (!rc)
@@ -124,9 +136,17 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         snprintf(s.source, sizeof s.source, "pg_dump");
         rc = pgdump_backup(r, &o, s.tree, &s.summary, &s.meta_json);
     } else if (!rc) {
-        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"), .progress = show};
+        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
+                            .archive_source = config_source_get(cs, "archive-source"), .progress = show};
         snprintf(s.source, sizeof s.source, "postgres");
         rc = pg_backup(r, &o, s.tree, &s.summary, &m);
+    }
+    const char *primary = config_source_get(cs, "primary-conninfo");
+    if (!rc && !is_dump && m.standby && primary && pg_switch_primary(source, primary)) {
+        /* the standby cannot finish its last segment itself; without the switch the
+         * wait below may time out, and says so */
+        LOG_WARN("%s (%s)", err_msg(), err_hint_msg() ? err_hint_msg() : "");
+        err_clear();
     }
     if (!rc)
         rc = repo_flush(r); /* the data is durable before we wait for its WAL */
@@ -135,6 +155,7 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         m.wal_complete = wrc == 0;
         if (wrc == ERR_INCOMPLETE) {
             snprintf(waitmsg, sizeof waitmsg, "%s", err_msg());
+            snprintf(waithint, sizeof waithint, "%s", err_hint_msg() ? err_hint_msg() : "");
             err_clear();
         } else {
             rc = wrc;
@@ -156,7 +177,8 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         snapshot_short_id(s.id, sid);
         if (waitmsg[0]) {
             rc = err_set(ERR_INCOMPLETE, "snapshot %s is saved but not usable for a restore yet: %s", sid, waitmsg);
-            err_hint("once the segment is archived, restore and check accept the snapshot");
+            err_hint("%s%sonce the segment is archived, restore and check accept the snapshot", waithint,
+                     waithint[0] ? "; " : "");
         }
     }
     lock_release(&lk);
@@ -403,7 +425,7 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     else if (!rc && !(rc = cli_snapshot_index(r, a.snap, list, n, &force)))
         rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
     if (!rc && !a.logical) /* everything checked: only now is anything written */
-        rc = restore_command(c, a.source, &cmd);
+        rc = restore_command(c, m.wal_source, &cmd);
     if (!rc) {
         char hex[65];
         text_hex(list[chosen].id, 32, hex);

@@ -403,6 +403,36 @@ static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
     return rc;
 }
 
+/* Which archive holds this server's WAL: the configured archive-source, else the
+ * source's own archive when it has one, else the archive of the same system (a
+ * standby's primary archives there), else the source's own (not started yet). A
+ * system other than the archive's is refused before anything is streamed. */
+static int choose_archive(repo *r, const pg_backup_opts *o, pg_meta *m)
+{
+    const char *name = o->archive_source ? o->archive_source : o->source;
+    char *end, what[160];
+    errno = 0;
+    uint64_t sysid = strtoull(m->system_id, &end, 10), have;
+    if (errno || end == m->system_id || *end)
+        return err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected system identifier '%s'", o->source, m->system_id);
+    snprintf(m->wal_source, sizeof m->wal_source, "%s", name);
+    int rc = wal_system_load(r, name, &have);
+    if (rc == 0 && have != sysid) {
+        snprintf(what, sizeof what, "the server of source %s", o->source);
+        return wal_system_claim(r, name, sysid, what);
+    }
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    err_clear();
+    if (!o->archive_source && !wal_system_find(r, sysid, m->wal_source, sizeof m->wal_source)) {
+        LOG_INFO("the WAL of system %s is archived under source %s", m->system_id, m->wal_source);
+        return 0;
+    }
+    err_clear();
+    snprintf(m->wal_source, sizeof m->wal_source, "%s", name);
+    return 0;
+}
+
 int pg_backup(repo *r, const pg_backup_opts *o, uint8_t root[32], snapshot_summary *sum, pg_meta *m)
 {
     PGconn *pc = NULL;
@@ -411,6 +441,8 @@ int pg_backup(repo *r, const pg_backup_opts *o, uint8_t root[32], snapshot_summa
     int rc = connect_replication(o, &pc);
     if (!rc)
         rc = identify(pc, o, m);
+    if (!rc)
+        rc = choose_archive(r, o, m);
     if (!rc)
         rc = tree_builder_new(&c.tb);
     if (!rc)
@@ -445,7 +477,7 @@ int pg_wait_wal(repo *r, const pg_meta *m, int timeout)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int shown = 0;; shown = 1) {
         wal_archive a;
-        int rc = wal_archive_load(r, m->source, m->segsize, 0, &a);
+        int rc = wal_archive_load(r, m->wal_source, m->segsize, 0, &a);
         if (rc)
             return rc;
         gap = wal_archive_first_gap(&a, m->tli, first, last);
@@ -457,10 +489,14 @@ int pg_wait_wal(repo *r, const pg_meta *m, int timeout)
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - t0.tv_sec >= timeout) {
-            err_set(ERR_INCOMPLETE, "WAL segment %s of source %s was not archived within %d s", name, m->source,
+            err_set(ERR_INCOMPLETE, "WAL segment %s of source %s was not archived within %d s", name, m->wal_source,
                     timeout);
-            err_hint("check archive_mode and archive_command on the server (and its log); on a standby, "
-                     "archive_mode = always or archiving on the primary");
+            if (m->standby)
+                err_hint("a backup from a standby ends in a segment the primary finishes: set primary-conninfo on "
+                         "source %s so lifeline switches it (pg_switch_wal), or archive_timeout on the primary",
+                         m->source);
+            else
+                err_hint("check archive_mode and archive_command on the server (and its log)");
             return ERR_INCOMPLETE;
         }
         if (!shown)
@@ -468,6 +504,30 @@ int pg_wait_wal(repo *r, const pg_meta *m, int timeout)
         struct timespec d = {0, 200 * 1000 * 1000};
         nanosleep(&d, NULL);
     }
+}
+
+int pg_switch_primary(const char *source, const char *conninfo)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {conninfo, "lifeline", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    int rc = 0;
+    if (!c)
+        return err_set(ERR_FATAL, "out of memory");
+    if (PQstatus(c) != CONNECTION_OK) {
+        rc = pg_fail(c, source, "cannot connect to the primary (primary-conninfo)");
+    } else {
+        PGresult *res = NULL;
+        if ((rc = one_row(c, source, "SELECT pg_switch_wal()", 1, &res))) {
+            err_hint("the role of primary-conninfo needs EXECUTE on pg_switch_wal() "
+                     "(GRANT EXECUTE ON FUNCTION pg_switch_wal() TO it), and the server must be the primary");
+        } else {
+            LOG_VERBOSE("%s: the primary switched WAL segment at %s", source, PQgetvalue(res, 0, 0));
+            PQclear(res);
+        }
+    }
+    PQfinish(c);
+    return rc;
 }
 
 /* ---- meta --------------------------------------------------------------------------- */
@@ -479,6 +539,7 @@ cJSON *pg_meta_json(const pg_meta *m)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "postgres");
     cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "wal_source", m->wal_source[0] ? m->wal_source : m->source);
     cJSON_AddStringToObject(o, "system_identifier", m->system_id);
     cJSON_AddNumberToObject(o, "server_version", m->server_version);
     cJSON_AddNumberToObject(o, "timeline", m->tli);
@@ -532,7 +593,9 @@ int pg_meta_parse(const char *json, pg_meta *m)
         err_clear();
         rc = err_set(ERR_DAMAGED, "snapshot meta is not a PostgreSQL backup's");
     } else {
+        const char *ws = jstr(o, "wal_source"); /* older backups: their own source */
         snprintf(m->source, sizeof m->source, "%s", src);
+        snprintf(m->wal_source, sizeof m->wal_source, "%s", ws && wal_source_valid(ws) ? ws : src);
         snprintf(m->system_id, sizeof m->system_id, "%s", sys);
         m->server_version = (int)ver;
         m->tli = (uint32_t)tli;
@@ -555,6 +618,11 @@ int pg_snapshot_is(const snapshot *s, const char *source, pg_meta *m)
         return 0;
     }
     return !source || !strcmp(m->source, source);
+}
+
+int pg_snapshot_in_archive(const snapshot *s, const char *archive, pg_meta *m)
+{
+    return pg_snapshot_is(s, NULL, m) && !strcmp(m->wal_source, archive);
 }
 
 /* ---- restore ------------------------------------------------------------------------ */
@@ -672,7 +740,7 @@ int pg_restore_plan(repo *r, snapshot *list, size_t n, const char *source, const
             continue;
         /* the newest backup that reaches the target: an older one would need the same WAL and more */
         wal_archive a;
-        int rc = wal_archive_load(r, source, mm.segsize, t->kind == PG_TARGET_TIME, &a);
+        int rc = wal_archive_load(r, mm.wal_source, mm.segsize, t->kind == PG_TARGET_TIME, &a);
         snapshot_short_id(list[i].id, sid);
         if (!rc && !(rc = own_wal(&a, &mm, sid)) && !(rc = wal_to_target(&a, &mm, t, sid))) {
             *chosen = i;
@@ -783,18 +851,21 @@ typedef struct pg_source_set {
     size_t n;
 } pg_source_set;
 
-static void sources_of(snapshot *list, size_t n, pg_source_set *set)
+/* The archives (wal_source) the backups in list use; gone: ids to leave out. */
+static void archives_of(snapshot *list, size_t n, const uint8_t (*gone)[32], size_t ngone, pg_source_set *set)
 {
     set->n = 0;
     for (size_t i = 0; i < n; i++) {
         pg_meta m;
         if (!pg_snapshot_is(&list[i], NULL, &m))
             continue;
-        size_t k = 0;
-        while (k < set->n && strcmp(set->names[k], m.source))
+        size_t k = 0, g = 0;
+        while (g < ngone && memcmp(gone[g], list[i].id, 32))
+            g++;
+        while (k < set->n && strcmp(set->names[k], m.wal_source))
             k++;
-        if (k == set->n && set->n < 64)
-            snprintf(set->names[set->n++], sizeof set->names[0], "%s", m.source);
+        if (g == ngone && k == set->n && set->n < 64)
+            snprintf(set->names[set->n++], sizeof set->names[0], "%s", m.wal_source);
     }
 }
 
@@ -802,7 +873,7 @@ static void report_gaps(const wal_archive *a, const pg_meta *m, uint64_t from, u
                         void *ctx, uint64_t *errors)
 {
     char obj[96], msg[256], x[25], y[25];
-    snprintf(obj, sizeof obj, "WAL archive of %s", m->source);
+    snprintf(obj, sizeof obj, "WAL archive of %s", m->wal_source);
     for (uint64_t s = from; s <= to; s++) {
         if (wal_archive_has(a, m->tli, s))
             continue;
@@ -822,17 +893,51 @@ static void report_gaps(const wal_archive *a, const pg_meta *m, uint64_t from, u
     }
 }
 
-static int check_source(repo *r, snapshot *list, size_t n, const char *source, check_report_fn fn, void *ctx,
-                        uint64_t *errors)
+/* A backup of another system than its archive's (the archive's system-id, or the
+ * first backup's when no segment set one): its WAL cannot be in that archive. */
+static void check_system(const snapshot *s, const pg_meta *m, const char *archive_sys, check_report_fn fn, void *ctx,
+                         uint64_t *errors)
+{
+    char sid[9], obj[64], msg[256];
+    if (!strcmp(m->system_id, archive_sys))
+        return;
+    snapshot_short_id(s->id, sid);
+    snprintf(obj, sizeof obj, "snapshot %s", sid);
+    snprintf(msg, sizeof msg,
+             "base backup of %s is of PostgreSQL system %s, but the WAL archive of %s holds system %s: it mixes systems",
+             m->source, m->system_id, m->wal_source, archive_sys);
+    fn("error", obj, msg, ctx);
+    (*errors)++;
+}
+
+static int check_archive(repo *r, snapshot *list, size_t n, const char *archive, check_report_fn fn, void *ctx,
+                         uint64_t *errors)
 {
     wal_archive a = {0};
     pg_meta oldest = {0};
-    int loaded = 0, rc = 0;
+    char archive_sys[32] = "";
+    uint64_t marker;
+    int loaded = 0, rc = wal_system_load(r, archive, &marker);
+    if (!rc)
+        snprintf(archive_sys, sizeof archive_sys, "%llu", (unsigned long long)marker);
+    else if (rc == ERR_NOTFOUND) /* an archive no segment reached yet, or an older one */
+        rc = 0;
+    else if (rc == ERR_DAMAGED) { /* reported; the backups are still checked against each other */
+        char obj[96];
+        snprintf(obj, sizeof obj, "WAL archive of %s", archive);
+        fn("error", obj, err_msg(), ctx);
+        (*errors)++;
+        rc = 0;
+    }
+    err_clear();
     for (size_t i = 0; !rc && i < n; i++) {
         pg_meta m;
-        if (!pg_snapshot_is(&list[i], source, &m))
+        if (!pg_snapshot_in_archive(&list[i], archive, &m))
             continue;
-        if (!loaded && (rc = wal_archive_load(r, source, m.segsize, 0, &a)))
+        if (!archive_sys[0])
+            snprintf(archive_sys, sizeof archive_sys, "%s", m.system_id);
+        check_system(&list[i], &m, archive_sys, fn, ctx, errors);
+        if (!loaded && (rc = wal_archive_load(r, archive, m.segsize, 0, &a)))
             break;
         loaded = 1;
         if (!oldest.segsize || m.start_lsn < oldest.start_lsn)
@@ -845,7 +950,7 @@ static int check_source(repo *r, snapshot *list, size_t n, const char *source, c
             seg_name(&m, gap, name);
             snprintf(obj, sizeof obj, "snapshot %s", sid);
             snprintf(msg, sizeof msg, "base backup of %s is not usable: its WAL segment %s is missing from the archive",
-                     source, name);
+                     m.source, name);
             fn("error", obj, msg, ctx);
             (*errors)++;
         }
@@ -869,14 +974,47 @@ int pg_check_wal(repo *r, check_report_fn fn, void *ctx, uint64_t *errors)
     int rc = snapshot_load_all(r, &list, &n, 2); /* damaged snapshots are reported by the check itself */
     if (rc)
         return rc;
-    sources_of(list, n, &set);
+    archives_of(list, n, NULL, 0, &set);
     for (size_t k = 0; !rc && k < set.n; k++)
-        rc = check_source(r, list, n, set.names[k], fn, ctx, errors);
+        rc = check_archive(r, list, n, set.names[k], fn, ctx, errors);
     snapshots_free(&list, n);
     return rc;
 }
 
-int pg_forget_wal(repo *r, int dry_run)
+/* One archive's removal, as text or as an object of kind "wal". */
+static void forget_report(const char *archive, const pg_meta *oldest, const wal_forget_stats *st, int dry_run,
+                          cJSON *json)
+{
+    char from[25], size[32];
+    uint64_t first, last;
+    pg_meta_wal_range(oldest, &first, &last);
+    seg_name(oldest, first, from);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "wal");
+        cJSON_AddStringToObject(o, "wal_source", archive);
+        cJSON_AddBoolToObject(o, "keep", 0);
+        cJSON_AddStringToObject(o, "reason", "older than the oldest kept backup's first segment");
+        cJSON_AddStringToObject(o, "keep_from", from);
+        cJSON_AddNumberToObject(o, "files", (double)st->files);
+        cJSON_AddNumberToObject(o, "bytes", (double)st->bytes);
+        cJSON_AddStringToObject(o, "first", st->first_name);
+        cJSON_AddStringToObject(o, "last", st->last_name);
+        cJSON_AddItemToArray(json, o);
+        return;
+    }
+    if (!st->files) {
+        LOG_INFO("WAL of %s: nothing older than %s, which the oldest kept backup starts with", archive, from);
+        return;
+    }
+    text_bytes(st->bytes, size, sizeof size);
+    LOG_INFO("WAL of %s: %s %llu file(s) older than %s, which the oldest kept backup starts with: "
+             "segments %s .. %s, %s stored",
+             archive, dry_run ? "would remove" : "removed", (unsigned long long)st->files, from, st->first_name,
+             st->last_name, size);
+}
+
+int pg_forget_wal(repo *r, const uint8_t (*gone)[32], size_t ngone, int dry_run, cJSON *json)
 {
     snapshot *list;
     size_t n;
@@ -884,20 +1022,23 @@ int pg_forget_wal(repo *r, int dry_run)
     int rc = snapshot_load_all(r, &list, &n, 2);
     if (rc)
         return rc;
-    sources_of(list, n, &set);
+    archives_of(list, n, gone, ngone, &set);
     for (size_t k = 0; !rc && k < set.n; k++) {
         pg_meta oldest = {0}, m;
-        for (size_t i = 0; i < n; i++)
-            if (pg_snapshot_is(&list[i], set.names[k], &m) && (!oldest.segsize || m.start_lsn < oldest.start_lsn))
+        for (size_t i = 0; i < n; i++) {
+            size_t g = 0;
+            while (g < ngone && memcmp(gone[g], list[i].id, 32))
+                g++;
+            if (g == ngone && pg_snapshot_in_archive(&list[i], set.names[k], &m) &&
+                (!oldest.segsize || m.start_lsn < oldest.start_lsn))
                 oldest = m;
-        uint64_t first, last, removed = 0;
-        char name[25];
+        }
+        uint64_t first, last;
+        wal_forget_stats st;
         pg_meta_wal_range(&oldest, &first, &last);
-        seg_name(&oldest, first, name);
-        rc = wal_archive_forget(r, set.names[k], oldest.segsize, first, dry_run, &removed);
-        if (!rc && removed)
-            LOG_INFO("WAL of %s: %s %llu file(s) older than %s, which the oldest kept backup starts with",
-                     set.names[k], dry_run ? "would remove" : "removed", (unsigned long long)removed, name);
+        rc = wal_archive_forget(r, set.names[k], oldest.segsize, first, dry_run, &st);
+        if (!rc)
+            forget_report(set.names[k], &oldest, &st, dry_run, json);
     }
     snapshots_free(&list, n);
     return rc;

@@ -73,17 +73,6 @@ t_postgres_pitr() {
   echo "restored to $target under pgbench load: markers $got, promoted"
 }
 
-# pg_primary: a primary archiving through lifeline, with a markers table. Sets PORT.
-pg_primary() {
-  pg_skip && return 1
-  new_repo
-  PORT=$(free_port)
-  pg_setup_lifeline "$PORT"
-  mapfile -t conf < <(pg_archive_conf)
-  pg_start "$T/pgdata" "$PORT" "${conf[@]}" "$@"
-  pg_sql "$PORT" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
-}
-
 # A data folder changed after the backup (the restored server ran, promoted, took
 # writes): --delta over it gives exactly what a fresh restore gives.
 t_postgres_delta_restore() {
@@ -157,12 +146,8 @@ t_postgres_missing_wal() {
 t_postgres_standby_backup() {
   trap 'kill $bench 2>/dev/null || true; pg_stop_all' RETURN
   pg_primary "archive_timeout = 1" || return 0
-  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres -D "$T/standby" -R -X stream ||
-    fail "pg_basebackup for the standby failed"
-  sport=$(free_port)
-  as_pg "$PGBIN/pg_ctl" -D "$T/standby" -l "$T/standby.log" -w -t 60 \
-    -o "-p $sport -k $T/standby -c archive_mode=off" start >/dev/null || { tail "$T/standby.log"; fail "standby did not start"; }
-  PG_STARTED+=("$T/standby")
+  pg_standby "$T/standby"
+  sport=$SPORT
   sed -i "s/port=$PORT/port=$sport/" "$CONF"
   pgbench -q -i -s 1 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1
   pgbench -n -c 2 -T 600 -h 127.0.0.1 -p "$PORT" -U postgres postgres >/dev/null 2>&1 &

@@ -1,0 +1,220 @@
+# PostgreSQL's WAL archive and backups around it, against real PostgreSQL 15 servers:
+# one archive per system, a repository shared by root and the server's user,
+# backups from a standby under a source of their own, and what forget removes.
+
+source "$HERE/pg.sh"
+
+pg_sysid() { pg_val "$1" "select system_identifier from pg_control_system()"; }
+
+# pg_segment_ahead PORT N: N segment switches with writes; prints the path of the
+# segment the server writes now (its header is on disk, the rest need not be).
+pg_segment_ahead() {
+  local port=$1 n=$2 data
+  data=$(pg_datadir "$port")
+  pg_sql "$port" "create table if not exists filler(x int)"
+  for _ in $(seq 1 "$n"); do
+    pg_sql "$port" "insert into filler values (1); select pg_switch_wal()" >/dev/null
+  done
+  echo "$data/pg_wal/$(pg_val "$port" "select pg_walfile_name(pg_current_wal_lsn())")"
+}
+
+# Another cluster's WAL pushed into main-db's archive is refused, naming both systems;
+# a segment under another segment's name, or not a segment at all, is refused; a
+# backup of another system into the archive is refused before it streams; and an
+# archive that mixes systems (pushed by an older lifeline) is flagged by check.
+t_pg_archive_refuses_other_system() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pg_archive_now "$PORT"
+  pg_archive_now "$PORT"
+  a_id=$(pg_sysid "$PORT")
+  port2=$(free_port)
+  pg_start "$T/other" "$port2"
+  b_id=$(pg_sysid "$port2")
+  [[ $a_id != "$b_id" ]] || fail "two initdb runs gave one system id"
+  bseg=$(pg_segment_ahead "$port2" 8)
+  name=$(basename "$bseg")
+  [[ ! -e $REPO/wal/main-db/$name ]] || fail "test set-up: $name is already archived"
+  cp "$bseg" "$T/$name"
+  expect_rcc 20 wal-push --source main-db "$T/$name"
+  expect_err "WAL segment $name is from PostgreSQL system $b_id, but the WAL archive of source main-db belongs to system $a_id"
+  expect_err "hint: every cluster needs its own source name"
+  [[ ! -e $REPO/wal/main-db/$name ]] || fail "the other system's segment was archived"
+  cp "$bseg" "$T/$name.partial"
+  expect_rcc 20 wal-push --source main-db "$T/$name.partial"
+  expect_err "is from PostgreSQL system $b_id"
+  # the same file under its own source is fine: each archive has its system
+  expect_rcc 0 wal-push --source other-db "$T/$name"
+  # a segment under another segment's name; bytes that are no segment
+  last=$(pg_val "$PORT" "select last_archived_wal from pg_stat_archiver")
+  cp "$T/pgdata/pg_wal/$last" "$T/00000001000000000000007F"
+  expect_rcc 2 wal-push --source main-db "$T/00000001000000000000007F"
+  expect_err "00000001000000000000007F is not the PostgreSQL WAL segment its name says: it holds another segment"
+  head -c 16777216 /dev/urandom >"$T/00000001000000000000007E"
+  expect_rcc 2 wal-push --source main-db "$T/00000001000000000000007E"
+  expect_err "its first page has no WAL long header"
+  head -c 100 "$T/pgdata/pg_wal/$last" >"$T/00000001000000000000007D"
+  expect_rcc 2 wal-push --source main-db "$T/00000001000000000000007D"
+  expect_err "the segment size in its header is not its length"
+  # the server's own archiving goes on
+  pg_archive_now "$PORT"
+  failed=$(pg_val "$PORT" "select failed_count from pg_stat_archiver")
+  [[ $failed == 0 ]] || fail "archive_command failed $failed times"
+  # a backup of the other system into main-db's archive: refused before streaming
+  cat >>"$CONF" <<EOF
+
+[source "other-db"]
+type = postgres
+conninfo = host=127.0.0.1 port=$port2 user=postgres dbname=postgres
+archive-source = main-db
+EOF
+  expect_rcc 20 backup --source other-db
+  expect_err "the server of source other-db is from PostgreSQL system $b_id, but the WAL archive of source main-db belongs to system $a_id"
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == 0 ]] || fail "a refused backup left a snapshot"
+  expect_rcc 0 backup --source main-db
+  expect_rcc 0 check --read-data
+  # an archive that already mixes systems (an older lifeline accepted anything)
+  old=${LL_OLD:-/work/main/build/lifeline}
+  if [[ -x $old ]] && "$old" -c "$CONF" wal-push --source main-db "$T/$name" 2>/dev/null; then
+    expect_rcc 13 check --read-data
+    expect_err "error: wal/main-db/$name: from PostgreSQL system $b_id, but the archive of main-db belongs to system $a_id: it mixes systems"
+  else
+    echo "no older lifeline at $old: the mixed archive is not tested"
+  fi
+  echo "system $b_id refused from the archive of system $a_id (wal-push, .partial, backup); renamed and foreign files refused"
+}
+
+# The repository set up as the README says (root creates it in a folder owned by
+# the server's user), then PostgreSQL archiving as postgres, root's backups and
+# checks, and PostgreSQL again: no permission failure, every audit record kept.
+t_pg_archive_repository_shared_with_postgres() {
+  trap pg_stop_all RETURN
+  pg_skip && return 0
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root"; return 0; }
+  install -d -o postgres -g postgres -m 700 "$REPO"
+  new_repo
+  port=$(free_port)
+  pg_setup_lifeline "$port" keep-owners
+  chown postgres: "$T/wal.key"
+  chmod 644 "$CONF"
+  install -d -o postgres -g postgres "$T/pgdata" "$T/pgstate"
+  # the server (and lifeline under it) runs as postgres, with its own state folder
+  LIFELINE_STATE_DIR=$T/pgstate pg_start "$T/pgdata" "$port" "wal_level = replica" "archive_mode = on" \
+    "archive_command = '$T/lifeline -c $CONF wal-push --source main-db %p'"
+  pg_sql "$port" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
+  archived() { pg_val "$port" "select archived_count || ' ' || failed_count from pg_stat_archiver"; }
+  for i in 1 2 3; do pg_marker "$port" "$i" >/dev/null; pg_archive_now "$port"; done
+  [[ $(archived) == *" 0" ]] || fail "archiving as postgres: $(archived) (archived, failed)"
+  expect_rcc 0 backup --source main-db          # root
+  expect_rcc 0 check
+  for i in 4 5 6; do pg_marker "$port" "$i" >/dev/null; pg_archive_now "$port"; done
+  [[ $(archived) == *" 0" ]] || { tail -5 "$T/pgdata/server.log"; fail "archiving after root's backup: $(archived)"; }
+  # postgres runs commands too: a backup (an audit record) and the checks
+  for cmd in "backup --source main-db" check "audit verify"; do
+    # shellcheck disable=SC2086
+    as_pg env LIFELINE_STATE_DIR="$T/pgstate" "$T/lifeline" -c "$CONF" $cmd >"$T/pg.out" 2>&1 ||
+      { cat "$T/pg.out"; fail "$cmd as postgres failed"; }
+  done
+  expect_rcc 0 backup --source main-db          # root again
+  expect_rcc 0 audit verify
+  expect_rcc 0 --json audit show
+  users=$(json '" ".join(r["user"] + ":" + r["command"] + ":" + r["outcome"] for r in j)')
+  [[ $users == "root:init:ok root:key:ok root:backup:ok postgres:backup:ok root:backup:ok" ]] ||
+    fail "audit trail: $users"
+  stray=$(find "$REPO" ! -user postgres | head -3)
+  [[ -z $stray ]] || fail "not owned by postgres: $stray"
+  expect_rcc 0 restore --source main-db --target "$T/restored" --latest
+  echo "3 + 3 segments archived as postgres around root's and postgres' backups; audit trail: $users"
+}
+
+# A backup from a streaming standby, under a source of its own: its WAL is found in
+# the primary's archive (by system id), and it finishes on an idle primary by
+# switching the primary's segment (primary-conninfo); without that, it ends after
+# wal-timeout naming what to configure.
+t_pg_archive_standby_backup_own_source() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pg_archive_now "$PORT"
+  pg_standby "$T/standby"
+  sport=$SPORT
+  cat >>"$CONF" <<EOF
+
+[source "replica-db"]
+type = postgres
+conninfo = host=127.0.0.1 port=$sport user=postgres dbname=postgres
+primary-conninfo = host=127.0.0.1 port=$PORT user=postgres dbname=postgres
+wal-timeout = 30s
+
+[source "replica-bare"]
+type = postgres
+conninfo = host=127.0.0.1 port=$sport user=postgres dbname=postgres
+wal-timeout = 3s
+EOF
+  # marker N on the primary, replayed by the standby: the primary's current segment
+  # is then unfinished, and the standby's backup ends in it
+  replayed_marker() {
+    pg_marker "$PORT" "$1" >/dev/null
+    for _ in $(seq 1 100); do
+      [[ $(pg_val "$sport" "select count(*) from markers where id = $1") == 1 ]] && return 0
+      sleep 0.1
+    done
+    fail "the standby did not replay marker $1"
+  }
+  replayed_marker 1
+  # the primary is idle from here on: nothing switches its segment but lifeline
+  start=$(date +%s)
+  expect_rcc 0 --json backup --source replica-db
+  took=$(($(date +%s) - start))
+  [[ $(json 'j["meta"]["standby"]') == True ]] || fail "not recorded as a standby backup"
+  [[ $(json 'j["meta"]["wal_source"]') == main-db ]] || fail "WAL archive not found by system id: $(json 'j["meta"]')"
+  [[ $took -lt 25 ]] || fail "the standby backup took $took s on an idle primary"
+  replayed_marker 2
+  expect_rcc 21 backup --source replica-bare
+  expect_err "was not archived within 3 s"
+  expect_err "hint: a backup from a standby ends in a segment the primary finishes: set primary-conninfo on source replica-bare"
+  pg_marker "$PORT" 3 >/dev/null
+  pg_archive_now "$PORT"
+  expect_rcc 0 check
+  expect_rcc 0 restore --source replica-db --target "$T/restored" --latest
+  grep -qE "wal-fetch --source '+main-db'+ " "$T/restored/postgresql.auto.conf" ||
+    fail "restore_command does not fetch from main-db's archive: $(grep restore_command "$T/restored/postgresql.auto.conf")"
+  got=$(pg_restored_markers "$T/restored")
+  [[ $got == "1,2,3" ]] || fail "markers after restoring the standby's backup: '$got', wanted '1,2,3'"
+  echo "standby backup under replica-db in $took s on an idle primary; WAL from main-db; restored markers $got"
+}
+
+# forget --dry-run shows the WAL it would remove (count, range, bytes), in text and
+# --json, removes nothing; forget then removes exactly that.
+t_pg_archive_forget_dry_run_shows_wal() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  expect_rcc 0 backup --source main-db
+  pg_archive_now "$PORT"
+  pg_archive_now "$PORT"
+  expect_rcc 0 --json backup --source main-db
+  keep_from=$(json 'j["meta"]["wal_start"]')
+  pg_archive_now "$PORT"
+  before=$(ls "$REPO/wal/main-db" | sort)
+  olds=$(ls "$REPO/wal/main-db" | grep -E '^[0-9A-F]{24}' | awk -v k="$keep_from" 'substr($0, 1, 24) < k' | sort)
+  count=$(wc -l <<<"$olds")
+  first=$(head -1 <<<"$olds" | cut -c1-24); last=$(tail -1 <<<"$olds" | cut -c1-24)
+  [[ $count -ge 2 ]] || fail "test set-up: only $count old WAL files"
+  expect_rcc 0 forget --keep-last 1 --dry-run
+  expect_err "WAL of main-db: would remove $count file\\(s\\) older than $keep_from, which the oldest kept backup starts with: segments $first \\.\\. $last, [0-9.]+ [KMG]i?B stored"
+  expect_rcc 0 --json forget --keep-last 1 --dry-run
+  [[ $(json '[o for o in j if o.get("kind") == "wal"][0]["files"]') == "$count" ]] || fail "--json: $OUT"
+  [[ $(json '[o for o in j if o.get("kind") == "wal"][0]["first"]') == "$first" ]] || fail "--json first: $OUT"
+  [[ $(json '[o for o in j if o.get("kind") == "wal"][0]["last"]') == "$last" ]] || fail "--json last: $OUT"
+  [[ $(json '[o for o in j if o.get("kind") == "wal"][0]["bytes"]') -gt 0 ]] || fail "--json bytes: $OUT"
+  [[ $(json 'len([o for o in j if "kind" not in o])') == 2 ]] || fail "--json: the snapshots are not all listed: $OUT"
+  [[ $(ls "$REPO/wal/main-db" | sort) == "$before" ]] || fail "a dry run removed WAL"
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == 2 ]] || fail "a dry run removed a snapshot"
+  expect_rcc 0 forget --keep-last 1
+  expect_err "WAL of main-db: removed $count file\\(s\\)"
+  left=$(comm -23 <(echo "$before") <(ls "$REPO/wal/main-db" | sort) | wc -l)
+  [[ $left == "$count" ]] || fail "forget removed $left files, the dry run announced $count"
+  expect_rcc 0 check
+  echo "dry run announced $count WAL files ($first .. $last), forget removed exactly those"
+}
