@@ -85,15 +85,24 @@
     "                     streamed over a replication connection (BASE_BACKUP, fast\n" \
     "                     checkpoint, with the server's manifest) straight into the\n" \
     "                     repository; relation files that did not change dedupe. Works on\n" \
-    "                     a primary or a standby. The snapshot records system id, version,\n" \
-    "                     timeline, start/stop LSN and times. The backup is usable once\n" \
-    "                     every WAL segment from start to stop is archived: lifeline waits\n" \
+    "                     a primary or a standby (the role needs REPLICATION). The\n" \
+    "                     snapshot records system id, version, timeline, start/stop LSN\n" \
+    "                     and times, and the WAL archive it needs: archive-source, else\n" \
+    "                     the source's own archive, else the archive of the same system\n" \
+    "                     (a standby's source finds its primary's); an archive of another\n" \
+    "                     system is refused (exit 20). The backup is usable once every WAL\n" \
+    "                     segment from start to stop is archived: lifeline waits\n" \
     "                     (wal-timeout, default 60s), else exits 21 and the snapshot is\n" \
-    "                     kept but not used for restores until the WAL arrives.\n" \
+    "                     kept but not used for restores until the WAL arrives. On a\n" \
+    "                     standby the last segment is finished by the primary: with\n" \
+    "                     primary-conninfo lifeline calls pg_switch_wal() there.\n" \
     "  --logical          a logical dump instead: pg_dump -Fc streamed into the\n" \
-    "                     repository (also what type = pg_dump sources do)\n" \
+    "                     repository (also what type = pg_dump sources do); the role\n" \
+    "                     needs pg_read_all_data (not REPLICATION)\n" \
     "  Source keys: conninfo (libpq; no password: use PGPASSFILE or ~/.pgpass),\n" \
-    "  class, wal-timeout, pg-dump (the pg_dump program to run)\n\n" \
+    "  class, wal-timeout, pg-dump (the pg_dump program to run), archive-source (the\n" \
+    "  source whose WAL archive this server's WAL is in), primary-conninfo (for a\n" \
+    "  standby: the primary, whose role needs EXECUTE on pg_switch_wal())\n\n" \
     "  --source NAME      back up a Redis source (type = redis): a point-in-time RDB\n" \
     "                     taken over the replication protocol (AUTH, then PSYNC, in the\n" \
     "                     length-prefixed or the diskless EOF-marked form), streamed into\n" \
@@ -195,11 +204,14 @@
     "  --keep-tag TAG (repeatable)\n" \
     "Options:\n" \
     "  --class NAME   only snapshots of this class (and its policy unless flags given)\n" \
-    "  --dry-run      only say what would be removed\n" \
+    "  --dry-run      only say what would be removed, WAL included\n" \
     "  --prune        run prune afterwards\n" \
-    "PostgreSQL WAL: after the snapshots are removed, each source's archived WAL older\n" \
-    "than its oldest kept base backup is removed (every kept backup keeps its whole\n" \
-    "point-in-time window up to the next); a source with no backups left keeps its WAL.\n" HELP_GLOBAL
+    "PostgreSQL WAL: after the snapshots are removed, each archive's WAL older than its\n" \
+    "oldest kept base backup is removed (every kept backup keeps its whole point-in-time\n" \
+    "window up to the next); an archive with no backups left keeps its WAL. Each archive\n" \
+    "is reported: files, first .. last segment, bytes stored. --json: an array of the\n" \
+    "snapshots (with keep and reason), then per archive an object with kind \"wal\",\n" \
+    "wal_source, keep_from, files, bytes, first, last.\n" HELP_GLOBAL
 
 #define HELP_PRUNE \
     "Usage: lifeline prune [--dry-run] [--max-unused PERCENT]\n\n" \
@@ -237,6 +249,11 @@
     "Archives one PostgreSQL WAL file (segment, .partial, .history or .backup) as\n" \
     "wal/<source>/<name>, durable before it exits 0. Pushing the same file again with\n" \
     "identical content succeeds; different content for an archived name is an error.\n" \
+    "A segment (or .partial) must be the segment its name says (its first page's long\n" \
+    "header) and of the archive's PostgreSQL system: the first segment pushed sets it\n" \
+    "(wal/<source>/system-id); another cluster's WAL is refused naming both system\n" \
+    "ids (exit 20), a file that is not its segment with exit 2. .history and .backup\n" \
+    "files carry no system id and are taken as they are.\n" \
     "In postgresql.conf, with a key-file slot so no password KDF runs per segment:\n" \
     "  archive_command = 'lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
     "  --source NAME   a [source \"NAME\"] of type postgres (default: \"default\")\n" HELP_GLOBAL

@@ -218,3 +218,91 @@ t_pg_archive_forget_dry_run_shows_wal() {
   expect_rcc 0 check
   echo "dry run announced $count WAL files ($first .. $last), forget removed exactly those"
 }
+
+# readme_blocks LANG: the code blocks of README's PostgreSQL section in language LANG
+# ("sh", "ini", or "" for plain), each ending with a line "@@END@@", paths and names
+# moved into this test: /var/backups/lifeline, /etc/lifeline, the lifeline command,
+# the port and the role.
+readme_blocks() {
+  python3 - "$HERE/../../README.md" "$1" "$T" "$REPO" "$port" <<'PY'
+import re, sys
+readme, lang, t, repo, port = sys.argv[1:]
+text = open(readme).read()
+section = text[text.index('\n## PostgreSQL\n'):]
+section = section[:section.index('\n## ', 5)]
+for m in re.finditer(r'```(\w*)\n(.*?)```', section, re.S):
+    if m.group(1) != lang:
+        continue
+    b = m.group(2).replace('/var/backups/lifeline', repo).replace('/etc/lifeline/', t + '/etc/')
+    b = b.replace('port=5432', 'port=' + port).replace('user=lifeline', 'user=postgres')
+    b = re.sub(r"(^|')lifeline ", r'\1' + t + '/lifeline ', b, flags=re.M)
+    print(b + '@@END@@')
+PY
+}
+
+# The README's PostgreSQL section, run as written (paths moved into the test): the
+# set-up commands as root, its configuration (the retention class it names is
+# defined), its postgresql.conf lines; then a backup, forget by the class's policy,
+# and a restore.
+t_pg_archive_readme_snippets() {
+  trap pg_stop_all RETURN
+  pg_skip && return 0
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: the README's set-up runs as root"; return 0; }
+  port=$(free_port)
+  install -m 755 "$LL" "$T/lifeline"
+  mkdir -p "$T/etc"
+  readme_blocks ini | awk '/@@END@@/ {exit} {print}' >"$T/etc/lifeline.conf"
+  grep -q '^class = ' "$T/etc/lifeline.conf" || fail "the README's configuration names no class: nothing to test"
+  export LIFELINE_CONFIG=$T/etc/lifeline.conf
+  readme_blocks sh | awk '/@@END@@/ {exit} {print}' >"$T/setup.sh"
+  bash -e "$T/setup.sh" >"$T/setup.out" 2>&1 || { cat "$T/setup.sh" "$T/setup.out"; fail "the README's set-up failed"; }
+  readme_blocks "" | awk '/@@END@@/ {exit} {print}' >"$T/pg.conf"
+  grep -q '^archive_command' "$T/pg.conf" || fail "no archive_command in the README's postgresql.conf lines"
+  mapfile -t conf <"$T/pg.conf"
+  install -d -o postgres -g postgres "$T/pgdata"
+  pg_start "$T/pgdata" "$port" "${conf[@]}"
+  pg_sql "$port" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
+  CONF=$LIFELINE_CONFIG
+  pg_marker "$port" 1 >/dev/null
+  expect_rcc 0 backup --source main-db
+  expect_rcc 0 --json snapshots
+  class=$(json 'j[0]["class"]')
+  grep -q "^\[retention \"$class\"\]" "$CONF" || fail "class $class is not defined in the README's configuration"
+  pg_marker "$port" 2 >/dev/null
+  pg_archive_now "$port"
+  expect_rcc 0 forget --dry-run                  # the class's policy applies
+  expect_out "keep .* (daily|weekly|last)"
+  expect_rcc 0 check
+  expect_rcc 0 restore --source main-db --target "$T/restored" --latest
+  chown postgres: "$T" # the restored server's log
+  got=$(pg_restored_markers "$T/restored")
+  [[ $got == "1,2" ]] || fail "markers after restore: '$got', wanted '1,2'"
+  # the standby source of the README parses (its server is not started here)
+  readme_blocks ini | awk 'n == 1 {print} /@@END@@/ {n++}' | grep -v '@@END@@' >>"$CONF"
+  expect_rcc 0 snapshots
+  echo "README PostgreSQL section run as written: class $class, restored markers $got"
+}
+
+# --logical with a role that cannot read every table: pg_dump's own error in one
+# line, with the hint that pg_read_all_data is what it needs; granted, the dump
+# works without REPLICATION.
+t_pg_archive_logical_needs_read_all_data() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  pg_sql "$PORT" "create role dumper login; create table secret(x int); insert into secret values (1)"
+  cat >>"$CONF" <<EOF2
+
+[source "dump-db"]
+type = pg_dump
+conninfo = host=127.0.0.1 port=$PORT user=dumper dbname=postgres
+EOF2
+  expect_rcc 20 backup --source dump-db
+  expect_err "pg_dump of source dump-db failed \(exit code 1\): .*permission denied for table .*; nothing was saved"
+  expect_err "hint: .*needs pg_read_all_data"
+  [[ $(grep -c . <<<"$ERR") -eq 2 ]] || fail "not one line and a hint: $ERR"
+  refused=$(head -1 <<<"$ERR" | cut -c1-110)
+  pg_sql "$PORT" "grant pg_read_all_data to dumper"
+  expect_rcc 0 backup --source dump-db
+  [[ $(pg_val "$PORT" "select rolreplication from pg_roles where rolname = 'dumper'") == f ]] || fail "test set-up"
+  echo "$refused...; with pg_read_all_data: saved"
+}
