@@ -424,10 +424,14 @@ static int choose_archive(repo *r, const pg_backup_opts *o, pg_meta *m)
     if (rc != ERR_NOTFOUND)
         return rc;
     err_clear();
-    if (!o->archive_source && !wal_system_find(r, sysid, m->wal_source, sizeof m->wal_source)) {
+    if (!o->archive_source && !(rc = wal_system_find(r, sysid, m->wal_source, sizeof m->wal_source))) {
         LOG_INFO("the WAL of system %s is archived under source %s", m->system_id, m->wal_source);
         return 0;
     }
+    if (rc == ERR_CONFIG)
+        err_hint("set archive-source on source %s to the one its server's WAL is archived under", o->source);
+    if (rc != ERR_NOTFOUND)
+        return rc;
     err_clear();
     snprintf(m->wal_source, sizeof m->wal_source, "%s", name);
     return 0;

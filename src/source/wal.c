@@ -181,6 +181,7 @@ typedef struct find_ctx {
     char *out;
     size_t cap;
     int found;
+    char others[160]; /* the names of further matches, for the message */
 } find_ctx;
 
 static int find_one(const char *name, uint64_t size, void *vctx)
@@ -190,26 +191,29 @@ static int find_one(const char *name, uint64_t size, void *vctx)
     char source[80];
     uint64_t have;
     /* wal/<source>/system-id */
-    if (c->found || sscanf(name, "wal/%79[^/]/system-id", source) != 1 || strcmp(name + 4 + strlen(source), "/system-id"))
+    if (sscanf(name, "wal/%79[^/]/system-id", source) != 1 || strcmp(name + 4 + strlen(source), "/system-id"))
         return 0;
     if (wal_system_load(c->r, source, &have)) {
         err_clear(); /* a damaged marker is check's to report: this one is not a match */
         return 0;
     }
-    if (have == c->sysid) {
+    if (have == c->sysid && !c->found++)
         snprintf(c->out, c->cap, "%s", source);
-        c->found = 1;
-    }
+    else if (have == c->sysid)
+        snprintf(c->others + strlen(c->others), sizeof c->others - strlen(c->others), ", %s", source);
     return 0;
 }
 
 int wal_system_find(repo *r, uint64_t sysid, char *source, size_t cap)
 {
-    find_ctx c = {r, sysid, source, cap, 0};
+    find_ctx c = {r, sysid, source, cap, 0, ""};
     int rc = store_list(repo_store(r), "wal", find_one, &c);
     if (!rc && !c.found)
         rc = err_set(ERR_NOTFOUND, "no WAL archive in the repository belongs to PostgreSQL system %llu",
                      (unsigned long long)sysid);
+    if (!rc && c.found > 1) /* e.g. a restored copy that archived elsewhere: its history may differ */
+        rc = err_set(ERR_CONFIG, "the WAL archives of sources %s%s all belong to PostgreSQL system %llu", source,
+                     c.others, (unsigned long long)sysid);
     return rc;
 }
 

@@ -42,7 +42,9 @@ int wal_system_load(repo *r, const char *source, uint64_t *sysid) WUR;
 /* Sets the archive's system when it has none; ERR_SOURCE naming both when it holds
  * another one (what: the thing refused, for the message). */
 int wal_system_claim(repo *r, const char *source, uint64_t sysid, const char *what) WUR;
-/* The first source whose archive belongs to sysid; ERR_NOTFOUND when none does. */
+/* The source whose archive belongs to sysid; ERR_NOTFOUND when none does, ERR_CONFIG
+ * naming them when several do (which one a server archives into is then for the
+ * configuration to say). */
 int wal_system_find(repo *r, uint64_t sysid, char *source, size_t cap) WUR;
 /* Writes the archived file name to dest (durably). ERR_NOTFOUND when not archived. */
 int wal_fetch(repo *r, const char *source, const char *name, const char *dest) WUR;

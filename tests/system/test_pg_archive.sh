@@ -169,7 +169,17 @@ EOF
   [[ $(json 'j["meta"]["standby"]') == True ]] || fail "not recorded as a standby backup"
   [[ $(json 'j["meta"]["wal_source"]') == main-db ]] || fail "WAL archive not found by system id: $(json 'j["meta"]')"
   [[ $took -lt 25 ]] || fail "the standby backup took $took s on an idle primary"
+  # a second archive of the same system (say, a restored copy archived under
+  # copy-db): which one is the primary's is for the configuration to say
+  seg=$(ls "$T/pgdata/pg_wal" | grep -E '^[0-9A-F]{24}$' | head -1)
+  expect_rcc 0 wal-push --source copy-db "$T/pgdata/pg_wal/$seg"
+  expect_rcc 15 backup --source replica-db
+  expect_err "the WAL archives of sources (main-db, copy-db|copy-db, main-db) all belong to PostgreSQL system"
+  expect_err "hint: set archive-source on source replica-db"
+  sed -i '/^\[source "replica-db"\]/a archive-source = main-db' "$CONF"
+  expect_rcc 0 backup --source replica-db
   replayed_marker 2
+  sed -i '/^\[source "replica-bare"\]/a archive-source = main-db' "$CONF"
   expect_rcc 21 backup --source replica-bare
   expect_err "was not archived within 3 s"
   expect_err "hint: a backup from a standby ends in a segment the primary finishes: set primary-conninfo on source replica-bare"
