@@ -20,6 +20,7 @@
 #include "../source/files.h"
 #include "../source/pg.h"
 #include "../source/pgdump.h"
+#include "../source/pgtblspc.h"
 #include "../source/wal.h"
 #include "cli.h"
 
@@ -192,6 +193,8 @@ typedef struct restore_args {
     const char *source, *target, *snap;
     pg_target t;
     int ntargets, delta, logical, to_stdout, no_progress;
+    pgtblspc_map maps[PG_MAX_TABLESPACES];
+    size_t nmaps;
 } restore_args;
 
 static int target_text_arg(const char *opt, const char *v, pg_target *t)
@@ -213,7 +216,7 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         {"latest", no_argument, NULL, 'l'},       {"delta", no_argument, NULL, 'd'},
         {"snapshot", required_argument, NULL, 'S'}, {"logical", no_argument, NULL, 'g'},
         {"stdout", no_argument, NULL, 'o'},       {"no-progress", no_argument, NULL, 'n'},
-        {NULL, 0, NULL, 0}};
+        {"tablespace-map", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     a->t.kind = PG_TARGET_LATEST;
     while (!rc && (opt = cli_getopt(c, argc, argv, "t:", opts, cli_find("restore"))) != -1) {
@@ -246,6 +249,11 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case 'g': a->logical = 1; break;
         case 'o': a->to_stdout = 1; break;
         case 'n': a->no_progress = 1; break;
+        case 'M':
+            if (a->nmaps == PG_MAX_TABLESPACES)
+                return err_set(ERR_USAGE, "at most %d --tablespace-map options", PG_MAX_TABLESPACES);
+            rc = pgtblspc_map_parse(optarg, &a->maps[a->nmaps++]);
+            break;
         default: return ERR_USAGE;
         }
     }
@@ -414,16 +422,19 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     size_t n = 0, force = SIZE_MAX, chosen = SIZE_MAX;
     pg_meta m;
     files_restore_stats st = {0};
+    pgtblspc_plan *tsp = calloc(1, sizeof *tsp);
     buf cmd;
     buf_init(&cmd, 0);
     double t0 = progress_now();
-    rc = cli_open_locked(c, 0, 1, &r, &lk);
+    rc = tsp ? cli_open_locked(c, 0, 1, &r, &lk) : err_set(ERR_FATAL, "out of memory");
     if (!rc)
         rc = snapshot_load_all(r, &list, &n, 1);
     if (!rc && a.logical)
         rc = cli_newest_of_source(r, list, n, "pg_dump", a.source, a.snap, &chosen);
     else if (!rc && !(rc = cli_snapshot_index(r, a.snap, list, n, &force)))
         rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
+    if (!rc && !a.logical)
+        rc = pgtblspc_plan_make(&m, a.maps, a.nmaps, a.delta, tsp);
     if (!rc && !a.logical) /* everything checked: only now is anything written */
         rc = restore_command(c, m.wal_source, &cmd);
     if (!rc) {
@@ -435,14 +446,18 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
         rc = pgdump_to_stdout(r, &list[chosen]);
     } else if (!rc) {
         files_restore_opts fo = {.target = a.target, .delta = a.delta,
-                                 .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+                                 .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
+                                 .excludes = tsp->excludes, .nexcludes = (size_t)tsp->n};
         rc = files_restore(r, &list[chosen], &fo, &st);
+        if (!rc) /* the tablespaces, each into its own folder */
+            rc = pgtblspc_restore(r, &list[chosen], tsp, a.target, a.delta, fo.progress, &st);
         if (!rc && !a.logical)
             rc = pg_restore_finish(a.target, &a.t, (const char *)cmd.data);
         if (!rc)
             print_restore(c, &a, &list[chosen], &st, progress_now() - t0);
     }
     buf_free(&cmd);
+    free(tsp);
     snapshots_free(&list, n);
     lock_release(&lk);
     return rc;

@@ -87,7 +87,8 @@
     "                     repository; relation files that did not change dedupe. Works on\n" \
     "                     a primary or a standby (the role needs REPLICATION). The\n" \
     "                     snapshot records system id, version, timeline, start/stop LSN\n" \
-    "                     and times, and the WAL archive it needs: archive-source, else\n" \
+    "                     and times, its tablespaces (each stored as pg_tblspc/OID with\n" \
+    "                     its location), and the WAL archive it needs: archive-source, else\n" \
     "                     the source's own archive, else the archive of the same system\n" \
     "                     (a standby's source finds its primary's); an archive of another\n" \
     "                     system is refused (exit 20). The backup is usable once every WAL\n" \
@@ -165,6 +166,11 @@
     "  --delta      DIR is an existing data folder (server stopped): files whose content\n" \
     "               already matches are kept, others rewritten, extra files removed\n" \
     "  --snapshot ID  use this base backup instead of choosing one\n" \
+    "  --tablespace-map OID=DIR  restore tablespace OID into DIR instead of its\n" \
+    "               original location (repeatable; like pg_basebackup's\n" \
+    "               --tablespace-mapping); pg_tblspc/OID then links to DIR. A\n" \
+    "               tablespace's folder must be empty or absent (with --delta: a\n" \
+    "               folder, rewritten like the data folder)\n" \
     "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
     "               --stdout streams it, e.g. into pg_restore -d DB\n\n" \
     "Redis:\n" \

@@ -150,9 +150,13 @@ typedef struct bb_ctx {
     snapshot_summary *sum;
     progress prog;
     tree_node cur;
-    char path[TAR_MAX_PATH];
+    char path[TAR_MAX_PATH + 32];
     uint32_t uid, gid; /* of the first entry: the server's user */
     int have_owner;
+    pg_meta *m;
+    tar_parser *tp;     /* the archive being received (one per tablespace, then base.tar) */
+    char prefix[32];    /* where its entries go: "pg_tblspc/<oid>/", or "" for base.tar */
+    int skip;           /* the current entry is not stored (a tablespace's symlink) */
 } bb_ctx;
 
 static int node_type(char t)
@@ -189,7 +193,14 @@ static int on_entry(void *vctx, const tar_entry *e)
         c->gid = e->gid;
         c->have_owner = 1;
     }
-    snprintf(c->path, sizeof c->path, "%s", e->path);
+    snprintf(c->path, sizeof c->path, "%s%s", c->prefix, e->path);
+    /* base.tar's pg_tblspc/<oid> symlink: the tablespace's own archive is stored there */
+    c->skip = 0;
+    for (int i = 0; !c->prefix[0] && n->type == NODE_SYMLINK && i < c->m->nts; i++) {
+        char ln[32];
+        snprintf(ln, sizeof ln, "pg_tblspc/%u", c->m->ts[i].oid);
+        c->skip |= !strcmp(e->path, ln);
+    }
     if (n->type == NODE_DIR)
         c->sum->dirs++;
     return 0;
@@ -214,23 +225,32 @@ static int on_entry_end(void *vctx)
         c->sum->files_new++;
         progress_add(&c->prog, 1, 0);
     }
-    if (!rc)
+    if (!rc && !c->skip)
         rc = tree_builder_add(c->tb, c->path, &c->cur);
+    else
+        tree_node_free(&c->cur);
     memset(&c->cur, 0, sizeof c->cur);
     return rc;
+}
+
+/* An entry lifeline adds itself: the server's user's, made now. */
+static tree_node own_node(const bb_ctx *c, uint8_t type, uint32_t mode)
+{
+    tree_node n = {0};
+    n.type = type;
+    n.mode = mode;
+    n.uid = c->uid;
+    n.gid = c->gid;
+    n.nlink = 1;
+    n.mtime = n.ctime = n.atime = time(NULL);
+    return n;
 }
 
 /* The manifest is stored as backup_manifest in the data folder, where
  * pg_basebackup puts it and where pg_verifybackup looks for it. */
 static int add_manifest(bb_ctx *c)
 {
-    tree_node n = {0};
-    n.type = NODE_FILE;
-    n.mode = 0600;
-    n.uid = c->uid;
-    n.gid = c->gid;
-    n.nlink = 1;
-    n.mtime = n.ctime = n.atime = time(NULL);
+    tree_node n = own_node(c, NODE_FILE, 0600);
     int rc = blob_stream_end(c->bs, &n);
     c->sum->total_files++;
     c->sum->total_bytes += n.size;
@@ -276,7 +296,9 @@ static int position(PGconn *c, const pg_backup_opts *o, const char *step, uint64
     return rc;
 }
 
-static int tablespaces(PGconn *c, const pg_backup_opts *o, uint64_t *total)
+/* The tablespace list: one row per tablespace outside the data folder (oid,
+ * location, size in kB), and one with NULLs for the data folder itself. */
+static int tablespaces(PGconn *c, const pg_backup_opts *o, pg_meta *m, uint64_t *total)
 {
     PGresult *res;
     int rc = expect(c, o, PGRES_TUPLES_OK, "tablespace list", &res);
@@ -284,39 +306,90 @@ static int tablespaces(PGconn *c, const pg_backup_opts *o, uint64_t *total)
         return rc;
     *total = 0;
     for (int i = 0; !rc && i < PQntuples(res); i++) {
-        if (!PQgetisnull(res, i, 0))
-            rc = err_set(ERR_SOURCE,
-                         "PostgreSQL source %s has a tablespace outside the data folder (%s): not supported yet",
-                         o->source, PQgetvalue(res, i, 1));
-        else if (PQnfields(res) > 2 && !PQgetisnull(res, i, 2))
+        if (PQnfields(res) > 2 && !PQgetisnull(res, i, 2))
             *total += strtoull(PQgetvalue(res, i, 2), NULL, 10) * 1024;
+        if (PQgetisnull(res, i, 0))
+            continue;
+        const char *oid = PQgetvalue(res, i, 0), *loc = PQgetvalue(res, i, 1);
+        char *end;
+        unsigned long v = strtoul(oid, &end, 10);
+        if (m->nts == PG_MAX_TABLESPACES || strlen(loc) >= PG_MAX_LOCATION || loc[0] != '/' || *end || !v ||
+            v > UINT32_MAX)
+            rc = err_set(ERR_SOURCE, "PostgreSQL source %s: tablespace %s at %s: more than %d tablespaces, or a "
+                         "location lifeline cannot record", o->source, oid, loc, PG_MAX_TABLESPACES);
+        else {
+            m->ts[m->nts].oid = (uint32_t)v;
+            snprintf(m->ts[m->nts++].location, PG_MAX_LOCATION, "%s", loc);
+        }
     }
     PQclear(res);
     return rc;
 }
 
+/* The root folder of a tablespace's archive, pg_tblspc/<oid>, which its tar does
+ * not hold: the server's user's, 0700 (what CREATE TABLESPACE makes of it). */
+static int tablespace_root(bb_ctx *c)
+{
+    tree_node n = own_node(c, NODE_DIR, 0700);
+    char path[32];
+    snprintf(path, sizeof path, "%.*s", (int)strlen(c->prefix) - 1, c->prefix);
+    c->sum->dirs++;
+    return tree_builder_add(c->tb, path, &n);
+}
+
+/* The end of one archive of the stream. */
+static int archive_end(bb_ctx *c)
+{
+    int rc = c->tp ? tar_parser_finish(c->tp) : 0;
+    if (!rc && c->tp && c->prefix[0])
+        rc = tablespace_root(c);
+    tar_parser_free(&c->tp);
+    return rc;
+}
+
+/* 'n': a new archive, "base.tar" (location "") or "<oid>.tar" with the tablespace's
+ * location, which must be one the tablespace list named. */
+static int archive_begin(bb_ctx *c, const uint8_t *p, size_t len)
+{
+    const char *name = (const char *)p + 1;
+    size_t nl = strnlen(name, len - 1);
+    const char *loc = nl + 2 < len ? name + nl + 1 : "";
+    size_t ll = nl + 2 < len ? strnlen(loc, len - nl - 2) : 0;
+    int rc = archive_end(c), known = -1;
+    for (int i = 0; i < c->m->nts; i++)
+        if (strlen(c->m->ts[i].location) == ll && !memcmp(c->m->ts[i].location, loc, ll))
+            known = i;
+    if (rc)
+        return rc;
+    if (nl + 1 >= len || (ll && known < 0) || (!ll && (nl != 8 || memcmp(name, "base.tar", 8))))
+        return err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected archive %.*s in the backup stream", c->o->source,
+                       (int)nl, name);
+    if (ll)
+        snprintf(c->prefix, sizeof c->prefix, "pg_tblspc/%u/", c->m->ts[known].oid);
+    else
+        c->prefix[0] = '\0';
+    tar_callbacks cb = {on_entry, on_data, on_entry_end, c};
+    return tar_parser_new(&cb, &c->tp);
+}
+
 /* One CopyData message of the stream. */
-static int copy_message(bb_ctx *c, tar_parser *tp, const uint8_t *p, size_t len, int *in_manifest)
+static int copy_message(bb_ctx *c, const uint8_t *p, size_t len, int *in_manifest)
 {
     if (!len)
         return err_set(ERR_SOURCE, "PostgreSQL source %s: empty message in the backup stream", c->o->source);
     switch (p[0]) {
-    case 'n': {
-        const char *name = (const char *)p + 1;
-        size_t nl = strnlen(name, len - 1);
-        const char *loc = nl + 2 < len ? name + nl + 1 : "";
-        if (nl + 1 >= len || loc[0])
-            return err_set(ERR_SOURCE, "PostgreSQL source %s: unexpected archive %.*s in the backup stream",
-                           c->o->source, (int)nl, name);
-        return 0;
-    }
+    case 'n':
+        return *in_manifest ? err_set(ERR_SOURCE, "PostgreSQL source %s: an archive after the manifest", c->o->source)
+                            : archive_begin(c, p, len);
     case 'd':
-        return *in_manifest ? blob_stream_write(c->bs, p + 1, len - 1) : tar_parser_feed(tp, p + 1, len - 1);
-    case 'm': {
-        int rc = tar_parser_finish(tp);
+        if (*in_manifest)
+            return blob_stream_write(c->bs, p + 1, len - 1);
+        if (!c->tp)
+            return err_set(ERR_SOURCE, "PostgreSQL source %s: archive bytes before an archive began", c->o->source);
+        return tar_parser_feed(c->tp, p + 1, len - 1);
+    case 'm':
         *in_manifest = 1;
-        return rc;
-    }
+        return archive_end(c);
     case 'p':
         return 0; /* we count bytes ourselves */
     default:
@@ -327,9 +400,7 @@ static int copy_message(bb_ctx *c, tar_parser *tp, const uint8_t *p, size_t len,
 
 static int receive(PGconn *pc, bb_ctx *c)
 {
-    tar_parser *tp;
-    tar_callbacks cb = {on_entry, on_data, on_entry_end, c};
-    int rc = tar_parser_new(&cb, &tp), in_manifest = 0;
+    int rc = 0, in_manifest = 0;
     while (!rc) {
         char *p = NULL;
         int len = PQgetCopyData(pc, &p, 0);
@@ -339,14 +410,14 @@ static int receive(PGconn *pc, bb_ctx *c)
             rc = pg_fail(pc, c->o->source, "base backup stream");
             break;
         }
-        rc = copy_message(c, tp, (const uint8_t *)p, (size_t)len, &in_manifest);
+        rc = copy_message(c, (const uint8_t *)p, (size_t)len, &in_manifest);
         PQfreemem(p);
     }
     if (!rc && !in_manifest)
         rc = err_set(ERR_SOURCE, "PostgreSQL source %s: the backup stream ended without a manifest", c->o->source);
     if (!rc)
         rc = add_manifest(c);
-    tar_parser_free(&tp);
+    tar_parser_free(&c->tp);
     return rc;
 }
 
@@ -388,7 +459,7 @@ static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
         return pg_fail(pc, c->o->source, "BASE_BACKUP");
     int rc = position(pc, c->o, "backup start", &m->start_lsn, &m->tli);
     if (!rc)
-        rc = tablespaces(pc, c->o, &total);
+        rc = tablespaces(pc, c->o, m, &total);
     if (!rc) {
         progress_total(&c->prog, 0, total);
         rc = expect(pc, c->o, PGRES_COPY_OUT, "backup stream", NULL);
@@ -440,7 +511,7 @@ static int choose_archive(repo *r, const pg_backup_opts *o, pg_meta *m)
 int pg_backup(repo *r, const pg_backup_opts *o, uint8_t root[32], snapshot_summary *sum, pg_meta *m)
 {
     PGconn *pc = NULL;
-    bb_ctx c = {.r = r, .o = o, .sum = sum};
+    bb_ctx c = {.r = r, .o = o, .sum = sum, .m = m};
     memset(m, 0, sizeof *m);
     int rc = connect_replication(o, &pc);
     if (!rc)
@@ -563,6 +634,15 @@ cJSON *pg_meta_json(const pg_meta *m)
     cJSON_AddBoolToObject(o, "standby", m->standby);
     cJSON_AddBoolToObject(o, "wal_complete", m->wal_complete);
     cJSON_AddStringToObject(o, "manifest", "backup_manifest");
+    if (m->nts) {
+        cJSON *arr = cJSON_AddArrayToObject(o, "tablespaces");
+        for (int i = 0; arr && i < m->nts; i++) {
+            cJSON *t = cJSON_CreateObject();
+            cJSON_AddNumberToObject(t, "oid", m->ts[i].oid);
+            cJSON_AddStringToObject(t, "location", m->ts[i].location);
+            cJSON_AddItemToArray(arr, t);
+        }
+    }
     return o;
 }
 
@@ -581,6 +661,27 @@ static int jnum(const cJSON *o, const char *k, double *out)
     return 0;
 }
 
+/* "tablespaces": [{"oid": N, "location": "/abs"}...], absent when there are none. */
+static int tablespaces_parse(const cJSON *o, pg_meta *m)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "tablespaces"), *t;
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return -1;
+    cJSON_ArrayForEach(t, arr)
+    {
+        double oid;
+        const char *loc = jstr(t, "location");
+        if (m->nts == PG_MAX_TABLESPACES || jnum(t, "oid", &oid) || !(oid >= 1 && oid <= UINT32_MAX) || !loc ||
+            loc[0] != '/' || strlen(loc) >= PG_MAX_LOCATION)
+            return -1;
+        m->ts[m->nts].oid = (uint32_t)oid;
+        snprintf(m->ts[m->nts++].location, PG_MAX_LOCATION, "%s", loc);
+    }
+    return 0;
+}
+
 int pg_meta_parse(const char *json, pg_meta *m)
 {
     memset(m, 0, sizeof *m);
@@ -593,7 +694,7 @@ int pg_meta_parse(const char *json, pg_meta *m)
         jnum(o, "timeline", &tli) || jnum(o, "start_time", &st) || jnum(o, "stop_time", &et) ||
         jnum(o, "wal_segment_size", &seg) || wal_lsn_parse(a, &m->start_lsn) || wal_lsn_parse(b, &m->stop_lsn) ||
         seg < 0 || seg > (double)(1u << 30) || !wal_segsize_valid((uint64_t)seg) || !(tli >= 1 && tli <= UINT32_MAX) ||
-        !(ver >= 0 && ver < 1e8) || !(st >= 0 && st < 1e12) || !(et >= 0 && et < 1e12)) {
+        !(ver >= 0 && ver < 1e8) || !(st >= 0 && st < 1e12) || !(et >= 0 && et < 1e12) || tablespaces_parse(o, m)) {
         err_clear();
         rc = err_set(ERR_DAMAGED, "snapshot meta is not a PostgreSQL backup's");
     } else {

@@ -18,6 +18,16 @@ typedef struct pg_backup_opts {
     int progress;
 } pg_backup_opts;
 
+#define PG_MAX_TABLESPACES 32
+#define PG_MAX_LOCATION 512
+
+/* A tablespace outside the data folder: stored as pg_tblspc/<oid>/ in the snapshot
+ * (a folder where the server has a symlink), restored to location (or a mapped one). */
+typedef struct pg_tablespace {
+    uint32_t oid;
+    char location[PG_MAX_LOCATION];
+} pg_tablespace;
+
 /* What a base backup records (the snapshot's meta object). */
 typedef struct pg_meta {
     char system_id[32];
@@ -31,6 +41,8 @@ typedef struct pg_meta {
     char source[65];
     char wal_source[65]; /* the archive its WAL is in: wal/<wal_source>/ (the source itself
                           * unless a standby's backup found its primary's archive) */
+    pg_tablespace ts[PG_MAX_TABLESPACES];
+    int nts;
 } pg_meta;
 
 int pg_backup(repo *r, const pg_backup_opts *o, uint8_t tree[32], snapshot_summary *sum, pg_meta *m) WUR;

@@ -316,3 +316,57 @@ EOF2
   [[ $(pg_val "$PORT" "select rolreplication from pg_roles where rolname = 'dumper'") == f ]] || fail "test set-up"
   echo "$refused...; with pg_read_all_data: saved"
 }
+
+# A table in a tablespace outside the data folder: the base backup stores the
+# tablespace (pg_tblspc/<oid>, its location in the meta); a restore over the
+# location the server still uses is refused before anything is written; restored
+# elsewhere with --tablespace-map, the table has its rows; restored to its own
+# location (the original server gone), too.
+t_pg_archive_tablespace_round_trip() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  install -d -o postgres -g postgres -m 700 "$T/ts"
+  pg_sql "$PORT" "create tablespace elsewhere location '$T/ts'"
+  pg_sql "$PORT" "create table far(x int) tablespace elsewhere; insert into far select generate_series(1, 30000)"
+  pg_sql "$PORT" "create database farther tablespace elsewhere"
+  oid=$(pg_val "$PORT" "select oid from pg_tablespace where spcname = 'elsewhere'")
+  expect_rcc 0 --json backup --source main-db
+  [[ $(json 'j["meta"]["tablespaces"]') == "[{'oid': $oid, 'location': '$T/ts'}]" ]] ||
+    fail "tablespace not recorded: $(json 'j["meta"]')"
+  pg_marker "$PORT" 1 >/dev/null
+  pg_sql "$PORT" "insert into far select generate_series(30001, 31000)"
+  pg_archive_now "$PORT"
+  expect_rcc 2 restore --source main-db --target "$T/r1" --latest
+  expect_err "tablespace $oid goes to $T/ts, which is not empty"
+  expect_err "hint: restore it elsewhere with --tablespace-map $oid=DIR"
+  [[ ! -e $T/r1 ]] || fail "a refused restore wrote $T/r1"
+  expect_rcc 2 restore --source main-db --target "$T/r1" --latest --tablespace-map 99=/x
+  expect_err "the backup has no tablespace 99"
+  expect_rcc 2 restore --source main-db --target "$T/r1" --latest --tablespace-map "$oid=relative"
+  expect_err "takes OID=DIR with an absolute DIR"
+  expect_rcc 0 restore --source main-db --target "$T/r1" --latest --tablespace-map "$oid=$T/ts-copy"
+  expect_err "tablespace $oid restored to $T/ts-copy"
+  [[ $(readlink "$T/r1/pg_tblspc/$oid") == "$T/ts-copy" ]] || fail "pg_tblspc/$oid does not point to $T/ts-copy"
+  as_pg "$PGBIN/pg_verifybackup" -n -i postgresql.auto.conf -i recovery.signal "$T/r1" >/dev/null ||
+    fail "pg_verifybackup rejects the restored data folder with its tablespace"
+  port2=$(free_port)
+  pg_start_restored "$T/r1" "$port2"
+  [[ $(pg_val "$port2" "select count(*) from far") == 31000 ]] || fail "far has $(pg_val "$port2" "select count(*) from far") rows"
+  [[ $(pg_val "$port2" "select pg_tablespace_location($oid)") == "$T/ts-copy" ]] || fail "tablespace location"
+  psql -X -q -h 127.0.0.1 -p "$port2" -U postgres -d farther -c "select 1" >/dev/null || fail "database farther lost"
+  pg_sql "$port2" "insert into far select generate_series(1, 500); checkpoint"
+  pg_stop "$T/r1"
+  # --delta over that copy, tablespace included, gives the backup's rows again
+  expect_rcc 0 restore --source main-db --target "$T/r1" --latest --delta --tablespace-map "$oid=$T/ts-copy"
+  pg_start_restored "$T/r1" "$port2"
+  [[ $(pg_val "$port2" "select count(*) from far") == 31000 ]] || fail "after --delta far has $(pg_val "$port2" "select count(*) from far") rows"
+  pg_stop "$T/r1"
+  # the original server and its tablespace gone: back to the original location
+  pg_stop "$T/pgdata"
+  rm -rf "$T/ts"
+  expect_rcc 0 restore --source main-db --target "$T/r2" --latest
+  got=$(pg_restored_markers "$T/r2")
+  [[ $got == 1 ]] || fail "markers after restoring to the original location: '$got'"
+  [[ $(stat -c %U "$T/ts") == postgres || $(id -u) -ne 0 ]] || fail "$T/ts not owned by postgres"
+  echo "tablespace $oid: refused over its live location, restored via --tablespace-map and to its own location"
+}

@@ -265,6 +265,11 @@ static void pg_meta_round_trip(void **state)
     m.start_time = 1795000000.25;
     m.stop_time = 1795000001.5;
     m.wal_complete = 1;
+    m.nts = 2;
+    m.ts[0].oid = 16390;
+    snprintf(m.ts[0].location, sizeof m.ts[0].location, "/srv/pg/ts");
+    m.ts[1].oid = 16391;
+    snprintf(m.ts[1].location, sizeof m.ts[1].location, "/a");
     cJSON *j = pg_meta_json(&m);
     char *txt = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -272,6 +277,9 @@ static void pg_meta_round_trip(void **state)
     assert_string_equal(back.system_id, m.system_id);
     assert_true(back.tli == 3 && back.start_lsn == m.start_lsn && back.stop_lsn == m.stop_lsn);
     assert_true(back.stop_time == m.stop_time && back.wal_complete && !back.standby);
+    assert_string_equal(back.wal_source, "main-db"); /* none given: its own */
+    assert_true(back.nts == 2 && back.ts[1].oid == 16391);
+    assert_string_equal(back.ts[0].location, "/srv/pg/ts");
     uint64_t first, last;
     pg_meta_wal_range(&back, &first, &last);
     assert_true(first == 4 && last == 5);
@@ -279,6 +287,12 @@ static void pg_meta_round_trip(void **state)
     free(txt);
     assert_int_equal(pg_meta_parse("{\"type\":\"postgres\"}", &back), ERR_DAMAGED);
     assert_int_equal(pg_meta_parse("[1]", &back), ERR_DAMAGED);
+    snprintf(m.ts[1].location, sizeof m.ts[1].location, "relative");
+    j = pg_meta_json(&m);
+    txt = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    assert_int_equal(pg_meta_parse(txt, &back), ERR_DAMAGED); /* a relative tablespace location */
+    free(txt);
     assert_int_equal(pg_meta_parse(NULL, &back), ERR_DAMAGED);
     err_clear();
 }
