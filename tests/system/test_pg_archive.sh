@@ -99,6 +99,15 @@ t_pg_archive_repository_shared_with_postgres() {
   chown postgres: "$T/wal.key"
   chmod 644 "$CONF"
   install -d -o postgres -g postgres "$T/pgdata" "$T/pgstate"
+  # a repository root made for itself: PostgreSQL's user is told what to do
+  run_cmd "$LL" -r "$T/rootrepo" init --kdf-memory 8 --kdf-time 1
+  set +e
+  as_pg env LIFELINE_STATE_DIR="$T/pgstate" "$T/lifeline" -r "$T/rootrepo" --key-file "$T/wal.key" \
+    wal-push "$T/000000010000000000000001" >"$T/pg.out" 2>&1
+  rc=$?
+  set -e
+  [[ $rc == 16 ]] && grep -q "hint: the repository must belong to the user PostgreSQL runs as (postgres): chown -R it" "$T/pg.out" ||
+    { cat "$T/pg.out"; fail "wal-push into root's repository as postgres: exit $rc, no hint"; }
   # the server (and lifeline under it) runs as postgres, with its own state folder
   LIFELINE_STATE_DIR=$T/pgstate pg_start "$T/pgdata" "$port" "wal_level = replica" "archive_mode = on" \
     "archive_command = '$T/lifeline -c $CONF wal-push --source main-db %p'"
