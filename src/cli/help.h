@@ -192,10 +192,13 @@
     "                         and its id recomputed\n" \
     "  --read-data-subset N/M read only the N-th of M parts of the packs\n" \
     "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" \
-    "For PostgreSQL sources: every base backup's WAL range must be archived, and any\n" \
-    "gap in the archive after the oldest backup is named segment by segment.\n" \
-    "With --read-data, every archived WAL file is read and authenticated too, and\n" \
-    "every Redis snapshot's RDB is parsed again (CRC-64).\n" HELP_GLOBAL
+    "For PostgreSQL sources: every base backup's WAL range must be archived, any\n" \
+    "gap in the archive after the oldest backup is named segment by segment, and a\n" \
+    "backup of another system than its archive's is an error.\n" \
+    "With --read-data, every archived WAL file is read and authenticated too (each\n" \
+    "segment's header must be the segment its name says, of its archive's system: an\n" \
+    "archive that mixes systems is named), and every Redis snapshot's RDB is parsed\n" \
+    "again (CRC-64).\n" HELP_GLOBAL
 
 #define HELP_FORGET \
     "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \
