@@ -79,6 +79,11 @@ EOF
   if [[ -x $old ]] && "$old" -c "$CONF" wal-push --source main-db "$T/$name" 2>/dev/null; then
     expect_rcc 13 check --read-data
     expect_err "error: wal/main-db/$name: from PostgreSQL system $b_id, but the archive of main-db belongs to system $a_id: it mixes systems"
+    # and a backup of the other system under main-db's name, which it did not refuse
+    sed -e "s/port=$PORT /port=$port2 /" -e 's/^wal-timeout = .*/wal-timeout = 1s/' "$CONF" >"$T/old.conf"
+    "$old" -c "$T/old.conf" backup --source main-db >/dev/null 2>&1 || true
+    expect_rcc 13 check
+    expect_err "base backup of main-db is of PostgreSQL system $b_id, but the WAL archive of main-db holds system $a_id: it mixes systems"
   else
     echo "no older lifeline at $old: the mixed archive is not tested"
   fi
