@@ -570,15 +570,15 @@ static int verify_one(const char *name, uint64_t size, void *vctx)
     const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
     if (!wal_name_valid(base) && strcmp(base, "system-id"))
         return 0;
-    int rc = repo_named_load(c->r, OBJ_WAL, name, &c->b);
-    c->files++;
+    int rc = repo_named_load(c->r, OBJ_WAL, name, &c->b), marker = !wal_name_valid(base);
+    c->files += !marker; /* system-id is read and authenticated, but it is not a WAL file */
     c->bytes += size;
     if (rc == ERR_DAMAGED || rc == ERR_NOTFOUND) {
         report(c, name, err_msg());
         err_clear();
         return 0;
     }
-    if (!rc && base - name > 5 && !strncmp(name, "wal/", 4))
+    if (!rc && !marker && base - name > 5 && !strncmp(name, "wal/", 4))
         verify_segment(c, name, base);
     return rc;
 }
