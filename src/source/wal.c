@@ -141,6 +141,9 @@ int wal_system_load(repo *r, const char *source, uint64_t *sysid)
         if (errno || end == text || *end || !b.len || b.len > 20)
             rc = err_set(ERR_DAMAGED, "%s does not hold a system identifier", oname);
     }
+    if (rc == ERR_DAMAGED) /* archiving stops on it: say how to go on */
+        err_hint("remove %s from the repository: the next segment archived sets it again (and check --read-data "
+                 "says whether the archive holds one system)", oname);
     buf_free(&b);
     return rc;
 }

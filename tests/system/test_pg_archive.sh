@@ -384,3 +384,28 @@ t_pg_archive_tablespace_round_trip() {
   [[ $(stat -c %U "$T/ts") == postgres || $(id -u) -ne 0 ]] || fail "$T/ts not owned by postgres"
   echo "tablespace $oid: refused over its live location, restored via --tablespace-map and to its own location"
 }
+
+# A damaged system-id object: wal-push fails (exit 13) saying how to go on, check
+# --read-data names it; removed, the next push sets it again.
+t_pg_archive_damaged_system_id() {
+  new_repo
+  ok key add --key-file "$T/wal.key"
+  export LIFELINE_KEY_FILE=$T/wal.key
+  seg=000000010000000000000001
+  python3 - "$T/$seg" <<'PY'
+import os, struct, sys
+head = struct.pack('<HHIQII', 0xD110, 7, 1, 16777216, 0, 0) + struct.pack('<QII', 42, 16777216, 8192)
+open(sys.argv[1], 'wb').write(head + bytes(16777216 - len(head)))
+PY
+  ok wal-push --source db "$T/$seg"
+  [[ -f $REPO/wal/db/system-id ]] || fail "no system-id after the first push"
+  flip_byte "$REPO/wal/db/system-id" -3
+  expect_rc 13 wal-push --source db "$T/$seg"
+  expect_err "hint: remove wal/db/system-id from the repository"
+  expect_rc 13 check --read-data
+  expect_err "error: wal/db/system-id: "
+  rm "$REPO/wal/db/system-id"
+  ok wal-push --source db "$T/$seg"
+  ok check --read-data
+  echo "damaged system-id: exit 13 with the way out; removed, set again"
+}
