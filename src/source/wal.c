@@ -171,8 +171,8 @@ int wal_system_claim(repo *r, const char *source, uint64_t sysid, const char *wh
     if (!rc && have != sysid) {
         err_set(ERR_SOURCE, "%s is from PostgreSQL system %llu, but the WAL archive of source %s belongs to system %llu",
                 what, (unsigned long long)sysid, source, (unsigned long long)have);
-        err_hint("every cluster needs its own source name (a re-initialised or restored-and-promoted copy is "
-                 "another system): give this server's archive_command another --source");
+        err_hint("every cluster needs its own source name (a re-initialised or pg_upgrade'd cluster is another "
+                 "system): give this server's archive_command another --source");
         return ERR_SOURCE;
     }
     return rc;
