@@ -19,11 +19,18 @@
 cJSON *cli_snapshot_json(const snapshot *s);
 int cli_prune_and_report(cli *c, repo *r, int dry_run, double max_unused);
 
+/* The snapshots removed (or, in a dry run, that would be): the WAL only they needed goes too. */
+typedef struct forget_gone {
+    uint8_t (*ids)[32];
+    size_t n, cap;
+} forget_gone;
+
 typedef struct forget_args {
     retention_policy pol;
     char *tags[32];
     const char *class_name;
     int dry_run, prune, allow_remove_newest;
+    forget_gone *gone;
 } forget_args;
 
 /* --keep-within-hourly ... --keep-within-yearly, by period (retention.h) */
@@ -106,11 +113,16 @@ static int refuse_if_protected(const snapshot *s, int64_t now)
     return 0;
 }
 
-static int forget_one(cli *c, repo *r, const snapshot *s, int dry_run)
+static int forget_one(cli *c, repo *r, const snapshot *s, const forget_args *a)
 {
     char hex[65];
+    forget_gone *g = a->gone;
+    int rc = array_grow(&g->ids, &g->cap, g->n + 1, sizeof *g->ids, 64);
+    if (rc)
+        return rc;
+    memcpy(g->ids[g->n++], s->id, 32);
     text_hex(s->id, 32, hex);
-    if (dry_run)
+    if (a->dry_run)
         return 0;
     cli_audit_id(c, hex);
     return repo_object_remove(r, OBJ_SNAPSHOT, s->id);
@@ -128,7 +140,7 @@ static int by_ids(cli *c, repo *r, int argc, char **argv, const forget_args *a)
     for (int i = 0; !rc && i < argc; i++) {
         char sid[9];
         snapshot_short_id(s[i].id, sid);
-        rc = forget_one(c, r, &s[i], a->dry_run);
+        rc = forget_one(c, r, &s[i], a);
         if (!rc)
             LOG_INFO("%s snapshot %s", a->dry_run ? "would remove" : "removed", sid);
     }
@@ -154,7 +166,7 @@ static int same_group(const snapshot *x, const snapshot *y)
     return snapshot_same_group(x, y) && !strcmp(x->class_name, y->class_name);
 }
 
-static int by_policy(cli *c, repo *r, const forget_args *a)
+static int by_policy(cli *c, repo *r, const forget_args *a, cJSON *arr)
 {
     snapshot *list;
     size_t n;
@@ -165,7 +177,6 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
     uint8_t *done = calloc(n ? n : 1, 1);
     const snapshot **group = calloc(n ? n : 1, sizeof *group);
     retention_verdict *v = calloc(n ? n : 1, sizeof *v);
-    cJSON *arr = c->json ? cJSON_CreateArray() : NULL;
     uint64_t kept = 0, removed = 0;
     if (!done || !group || !v)
         rc = err_set(ERR_FATAL, "out of memory");
@@ -204,15 +215,11 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
             }
             if (v[k].keep) {
                 kept++;
-            } else if (!(rc = forget_one(c, r, group[k], a->dry_run))) {
+            } else if (!(rc = forget_one(c, r, group[k], a))) {
                 removed++;
             }
         }
     }
-    if (!rc && arr)
-        cli_json_print(arr);
-    else
-        cJSON_Delete(arr);
     if (!rc && !c->json)
         LOG_INFO("%llu kept, %llu %s", (unsigned long long)kept, (unsigned long long)removed,
                  a->dry_run ? "would be removed (dry run)" : "removed");
@@ -249,9 +256,17 @@ int cmd_forget(cli *c, int argc, char **argv)
     c->audit = !a.dry_run;
     if ((rc = lock_acquire(r, 1, c->lock_wait, &lk)))
         return rc;
-    rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a);
-    if (!rc && !a.dry_run) /* the PITR window ends where the oldest kept backup begins */
-        rc = pg_forget_wal(r, 0);
+    forget_gone gone = {0};
+    cJSON *arr = c->json ? cJSON_CreateArray() : NULL;
+    a.gone = &gone;
+    rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a, arr);
+    if (!rc) /* the PITR window ends where the oldest kept backup begins */
+        rc = pg_forget_wal(r, (const uint8_t(*)[32])gone.ids, gone.n, a.dry_run, arr);
+    if (!rc && arr)
+        cli_json_print(arr);
+    else
+        cJSON_Delete(arr);
+    free(gone.ids);
     if (!rc && a.prune)
         rc = cli_prune_and_report(c, r, a.dry_run, 0.5);
     lock_release(&lk);

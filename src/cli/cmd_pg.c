@@ -17,14 +17,27 @@
 #include "../core/text.h"
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
+#include "../core/pattern.h"
 #include "../source/files.h"
 #include "../source/pg.h"
 #include "../source/pgdump.h"
 #include "../source/pgrestore.h"
+#include "../source/pgtblspc.h"
 #include "../source/wal.h"
 #include "cli.h"
 
-static const char *const pg_keys[] = {"type", "conninfo", "class", "wal-timeout", "pg-dump", "bin-dir", NULL};
+static const char *const pg_keys[] = {"type",           "conninfo",         "class", "wal-timeout", "pg-dump",
+                                      "archive-source", "primary-conninfo", "bin-dir", NULL};
+
+/* A connection string of the source: passwords belong in a password file. */
+static int conninfo_check(cli *c, const char *name, const char *key, const char *ci)
+{
+    if (!strstr(ci, "password"))
+        return 0;
+    err_set(ERR_CONFIG, "source '%s' in %s: %s must not hold a password", name, c->cfg->file, key);
+    err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
+    return ERR_CONFIG;
+}
 
 /* The source's section, checked: type postgres (or pg_dump) and only keys we know. */
 static int source_config(cli *c, const char *name, const config_source **out, int *is_dump)
@@ -36,14 +49,15 @@ static int source_config(cli *c, const char *name, const config_source **out, in
     int rc = cli_source_keys_check(c, s, type, pg_keys);
     if (rc)
         return rc;
-    const char *ci = config_source_get(s, "conninfo");
+    const char *ci = config_source_get(s, "conninfo"), *pci = config_source_get(s, "primary-conninfo"),
+               *as = config_source_get(s, "archive-source");
     if (!ci)
         return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, c->cfg->file);
-    if (strstr(ci, "password")) {
-        err_set(ERR_CONFIG, "source '%s' in %s: conninfo must not hold a password", name, c->cfg->file);
-        err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
-        return ERR_CONFIG;
-    }
+    if ((rc = conninfo_check(c, name, "conninfo", ci)) || (pci && (rc = conninfo_check(c, name, "primary-conninfo", pci))))
+        return rc;
+    if (as && !wal_source_valid(as))
+        return err_set(ERR_CONFIG, "source '%s' in %s: archive-source '%s' is not a source name", name, c->cfg->file,
+                       as);
     *is_dump = !strcmp(type, "pg_dump");
     *out = s;
     return 0;
@@ -98,7 +112,7 @@ int cmd_backup_pg(cli *c, const source_args *sa)
     const char *source = sa->source;
     const config_source *cs;
     int is_dump = 0, timeout = 60;
-    char waitmsg[512] = "";
+    char waitmsg[512] = "", waithint[512] = "";
     double t0 = progress_now();
     int rc = source_config(c, source, &cs, &is_dump);
     if (!rc)
@@ -125,9 +139,17 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         snprintf(s.source, sizeof s.source, "pg_dump");
         rc = pgdump_backup(r, &o, s.tree, &s.summary, &s.meta_json);
     } else if (!rc) {
-        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"), .progress = show};
+        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
+                            .archive_source = config_source_get(cs, "archive-source"), .progress = show};
         snprintf(s.source, sizeof s.source, "postgres");
         rc = pg_backup(r, &o, s.tree, &s.summary, &m);
+    }
+    const char *primary = config_source_get(cs, "primary-conninfo");
+    if (!rc && !is_dump && m.standby && primary && pg_switch_primary(source, primary)) {
+        /* the standby cannot finish its last segment itself; without the switch the
+         * wait below may time out, and says so */
+        LOG_WARN("%s (%s)", err_msg(), err_hint_msg() ? err_hint_msg() : "");
+        err_clear();
     }
     if (!rc)
         rc = repo_flush(r); /* the data is durable before we wait for its WAL */
@@ -136,6 +158,7 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         m.wal_complete = wrc == 0;
         if (wrc == ERR_INCOMPLETE) {
             snprintf(waitmsg, sizeof waitmsg, "%s", err_msg());
+            snprintf(waithint, sizeof waithint, "%s", err_hint_msg() ? err_hint_msg() : "");
             err_clear();
         } else {
             rc = wrc;
@@ -157,7 +180,8 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         snapshot_short_id(s.id, sid);
         if (waitmsg[0]) {
             rc = err_set(ERR_INCOMPLETE, "snapshot %s is saved but not usable for a restore yet: %s", sid, waitmsg);
-            err_hint("once the segment is archived, restore and check accept the snapshot");
+            err_hint("%s%sonce the segment is archived, restore and check accept the snapshot", waithint,
+                     waithint[0] ? "; " : "");
         }
     }
     lock_release(&lk);
@@ -174,6 +198,8 @@ typedef struct restore_args {
     int ntargets, delta, logical, to_stdout, no_progress, standby, archive_preserve, archive_given;
     int tl_kind;
     uint32_t tl;
+    pgtblspc_map maps[PG_MAX_TABLESPACES];
+    size_t nmaps;
 } restore_args;
 
 static int target_text_arg(const char *opt, const char *v, pg_target *t)
@@ -243,7 +269,7 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         {"stdout", no_argument, NULL, 'o'},       {"no-progress", no_argument, NULL, 'n'},
         {"target-timeline", required_argument, NULL, 'Y'}, {"archive-mode", required_argument, NULL, 'A'},
         {"standby", no_argument, NULL, 'B'},      {"primary-conninfo-file", required_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0}};
+        {"tablespace-map", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     a->t.kind = PG_TARGET_LATEST;
     while (!rc && (opt = cli_getopt(c, argc, argv, "t:", opts, cli_find("restore"))) != -1) {
@@ -280,6 +306,11 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case 'A': rc = archive_arg(optarg, a); break;
         case 'B': a->standby = 1; break;
         case 'P': a->conninfo_file = optarg; break;
+        case 'M':
+            if (a->nmaps == PG_MAX_TABLESPACES)
+                return err_set(ERR_USAGE, "at most %d --tablespace-map options", PG_MAX_TABLESPACES);
+            rc = pgtblspc_map_parse(optarg, &a->maps[a->nmaps++]);
+            break;
         default: return ERR_USAGE;
         }
     }
@@ -439,7 +470,23 @@ static const char *timeline_value(const restore_args *a, const pgrestore_plan *p
     return num;
 }
 
-/* Physical restore: plan, check the target folder, restore files, write settings. */
+/* The data folder's files, then each tablespace into its own folder. */
+static int restore_files(cli *c, repo *r, const snapshot *s, const restore_args *a, const pgtblspc_plan *tsp,
+                         files_restore_stats *st)
+{
+    files_restore_opts fo = {.target = a->target, .delta = a->delta,
+                             .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
+    /* pg_tblspc/<oid> holds a tablespace's files: they go to its own folder, not here */
+    int rc = tsp->n ? pattern_list_new(tsp->excludes, (size_t)tsp->n, "tablespace", &fo.excludes) : 0;
+    if (!rc)
+        rc = files_restore(r, s, &fo, st);
+    pattern_list_free(&fo.excludes);
+    if (!rc)
+        rc = pgtblspc_restore(r, s, tsp, a->target, a->delta, fo.progress, st);
+    return rc;
+}
+
+/* Physical restore: plan, check the target folders, restore files, write settings. */
 static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_args *a, const config_source *cs,
                             files_restore_stats *st, pgrestore_plan *p)
 {
@@ -448,7 +495,8 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
     char tlnum[16];
     buf_init(&cmd, 0);
     buf_init(&ci, 0);
-    int rc = cli_snapshot_index(r, a->snap, list, n, &force);
+    pgtblspc_plan *tsp = calloc(1, sizeof *tsp);
+    int rc = tsp ? cli_snapshot_index(r, a->snap, list, n, &force) : err_set(ERR_FATAL, "out of memory");
     pgrestore_opts o = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
                         .bin_dir = config_source_get(cs, "bin-dir")};
     if (!rc && a->conninfo_file)
@@ -457,15 +505,15 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
         rc = pgrestore_make_plan(r, list, n, &o, p);
     if (!rc)
         rc = pgrestore_check_target(a->target, a->delta, &p->m);
+    if (!rc)
+        rc = pgtblspc_plan_make(&p->m, a->maps, a->nmaps, a->delta, tsp);
     if (!rc) /* everything checked: only now is anything written */
-        rc = restore_command(c, a->source, &cmd);
+        rc = restore_command(c, p->m.wal_source, &cmd);
     if (!rc) {
         char hex[65];
         text_hex(list[p->chosen].id, 32, hex);
         cli_audit_id(c, hex);
-        files_restore_opts fo = {.target = a->target, .delta = a->delta,
-                                 .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
-        rc = files_restore(r, &list[p->chosen], &fo, st);
+        rc = restore_files(c, r, &list[p->chosen], a, tsp, st);
     }
     if (!rc) {
         pgrestore_settings ps = {.t = &a->t, .restore_command = (const char *)cmd.data,
@@ -478,6 +526,7 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
         memset(ci.data, 0, ci.cap); /* a conninfo may hold a password */
     buf_free(&ci);
     buf_free(&cmd);
+    free(tsp);
     return rc;
 }
 

@@ -1,7 +1,10 @@
 /* cmd_wal — `lifeline wal-push` (archive_command) and `lifeline wal-fetch`
  * (restore_command). Both are meant to be run by PostgreSQL with a key-file slot,
  * so no password KDF is paid per segment. */
+#include <errno.h>
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/log.h"
 #include "../source/wal.h"
@@ -27,6 +30,20 @@ static int parse_source(cli *c, int argc, char **argv, const char *cmd, const ch
     return 0;
 }
 
+/* PostgreSQL's user meeting a repository root made for itself: say what the
+ * ownership model is rather than only "permission denied". */
+static int open_repo(cli *c, repo **r)
+{
+    int rc = cli_open_repo(c, r);
+    if (rc && strstr(err_msg(), strerror(EACCES))) {
+        const struct passwd *pw = getpwuid(geteuid());
+        err_hint("the repository must belong to the user PostgreSQL runs as (%s): chown -R it to that user once; "
+                 "lifeline run as root then keeps its files that user's",
+                 pw ? pw->pw_name : "this user");
+    }
+    return rc;
+}
+
 int cmd_wal_push(cli *c, int argc, char **argv)
 {
     const char *source;
@@ -36,7 +53,7 @@ int cmd_wal_push(cli *c, int argc, char **argv)
         return rc == -2 ? 0 : rc;
     if (argc - optind != 1)
         return err_set(ERR_USAGE, "wal-push needs the path of one WAL file (%%p)");
-    if (!(rc = cli_open_repo(c, &r)))
+    if (!(rc = open_repo(c, &r)))
         rc = wal_push(r, source, argv[optind], &already);
     if (!rc)
         LOG_VERBOSE("%s %s", argv[optind], already ? "was already archived (identical)" : "archived");
@@ -52,7 +69,7 @@ int cmd_wal_fetch(cli *c, int argc, char **argv)
         return rc == -2 ? 0 : rc;
     if (argc - optind != 2)
         return err_set(ERR_USAGE, "wal-fetch needs a WAL file name (%%f) and a destination (%%p)");
-    if (!(rc = cli_open_repo(c, &r)))
+    if (!(rc = open_repo(c, &r)))
         rc = wal_fetch(r, source, argv[optind], argv[optind + 1]);
     if (rc == ERR_NOTFOUND) /* PostgreSQL asks for files that do not exist: not an error to report */
         log_level = -1;

@@ -113,15 +113,25 @@
     "                     streamed over a replication connection (BASE_BACKUP, fast\n" \
     "                     checkpoint, with the server's manifest) straight into the\n" \
     "                     repository; relation files that did not change dedupe. Works on\n" \
-    "                     a primary or a standby. The snapshot records system id, version,\n" \
-    "                     timeline, start/stop LSN and times. The backup is usable once\n" \
-    "                     every WAL segment from start to stop is archived: lifeline waits\n" \
+    "                     a primary or a standby (the role needs REPLICATION). The\n" \
+    "                     snapshot records system id, version, timeline, start/stop LSN\n" \
+    "                     and times, its tablespaces (each stored as pg_tblspc/OID with\n" \
+    "                     its location), and the WAL archive it needs: archive-source, else\n" \
+    "                     the source's own archive, else the archive of the same system\n" \
+    "                     (a standby's source finds its primary's); an archive of another\n" \
+    "                     system is refused (exit 20). The backup is usable once every WAL\n" \
+    "                     segment from start to stop is archived: lifeline waits\n" \
     "                     (wal-timeout, default 60s), else exits 21 and the snapshot is\n" \
-    "                     kept but not used for restores until the WAL arrives.\n" \
+    "                     kept but not used for restores until the WAL arrives. On a\n" \
+    "                     standby the last segment is finished by the primary: with\n" \
+    "                     primary-conninfo lifeline calls pg_switch_wal() there.\n" \
     "  --logical          a logical dump instead: pg_dump -Fc streamed into the\n" \
-    "                     repository (also what type = pg_dump sources do)\n" \
+    "                     repository (also what type = pg_dump sources do); the role\n" \
+    "                     needs pg_read_all_data (not REPLICATION)\n" \
     "  Source keys: conninfo (libpq; no password: use PGPASSFILE or ~/.pgpass),\n" \
-    "  class, wal-timeout, pg-dump (the pg_dump program to run),\n" \
+    "  class, wal-timeout, pg-dump (the pg_dump program to run), archive-source (the\n" \
+    "  source whose WAL archive this server's WAL is in), primary-conninfo (for a\n" \
+    "  standby: the primary, whose role needs EXECUTE on pg_switch_wal()),\n" \
     "  bin-dir (PostgreSQL's programs: restore runs pg_waldump from there)\n\n" \
     "  --source NAME      back up a Redis source (type = redis): a point-in-time RDB\n" \
     "                     taken over the replication protocol (AUTH, then PSYNC, in the\n" \
@@ -240,6 +250,11 @@
     "  --primary-conninfo-file F  with --standby: primary_conninfo from file F (one\n" \
     "               line of libpq settings; it may hold a password, which therefore\n" \
     "               never appears in argv); written to postgresql.auto.conf (mode 0600)\n" \
+    "  --tablespace-map OID=DIR  restore tablespace OID into DIR instead of its\n" \
+    "               original location (repeatable; like pg_basebackup's\n" \
+    "               --tablespace-mapping); pg_tblspc/OID then links to DIR. A\n" \
+    "               tablespace's folder must be empty or absent (with --delta: a\n" \
+    "               folder, rewritten like the data folder)\n" \
     "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
     "               --stdout streams it, e.g. into pg_restore -d DB\n\n" \
     "Redis:\n" \
@@ -262,10 +277,13 @@
     "                         and its id recomputed\n" \
     "  --read-data-subset N/M read only the N-th of M parts of the packs\n" \
     "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" \
-    "For PostgreSQL sources: every base backup's WAL range must be archived, and any\n" \
-    "gap in the archive after the oldest backup is named segment by segment.\n" \
-    "With --read-data, every archived WAL file is read and authenticated too, and\n" \
-    "every Redis snapshot's RDB is parsed again (CRC-64).\n" \
+    "For PostgreSQL sources: every base backup's WAL range must be archived, any\n" \
+    "gap in the archive after the oldest backup is named segment by segment, and a\n" \
+    "backup of another system than its archive's is an error.\n" \
+    "With --read-data, every archived WAL file is read and authenticated too (each\n" \
+    "segment's header must be the segment its name says, of its archive's system: an\n" \
+    "archive that mixes systems is named), and every Redis snapshot's RDB is parsed\n" \
+    "again (CRC-64).\n" \
     "Partial files (*.tmp) of writes that never finished are counted as a warning;\n" \
     "prune removes them. A repository that cannot be written (read-only medium, full\n" \
     "disk) is checked without a lock, with a warning (--no-lock: without the warning).\n" HELP_GLOBAL
@@ -296,11 +314,14 @@
     "Options:\n" \
     "  --class NAME   only snapshots of this class (and its policy unless flags given)\n" \
     "  --allow-remove-newest  let the policy remove a group's newest snapshot too\n" \
-    "  --dry-run      only say what would be removed\n" \
+    "  --dry-run      only say what would be removed, WAL included\n" \
     "  --prune        run prune afterwards\n" \
-    "PostgreSQL WAL: after the snapshots are removed, each source's archived WAL older\n" \
-    "than its oldest kept base backup is removed (every kept backup keeps its whole\n" \
-    "point-in-time window up to the next); a source with no backups left keeps its WAL.\n" HELP_GLOBAL
+    "PostgreSQL WAL: after the snapshots are removed, each archive's WAL older than its\n" \
+    "oldest kept base backup is removed (every kept backup keeps its whole point-in-time\n" \
+    "window up to the next); an archive with no backups left keeps its WAL. Each archive\n" \
+    "is reported: files, first .. last segment, bytes stored. --json: an array of the\n" \
+    "snapshots (with keep and reason), then per archive an object with kind \"wal\",\n" \
+    "wal_source, keep_from, files, bytes, first, last.\n" HELP_GLOBAL
 
 #define HELP_PRUNE \
     "Usage: lifeline prune [--dry-run] [--max-unused PERCENT] [--safety-window DURATION]\n\n" \
@@ -356,6 +377,11 @@
     "Archives one PostgreSQL WAL file (segment, .partial, .history or .backup) as\n" \
     "wal/<source>/<name>, durable before it exits 0. Pushing the same file again with\n" \
     "identical content succeeds; different content for an archived name is an error.\n" \
+    "A segment (or .partial) must be the segment its name says (its first page's long\n" \
+    "header) and of the archive's PostgreSQL system: the first segment pushed sets it\n" \
+    "(wal/<source>/system-id); another cluster's WAL is refused naming both system\n" \
+    "ids (exit 20), a file that is not its segment with exit 2. .history and .backup\n" \
+    "files carry no system id and are taken as they are.\n" \
     "In postgresql.conf, with a key-file slot so no password KDF runs per segment:\n" \
     "  archive_command = '/usr/local/bin/lifeline -c CONF --key-file KEY wal-push --source main-db %p'\n" \
     "(the absolute path: archive_command runs with the server's environment, and\n" \

@@ -66,6 +66,12 @@ static void dir_of(const char *path, char *dir, size_t cap)
 
 int fs_write_durable(const char *path, const void *data, size_t len, mode_t mode, int exclusive)
 {
+    return fs_write_durable_owned(path, data, len, mode, exclusive, (uid_t)-1, (gid_t)-1);
+}
+
+int fs_write_durable_owned(const char *path, const void *data, size_t len, mode_t mode, int exclusive, uid_t uid,
+                           gid_t gid)
+{
     char tmp[PATH_MAX], dir[PATH_MAX];
     unsigned r = (unsigned)random() ^ (unsigned)getpid();
     if (snprintf(tmp, sizeof tmp, "%s.%u.tmp", path, r) >= (int)sizeof tmp)
@@ -74,7 +80,9 @@ int fs_write_durable(const char *path, const void *data, size_t len, mode_t mode
     if (fd < 0)
         return err_sys(ERR_IO, "create %s", tmp);
     int rc = 0;
-    if (fs_write_all(fd, data, len) != 0)
+    if (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0)
+        rc = err_sys(ERR_IO, "set owner of %s", tmp);
+    else if (fs_write_all(fd, data, len) != 0)
         rc = err_sys(ERR_IO, "write %s", tmp);
     else if (fsync(fd) != 0)
         rc = err_sys(ERR_IO, "fsync %s", tmp);

@@ -13,6 +13,10 @@
  * is left behind and the error names the step (write, fsync, rename) that failed.
  * With exclusive, an existing path is an error (ERR_FATAL, errno EEXIST). */
 int fs_write_durable(const char *path, const void *data, size_t len, mode_t mode, int exclusive) WUR;
+/* The same, the file given owner uid:gid before it appears under its name
+ * (uid (uid_t)-1: left as created). */
+int fs_write_durable_owned(const char *path, const void *data, size_t len, mode_t mode, int exclusive, uid_t uid,
+                           gid_t gid) WUR;
 /* Reads a whole file (at most max bytes, else ERR_DAMAGED). ENOENT gives ERR_NOTFOUND. */
 int fs_read_file(const char *path, buf *out, size_t max) WUR;
 /* Reads len bytes at off; a short file gives ERR_DAMAGED. */

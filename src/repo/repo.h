@@ -13,7 +13,9 @@
 #include "idx.h"
 
 #define REPO_VERSION 1
-#define REPO_MAX_OBJECT (64u << 20) /* snapshots, index files, locks... */
+/* snapshots, index files, locks, WAL files: a 64 MiB segment (WAL_MAX_FILE) that does
+ * not compress is larger than that once sealed, hence the slack */
+#define REPO_MAX_OBJECT ((64u << 20) + (1u << 20))
 
 typedef struct repo repo;
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,9 +25,12 @@
 
 #define PIPE_BLOCK (256 * 1024)
 
-static int spawn(const pgdump_opts *o, pid_t *pid, int *fd)
+/* pg_dump's messages go to a memory file, so its failure is one line of ours. */
+static int spawn(const pgdump_opts *o, pid_t *pid, int *fd, int *errfd)
 {
     int p[2];
+    if ((*errfd = memfd_create("pg_dump-stderr", MFD_CLOEXEC)) < 0)
+        return err_sys(ERR_IO, "memory file for pg_dump's messages");
     if (pipe2(p, O_CLOEXEC) != 0)
         return err_sys(ERR_IO, "pipe for pg_dump");
     const char *prog = o->pg_dump ? o->pg_dump : "pg_dump";
@@ -38,9 +42,10 @@ static int spawn(const pgdump_opts *o, pid_t *pid, int *fd)
     }
     if (*pid == 0) {
         dup2(p[1], STDOUT_FILENO);
+        dup2(*errfd, STDERR_FILENO);
         /* -w: never prompt (a password comes from PGPASSFILE / .pgpass) */
         execlp(prog, prog, "-Fc", "-w", "-d", o->conninfo, (char *)NULL);
-        fprintf(stderr, "lifeline: error: cannot run %s: %s\n", prog, strerror(errno));
+        fprintf(stderr, "cannot run %s: %s\n", prog, strerror(errno));
         _exit(127);
     }
     close(p[1]);
@@ -48,9 +53,30 @@ static int spawn(const pgdump_opts *o, pid_t *pid, int *fd)
     return 0;
 }
 
-static int finish_child(const pgdump_opts *o, pid_t pid, int failed)
+/* pg_dump's last "error:" line (it may add "detail:" lines after it), else its
+ * last line: the reason, as one line. */
+static void last_message(int errfd, char *out, size_t cap)
+{
+    char b[2048];
+    off_t end = lseek(errfd, 0, SEEK_END), at = end > (off_t)sizeof b - 1 ? end - (off_t)sizeof b + 1 : 0;
+    ssize_t n = end > 0 ? pread(errfd, b, (size_t)(end - at), at) : 0;
+    b[n > 0 ? n : 0] = '\0';
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' '))
+        b[--n] = '\0';
+    const char *line = strrchr(b, '\n') ? strrchr(b, '\n') + 1 : b;
+    for (const char *e = strstr(b, "error: "); e; e = strstr(e + 1, "error: "))
+        line = e + 7;
+    size_t l = strcspn(line, "\n");
+    snprintf(out, cap, "%.*s", (int)l, line);
+    for (char *p = out; *p; p++)
+        if (*p == '\t')
+            *p = ' ';
+}
+
+static int finish_child(const pgdump_opts *o, pid_t pid, int errfd, int failed)
 {
     int status;
+    char msg[512];
     if (failed)
         kill(pid, SIGTERM);
     while (waitpid(pid, &status, 0) < 0)
@@ -60,9 +86,14 @@ static int finish_child(const pgdump_opts *o, pid_t pid, int failed)
         return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    return err_set(ERR_SOURCE, "pg_dump of source %s failed (%s %d; its message is above); nothing was saved",
-                   o->source, WIFEXITED(status) ? "exit code" : "signal",
-                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    last_message(errfd, msg, sizeof msg);
+    err_set(ERR_SOURCE, "pg_dump of source %s failed (%s %d): %s; nothing was saved", o->source,
+            WIFEXITED(status) ? "exit code" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+            msg[0] ? msg : "no message");
+    if (strstr(msg, "permission denied"))
+        err_hint("a logical dump reads every table: the role of conninfo needs pg_read_all_data "
+                 "(GRANT pg_read_all_data TO it), not REPLICATION");
+    return ERR_SOURCE;
 }
 
 static int pump(int fd, blob_stream *bs, snapshot_summary *sum, progress *pr)
@@ -102,15 +133,17 @@ int pgdump_backup(repo *r, const pgdump_opts *o, uint8_t root[32], snapshot_summ
     tree_builder *tb = NULL;
     progress pr;
     pid_t pid = -1;
-    int fd = -1;
+    int fd = -1, errfd = -1;
     char name[128];
     snprintf(name, sizeof name, "%s.dump", o->source);
     int rc = blob_stream_new(r, &bs);
     if (!rc)
         rc = tree_builder_new(&tb);
     if (!rc)
-        rc = spawn(o, &pid, &fd);
+        rc = spawn(o, &pid, &fd, &errfd);
     if (rc) {
+        if (errfd >= 0)
+            close(errfd);
         blob_stream_free(&bs);
         tree_builder_free(&tb);
         return rc;
@@ -118,7 +151,8 @@ int pgdump_backup(repo *r, const pgdump_opts *o, uint8_t root[32], snapshot_summ
     progress_start(&pr, "dump", o->progress);
     rc = pump(fd, bs, sum, &pr);
     close(fd);
-    int wrc = finish_child(o, pid, rc != 0);
+    int wrc = finish_child(o, pid, errfd, rc != 0);
+    close(errfd);
     rc = rc ? rc : wrc;
     progress_end(&pr);
     tree_node n = {0};

@@ -251,10 +251,10 @@ static int choose_path(repo *r, const pgrestore_opts *o, const pg_meta *m, const
     if (o->tl_kind == PGR_TL_NUMBER) {
         if (o->tl < base)
             return err_set(ERR_NOTFOUND, "timeline %u is older than the chosen backup's timeline %u", o->tl, base);
-        int rc = pgtl_load(r, o->source, o->tl, p);
+        int rc = pgtl_load(r, m->wal_source, o->tl, p);
         if (rc == ERR_NOTFOUND) {
             err_clear();
-            return err_set(ERR_NOTFOUND, "timeline %u has no history file in the WAL archive of %s", o->tl, o->source);
+            return err_set(ERR_NOTFOUND, "timeline %u has no history file in the WAL archive of %s", o->tl, m->wal_source);
         }
         if (!rc && !pgtl_contains(p, base, m->stop_lsn))
             rc = err_set(ERR_NOTFOUND, "timeline %u does not branch from timeline %u after the chosen backup ends",
@@ -265,12 +265,12 @@ static int choose_path(repo *r, const pgrestore_opts *o, const pg_meta *m, const
     size_t nc = 0;
     if (!cand)
         return err_set(ERR_FATAL, "out of memory");
-    int rc = load_candidates(r, o->source, base, cand, &nc);
+    int rc = load_candidates(r, m->wal_source, base, cand, &nc);
     if (!rc && o->tl_kind == PGR_TL_LATEST && nc) {
         *p = cand[nc - 1];
         if (!pgtl_contains(p, base, m->stop_lsn)) {
             err_set(ERR_NOTFOUND, "the newest timeline in the WAL archive of %s, %u, does not branch from timeline %u "
-                                  "after the chosen backup ends", o->source, p->s[p->n - 1].tli, base);
+                                  "after the chosen backup ends", m->wal_source, p->s[p->n - 1].tli, base);
             err_hint("--target-timeline current stays on the backup's timeline");
             rc = ERR_NOTFOUND;
         }
@@ -356,7 +356,7 @@ static int locate(plan_ctx *c, const pg_meta *m, const pgtl_path *p, const wal_a
     if (from <= to)
         LOG_INFO("looking for the %s in %llu archived WAL segment(s) of %s", what, (unsigned long long)(to - from + 1),
                  m->source);
-    int rc = pgws_find(c->r, m->source, p, a, m->segsize, c->waldump, from, to, m->start_lsn, t, &res);
+    int rc = pgws_find(c->r, m->wal_source, p, a, m->segsize, c->waldump, from, to, m->start_lsn, t, &res);
     if (rc)
         return rc;
     if (res.found && res.lsn < m->stop_lsn) { /* inside this backup: recovery would stop before it is consistent */
@@ -392,7 +392,7 @@ static int try_backup(plan_ctx *c, const pg_meta *m, const char *sid, pgrestore_
     wal_archive a;
     pgtl_path path;
     uint64_t first, blast, last, end = 0, gap, at = 0;
-    int none, rc = wal_archive_load(c->r, m->source, m->segsize, 0, &a);
+    int none, rc = wal_archive_load(c->r, m->wal_source, m->segsize, 0, &a);
     *older = 0;
     if (!rc)
         rc = choose_path(c->r, c->o, m, &a, &path);

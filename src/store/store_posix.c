@@ -1,4 +1,7 @@
-/* store_posix — the store backend for a local (or mounted) folder. */
+/* store_posix — the store backend for a local (or mounted) folder. The repository
+ * belongs to the owner of its folder: run as root in a folder another user owns
+ * (PostgreSQL's, whose archive_command writes WAL here), every file and folder it
+ * creates is given that owner and group, so both can go on using it. */
 #define _GNU_SOURCE
 #include "store.h"
 
@@ -33,6 +36,8 @@ typedef struct posix_store {
     pthread_mutex_t mu;
     fd_entry fds[FD_CACHE];
     unsigned long clock;
+    uid_t uid; /* the owner new entries get; (uid_t)-1: as created */
+    gid_t gid;
 } posix_store;
 
 static void fd_forget(posix_store *ps, const char *name);
@@ -42,22 +47,46 @@ static int full_path(store *s, const char *name, char *out)
     return fs_join(out, PATH_MAX, ((posix_store *)s)->root, name);
 }
 
+/* Creates the folder holding name (data/xx/, wal/<source>/), and any folder above
+ * it inside the repository, with the repository's owner. */
+static int make_parent(posix_store *ps, const char *name)
+{
+    char rel[PATH_MAX], p[PATH_MAX];
+    snprintf(rel, sizeof rel, "%s", name);
+    char *slash = strrchr(rel, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    for (char *c = rel;; c++) {
+        if (*c != '/' && *c)
+            continue;
+        char keep = *c;
+        *c = '\0';
+        int rc = fs_join(p, sizeof p, ps->root, rel), made = 0;
+        if (!rc && !(made = mkdir(p, 0700) == 0) && errno != EEXIST)
+            rc = err_sys(ERR_IO, "create folder %s", p);
+        else if (made && ps->uid != (uid_t)-1 && chown(p, ps->uid, ps->gid) != 0)
+            rc = err_sys(ERR_IO, "set owner of %s", p);
+        *c = keep;
+        if (rc || !keep)
+            return rc;
+    }
+}
+
 static int posix_put(store *s, const char *name, const void *data, size_t len, int exclusive)
 {
     char p[PATH_MAX];
-    fd_forget((posix_store *)s, name);
+    posix_store *ps = (posix_store *)s;
+    fd_forget(ps, name);
     int rc = full_path(s, name, p);
     if (rc)
         return rc;
-    rc = fs_write_durable(p, data, len, 0600, exclusive);
+    rc = fs_write_durable_owned(p, data, len, 0600, exclusive, ps->uid, ps->gid);
     if (rc && errno == ENOENT) {
         /* data/xx/ sub-folders are made on first use. */
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", p);
-        *strrchr(dir, '/') = '\0';
-        if ((rc = fs_mkdirs(dir, 0700)))
+        if ((rc = make_parent(ps, name)))
             return rc;
-        rc = fs_write_durable(p, data, len, 0600, exclusive);
+        rc = fs_write_durable_owned(p, data, len, 0600, exclusive, ps->uid, ps->gid);
     }
     return rc;
 }
@@ -100,18 +129,19 @@ static int posix_put_nosync(store *s, const char *name, const void *data, size_t
         return rc;
     if (snprintf(tmp, sizeof tmp, "%s.%u.tmp", p, (unsigned)random()) >= (int)sizeof tmp)
         return err_set(ERR_FATAL, "path too long: %s", p);
+    posix_store *ps = (posix_store *)s;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == ENOENT) { /* data/xx/ is made on first use */
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", p);
-        *strrchr(dir, '/') = '\0';
-        if ((rc = fs_mkdirs(dir, 0700)))
+        if ((rc = make_parent(ps, name)))
             return rc;
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     }
     if (fd < 0)
         return err_sys(ERR_IO, "create %s", tmp);
-    rc = write_direct_then_buffered(fd, tmp, data, len);
+    if (ps->uid != (uid_t)-1 && fchown(fd, ps->uid, ps->gid) != 0)
+        rc = err_sys(ERR_IO, "set owner of %s", tmp);
+    if (!rc)
+        rc = write_direct_then_buffered(fd, tmp, data, len);
     if (!rc) /* start writeback of what went buffered, so the later fsync finds little to do */
         sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (close(fd) != 0 && !rc)
@@ -368,10 +398,19 @@ int store_posix_open(const char *path, int create, store **out)
         s->fds[i].fd = -1;
     s->base.location = strdup(s->root);
     int rc = s->base.location ? 0 : err_set(ERR_FATAL, "out of memory");
+    if (!rc && create)
+        rc = fs_mkdirs(s->root, 0700);
+    struct stat st;
+    s->uid = (uid_t)-1;
+    s->gid = (gid_t)-1;
+    if (!rc && stat(s->root, &st) == 0 && geteuid() == 0 && st.st_uid != 0) {
+        s->uid = st.st_uid; /* root working in another user's repository: keep it theirs */
+        s->gid = st.st_gid;
+    }
     for (size_t i = 0; create && !rc && i < sizeof dirs / sizeof *dirs; i++) {
-        char p[PATH_MAX];
-        if (!(rc = fs_join(p, sizeof p, s->root, dirs[i])))
-            rc = fs_mkdirs(p, 0700);
+        char name[32];
+        snprintf(name, sizeof name, "%s/x", dirs[i]);
+        rc = make_parent(s, name);
     }
     if (!rc && create)
         rc = fs_fsync_dir(s->root);

@@ -17,8 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pg_meta_parse(s, &m) == 0) {
         uint64_t first, last;
         pg_meta_wal_range(&m, &first, &last);
-        if (last < first)
+        if (last < first || m.nts < 0 || m.nts > PG_MAX_TABLESPACES)
             abort();
+        for (int i = 0; i < m.nts; i++)
+            if (m.ts[i].location[0] != '/' || !m.ts[i].oid)
+                abort();
     }
     free(s);
     return 0;

@@ -47,10 +47,11 @@ pg_stop_all() { for d in "${PG_STARTED[@]}"; do pg_stop "$d"; done; }
 # pg_val PORT SQL: one value
 pg_val() { pg_sql "$@" | head -1; }
 
-# pg_ready_lifeline: a key file, the binary where the server's user can run it, and a
-# configuration naming source main-db on PORT. Sets CONF.
+# pg_setup_lifeline PORT [keep-owners]: a key file, the binary where the server's
+# user can run it, and a configuration naming source main-db on PORT. Sets CONF.
+# The test folder is then the server's user's, unless keep-owners.
 pg_setup_lifeline() {
-  local port=$1
+  local port=$1 keep=${2:-}
   ok key add --key-file "$T/wal.key"
   install -m 755 "$LL" "$T/lifeline"
   CONF=$T/ll.conf
@@ -64,7 +65,7 @@ type = postgres
 conninfo = host=127.0.0.1 port=$port user=postgres dbname=postgres
 wal-timeout = ${WAL_TIMEOUT:-60s}
 CONFEOF
-  [[ $(id -u) -ne 0 ]] || chown -R postgres: "$T"
+  [[ $(id -u) -ne 0 || $keep == keep-owners ]] || chown -R postgres: "$T"
   chmod 755 "$T"
 }
 
@@ -143,3 +144,27 @@ pg_archiving_primary() {
   pg_start "$T/pgdata" "$PORT" "${conf[@]}" "$@"
   pg_sql "$PORT" "create table markers(id int primary key, t timestamptz not null default clock_timestamp())"
 }
+
+# pg_standby DIR: a streaming standby of the primary on PORT, in DIR, not archiving.
+# Sets SPORT.
+pg_standby() {
+  local dir=$1
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres -D "$dir" -R -X stream ||
+    fail "pg_basebackup for the standby failed"
+  SPORT=$(free_port)
+  as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$dir.log" -w -t 60 \
+    -o "-p $SPORT -k $dir -c archive_mode=off" start >/dev/null || { tail "$dir.log"; fail "standby did not start"; }
+  PG_STARTED+=("$dir")
+}
+
+# pg_restored_markers DIR: starts the restored data folder on a free port, waits
+# for its promotion, and prints its markers ("1,2,3").
+pg_restored_markers() {
+  local port
+  port=$(free_port)
+  pg_start_restored "$1" "$port" >&2
+  pg_val "$port" "select string_agg(id::text, ',' order by id) from markers"
+}
+
+# pg_primary: the same, under the name the older tests use.
+pg_primary() { pg_archiving_primary "$@"; }

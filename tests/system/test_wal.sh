@@ -1,7 +1,19 @@
 # The WAL archive commands' contract (PostgreSQL's rules for archive and restore
 # commands). Against a running PostgreSQL: with the rest of the PostgreSQL issue.
 
-make_segment() { head -c 16777216 /dev/urandom >"$1"; }
+# make_segment FILE [SIZE [SYSID]]: random bytes behind the long page header of the
+# segment FILE's name says (as PostgreSQL writes it), of system SYSID.
+make_segment() {
+  python3 - "$1" "${2:-16777216}" "${3:-7000000000000000001}" <<'PY'
+import os, struct, sys
+path, size, sysid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+name = os.path.basename(path)[:24]
+segno = int(name[8:16], 16) * (0x100000000 // size) + int(name[16:24], 16)
+head = struct.pack('<HHIQII', 0xD110, 0x0007, int(name[:8], 16), segno * size, 0, 0) + struct.pack('<QII', sysid, size, 8192)
+with open(path, 'wb') as f:
+    f.write(head + os.urandom(size - len(head)))
+PY
+}
 
 t_wal_push_fetch_contract() {
   new_repo
@@ -43,7 +55,7 @@ t_wal_push_fetch_contract() {
 t_wal_push_killed_midway_serves_nothing_partial() {
   new_repo
   seg=000000010000000000000009
-  head -c 60000000 /dev/urandom >"$T/$seg"   # large, so the kill lands while it is written
+  make_segment "$T/$seg" 67108864   # large (64 MiB segments), so the kill lands while it is written
   hits=0
   for delay in 0.1 0.2 0.3; do
     "$LL" -r "$REPO" wal-push "$T/$seg" >/dev/null 2>&1 &

@@ -59,6 +59,49 @@ static void lsn_and_names(void **state)
     err_clear();
 }
 
+/* A segment's first page: long header (magic, info, tli, pageaddr, rem_len, pad,
+ * sysid, seg_size, blcksz), little-endian unless big. */
+static void put_header(uint8_t *p, uint64_t pageaddr, uint64_t sysid, uint32_t segsize, int big)
+{
+    uint64_t v[] = {0xD110, 0x0007, 1, pageaddr, 0, 0, sysid, segsize, 8192};
+    int w[] = {2, 2, 4, 8, 4, 4, 8, 4, 4};
+    size_t off = 0;
+    for (int f = 0; f < 9; f++) {
+        for (int i = 0; i < w[f]; i++)
+            p[off + (size_t)(big ? w[f] - 1 - i : i)] = (uint8_t)(v[f] >> (8 * i));
+        off += (size_t)w[f];
+    }
+}
+
+static void wal_header_checks(void **state)
+{
+    (void)state;
+    uint8_t *seg = calloc(1, SEG);
+    wal_header h;
+    const char *why = NULL;
+    const char *name = "000000010000000000000003";
+    assert_non_null(seg);
+    put_header(seg, 3 * (uint64_t)SEG, 7312345678901234567ull, SEG, 0);
+    assert_int_equal(wal_header_check(name, seg, SEG, &h, &why), 0);
+    assert_true(h.sysid == 7312345678901234567ull && h.seg_size == SEG && h.blcksz == 8192 && h.tli == 1);
+    assert_int_equal(wal_header_check("000000010000000000000003.partial", seg, SEG, &h, &why), 0);
+    put_header(seg, 3 * (uint64_t)SEG, 42, SEG, 1); /* a big-endian server's */
+    assert_int_equal(wal_header_check(name, seg, SEG, &h, &why), 0);
+    assert_true(h.sysid == 42);
+    assert_int_equal(wal_header_check("000000010000000000000004", seg, SEG, &h, &why), -1); /* renamed */
+    assert_string_equal(why, "it holds another segment than its name says");
+    assert_int_equal(wal_header_check(name, seg, SEG - 1, &h, &why), -1); /* cut */
+    assert_int_equal(wal_header_check(name, seg, 20, &h, &why), -1);
+    put_header(seg, 3 * (uint64_t)SEG, 42, SEG, 0);
+    seg[2] = 0; /* no long header */
+    assert_int_equal(wal_header_check(name, seg, SEG, &h, &why), -1);
+    assert_string_equal(why, "its first page has no WAL long header");
+    memset(seg, 0, 64);
+    assert_int_equal(wal_header_check(name, seg, SEG, &h, &why), -1);
+    free(seg);
+    err_clear();
+}
+
 static void archive_gaps_and_forget(void **state)
 {
     (void)state;
@@ -84,14 +127,16 @@ static void archive_gaps_and_forget(void **state)
     assert_true(wal_archive_has(&a, 1, 5) && !wal_archive_has(&a, 3, 5));
     assert_true(wal_archive_last(&a, 1) == 5 && wal_archive_last(&a, 3) == 0);
     wal_archive_free(&a);
-    uint64_t removed;
-    assert_int_equal(wal_archive_forget(r, "db", SEG, 4, 1, &removed), 0); /* dry run */
-    assert_true(removed == 3);
+    wal_forget_stats st;
+    assert_int_equal(wal_archive_forget(r, "db", SEG, 4, 1, &st), 0); /* dry run */
+    assert_true(st.files == 3 && st.first == 1 && st.last == 2 && st.bytes > 0);
+    assert_string_equal(st.first_name, "000000010000000000000001");
+    assert_string_equal(st.last_name, "000000010000000000000002");
     assert_int_equal(wal_archive_load(r, "db", SEG, 0, &a), 0);
     assert_int_equal(a.n, 5);
     wal_archive_free(&a);
-    assert_int_equal(wal_archive_forget(r, "db", SEG, 4, 0, &removed), 0);
-    assert_true(removed == 3);
+    assert_int_equal(wal_archive_forget(r, "db", SEG, 4, 0, &st), 0);
+    assert_true(st.files == 3);
     assert_int_equal(wal_archive_load(r, "db", SEG, 0, &a), 0);
     assert_int_equal(a.n, 3);
     assert_int_equal(a.others, 1); /* the .history file stays */
@@ -225,6 +270,11 @@ static void pg_meta_round_trip(void **state)
     m.start_time = 1795000000.25;
     m.stop_time = 1795000001.5;
     m.wal_complete = 1;
+    m.nts = 2;
+    m.ts[0].oid = 16390;
+    snprintf(m.ts[0].location, sizeof m.ts[0].location, "/srv/pg/ts");
+    m.ts[1].oid = 16391;
+    snprintf(m.ts[1].location, sizeof m.ts[1].location, "/a");
     cJSON *j = pg_meta_json(&m);
     char *txt = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -232,6 +282,9 @@ static void pg_meta_round_trip(void **state)
     assert_string_equal(back.system_id, m.system_id);
     assert_true(back.tli == 3 && back.start_lsn == m.start_lsn && back.stop_lsn == m.stop_lsn);
     assert_true(back.stop_time == m.stop_time && back.wal_complete && !back.standby);
+    assert_string_equal(back.wal_source, "main-db"); /* none given: its own */
+    assert_true(back.nts == 2 && back.ts[1].oid == 16391);
+    assert_string_equal(back.ts[0].location, "/srv/pg/ts");
     uint64_t first, last;
     pg_meta_wal_range(&back, &first, &last);
     assert_true(first == 4 && last == 5);
@@ -239,6 +292,12 @@ static void pg_meta_round_trip(void **state)
     free(txt);
     assert_int_equal(pg_meta_parse("{\"type\":\"postgres\"}", &back), ERR_DAMAGED);
     assert_int_equal(pg_meta_parse("[1]", &back), ERR_DAMAGED);
+    snprintf(m.ts[1].location, sizeof m.ts[1].location, "relative");
+    j = pg_meta_json(&m);
+    txt = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    assert_int_equal(pg_meta_parse(txt, &back), ERR_DAMAGED); /* a relative tablespace location */
+    free(txt);
     assert_int_equal(pg_meta_parse(NULL, &back), ERR_DAMAGED);
     err_clear();
 }
@@ -326,6 +385,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backup_paths_normalized), cmocka_unit_test(sparse_write_and_read),
         cmocka_unit_test(lsn_and_names),       cmocka_unit_test(archive_gaps_and_forget),
+        cmocka_unit_test(wal_header_checks),
         cmocka_unit_test(stream_matches_whole), cmocka_unit_test(tree_builder_any_order),
         cmocka_unit_test(pg_meta_round_trip),
     };
