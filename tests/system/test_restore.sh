@@ -1,0 +1,128 @@
+# Restore into a target that already holds things: nothing there is ever followed
+# (a planted symlink cannot lead a restore outside its target); each entry that
+# cannot be restored is named and the rest restored; exit codes say which kind.
+
+# A source tree with folders, files and a nested chain, in modes and times that
+# differ from what lies outside the target, so a write or chmod through a link shows.
+restore_src() {
+  mkdir -p "$T/src/dir/sub" "$T/src/mid/a/b"
+  echo inside >"$T/src/dir/file"; echo deeper >"$T/src/dir/sub/f"
+  echo two >"$T/src/file2"; echo leaf >"$T/src/mid/a/b/leaf"
+  chmod 755 "$T/src/dir"; chmod 640 "$T/src/file2"; chmod 750 "$T/src/mid/a"
+  touch -d '2003-03-03' "$T/src/dir/file" "$T/src/dir" "$T/src/mid/a"
+}
+
+# $T/ext stands for /etc: what a planted link points at. Its signature (every
+# entry's type, mode, owner, size, mtime, content; the folder itself included)
+# is taken before and compared after each restore.
+restore_ext() {
+  mkdir -p "$T/ext/outside/sub"
+  echo secret >"$T/ext/outside/victim"; echo keep >"$T/ext/outside/file"; echo x >"$T/ext/outside/sub/f"
+  chmod 700 "$T/ext/outside"; chmod 600 "$T/ext/outside/victim"
+  touch -d '2002-02-02' "$T/ext/outside/victim" "$T/ext/outside/file" "$T/ext/outside/sub" "$T/ext/outside"
+  EXT_BEFORE=$($TREESIG "$T/ext")
+}
+
+ext_unchanged() {
+  diff <(echo "$EXT_BEFORE") <($TREESIG "$T/ext") || fail "restore into $1 changed $T/ext, outside the target"
+}
+
+# OUT holds exactly the source, as real folders and files.
+restored_exactly() {
+  diff <($TREESIG "$T/src") <($TREESIG "$1$T/src") || fail "restore into $1 differs from the source"
+  [[ ! -L $1$T/src/dir && -d $1$T/src/dir && ! -L $1$T/src/file2 && -f $1$T/src/file2 ]] ||
+    fail "restore into $1 left a symlink where the snapshot has a folder or file"
+  [[ -z $(find "$1" -name '.lifeline-*') ]] || fail "temporary files left in $1"
+}
+
+# fwsig ROOT [SKIP]: like treesig, but through folder descriptors (paths may exceed
+# PATH_MAX); SKIP (relative) and what is below it are left out.
+fwsig() {
+  python3 - "$1" "${2:-}" <<'PY'
+import hashlib, os, stat, sys
+top, skip = sys.argv[1], sys.argv[2]
+for root, dirs, files, rfd in os.fwalk(top):
+    rel = os.path.relpath(root, top)
+    dirs[:] = sorted(d for d in dirs if os.path.normpath(os.path.join(rel, d)) != skip)
+    for n in sorted(dirs + files):
+        p = os.path.normpath(os.path.join(rel, n))
+        if p == skip:
+            continue
+        st = os.stat(n, dir_fd=rfd, follow_symlinks=False)
+        h, size = '', ''
+        if stat.S_ISREG(st.st_mode):
+            fd = os.open(n, os.O_RDONLY, dir_fd=rfd)
+            h, size = hashlib.sha256(os.read(fd, 1 << 24)).hexdigest()[:16], st.st_size
+            os.close(fd)
+        print(p, oct(st.st_mode), st.st_uid, st.st_gid, size, st.st_mtime_ns, h)
+PY
+}
+
+t_restore_never_follows_links_in_the_target() {
+  restore_src; new_repo; ok backup "$T/src"; restore_ext
+  local top=${T#/}; top=${top%%/*}                   # the first component of $T ("tmp")
+  mkdir -p "$T/o1$T/src" "$T/o2$T/src" "$T/o3" "$T/o4$T/src" "$T/o5$T/src/mid" "$T/o6$T/src"
+  ln -s "$T/ext/outside" "$T/o1$T/src/dir"            # a folder's place
+  ln -s "$T/ext/outside/victim" "$T/o2$T/src/file2"   # a file's place: never written through
+  ln -s "$T/ext/outside" "$T/o3/$top"                 # the first component of every path
+  ln -s "$T/ext/nowhere/deeper" "$T/o4$T/src/dir"     # dangling
+  ln -s "$T/ext/outside" "$T/o5$T/src/mid/a"          # an intermediate folder
+  ln -s /etc "$T/o6$T/src/dir"; ln -s "$T/ext/outside/sub" "$T/o6$T/src/mid"
+  for o in o1 o2 o3 o4 o5 o6; do
+    ok restore latest --target "$T/$o"
+    ext_unchanged "$T/$o"
+    restored_exactly "$T/$o"
+  done
+  [[ ! -e $T/ext/nowhere ]] || fail "a dangling link in the target was followed"
+  # again over what the first restore made: same result, still nothing outside touched
+  ok restore latest --target "$T/o1"
+  restored_exactly "$T/o1"; ext_unchanged "$T/o1"
+}
+
+# The snapshot's own symlink, restored first, is not followed by a later restore
+# whose snapshot has a folder (or file) there.
+t_restore_never_follows_its_own_links() {
+  restore_ext; new_repo
+  mkdir -p "$T/s"; ln -s "$T/ext/outside" "$T/s/dir"; ln -s "$T/ext/outside/victim" "$T/s/file2"
+  ok --json backup "$T/s"
+  first=$(json 'j["snapshot_id"]')
+  rm "$T/s/dir" "$T/s/file2"; mkdir -p "$T/s/dir/sub"; echo new >"$T/s/dir/sub/f"; echo two >"$T/s/file2"
+  chmod 777 "$T/s/dir"
+  ok backup "$T/s"
+  ok restore "$first" --target "$T/out"
+  [[ -L $T/out$T/s/dir ]] || fail "the snapshot's symlink was not restored as a symlink"
+  ok restore latest --target "$T/out"
+  ext_unchanged "$T/out"
+  [[ -d $T/out$T/s/dir && ! -L $T/out$T/s/dir && $(cat "$T/out$T/s/dir/sub/f") == new ]] || fail "folder not restored"
+  [[ $(stat -c %a "$T/out$T/s/dir") == 777 && $(cat "$T/out$T/s/file2") == two ]] || fail "mode or file wrong"
+}
+
+# Local problems are reported one line each; everything else is restored, folder
+# metadata applied, exit 22. A file where the snapshot has a folder is replaced; a
+# folder with contents where it has a file is left and named. Paths longer than
+# PATH_MAX (a long target plus a deep snapshot path) are restored.
+t_restore_goes_on_after_local_errors() {
+  mkdir -p "$T/src"
+  for i in $(seq 1 50); do mkdir "$T/src/d$i"; echo "in $i" >"$T/src/d$i/f"; echo "file $i" >"$T/src/f$i"; done
+  chmod 751 "$T/src/d3"; touch -d '2004-04-04' "$T/src/d3/f" "$T/src/d3" "$T/src/d20"
+  local deep="$T/src/deep" i
+  for i in $(seq 1 15); do deep="$deep/$(printf 'n%02d_%0200d' "$i" 0)"; done
+  mkdir -p "$deep"; echo bottom >"$deep/file"
+  new_repo; ok backup "$T/src"
+  local tgt="$T/tgt"
+  for i in 1 2 3 4 5 6; do tgt="$tgt/$(printf 't%d_%0200d' "$i" 0)"; done
+  mkdir -p "$tgt$T/src/f7/inner" "$tgt$T/src/f8"; echo mine >"$tgt$T/src/f7/inner/keep"
+  echo stale >"$tgt$T/src/d9"                                    # a file where a folder belongs
+  [[ $(( ${#tgt} + ${#deep} )) -gt 4200 ]] || fail "test paths too short"
+  expect_rc 22 --json restore latest --target "$tgt"
+  [[ $(grep -c '^error: restore ' <<<"$ERR") -eq 1 ]] || { echo "$ERR"; fail "expected exactly one failed entry"; }
+  expect_err "^error: restore $tgt$T/src/f7: a folder with contents is in its place"
+  [[ $(json 'j["local_errors"]') == 1 && $(json 'j["damaged"]') == 0 && $(json 'len(j["failed"])') == 1 ]] ||
+    fail "--json does not count the failure"
+  [[ $(json 'j["failed"][0]["path"]') == "$tgt$T/src/f7" && $(json 'j["failed"][0]["kind"]') == local ]] ||
+    fail "--json does not name the failed entry"
+  [[ $(cat "$tgt$T/src/f7/inner/keep") == mine ]] || fail "the folder in the way was touched"
+  # everything else, folders with their modes and times, exactly as backed up
+  diff <(fwsig "$T/src" f7) <(fwsig "$tgt$T/src" f7) || fail "restored tree differs from the source"
+  [[ $(stat -c %a "$tgt$T/src/d3") == 751 ]] || fail "folder mode not applied"
+}
