@@ -67,7 +67,7 @@ t_restore_never_follows_links_in_the_target() {
   ln -s "$T/ext/outside" "$T/o3/$top"                 # the first component of every path
   ln -s "$T/ext/nowhere/deeper" "$T/o4$T/src/dir"     # dangling
   ln -s "$T/ext/outside" "$T/o5$T/src/mid/a"          # an intermediate folder
-  ln -s /etc "$T/o6$T/src/dir"; ln -s "$T/ext/outside/sub" "$T/o6$T/src/mid"
+  ln -s "$T/ext" "$T/o6$T/src/dir"; ln -s "$T/ext/outside/sub" "$T/o6$T/src/mid"   # like /etc
   for o in o1 o2 o3 o4 o5 o6; do
     ok restore latest --target "$T/$o"
     ext_unchanged "$T/$o"
@@ -125,4 +125,143 @@ t_restore_goes_on_after_local_errors() {
   # everything else, folders with their modes and times, exactly as backed up
   diff <(fwsig "$T/src" f7) <(fwsig "$tgt$T/src" f7) || fail "restored tree differs from the source"
   [[ $(stat -c %a "$tgt$T/src/d3") == 751 ]] || fail "folder mode not applied"
+}
+
+# Temporary names always fit and never collide: a 250-byte name restored over an
+# existing file, and the old fixed temporary names taken (by a file, by a folder).
+# Messages name the user's file, never a temporary one.
+t_restore_temporary_names_always_fit() {
+  local long
+  long=$(printf 'L%.0s' $(seq 1 250))
+  mkdir -p "$T/src"; echo one >"$T/src/$long"; echo two >"$T/src/plain"; head -c 2000000 /dev/urandom >"$T/src/big"
+  new_repo; ok backup "$T/src"
+  ok restore latest --target "$T/out"
+  local d=$T/out$T/src
+  echo stale >"$d/$long"; echo stale >"$d/plain"; echo stale >"$d/big"
+  mkdir "$d/plain.lifeline-restore.tmp"; echo mine >"$d/big.lifeline-restore.tmp"
+  ok restore latest --target "$T/out"
+  for f in "$long" plain big; do cmp "$T/src/$f" "$d/$f" || fail "$f not restored over the existing file"; done
+  [[ -d $d/plain.lifeline-restore.tmp && $(cat "$d/big.lifeline-restore.tmp") == mine ]] ||
+    fail "a file of the user's that looked like a temporary name was touched"
+  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
+  rm "$d/$long"; mkdir -p "$d/$long/x"
+  expect_rc 22 restore latest --target "$T/out"
+  expect_err "^error: restore $d/$long: a folder with contents is in its place"
+  ! grep -qE 'lifeline-restore|\.lifeline-[0-9a-f]' <<<"$ERR" || fail "a message names a temporary file"
+}
+
+# lln ARGS: lifeline as the unprivileged user nobody, on this test's repository
+# (handed over to it with the state folder and the target OUT).
+nobody_setup() {
+  install -m 755 "$LL" "$T/lifeline"
+  mkdir -p "$T/state" "$1"
+  chown -R nobody: "$REPO" "$T/state" "$1"
+}
+lln() { run_cmd setpriv --reuid=nobody --regid=nogroup --clear-groups "$T/lifeline" -r "$REPO" "$@"; }
+
+# Exit 13 means damaged data in the repository and nothing else: a device that only
+# root may make, a folder with contents where a symlink or fifo belongs are local
+# (22). Both at once: 13.
+t_restore_local_problems_are_not_damage() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to make a device and to become nobody"; return 0; }
+  mkdir -p "$T/src/dir"; echo a >"$T/src/a"; echo b >"$T/src/dir/b"
+  mknod "$T/src/null" c 1 3; mkfifo "$T/src/fifo"; ln -s a "$T/src/lnk"
+  head -c 300000 /dev/urandom >"$T/src/victim"
+  new_repo; ok backup "$T/src"
+  nobody_setup "$T/out"
+  RUNNER=lln expect_rc 22 restore latest --target "$T/out"
+  expect_err "^error: restore $T/out$T/src/null: cannot create character device \(only root can\)"
+  [[ $(grep -c '^error: restore ' <<<"$ERR") -eq 1 ]] || fail "expected exactly one failed entry"
+  [[ -p $T/out$T/src/fifo && $(readlink "$T/out$T/src/lnk") == a && $(cat "$T/out$T/src/dir/b") == b ]] ||
+    fail "the entries after the device were not restored"
+  # as root: a folder with contents where a symlink belongs is left and named; an
+  # empty one where a fifo belongs is replaced
+  mkdir -p "$T/o2$T/src/lnk/x" "$T/o2$T/src/fifo"
+  expect_rc 22 restore latest --target "$T/o2"
+  expect_err "^error: restore $T/o2$T/src/lnk: a folder with contents is in its place"
+  [[ -p $T/o2$T/src/fifo && -c $T/o2$T/src/null ]] || fail "fifo or device not restored"
+  # damage too: 13 wins, both named
+  local pack
+  pack=$(first_file data)
+  flip_byte "$pack" $(( $(stat -c %s "$pack") / 2 ))
+  mkdir -p "$T/o3$T/src/lnk/x"
+  expect_rc 13 restore latest --target "$T/o3"
+  expect_err "^error: restore $T/o3$T/src/lnk: a folder with contents"
+  expect_err "^error: restore $T/o3$T/src/victim: .*authentication failed"
+}
+
+# A deleted pack and a damaged pack alike: every file that can be restored is, each
+# one that cannot is named, none is half-written, exit 13.
+t_restore_goes_on_past_missing_and_damaged_packs() {
+  mkdir -p "$T/src"; new_repo
+  local b i
+  for b in 1 2 3 4 5; do
+    for i in $(seq 1 20); do head -c 30000 /dev/urandom >"$T/src/b${b}_$i"; done
+    ok backup "$T/src"
+  done
+  mapfile -t packs < <(find "$REPO/data" -type f -printf '%T@ %p\n' | sort -n | cut -d' ' -f2)
+  [[ ${#packs[@]} -ge 5 ]] || fail "expected a pack per backup, got ${#packs[@]}"
+  rm "${packs[1]}"
+  flip_byte "${packs[3]}" 100
+  expect_rc 13 --json restore latest --target "$T/out"
+  local present=0 missing=0 f
+  for f in "$T"/src/*; do
+    local r=$T/out$f
+    if [[ -e $r ]]; then
+      cmp -s "$f" "$r" || fail "$r restored with wrong content"; present=$((present + 1))
+    else
+      expect_err "^error: restore $r: " ; missing=$((missing + 1))
+    fi
+  done
+  expect_err "its pack data/[0-9a-f]{2}/[0-9a-f]{64} is missing"
+  expect_err "authentication failed"
+  [[ $missing -ge 2 && $present -ge 60 ]] || fail "restored $present, missing $missing"
+  [[ $(json 'j["damaged"]') == "$missing" && $(json 'j["files"]') == "$present" ]] || fail "--json counts differ"
+  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
+  echo "restored $present files, named $missing that could not be"
+}
+
+# Sockets are not restored (a socket is made by the program that listens on it):
+# said once per run, with a count, and in --json.
+t_restore_says_sockets_are_skipped() {
+  mkdir -p "$T/src/sub"; echo a >"$T/src/a"
+  python3 -c 'import socket, sys; [socket.socket(socket.AF_UNIX).bind(p) for p in sys.argv[1:]]' \
+    "$T/src/s1" "$T/src/sub/s2" "$T/src/sub/s3"
+  new_repo; ok backup "$T/src"
+  ok restore latest --target "$T/out"
+  expect_err "^warning: 3 unix socket\(s\) not restored"
+  [[ $(grep -c socket <<<"$ERR") -eq 1 ]] || fail "sockets mentioned more than once"
+  ok --json restore latest --target "$T/out2"
+  [[ $(json 'j["sockets_skipped"]') == 3 ]] || fail "--json has no socket count"
+}
+
+# --delta over a PostgreSQL data folder in which links were planted: the result is a
+# fresh restore's, and nothing outside the folder is touched.
+t_restore_delta_never_follows_links() {
+  source "$HERE/pg.sh"
+  trap pg_stop_all RETURN
+  pg_skip && return 0
+  new_repo
+  local port
+  port=$(free_port)
+  pg_setup_lifeline "$port"
+  mapfile -t conf < <(pg_archive_conf)
+  pg_start "$T/pgdata" "$port" "${conf[@]}"
+  expect_rcc 0 backup --source main-db
+  pg_archive_now "$port"
+  pg_stop "$T/pgdata"
+  expect_rcc 0 restore --source main-db --target "$T/fresh" --latest
+  expect_rcc 0 restore --source main-db --target "$T/used" --latest
+  restore_ext
+  rm -rf "$T/used/base" "$T/used/global" "$T/used/PG_VERSION"
+  ln -s "$T/ext/outside" "$T/used/base"                     # a folder's place
+  ln -s "$T/ext/nowhere/deeper" "$T/used/global"            # dangling
+  ln -s "$T/ext/outside/victim" "$T/used/PG_VERSION"        # a file's place
+  ln -s "$T/ext/outside" "$T/used/extra"                    # not in the snapshot
+  mkdir -p "$T/used/pg_wal/x"; ln -s "$T/ext" "$T/used/pg_wal/x/etc"
+  expect_rcc 0 restore --source main-db --target "$T/used" --latest --delta
+  ext_unchanged "$T/used"
+  [[ ! -e $T/ext/nowhere ]] || fail "a dangling link was followed"
+  sig() { $TREESIG "$1" | grep -vE '^(postgresql\.auto\.conf|recovery\.signal)\b'; }   # written at the end
+  diff <(sig "$T/fresh") <(sig "$T/used") || fail "--delta over planted links differs from a fresh restore"
 }
