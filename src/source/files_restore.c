@@ -77,6 +77,38 @@ typedef struct restore_ctx {
     int as_root, tmpfile_ok;
 } restore_ctx;
 
+/* A folder's descriptor, shared by the walk and the file jobs inside it; whoever
+ * lets go of it last closes it. */
+typedef struct folder {
+    int fd, refs;
+} folder;
+
+static folder *folder_new(int fd)
+{
+    folder *f = malloc(sizeof *f);
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
+    f->fd = fd;
+    f->refs = 1;
+    return f;
+}
+
+static folder *folder_hold(folder *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    return f;
+}
+
+static void folder_release(folder *f)
+{
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        close(f->fd);
+        free(f);
+    }
+}
+
 /* ---- paths and messages ------------------------------------------------------- */
 
 /* Appends "/name"; *mark is what path_pop restores. */
@@ -236,7 +268,10 @@ static int rename_in(restore_ctx *c, int dfd, const char *tmp, const char *name)
         if (!rc && renameat(dfd, tmp, dfd, name) != 0)
             rc = err_sys(ERR_LOCAL, "cannot put it in place");
     }
-    unlinkat(dfd, tmp, 0); /* left when both names were already links to one inode */
+    struct stat a, b; /* rename does nothing when both names are links to one inode */
+    if (rc || (fstatat(dfd, tmp, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+               a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+        unlinkat(dfd, tmp, 0);
     return rc;
 }
 
@@ -438,7 +473,7 @@ static int defer(restore_ctx *c, const char *rel, const char *target, const tree
 
 typedef struct file_job {
     restore_ctx *c;
-    int dfd; /* the file's folder (a descriptor of its own) */
+    folder *dir; /* the file's folder, held until the job ends */
     tree_node node;
     char dest[]; /* as shown in messages */
 } file_job;
@@ -557,7 +592,7 @@ static int same_content(restore_ctx *c, int fd, const tree_node *n, buf *b)
 static int keep_same(restore_ctx *c, const file_job *j, buf *blob)
 {
     const tree_node *n = &j->node;
-    int fd = openat(j->dfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a fifo must not block */
+    int fd = openat(j->dir->fd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a fifo must not block */
     if (fd < 0)
         return 0;
     int same = same_content(c, fd, n, blob);
@@ -609,7 +644,7 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br,
         return 0;
     char tmp[32];
     int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
-    int fd = create_content(c, j->dfd, &direct, tmp), rc = 0;
+    int fd = create_content(c, j->dir->fd, &direct, tmp), rc = 0;
     uint64_t bytes = 0;
     if (fd < 0)
         return entry_errno(c, j->dest, "cannot create it");
@@ -619,13 +654,13 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br,
         set_meta_fd(c, fd, j->dest, n);
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        rc = tmp[0] ? rename_in(c, j->dfd, tmp, n->name) : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dfd, n->name);
+        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name) : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dir->fd, n->name);
         tmp[0] = '\0'; /* rename_in removed it either way */
     }
     if (close(fd) != 0 && !rc)
         rc = err_sys(ERR_LOCAL, "close %s", j->dest);
     if (tmp[0])
-        unlinkat(j->dfd, tmp, 0);
+        unlinkat(j->dir->fd, tmp, 0);
     if (rc)
         return entry_result(c, j->dest, rc);
     pthread_mutex_lock(&c->mu);
@@ -641,29 +676,26 @@ static int file_job_run(void *arg, unsigned worker)
     file_job *j = arg;
     int rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
                           j->c->stages ? j->c->stages[worker] : NULL);
-    close(j->dfd);
+    folder_release(j->dir);
     tree_node_free(&j->node);
     free(j);
     return rc;
 }
 
-static int submit_file(restore_ctx *c, int dfd, const tree_node *n)
+static int submit_file(restore_ctx *c, folder *dir, const tree_node *n)
 {
     size_t l = c->dest.len + 1;
     file_job *j = malloc(sizeof *j + l);
     if (!j)
         return err_set(ERR_FATAL, "out of memory");
     j->c = c;
+    j->dir = folder_hold(dir);
     memcpy(j->dest, c->dest.p, l);
-    if ((j->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0)) < 0) {
-        free(j);
-        return entry_errno(c, c->dest.p, "cannot open its folder");
-    }
     int rc = tree_node_copy(n, &j->node);
     if (!rc && (rc = pool_submit(c->workers, file_job_run, j)))
         tree_node_free(&j->node);
     if (rc) {
-        close(j->dfd);
+        folder_release(j->dir);
         free(j);
     }
     return rc;
@@ -678,7 +710,7 @@ static int wanted(restore_ctx *c, const char *snap_path, int matched)
     return matched || !c->o->nincludes || files_excluded(c->o->includes, c->o->nincludes, snap_path);
 }
 
-static int restore_tree(restore_ctx *c, const uint8_t id[32], int dfd, int matched, int *any);
+static int restore_tree(restore_ctx *c, const uint8_t id[32], folder *dir, int matched, int *any);
 
 static int make_special(int dfd, const tree_node *n)
 {
@@ -712,16 +744,19 @@ static int restore_special(restore_ctx *c, const tree_node *n, int dfd)
     return 0;
 }
 
-static int restore_dir(restore_ctx *c, const tree_node *n, int dfd, int matched, int *any)
+static int restore_dir(restore_ctx *c, const tree_node *n, folder *parent, int matched, int *any)
 {
-    int self = wanted(c, c->snap.p, matched), created, inner = 0;
+    int self = wanted(c, c->snap.p, matched), created, inner = 0, dfd = parent->fd;
     int fd = open_folder(c, dfd, n->name, &created);
     if (fd < 0) { /* reported once; what it holds cannot be restored */
         *any = 1;
         return entry_errno(c, c->dest.p, "cannot create folder");
     }
-    int rc = restore_tree(c, n->subtree, fd, self && c->o->nincludes ? 1 : matched, &inner);
-    close(fd);
+    folder *dir = folder_new(fd);
+    if (!dir)
+        return err_set(ERR_FATAL, "out of memory");
+    int rc = restore_tree(c, n->subtree, dir, self && c->o->nincludes ? 1 : matched, &inner);
+    folder_release(dir);
     if (rc)
         return rc;
     if (self || inner) {
@@ -734,7 +769,7 @@ static int restore_dir(restore_ctx *c, const tree_node *n, int dfd, int matched,
     return 0;
 }
 
-static int restore_entry(restore_ctx *c, const tree_node *n, int dfd, int matched, int *any)
+static int restore_entry(restore_ctx *c, const tree_node *n, folder *dir, int matched, int *any)
 {
     if (!wanted(c, c->snap.p, matched))
         return 0;
@@ -744,7 +779,7 @@ static int restore_entry(restore_ctx *c, const tree_node *n, int dfd, int matche
         return 0;
     }
     if (n->type != NODE_FILE)
-        return restore_special(c, n, dfd);
+        return restore_special(c, n, dir->fd);
     if (n->nlink > 1) {
         const char *first = find_link(c, n);
         if (first)
@@ -753,17 +788,17 @@ static int restore_entry(restore_ctx *c, const tree_node *n, int dfd, int matche
         if (rc)
             return rc;
     }
-    return submit_file(c, dfd, n);
+    return submit_file(c, dir, n);
 }
 
-static int restore_node(restore_ctx *c, const tree_node *n, int dfd, int matched, int *any)
+static int restore_node(restore_ctx *c, const tree_node *n, folder *dir, int matched, int *any)
 {
     size_t dmark, smark = c->snap.len;
     int rc = path_push(&c->dest, n->name, &dmark);
     if (!rc)
         rc = path_push(&c->snap, n->name, &smark);
     if (!rc && !files_excluded(c->o->excludes, c->o->nexcludes, c->snap.p))
-        rc = n->type == NODE_DIR ? restore_dir(c, n, dfd, matched, any) : restore_entry(c, n, dfd, matched, any);
+        rc = n->type == NODE_DIR ? restore_dir(c, n, dir, matched, any) : restore_entry(c, n, dir, matched, any);
     path_pop(&c->dest, dmark);
     path_pop(&c->snap, smark);
     return rc;
@@ -789,10 +824,13 @@ static int remove_extras(restore_ctx *c, const tree *t, int dfd)
         if (!(rc = path_push(&c->dest, e->d_name, &dmark)) && !(rc = path_push(&c->snap, e->d_name, &smark)) &&
             !files_excluded(c->o->excludes, c->o->nexcludes, c->snap.p)) {
             LOG_VERBOSE("removing %s (not in the snapshot)", c->dest.p);
-            if (remove_tree_at(dfd, e->d_name) != 0)
+            if (remove_tree_at(dfd, e->d_name) != 0) {
                 rc = entry_errno(c, c->dest.p, "cannot remove it (it is not in the snapshot)");
-            else
+            } else {
+                pthread_mutex_lock(&c->mu); /* workers count replacements too */
                 c->st->removed++;
+                pthread_mutex_unlock(&c->mu);
+            }
         }
         path_pop(&c->dest, dmark);
         path_pop(&c->snap, smark);
@@ -801,7 +839,7 @@ static int remove_extras(restore_ctx *c, const tree *t, int dfd)
     return rc;
 }
 
-static int restore_tree(restore_ctx *c, const uint8_t id[32], int dfd, int matched, int *any)
+static int restore_tree(restore_ctx *c, const uint8_t id[32], folder *dir, int matched, int *any)
 {
     tree t;
     int rc = walk_load_tree(c->r, id, &t);
@@ -810,9 +848,9 @@ static int restore_tree(restore_ctx *c, const uint8_t id[32], int dfd, int match
         return 0;
     }
     if (!rc && c->o->delta)
-        rc = remove_extras(c, &t, dfd);
+        rc = remove_extras(c, &t, dir->fd);
     for (size_t i = 0; !rc && i < t.n; i++)
-        rc = restore_node(c, &t.nodes[i], dfd, matched, any);
+        rc = restore_node(c, &t.nodes[i], dir, matched, any);
     tree_free(&t);
     return rc;
 }
@@ -952,11 +990,11 @@ static void restore_end(restore_ctx *c)
 }
 
 /* What the snapshot (or its SNAP:PATH part) puts into the target. */
-static int restore_walk(restore_ctx *c, const snapshot *s, int *any)
+static int restore_walk(restore_ctx *c, const snapshot *s, folder *top, int *any)
 {
     const char *sub = c->o->subpath;
     if (!sub || !strcmp(sub, "/"))
-        return restore_tree(c, s->tree, c->root, 0, any);
+        return restore_tree(c, s->tree, top, 0, any);
     tree_node n;
     int rc = walk_find(c->r, s->tree, sub, &n);
     if (rc)
@@ -964,10 +1002,10 @@ static int restore_walk(restore_ctx *c, const snapshot *s, int *any)
     const char *slash = strrchr(sub, '/');
     if (!(rc = path_set(&c->snap, sub))) {
         if (n.type == NODE_DIR) { /* the folder's contents go into the target */
-            rc = restore_tree(c, n.subtree, c->root, 0, any);
+            rc = restore_tree(c, n.subtree, top, 0, any);
         } else {
             path_pop(&c->snap, slash ? (size_t)(slash - sub) : 0);
-            rc = restore_node(c, &n, c->root, 0, any);
+            rc = restore_node(c, &n, top, 0, any);
         }
     }
     tree_node_free(&n);
@@ -1007,8 +1045,15 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
     if (!rc)
         rc = restore_start(&c);
     progress_start(&c.prog, "restore", o->progress);
+    folder *top = NULL;
+    if (!rc && !(top = folder_new(fcntl(c.root, F_DUPFD_CLOEXEC, 0))))
+        rc = err_set(ERR_FATAL, "out of memory");
+    if (!rc && top->fd < 0)
+        rc = err_sys(ERR_IO, "open %s", o->target);
     if (!rc)
-        rc = restore_walk(&c, s, &any);
+        rc = restore_walk(&c, s, top, &any);
+    if (top)
+        folder_release(top);
     if (c.workers) {
         int wrc = pool_wait(c.workers);
         rc = rc ? rc : wrc;
