@@ -332,7 +332,8 @@ static int dircache_open(dircache *dc, const char *rel, size_t len)
     size_t i = 0, off = 0;
     for (; i < dc->depth; i++) { /* keep the components rel shares with the open chain */
         size_t start = i ? dc->ends[i - 1] + 1 : 0, clen = dc->ends[i] - start;
-        if (off + clen > len || memcmp(rel + off, dc->cur + start, clen) || (off + clen < len && rel[off + clen] != '/'))
+        if (off + clen > len || memcmp(rel + off, dc->cur + start, clen) ||
+            (off + clen < len && rel[off + clen] != '/'))
             break;
         off += clen + 1;
     }
@@ -349,7 +350,8 @@ static int dircache_open(dircache *dc, const char *rel, size_t len)
             return errno = ENAMETOOLONG, -1;
         memcpy(name, rel + off, clen);
         name[clen] = '\0';
-        int fd = openat(dc->depth ? dc->fds[dc->depth - 1] : dc->root, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int parent = dc->depth ? dc->fds[dc->depth - 1] : dc->root;
+        int fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return -1;
         if (array_grow(&dc->fds, &dc->fds_cap, dc->depth + 1, sizeof *dc->fds, 16) ||
@@ -654,7 +656,8 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br,
         set_meta_fd(c, fd, j->dest, n);
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name) : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dir->fd, n->name);
+        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name)
+                    : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dir->fd, n->name);
         tmp[0] = '\0'; /* rename_in removed it either way */
     }
     if (close(fd) != 0 && !rc)
