@@ -52,7 +52,7 @@ static void print_restore(cli *c, const snapshot *s, const files_restore_opts *f
     LOG_INFO("restored snapshot %s to %s: %llu files, %llu folders, %llu hard links, %s in %.1f s", sid, fo->target,
              (unsigned long long)st->files, (unsigned long long)st->dirs, (unsigned long long)st->links, b, secs);
     if (st->errors)
-        LOG_INFO("NOT restored: %llu entries (%llu damaged or missing in the repository, %llu refused locally; "
+        LOG_INFO("not restored: %llu (%llu damaged or missing in the repository, %llu refused by the target; "
                  "each is named above)",
                  (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local);
 }

@@ -1015,7 +1015,7 @@ static int restore_walk(restore_ctx *c, const snapshot *s, folder *top, int *any
     return rc;
 }
 
-static int restore_result(const files_restore_opts *o, const files_restore_stats *st)
+static int restore_result(const files_restore_stats *st)
 {
     if (st->sockets)
         LOG_WARN("%llu unix socket(s) not restored: a socket is made by the program that listens on it",
@@ -1023,15 +1023,15 @@ static int restore_result(const files_restore_opts *o, const files_restore_stats
     if (st->damaged) {
         err_set(ERR_DAMAGED,
                 "%llu of the snapshot's entries could not be restored (%llu damaged or missing in the repository, "
-                "%llu refused by %s; see above); everything else was restored",
-                (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local,
-                o->target);
+                "%llu refused by the target; each is named above); everything else was restored",
+                (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local);
         err_hint("'lifeline check --read-data' names every damaged pack and the snapshots it touches");
         return ERR_DAMAGED;
     }
     if (st->local)
-        return err_set(ERR_LOCAL, "%llu entries could not be created in %s (see above); everything else was restored",
-                       (unsigned long long)st->local, o->target);
+        return err_set(ERR_LOCAL, "%llu of the snapshot's entries could not be created in the target (each is named "
+                       "above); everything else was restored",
+                       (unsigned long long)st->local);
     return 0;
 }
 
@@ -1065,7 +1065,7 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
         rc = apply_deferred(&c);
     progress_end(&c.prog);
     restore_end(&c);
-    return rc ? rc : restore_result(o, st);
+    return rc ? rc : restore_result(st);
 }
 
 void files_restore_stats_free(files_restore_stats *st)

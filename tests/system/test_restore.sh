@@ -122,6 +122,9 @@ t_restore_goes_on_after_local_errors() {
   [[ $(json 'j["failed"][0]["path"]') == "$tgt$T/src/f7" && $(json 'j["failed"][0]["kind"]') == local ]] ||
     fail "--json does not name the failed entry"
   [[ $(cat "$tgt$T/src/f7/inner/keep") == mine ]] || fail "the folder in the way was touched"
+  expect_rc 22 restore latest --target "$tgt"
+  expect_err "^not restored: 1 \(0 damaged or missing in the repository, 1 refused by the target"
+  expect_err "error: 1 of the snapshot's entries could not be created in the target"
   # everything else, folders with their modes and times, exactly as backed up
   diff <(fwsig "$T/src" f7) <(fwsig "$tgt$T/src" f7) || fail "restored tree differs from the source"
   [[ $(stat -c %a "$tgt$T/src/d3") == 751 ]] || fail "folder mode not applied"
