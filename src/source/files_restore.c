@@ -556,7 +556,10 @@ static int same_content(restore_ctx *c, int fd, const tree_node *n, buf *b)
     const chunker *ch = repo_chunker(c->r);
     struct stat st;
     buf_reset(b);
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n->size || buf_reserve(b, ch->max)) {
+    /* a file with other names may be a link planted to a file elsewhere: rewritten,
+     * never given this entry's owner and mode */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || (uint64_t)st.st_size != n->size ||
+        buf_reserve(b, ch->max)) {
         err_clear();
         return 0;
     }

@@ -239,7 +239,8 @@ t_restore_says_sockets_are_skipped() {
 }
 
 # --delta over a PostgreSQL data folder in which links were planted: the result is a
-# fresh restore's, and nothing outside the folder is touched.
+# fresh restore's, and nothing outside the folder is touched (a hard link to an
+# outside file whose content matches is replaced, never given the entry's owner).
 t_restore_delta_never_follows_links() {
   source "$HERE/pg.sh"
   trap pg_stop_all RETURN
@@ -255,11 +256,14 @@ t_restore_delta_never_follows_links() {
   pg_stop "$T/pgdata"
   expect_rcc 0 restore --source main-db --target "$T/fresh" --latest
   expect_rcc 0 restore --source main-db --target "$T/used" --latest
+  mkdir -p "$T/ext/outside"; cp "$T/used/PG_VERSION" "$T/ext/outside/pgver"; chmod 600 "$T/ext/outside/pgver"
+  chown root: "$T/ext/outside/pgver"
   restore_ext
-  rm -rf "$T/used/base" "$T/used/global" "$T/used/PG_VERSION"
+  rm -rf "$T/used/base" "$T/used/pg_xact" "$T/used/pg_hba.conf" "$T/used/PG_VERSION"
   ln -s "$T/ext/outside" "$T/used/base"                     # a folder's place
-  ln -s "$T/ext/nowhere/deeper" "$T/used/global"            # dangling
-  ln -s "$T/ext/outside/victim" "$T/used/PG_VERSION"        # a file's place
+  ln -s "$T/ext/nowhere/deeper" "$T/used/pg_xact"           # dangling
+  ln -s "$T/ext/outside/victim" "$T/used/pg_hba.conf"       # a file's place
+  ln "$T/ext/outside/pgver" "$T/used/PG_VERSION"            # a hard link to a file outside, same content
   ln -s "$T/ext/outside" "$T/used/extra"                    # not in the snapshot
   mkdir -p "$T/used/pg_wal/x"; ln -s "$T/ext" "$T/used/pg_wal/x/etc"
   expect_rcc 0 restore --source main-db --target "$T/used" --latest --delta
