@@ -10,6 +10,57 @@
 #include "../source/files.h"
 #include "cli.h"
 
+/* The failed entries for --json: the first FILES_FAILURES_MAX, each with its kind. */
+static cJSON *failures_json(const files_restore_stats *st)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < st->nfailures; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "path", st->failures[i].path);
+        cJSON_AddStringToObject(f, "kind", st->failures[i].damaged ? "damaged" : "local");
+        cJSON_AddStringToObject(f, "error", st->failures[i].why);
+        cJSON_AddItemToArray(a, f);
+    }
+    return a;
+}
+
+static void print_restore(cli *c, const snapshot *s, const files_restore_opts *fo, const files_restore_stats *st,
+                          double secs)
+{
+    char sid[9], b[32], hex[65];
+    snapshot_short_id(s->id, sid);
+    text_bytes(st->bytes, b, sizeof b);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        text_hex(s->id, 32, hex);
+        cJSON_AddStringToObject(o, "snapshot_id", hex);
+        cJSON_AddStringToObject(o, "target", fo->target);
+        cJSON_AddNumberToObject(o, "files", (double)st->files);
+        cJSON_AddNumberToObject(o, "dirs", (double)st->dirs);
+        cJSON_AddNumberToObject(o, "hard_links", (double)st->links);
+        cJSON_AddNumberToObject(o, "bytes", (double)st->bytes);
+        cJSON_AddNumberToObject(o, "errors", (double)st->errors);
+        cJSON_AddNumberToObject(o, "damaged", (double)st->damaged);
+        cJSON_AddNumberToObject(o, "local_errors", (double)st->local);
+        cJSON_AddItemToObject(o, "failed", failures_json(st));
+        cJSON_AddBoolToObject(o, "failed_truncated", st->errors > st->nfailures);
+        cJSON_AddNumberToObject(o, "sockets_skipped", (double)st->sockets);
+        cJSON_AddNumberToObject(o, "xattrs_not_set", (double)st->xattr_failed);
+        cJSON *unmatched = cJSON_AddArrayToObject(o, "unmatched_includes");
+        for (size_t i = 0; pattern_list_unmatched(fo->includes, i); i++)
+            cJSON_AddItemToArray(unmatched, cJSON_CreateString(pattern_list_unmatched(fo->includes, i)));
+        cJSON_AddNumberToObject(o, "duration", secs);
+        cli_json_print(o);
+        return;
+    }
+    LOG_INFO("restored snapshot %s to %s: %llu files, %llu folders, %llu hard links, %s in %.1f s", sid, fo->target,
+             (unsigned long long)st->files, (unsigned long long)st->dirs, (unsigned long long)st->links, b, secs);
+    if (st->errors)
+        LOG_INFO("not restored: %llu (%llu damaged or missing in the repository, %llu refused by the target; "
+                 "each is named above)",
+                 (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local);
+}
+
 int cmd_restore(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
@@ -50,15 +101,20 @@ int cmd_restore(cli *c, int argc, char **argv)
         return err_set(ERR_USAGE, "restore needs one SNAPSHOT[:PATH]");
     if (!fo.target)
         return err_set(ERR_USAGE, "restore needs --target DIR");
-    char spec[256];
-    snprintf(spec, sizeof spec, "%s", argv[optind]);
+    char *spec = strdup(argv[optind]); /* SNAP:PATH, the path as long as it is */
+    if (!spec)
+        return err_set(ERR_FATAL, "out of memory");
     char *colon = strchr(spec, ':');
     if (colon) {
         *colon = '\0';
         fo.subpath = colon + 1;
-        if (fo.subpath[0] != '/')
-            return err_set(ERR_USAGE, "the path after ':' must be absolute, as in the snapshot (%s)", fo.subpath);
+        if (fo.subpath[0] != '/') {
+            int rc = err_set(ERR_USAGE, "the path after ':' must be absolute, as in the snapshot (%s)", fo.subpath);
+            free(spec);
+            return rc;
+        }
     }
+    fo.list_failures = c->json;
     repo *r;
     repo_lock *lk = NULL;
     snapshot s;
@@ -70,8 +126,10 @@ int cmd_restore(cli *c, int argc, char **argv)
     int rc = pattern_list_new(inc, ninc, "--include", &fo.includes);
     if (!rc && (rc = pattern_list_new(exc, nexc, "--exclude", &fo.excludes)))
         pattern_list_free(&fo.includes);
-    if (rc)
+    if (rc) {
+        free(spec);
         return rc;
+    }
     rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
         rc = snapshot_resolve(r, spec, &s);
@@ -83,36 +141,15 @@ int cmd_restore(cli *c, int argc, char **argv)
         rc = files_restore(r, &s, &fo, &st);
         ran = 1;
     }
-    if (ran && (!rc || rc == ERR_DAMAGED)) {
-        char sid[9], b[32], where[32];
+    if (ran && (!rc || rc == ERR_DAMAGED || rc == ERR_LOCAL)) {
+        char sid[9], where[32];
         snapshot_short_id(s.id, sid);
         snprintf(where, sizeof where, "in snapshot %s", sid);
         pattern_list_warn_unmatched(fo.includes, where); /* else "0 files" without a word why */
-        text_bytes(st.bytes, b, sizeof b);
-        if (c->json) {
-            cJSON *o = cJSON_CreateObject();
-            char hex[65];
-            text_hex(s.id, 32, hex);
-            cJSON_AddStringToObject(o, "snapshot_id", hex);
-            cJSON_AddStringToObject(o, "target", fo.target);
-            cJSON_AddNumberToObject(o, "files", (double)st.files);
-            cJSON_AddNumberToObject(o, "dirs", (double)st.dirs);
-            cJSON_AddNumberToObject(o, "hard_links", (double)st.links);
-            cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
-            cJSON_AddNumberToObject(o, "errors", (double)st.errors);
-            cJSON_AddNumberToObject(o, "xattrs_not_set", (double)st.xattr_failed);
-            cJSON *unmatched = cJSON_AddArrayToObject(o, "unmatched_includes");
-            for (size_t i = 0; pattern_list_unmatched(fo.includes, i); i++)
-                cJSON_AddItemToArray(unmatched, cJSON_CreateString(pattern_list_unmatched(fo.includes, i)));
-            cJSON_AddNumberToObject(o, "duration", progress_now() - t0);
-            cli_json_print(o);
-        } else {
-            LOG_INFO("restored snapshot %s to %s: %llu files, %llu folders, %llu hard links, %s in %.1f s%s", sid,
-                     fo.target, (unsigned long long)st.files, (unsigned long long)st.dirs,
-                     (unsigned long long)st.links, b, progress_now() - t0,
-                     st.errors ? " — WITH ERRORS (see above)" : "");
-        }
+        print_restore(c, &s, &fo, &st, progress_now() - t0);
     }
+    files_restore_stats_free(&st);
+    free(spec);
     lock_release(&lk);
     snapshot_free(&s);
     pattern_list_free(&fo.includes);

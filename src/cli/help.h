@@ -177,10 +177,10 @@
 
 #define HELP_RESTORE \
     "Usage: lifeline restore SNAPSHOT[:PATH] --target DIR [--include P]... [--exclude P]...\n\n" \
-    "Restores contents and metadata exactly as backed up (owners when run as root).\n" \
-    "Every blob is authenticated before a byte of it is written; each file is written\n" \
-    "under a temporary name and renamed when complete. A file touched by damage is\n" \
-    "reported and left out, the rest is restored, and the exit code is 13.\n" \
+    "Restores contents and metadata exactly as backed up (owners when run as root),\n" \
+    "recreating the snapshot's absolute paths below DIR. Every blob is authenticated\n" \
+    "before a byte of it is written; a file takes its name only when complete (an\n" \
+    "unnamed file linked in, or a short random temporary name renamed over it).\n" \
     "With SNAPSHOT:PATH only that folder's contents (or that file) are restored.\n" \
     "A repository that cannot be written (read-only medium, full disk) is read without\n" \
     "a lock, with a warning; the restore's audit record then goes to the local copy\n" \
@@ -189,6 +189,20 @@
     "target refuses (trusted.* or capabilities without root, a file system without\n" \
     "them) is a warning naming the file and attribute, counted at the end. Holes of\n" \
     "sparse files are left unwritten, so they take no space.\n\n" \
+    "What DIR already holds is never followed: a symlink or file where the snapshot\n" \
+    "has a folder is replaced by a real folder (as GNU tar does), a file or symlink\n" \
+    "where it has a file is replaced, never written through. A folder with contents\n" \
+    "where the snapshot has a file, symlink or special file is left as it is and\n" \
+    "reported. Unix sockets are not restored (the program that listens makes its\n" \
+    "own); their count is given once.\n\n" \
+    "Each entry that cannot be restored is named on its own line with the reason, and\n" \
+    "everything else is still restored, folder modes and times included. Then:\n" \
+    "  13  some entry's data is damaged or missing in the repository (it is left out,\n" \
+    "      never half-written); 13 wins when there are local problems as well\n" \
+    "  22  the repository was sound, but some entries could not be created in DIR\n" \
+    "      (permissions, a device as non-root, a folder in the way)\n" \
+    "With --json the counts (damaged, local_errors, sockets_skipped, xattrs_not_set)\n" \
+    "and the failed entries (path, kind, error; the first 10000) are in the output.\n\n" \
     "Options:\n" \
     "  -t, --target DIR    where to restore (created if missing)\n" \
     "  --include PATTERN   restore only matching paths (and what is below them, and\n" \

@@ -1212,6 +1212,9 @@ int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32],
     if (!e)
         return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
     int rc = store_get_range(r->st, name, copy.offset, copy.length, &br->sealed);
+    if (rc == ERR_NOTFOUND) /* the index names it: a missing pack is damage, as a bad one is */
+        return err_set(ERR_DAMAGED, "%s blob %.16s: its pack %s is missing", type == BLOB_TREE ? "tree" : "data", hex,
+                       name);
     if (!rc)
         rc = repo_blob_decode(r, br, type, id, br->sealed.data, br->sealed.len, copy.raw_len, out, verify);
     if (rc)

@@ -112,6 +112,8 @@ typedef struct blob_reader {
 } blob_reader;
 void blob_reader_init(blob_reader *br);
 void blob_reader_free(blob_reader *br);
+/* ERR_DAMAGED when the blob is not indexed, fails authentication, or its pack is
+ * missing: each is damage to the repository, never a local problem. */
 int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
 int repo_blob_decode(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
                      uint32_t raw_len, buf *out, int verify) WUR;

@@ -37,16 +37,35 @@ typedef struct files_restore_opts {
     pattern_list *excludes; /* NULL: none */
     int progress;
     int delta; /* over an existing folder: keep files whose content matches, remove extras */
+    int list_failures; /* keep each failed entry in stats.failures (for --json) */
 } files_restore_opts;
 
+/* One entry that could not be restored: damaged in the repository, or local (the
+ * target refused it: permissions, a folder with contents in the way, ...). */
+typedef struct files_restore_failure {
+    char *path, *why;
+    int damaged;
+} files_restore_failure;
+
+#define FILES_FAILURES_MAX 10000 /* kept for --json; every one is printed */
+
 typedef struct files_restore_stats {
-    uint64_t files, dirs, links, bytes, errors;
-    uint64_t unchanged, removed; /* --delta: files kept as they were, entries removed */
-    uint64_t xattr_failed;       /* extended attributes (ACLs, capabilities) that could not be set */
+    uint64_t files, dirs, links, bytes;
+    uint64_t errors, damaged, local; /* errors = damaged + local */
+    uint64_t sockets;                /* unix sockets met and not restored */
+    uint64_t unchanged, removed;     /* --delta: files kept as they were, entries removed */
+    uint64_t xattr_failed;           /* extended attributes (ACLs, capabilities) that could not be set */
+    files_restore_failure *failures; /* with list_failures: the first FILES_FAILURES_MAX */
+    size_t nfailures, failures_cap;
 } files_restore_stats;
 
-/* Restores; damaged files are reported, left out, and counted in errors (the
- * rest is still restored). Returns ERR_DAMAGED when errors > 0. */
+/* Restores everything it can. Each entry that fails is reported on its own line and
+ * counted; the rest is still restored and folder metadata applied. Returns
+ * ERR_DAMAGED when any entry's data failed authentication (or is missing from the
+ * repository), else ERR_LOCAL when any entry could not be created in the target.
+ * Nothing in the target is followed: a symlink (or file) where the snapshot has a
+ * folder is replaced by a real folder. */
 int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st) WUR;
+void files_restore_stats_free(files_restore_stats *st);
 
 #endif

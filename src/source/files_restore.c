@@ -1,5 +1,7 @@
 /* files_restore — the restore half of the files source (see files.h): trees back
- * into folders, files, links and special files with their metadata. */
+ * into folders, files, links and special files with their metadata. Every entry is
+ * made relative to an open folder descriptor and nothing already in the target is
+ * followed, so a symlink planted there cannot lead the restore outside it. */
 #define _GNU_SOURCE
 #include "files.h"
 
@@ -12,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/fsutil.h"
@@ -28,19 +33,29 @@
 
 /* ---- restore ------------------------------------------------------------------ */
 
-/* The main thread walks the trees, creating folders, links and special files; file
- * contents are written by a worker pool. What must come after the contents (hard
- * links to a restored file, the times and modes of folders) is applied once the
- * pool is idle. */
+/* The main thread walks the trees holding an open descriptor of the folder it is
+ * in, creating folders, links and special files with the *at calls; file contents
+ * are written by a worker pool, each job holding its own copy of its folder's
+ * descriptor. What must come after the contents (hard links to a restored file, the
+ * times and modes of folders) is applied once the pool is idle, reaching each folder
+ * again component by component from the target, never through a symlink. Paths are
+ * kept only to name entries in messages and may exceed PATH_MAX. */
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+typedef struct pathstr {
+    char *p;
+    size_t len, cap;
+} pathstr;
 
 typedef struct hardlink {
     uint64_t dev, inode;
-    char *path;
+    char *rel; /* the first copy, relative to the target; NULL: a free slot */
 } hardlink;
 
 typedef struct deferred {
-    char *path;
-    char *target; /* hard links: the first path of the inode */
+    char *rel;    /* relative to the target */
+    char *target; /* hard links: the first copy of the inode, relative to the target */
     tree_node meta;
 } deferred;
 
@@ -54,20 +69,315 @@ typedef struct restore_ctx {
     blob_reader *readers; /* one per worker */
     uint8_t **stages;     /* one aligned O_DIRECT staging buffer per worker, or NULL */
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
-    hardlink *links;
+    int root;           /* the target folder */
+    pathstr dest, snap; /* main thread: the entry being restored, as shown and as in the snapshot */
+    size_t root_len;    /* dest.p[0..root_len) is the target as given */
+    hardlink *links;    /* open addressing on (dev, inode); a power of two of slots */
     size_t nlinks, links_cap;
     deferred *later; /* folders' metadata and hard links, in order */
     size_t nlater, later_cap;
-    int as_root;
+    int as_root, tmpfile_ok;
 } restore_ctx;
 
-static void restore_fail(restore_ctx *c, const char *path, const char *why)
+/* A folder's descriptor, shared by the walk and the file jobs inside it; whoever
+ * lets go of it last closes it. */
+typedef struct folder {
+    int fd, refs;
+} folder;
+
+static folder *folder_new(int fd)
+{
+    folder *f = malloc(sizeof *f);
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
+    f->fd = fd;
+    f->refs = 1;
+    return f;
+}
+
+static folder *folder_hold(folder *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    return f;
+}
+
+static void folder_release(folder *f)
+{
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        close(f->fd);
+        free(f);
+    }
+}
+
+/* ---- paths and messages ------------------------------------------------------- */
+
+/* Appends "/name"; *mark is what path_pop restores. */
+static int path_push(pathstr *s, const char *name, size_t *mark)
+{
+    size_t l = strlen(name);
+    *mark = s->len;
+    int rc = array_grow(&s->p, &s->cap, s->len + l + 2, 1, 256);
+    if (rc)
+        return rc;
+    if (!s->len || s->p[s->len - 1] != '/')
+        s->p[s->len++] = '/';
+    memcpy(s->p + s->len, name, l + 1);
+    s->len += l;
+    return 0;
+}
+
+static void path_pop(pathstr *s, size_t mark)
+{
+    s->len = mark;
+    if (s->p)
+        s->p[mark] = '\0';
+}
+
+static int path_set(pathstr *s, const char *text)
+{
+    size_t l = strlen(text);
+    int rc = array_grow(&s->p, &s->cap, l + 1, 1, 256);
+    if (!rc) {
+        memcpy(s->p, text, l + 1);
+        s->len = l;
+    }
+    return rc;
+}
+
+/* The entry being restored, relative to the target ("a/b/c"). */
+static const char *path_rel(const restore_ctx *c)
+{
+    const char *p = c->dest.p + c->root_len;
+    return *p == '/' ? p + 1 : p;
+}
+
+/* One line per entry that could not be restored; kept for --json when asked. */
+static void restore_fail(restore_ctx *c, int damaged, const char *path, const char *why)
 {
     pthread_mutex_lock(&c->mu);
     fprintf(stderr, "error: restore %s: %s\n", path, why);
-    c->st->errors++;
+    files_restore_stats *st = c->st;
+    st->errors++;
+    if (damaged)
+        st->damaged++;
+    else
+        st->local++;
+    if (c->o->list_failures && st->nfailures < FILES_FAILURES_MAX &&
+        !array_grow(&st->failures, &st->failures_cap, st->nfailures + 1, sizeof *st->failures, 16)) {
+        files_restore_failure *f = &st->failures[st->nfailures];
+        f->path = strdup(path);
+        f->why = strdup(why);
+        f->damaged = damaged;
+        if (f->path && f->why)
+            st->nfailures++;
+        else {
+            free(f->path);
+            free(f->why);
+        }
+    }
+    err_clear();
     pthread_mutex_unlock(&c->mu);
 }
+
+/* What an entry's failure means for the run: damage and local refusals are reported
+ * and the restore goes on; anything else (a full disk, no memory, a repository that
+ * cannot be read) ends it. */
+static int entry_result(restore_ctx *c, const char *path, int rc)
+{
+    if (rc != ERR_DAMAGED && rc != ERR_LOCAL)
+        return rc;
+    restore_fail(c, rc == ERR_DAMAGED, path, err_msg());
+    return 0;
+}
+
+/* A local failure from errno: "what: strerror". */
+static int entry_errno(restore_ctx *c, const char *path, const char *what)
+{
+    return entry_result(c, path, err_sys(ERR_LOCAL, "%s", what));
+}
+
+static void temp_name(char out[32])
+{
+    static unsigned counter;
+    uint32_t r;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)getpid() * 2654435761u ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) ^ (uint32_t)time(NULL);
+    snprintf(out, 32, ".lifeline-%08x.tmp", r);
+}
+
+/* ---- the target, without following anything in it ---------------------------- */
+
+/* Removes name in dfd and, if it is a folder, everything in it; symlinks are removed,
+ * never followed. -1 with errno on failure. */
+static int remove_tree_at(int dfd, const char *name)
+{
+    if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return -1;
+    int fd = openat(dfd, name, DIR_FLAGS);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int r = 0;
+    struct dirent *e;
+    while (!r && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            r = remove_tree_at(dirfd(d), e->d_name);
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    return r ? r : unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Makes room for a non-folder entry at name: anything but a folder is removed; a
+ * folder goes only when empty (or with --delta, whatever it holds). */
+static int clear_slot(restore_ctx *c, int dfd, const char *name)
+{
+    if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR)
+        return err_sys(ERR_LOCAL, "cannot remove what is in its place");
+    if (c->o->delta) {
+        if (remove_tree_at(dfd, name) != 0)
+            return err_sys(ERR_LOCAL, "cannot remove the folder in its place");
+        pthread_mutex_lock(&c->mu);
+        c->st->removed++;
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
+        return 0;
+    if (errno == ENOTEMPTY || errno == EEXIST)
+        return err_set(ERR_LOCAL, "a folder with contents is in its place (it was left as it is)");
+    return err_sys(ERR_LOCAL, "cannot remove the folder in its place");
+}
+
+/* Puts tmp (made by this restore in dfd) in place as name, replacing what is there. */
+static int rename_in(restore_ctx *c, int dfd, const char *tmp, const char *name)
+{
+    int rc = 0;
+    if (renameat(dfd, tmp, dfd, name) != 0) {
+        if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)
+            rc = clear_slot(c, dfd, name);
+        else
+            rc = err_sys(ERR_LOCAL, "cannot put it in place");
+        if (!rc && renameat(dfd, tmp, dfd, name) != 0)
+            rc = err_sys(ERR_LOCAL, "cannot put it in place");
+    }
+    struct stat a, b; /* rename does nothing when both names are links to one inode */
+    if (rc || (fstatat(dfd, tmp, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+               a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+        unlinkat(dfd, tmp, 0);
+    return rc;
+}
+
+/* Gives the inode at (odir, oname) the name (dfd, name), through a temporary name
+ * and a rename when the name is taken. */
+static int link_in(restore_ctx *c, int odir, const char *oname, int flags, int dfd, const char *name)
+{
+    if (linkat(odir, oname, dfd, name, flags) == 0)
+        return 0;
+    for (int i = 0; errno == EEXIST && i < 16; i++) {
+        char tmp[32];
+        temp_name(tmp);
+        if (linkat(odir, oname, dfd, tmp, flags) == 0)
+            return rename_in(c, dfd, tmp, name);
+    }
+    return err_sys(ERR_LOCAL, "cannot link it in");
+}
+
+/* Opens folder name in dfd, creating it (0700 until its metadata is applied last).
+ * A symlink, file or anything else in its place is replaced by a real folder, as tar
+ * does: what the target holds is never followed. -1 with errno on failure. */
+static int open_folder(restore_ctx *c, int dfd, const char *name, int *created)
+{
+    *created = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        if (mkdirat(dfd, name, 0700) == 0)
+            *created = 1;
+        else if (errno != EEXIST)
+            return -1;
+        int fd = openat(dfd, name, DIR_FLAGS);
+        if (fd >= 0 || (errno != ENOTDIR && errno != ELOOP))
+            return fd;
+        LOG_VERBOSE("replacing %s (not a folder) with a folder", c->dest.p);
+        if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+            return -1;
+        pthread_mutex_lock(&c->mu);
+        c->st->removed += c->o->delta != 0;
+        pthread_mutex_unlock(&c->mu);
+    }
+    errno = ELOOP;
+    return -1;
+}
+
+/* Open-once folders for the deferred work: rel's folders are opened from the target
+ * one component at a time (O_PATH, never through a symlink), keeping the chain for
+ * the next path, which in walk order shares most of it. */
+typedef struct dircache {
+    int root;
+    int *fds;
+    size_t *ends; /* where component i ends in cur */
+    size_t depth, fds_cap, ends_cap;
+    char *cur;
+    size_t cur_cap;
+} dircache;
+
+static int dircache_open(dircache *dc, const char *rel, size_t len)
+{
+    size_t i = 0, off = 0;
+    for (; i < dc->depth; i++) { /* keep the components rel shares with the open chain */
+        size_t start = i ? dc->ends[i - 1] + 1 : 0, clen = dc->ends[i] - start;
+        if (off + clen > len || memcmp(rel + off, dc->cur + start, clen) ||
+            (off + clen < len && rel[off + clen] != '/'))
+            break;
+        off += clen + 1;
+    }
+    while (dc->depth > i)
+        close(dc->fds[--dc->depth]);
+    if (array_grow(&dc->cur, &dc->cur_cap, len + 1, 1, 256))
+        return errno = ENOMEM, -1;
+    memcpy(dc->cur, rel, len);
+    while (off < len) {
+        const char *slash = memchr(rel + off, '/', len - off);
+        size_t clen = slash ? (size_t)(slash - (rel + off)) : len - off;
+        char name[NAME_MAX + 1];
+        if (clen > NAME_MAX)
+            return errno = ENAMETOOLONG, -1;
+        memcpy(name, rel + off, clen);
+        name[clen] = '\0';
+        int parent = dc->depth ? dc->fds[dc->depth - 1] : dc->root;
+        int fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        if (array_grow(&dc->fds, &dc->fds_cap, dc->depth + 1, sizeof *dc->fds, 16) ||
+            array_grow(&dc->ends, &dc->ends_cap, dc->depth + 1, sizeof *dc->ends, 16)) {
+            close(fd);
+            return errno = ENOMEM, -1;
+        }
+        dc->fds[dc->depth] = fd;
+        dc->ends[dc->depth++] = off + clen;
+        off += clen + 1;
+    }
+    return dc->depth ? dc->fds[dc->depth - 1] : dc->root;
+}
+
+static void dircache_free(dircache *dc)
+{
+    while (dc->depth)
+        close(dc->fds[--dc->depth]);
+    free(dc->fds);
+    free(dc->ends);
+    free(dc->cur);
+}
+
+/* ---- metadata ------------------------------------------------------------------ */
 
 /* Extended attributes (ACLs, capabilities): each one that cannot be set is warned
  * about by xattr_apply and counted here. */
@@ -81,43 +391,100 @@ static void set_xattrs(restore_ctx *c, int fd, const char *path, const tree_node
     }
 }
 
+/* Attributes of a symlink or special file, through an O_PATH descriptor of (dfd,
+ * name): it names that very inode, and nothing is followed on the way. */
+static void set_xattrs_at(restore_ctx *c, int dfd, const char *name, const char *path, const tree_node *n)
+{
+    if (!n->nxattr)
+        return;
+    int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        LOG_WARN("cannot set extended attributes of %s: %s", path, strerror(errno));
+        pthread_mutex_lock(&c->mu);
+        c->st->xattr_failed += n->nxattr;
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    set_xattrs(c, fd, path, n);
+    close(fd);
+}
+
 /* Owner before attributes (chown clears capabilities) before mode (chown clears
- * setuid; an ACL rewrites the group bits), times last. */
-static void set_meta(restore_ctx *c, const char *path, const tree_node *n)
+ * setuid; an ACL rewrites the group bits), times last; name in dfd, never followed. */
+static void set_meta(restore_ctx *c, int dfd, const char *name, const char *path, const tree_node *n)
 {
     int is_link = n->type == NODE_SYMLINK;
-    if (lchown(path, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
+    if (fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0 && (c->as_root || errno != EPERM))
         LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
-    set_xattrs(c, -1, path, n);
-    if (!is_link && chmod(path, n->mode) != 0)
+    set_xattrs_at(c, dfd, name, path, n);
+    if (!is_link && fchmodat(dfd, name, n->mode, AT_SYMLINK_NOFOLLOW) != 0)
         LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
     struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
-    if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+    if (utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
         LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
+}
+
+/* As set_meta, through the open file. */
+static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
+{
+    if (fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
+        LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
+    set_xattrs(c, fd, path, n);
+    if (fchmod(fd, n->mode) != 0)
+        LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
+    struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
+    if (futimens(fd, ts) != 0)
+        LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
+}
+
+/* ---- hard links: the first copy of each inode, by (dev, inode) ------------------- */
+
+static size_t link_slot(const restore_ctx *c, uint64_t dev, uint64_t inode)
+{
+    uint64_t h = (inode ^ (dev * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+    size_t i = (size_t)(h ^ (h >> 29)) & (c->links_cap - 1);
+    while (c->links[i].rel && (c->links[i].dev != dev || c->links[i].inode != inode))
+        i = (i + 1) & (c->links_cap - 1);
+    return i;
 }
 
 static const char *find_link(restore_ctx *c, const tree_node *n)
 {
-    for (size_t i = 0; i < c->nlinks; i++)
-        if (c->links[i].dev == n->dev && c->links[i].inode == n->inode)
-            return c->links[i].path;
-    return NULL;
+    return c->links_cap ? c->links[link_slot(c, n->dev, n->inode)].rel : NULL;
 }
 
-static int remember_link(restore_ctx *c, const tree_node *n, const char *path)
+/* Doubles the table (kept at most half full). */
+static int links_grow(restore_ctx *c)
 {
-    int rc = array_grow(&c->links, &c->links_cap, c->nlinks + 1, sizeof *c->links, 16);
+    hardlink *old = c->links;
+    size_t old_cap = c->links_cap, cap = old_cap ? old_cap * 2 : 1024;
+    if (!(c->links = calloc(cap, sizeof *c->links))) {
+        c->links = old;
+        return err_set(ERR_FATAL, "out of memory");
+    }
+    c->links_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].rel)
+            c->links[link_slot(c, old[i].dev, old[i].inode)] = old[i];
+    free(old);
+    return 0;
+}
+
+static int remember_link(restore_ctx *c, const tree_node *n, const char *rel)
+{
+    int rc = (c->nlinks + 1) * 2 > c->links_cap ? links_grow(c) : 0;
     if (rc)
         return rc;
-    if (!(c->links[c->nlinks].path = strdup(path)))
+    hardlink *h = &c->links[link_slot(c, n->dev, n->inode)];
+    if (!(h->rel = strdup(rel)))
         return err_set(ERR_FATAL, "out of memory");
-    c->links[c->nlinks].dev = n->dev;
-    c->links[c->nlinks].inode = n->inode;
+    h->dev = n->dev;
+    h->inode = n->inode;
     c->nlinks++;
     return 0;
 }
 
-static int defer(restore_ctx *c, const char *path, const char *target, const tree_node *n)
+static int defer(restore_ctx *c, const char *rel, const char *target, const tree_node *n)
 {
     int rc = array_grow(&c->later, &c->later_cap, c->nlater + 1, sizeof *c->later, 64);
     if (rc)
@@ -126,10 +493,10 @@ static int defer(restore_ctx *c, const char *path, const char *target, const tre
     memset(d, 0, sizeof *d);
     if ((rc = tree_node_copy_meta(n, &d->meta))) /* metadata only: names and content are not kept */
         return rc;
-    d->path = strdup(path);
+    d->rel = strdup(rel);
     d->target = target ? strdup(target) : NULL;
-    if (!d->path || (target && !d->target)) {
-        free(d->path);
+    if (!d->rel || (target && !d->target)) {
+        free(d->rel);
         free(d->target);
         tree_node_free(&d->meta);
         return err_set(ERR_FATAL, "out of memory");
@@ -138,10 +505,13 @@ static int defer(restore_ctx *c, const char *path, const char *target, const tre
     return 0;
 }
 
+/* ---- file contents --------------------------------------------------------------- */
+
 typedef struct file_job {
     restore_ctx *c;
+    folder *dir; /* the file's folder, held until the job ends */
     tree_node node;
-    char dest[];
+    char dest[]; /* as shown in messages */
 } file_job;
 
 /* Writes every blob of n to fd, each authenticated before a byte of it is written. */
@@ -154,11 +524,11 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
         if (rc)
             return rc;
         if (sparse ? sparse_pwrite(fd, blob->data, blob->len, *bytes) < 0 : fs_write_all(fd, blob->data, blob->len) != 0)
-            return err_sys(ERR_IO, "write %s", what);
+            return err_sys(ERR_LOCAL, "write %s", what);
         *bytes += blob->len;
     }
     if (sparse && ftruncate(fd, (off_t)*bytes) != 0) /* a hole at the end is only a size */
-        return err_sys(ERR_IO, "truncate %s", what);
+        return err_sys(ERR_LOCAL, "truncate %s", what);
     return 0;
 }
 
@@ -181,7 +551,7 @@ static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, ui
             w = sparse ? sparse_pwrite(fd, stage, padded, off) : pwrite(fd, stage, padded, (off_t)off);
     }
     if (w != (ssize_t)padded)
-        return w < 0 ? err_sys(ERR_IO, "write %s", what) : err_set(ERR_IO, "write %s: short write", what);
+        return w < 0 ? err_sys(ERR_LOCAL, "write %s", what) : err_set(ERR_LOCAL, "write %s: short write", what);
     return 0;
 }
 
@@ -211,40 +581,22 @@ static int write_content_direct(restore_ctx *c, int fd, const char *what, const 
         rc = direct_flush(fd, what, stage, fill, off, sparse);
     off += fill;
     if (!rc && (fill || sparse) && ftruncate(fd, (off_t)off) != 0) /* drop the padding; a final hole */
-        rc = err_sys(ERR_IO, "truncate %s", what);
+        rc = err_sys(ERR_LOCAL, "truncate %s", what);
     return rc;
 }
 
-/* As set_meta, through the open file. */
-static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
-{
-    if (fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
-        LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
-    set_xattrs(c, fd, path, n);
-    if (fchmod(fd, n->mode) != 0)
-        LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
-    struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
-    if (futimens(fd, ts) != 0)
-        LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
-}
-
-/* A file takes its name only when complete: written as an unnamed O_TMPFILE inode
- * and linked in at the end (one directory operation), or, where that is not
- * possible or the name exists, written under a temporary name and renamed over it.
- * A file with a bad blob is reported and never appears. */
-/* --delta: does the file at dest already hold exactly n's content? It is chunked as
+/* --delta: does the open file fd already hold exactly n's content? It is chunked as
  * a backup would chunk it and the blob ids compared, stopping at the first difference. */
-static int same_content(restore_ctx *c, const char *dest, const tree_node *n, buf *b)
+static int same_content(restore_ctx *c, int fd, const tree_node *n, buf *b)
 {
     const chunker *ch = repo_chunker(c->r);
     struct stat st;
-    int fd = open(dest, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
     buf_reset(b);
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n->size || buf_reserve(b, ch->max)) {
+    /* a file with other names may be a link planted to a file elsewhere: rewritten,
+     * never given this entry's owner and mode */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || (uint64_t)st.st_size != n->size ||
+        buf_reserve(b, ch->max)) {
         err_clear();
-        close(fd);
         return 0;
     }
     size_t len = 0;
@@ -274,62 +626,85 @@ static int same_content(restore_ctx *c, const char *dest, const tree_node *n, bu
         len -= cut;
         cs = (chunker_state){0, 0};
     }
-    close(fd);
     return same && k == n->ncontent;
 }
 
-static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, buf *blob, blob_reader *br,
-                        uint8_t *stage)
+/* --delta: keeps the file in place when its content matches (metadata refreshed). */
+static int keep_same(restore_ctx *c, const file_job *j, buf *blob)
 {
-    if (c->o->delta && same_content(c, dest, n, blob)) {
-        set_meta(c, dest, n);
+    const tree_node *n = &j->node;
+    int fd = openat(j->dir->fd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a fifo must not block */
+    if (fd < 0)
+        return 0;
+    int same = same_content(c, fd, n, blob);
+    if (same)
+        set_meta_fd(c, fd, j->dest, n);
+    close(fd);
+    if (same) {
         pthread_mutex_lock(&c->mu);
         c->st->unchanged++;
         progress_add(&c->prog, 1, n->size);
         pthread_mutex_unlock(&c->mu);
-        return 0;
     }
-    char tmp[PATH_MAX], dir[PATH_MAX], proc[64];
-    const char *slash = strrchr(dest, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - dest) : 1, slash ? dest : ".");
-    if (snprintf(tmp, sizeof tmp, "%s.lifeline-restore.tmp", dest) >= (int)sizeof tmp)
-        return err_set(ERR_USAGE, "path too long: %s", dest);
-    int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
-    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC | direct, 0600);
-    if (fd < 0 && direct && errno == EINVAL) /* no O_DIRECT here: buffered */
-        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC | (direct = 0), 0600);
-    int anonymous = fd >= 0;
-    if (!anonymous)
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (direct = 0), 0600);
+    return same;
+}
+
+/* The file's unnamed inode (O_TMPFILE, tmp left empty), or a new file under a short
+ * random temporary name made with O_EXCL (in tmp). -1 with errno on failure. */
+static int create_content(restore_ctx *c, int dfd, int *direct, char tmp[32])
+{
+    tmp[0] = '\0';
+    int fd = -1;
+    if (c->tmpfile_ok) {
+        fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | *direct, 0600);
+        if (fd < 0 && *direct && errno == EINVAL) /* no O_DIRECT here: buffered */
+            fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | (*direct = 0), 0600);
+        if (fd >= 0 || errno == ENOSPC || errno == EDQUOT)
+            return fd;
+    }
+    *direct = 0;
+    for (int i = 0; fd < 0 && i < 16; i++) {
+        temp_name(tmp);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0)
-        return err_sys(ERR_IO, "create %s", tmp);
+        tmp[0] = '\0';
+    return fd;
+}
+
+/* A file takes its name only when complete: written as an unnamed O_TMPFILE inode
+ * and linked in at the end (one directory operation), or, where that is not
+ * possible, written under a temporary name and renamed over its name. A file with a
+ * bad blob is reported and never appears; messages name the file, not the temporary. */
+static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br, uint8_t *stage)
+{
+    const tree_node *n = &j->node;
+    if (c->o->delta && keep_same(c, j, blob))
+        return 0;
+    char tmp[32];
+    int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
+    int fd = create_content(c, j->dir->fd, &direct, tmp), rc = 0;
     uint64_t bytes = 0;
-    int rc = direct ? write_content_direct(c, fd, dest, n, blob, br, stage, &bytes)
-                    : write_content(c, fd, dest, n, blob, br, &bytes);
+    if (fd < 0)
+        return entry_errno(c, j->dest, "cannot create it");
+    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, br, stage, &bytes)
+                : write_content(c, fd, j->dest, n, blob, br, &bytes);
     if (!rc) {
-        set_meta_fd(c, fd, dest, n);
+        set_meta_fd(c, fd, j->dest, n);
+        char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (anonymous && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) != 0) {
-            /* the name exists (or /proc is missing): link aside and rename over it */
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0)
-                rc = err_sys(ERR_IO, "create %s", tmp);
-            anonymous = 0;
-        }
-        if (!rc && !anonymous && rename(tmp, dest) != 0)
-            rc = err_sys(ERR_IO, "rename %s to %s", tmp, dest);
+        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name)
+                    : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dir->fd, n->name);
+        tmp[0] = '\0'; /* rename_in removed it either way */
     }
     if (close(fd) != 0 && !rc)
-        rc = err_sys(ERR_IO, "close %s", dest);
-    if (rc) {
-        if (!anonymous)
-            unlink(tmp);
-        if (rc == ERR_DAMAGED) { /* damage: report this file, go on with the rest */
-            restore_fail(c, dest, err_msg());
-            err_clear();
-            return 0;
-        }
-        return rc;
-    }
+        rc = err_sys(ERR_LOCAL, "close %s", j->dest);
+    if (tmp[0])
+        unlinkat(j->dir->fd, tmp, 0);
+    if (rc)
+        return entry_result(c, j->dest, rc);
     pthread_mutex_lock(&c->mu);
     c->st->files++;
     c->st->bytes += bytes;
@@ -341,32 +716,34 @@ static int restore_file(restore_ctx *c, const char *dest, const tree_node *n, bu
 static int file_job_run(void *arg, unsigned worker)
 {
     file_job *j = arg;
-    int rc = restore_file(j->c, j->dest, &j->node, &j->c->bufs[worker], &j->c->readers[worker],
+    int rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
                           j->c->stages ? j->c->stages[worker] : NULL);
+    folder_release(j->dir);
     tree_node_free(&j->node);
     free(j);
     return rc;
 }
 
-static int submit_file(restore_ctx *c, const char *dest, const tree_node *n)
+static int submit_file(restore_ctx *c, folder *dir, const tree_node *n)
 {
-    size_t l = strlen(dest) + 1;
+    size_t l = c->dest.len + 1;
     file_job *j = malloc(sizeof *j + l);
     if (!j)
         return err_set(ERR_FATAL, "out of memory");
     j->c = c;
-    memcpy(j->dest, dest, l);
+    j->dir = folder_hold(dir);
+    memcpy(j->dest, c->dest.p, l);
     int rc = tree_node_copy(n, &j->node);
-    if (rc) {
-        free(j);
-        return rc;
-    }
-    if ((rc = pool_submit(c->workers, file_job_run, j))) {
+    if (!rc && (rc = pool_submit(c->workers, file_job_run, j)))
         tree_node_free(&j->node);
+    if (rc) {
+        folder_release(j->dir);
         free(j);
     }
     return rc;
 }
+
+/* ---- the walk ---------------------------------------------------------------------- */
 
 /* A pattern that matches a folder matches everything below it, so what a parent
  * matched needs no passing down, and a later '!' pattern can still take a child out. */
@@ -378,144 +755,212 @@ static int wanted(restore_ctx *c, const char *snap_path, int matched)
     return !c->o->includes || pattern_list_match(c->o->includes, snap_path);
 }
 
-static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
-                        int *any);
+static int restore_tree(restore_ctx *c, const uint8_t id[32], folder *dir, int matched, int *any);
 
-static int restore_special(restore_ctx *c, const tree_node *n, const char *dest)
+static int make_special(int dfd, const tree_node *n)
 {
-    unlink(dest); /* replace whatever is there */
-    int r;
     if (n->type == NODE_SYMLINK)
-        r = symlink(n->link ? n->link : "", dest);
-    else if (n->type == NODE_FIFO)
-        r = mkfifo(dest, 0600);
-    else if (n->type == NODE_CHR || n->type == NODE_BLK)
-        r = mknod(dest, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev);
-    else
-        return 0; /* sockets belong to the process that made them */
-    if (r != 0) {
-        LOG_WARN("cannot create %s: %s", dest, strerror(errno));
-        pthread_mutex_lock(&c->mu);
-        c->st->errors++;
-        pthread_mutex_unlock(&c->mu);
-        return 0;
+        return symlinkat(n->link ? n->link : "", dfd, n->name);
+    if (n->type == NODE_FIFO)
+        return mknodat(dfd, n->name, S_IFIFO | 0600, 0);
+    return mknodat(dfd, n->name, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev);
+}
+
+/* Symlinks, fifos and devices; what is in their place is replaced (a symlink made
+ * here is never followed: every later step opens with O_NOFOLLOW). */
+static int restore_special(restore_ctx *c, const tree_node *n, int dfd)
+{
+    static const char *what[] = {[NODE_SYMLINK] = "symlink", [NODE_FIFO] = "fifo", [NODE_CHR] = "character device",
+                                 [NODE_BLK] = "block device"};
+    int rc = 0;
+    if (make_special(dfd, n) != 0) {
+        if (errno != EEXIST)
+            rc = err_sys(ERR_LOCAL, "cannot create %s%s", what[n->type],
+                         errno == EPERM && !c->as_root ? " (only root can)" : "");
+        else if (!(rc = clear_slot(c, dfd, n->name)) && make_special(dfd, n) != 0)
+            rc = err_sys(ERR_LOCAL, "cannot create %s", what[n->type]);
     }
-    set_meta(c, dest, n);
+    if (rc)
+        return entry_result(c, c->dest.p, rc);
+    set_meta(c, dfd, n->name, c->dest.p, n);
     pthread_mutex_lock(&c->mu);
     c->st->files++;
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
 
-static int restore_node(restore_ctx *c, const tree_node *n, const char *dest_dir, const char *snap_dir, int matched,
-                        int *any)
+static int restore_dir(restore_ctx *c, const tree_node *n, folder *parent, int matched, int *any)
 {
-    char dest[PATH_MAX], snap[PATH_MAX];
-    if (fs_join(dest, sizeof dest, dest_dir, n->name) || fs_join(snap, sizeof snap, snap_dir, n->name))
-        return ERR_USAGE;
-    if (pattern_list_match(c->o->excludes, snap))
-        return 0;
-    int self = wanted(c, snap, matched);
-    struct stat old;
-    if (c->o->delta && lstat(dest, &old) == 0 && S_ISDIR(old.st_mode) != (n->type == NODE_DIR)) {
-        int rc = fs_remove_tree(dest); /* a folder where a file belongs, or the other way round */
-        if (rc)
-            return rc;
-        c->st->removed++;
+    int self = wanted(c, c->snap.p, matched), created, inner = 0, dfd = parent->fd;
+    int fd = open_folder(c, dfd, n->name, &created);
+    if (fd < 0) { /* reported once; what it holds cannot be restored */
+        *any = 1;
+        return entry_errno(c, c->dest.p, "cannot create folder");
     }
-    if (n->type == NODE_DIR) {
-        int created = mkdir(dest, 0700) == 0, inner = 0;
-        if (!created && errno != EEXIST)
-            return err_sys(ERR_IO, "create folder %s", dest);
-        int rc = restore_tree(c, n->subtree, dest, snap, self && c->o->includes ? 1 : matched, &inner);
-        if (rc)
-            return rc;
-        if (self || inner) {
-            *any = 1;
-            c->st->dirs++; /* main thread only */
-            return defer(c, dest, NULL, n); /* after its contents, or its mtime moves */
-        }
-        if (created)
-            rmdir(dest);
-        return 0;
+    folder *dir = folder_new(fd);
+    if (!dir)
+        return err_set(ERR_FATAL, "out of memory");
+    int rc = restore_tree(c, n->subtree, dir, self && c->o->includes ? 1 : matched, &inner);
+    folder_release(dir);
+    if (rc)
+        return rc;
+    if (self || inner) {
+        *any = 1;
+        c->st->dirs++; /* main thread only */
+        return defer(c, path_rel(c), NULL, n); /* after its contents, or its mtime moves */
     }
-    if (!self)
+    if (created)
+        unlinkat(dfd, n->name, AT_REMOVEDIR);
+    return 0;
+}
+
+static int restore_entry(restore_ctx *c, const tree_node *n, folder *dir, int matched, int *any)
+{
+    if (!wanted(c, c->snap.p, matched))
         return 0;
     *any = 1;
+    if (n->type == NODE_SOCK) { /* a socket belongs to the process that listens on it */
+        c->st->sockets++;
+        return 0;
+    }
     if (n->type != NODE_FILE)
-        return restore_special(c, n, dest);
+        return restore_special(c, n, dir->fd);
     if (n->nlink > 1) {
         const char *first = find_link(c, n);
         if (first)
-            return defer(c, dest, first, n); /* linked once the first copy is written */
-        int rc = remember_link(c, n, dest);
+            return defer(c, path_rel(c), first, n); /* linked once the first copy is written */
+        int rc = remember_link(c, n, path_rel(c));
         if (rc)
             return rc;
     }
-    return submit_file(c, dest, n);
+    return submit_file(c, dir, n);
 }
 
-/* --delta: what is in dest but not in the snapshot goes (unless excluded from the restore). */
-static int remove_extras(restore_ctx *c, const tree *t, const char *dest, const char *snap)
+static int restore_node(restore_ctx *c, const tree_node *n, folder *dir, int matched, int *any)
 {
-    DIR *d = opendir(dest);
-    if (!d)
-        return errno == ENOENT ? 0 : err_sys(ERR_IO, "list %s", dest);
+    size_t dmark, smark = c->snap.len;
+    int rc = path_push(&c->dest, n->name, &dmark);
+    if (!rc)
+        rc = path_push(&c->snap, n->name, &smark);
+    if (!rc && !pattern_list_match(c->o->excludes, c->snap.p))
+        rc = n->type == NODE_DIR ? restore_dir(c, n, dir, matched, any) : restore_entry(c, n, dir, matched, any);
+    path_pop(&c->dest, dmark);
+    path_pop(&c->snap, smark);
+    return rc;
+}
+
+/* --delta: what is in the folder but not in the snapshot goes (unless excluded from
+ * the restore). Called with dest and snap naming the folder. */
+static int remove_extras(restore_ctx *c, const tree *t, int dfd)
+{
+    int fd = openat(dfd, ".", DIR_FLAGS);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return entry_errno(c, c->dest.p, "cannot list folder");
+    }
     struct dirent *e;
     int rc = 0;
     while (!rc && (e = readdir(d))) {
-        char path[PATH_MAX], sp[PATH_MAX];
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || tree_find(t, e->d_name))
             continue;
-        if (fs_join(path, sizeof path, dest, e->d_name) || fs_join(sp, sizeof sp, snap[0] ? snap : "/", e->d_name)) {
-            rc = ERR_USAGE;
-            break;
+        size_t dmark, smark = c->snap.len;
+        if (!(rc = path_push(&c->dest, e->d_name, &dmark)) && !(rc = path_push(&c->snap, e->d_name, &smark)) &&
+            !pattern_list_match(c->o->excludes, c->snap.p)) {
+            LOG_VERBOSE("removing %s (not in the snapshot)", c->dest.p);
+            if (remove_tree_at(dfd, e->d_name) != 0) {
+                rc = entry_errno(c, c->dest.p, "cannot remove it (it is not in the snapshot)");
+            } else {
+                pthread_mutex_lock(&c->mu); /* workers count replacements too */
+                c->st->removed++;
+                pthread_mutex_unlock(&c->mu);
+            }
         }
-        if (pattern_list_match(c->o->excludes, sp))
-            continue;
-        LOG_VERBOSE("removing %s (not in the snapshot)", path);
-        if (!(rc = fs_remove_tree(path)))
-            c->st->removed++;
+        path_pop(&c->dest, dmark);
+        path_pop(&c->snap, smark);
     }
     closedir(d);
     return rc;
 }
 
-static int restore_tree(restore_ctx *c, const uint8_t id[32], const char *dest, const char *snap, int matched,
-                        int *any)
+static int restore_tree(restore_ctx *c, const uint8_t id[32], folder *dir, int matched, int *any)
 {
     tree t;
     int rc = walk_load_tree(c->r, id, &t);
     if (rc == ERR_DAMAGED) {
-        restore_fail(c, snap[0] ? snap : "/", err_msg());
-        err_clear();
+        restore_fail(c, 1, c->snap.len ? c->snap.p : "/", err_msg());
         return 0;
     }
     if (!rc && c->o->delta)
-        rc = remove_extras(c, &t, dest, snap);
+        rc = remove_extras(c, &t, dir->fd);
     for (size_t i = 0; !rc && i < t.n; i++)
-        rc = restore_node(c, &t.nodes[i], dest, snap, matched, any);
+        rc = restore_node(c, &t.nodes[i], dir, matched, any);
     tree_free(&t);
     return rc;
 }
 
-/* Hard links and folder metadata, in the order they were met: a folder comes after
- * everything inside it. */
-static void apply_deferred(restore_ctx *c)
+/* ---- after the contents: hard links, then folder metadata ------------------------------ */
+
+/* Length of rel's folder part ("a/b" of "a/b/c"; 0 at the top); *base its name. */
+static size_t rel_split(const char *rel, const char **base)
 {
-    for (size_t i = 0; i < c->nlater; i++) {
-        deferred *d = &c->later[i];
-        if (d->target) {
-            unlink(d->path);
-            if (link(d->target, d->path) != 0)
-                restore_fail(c, d->path, strerror(errno));
-            else
-                c->st->links++;
-        } else {
-            set_meta(c, d->path, &d->meta);
-        }
-    }
+    const char *slash = strrchr(rel, '/');
+    *base = slash ? slash + 1 : rel;
+    return slash ? (size_t)(slash - rel) : 0;
 }
+
+static int apply_link(restore_ctx *c, dircache *firsts, int dir, const char *base, const deferred *d)
+{
+    const char *obase;
+    size_t olen = rel_split(d->target, &obase);
+    int odir = dircache_open(firsts, d->target, olen);
+    struct stat st;
+    if (odir < 0 || fstatat(odir, obase, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        return err_set(ERR_LOCAL, "hard link to %s, which was not restored", d->target);
+    int rc = link_in(c, odir, obase, 0, dir, base);
+    if (!rc)
+        c->st->links++;
+    return rc;
+}
+
+static int apply_folder(restore_ctx *c, int dir, const char *base, const char *path, const deferred *d)
+{
+    int fd = openat(dir, base, DIR_FLAGS);
+    if (fd < 0)
+        return err_sys(ERR_LOCAL, "cannot open folder to set its metadata");
+    set_meta_fd(c, fd, path, &d->meta);
+    close(fd);
+    return 0;
+}
+
+/* In the order they were met: a folder comes after everything inside it. */
+static int apply_deferred(restore_ctx *c)
+{
+    dircache dirs = {.root = c->root}, firsts = {.root = c->root};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < c->nlater; i++) {
+        deferred *d = &c->later[i];
+        const char *base;
+        size_t plen = rel_split(d->rel, &base), mark;
+        path_pop(&c->dest, c->root_len);
+        if ((rc = path_push(&c->dest, d->rel, &mark)))
+            break;
+        int dir = dircache_open(&dirs, d->rel, plen), erc;
+        if (dir < 0)
+            erc = err_sys(ERR_LOCAL, "cannot open its folder");
+        else
+            erc = d->target ? apply_link(c, &firsts, dir, base, d) : apply_folder(c, dir, base, c->dest.p, d);
+        if (erc)
+            rc = entry_result(c, c->dest.p, erc);
+    }
+    path_pop(&c->dest, c->root_len);
+    dircache_free(&dirs);
+    dircache_free(&firsts);
+    return rc;
+}
+
+/* ---- set-up ---------------------------------------------------------------------------- */
 
 static void restore_free_stages(restore_ctx *c, unsigned n)
 {
@@ -525,8 +970,21 @@ static void restore_free_stages(restore_ctx *c, unsigned n)
     c->stages = NULL;
 }
 
+/* Deep trees hold one descriptor per level (the walk and the deferred work), so the
+ * soft limit is raised to the hard one. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static int restore_start(restore_ctx *c)
 {
+    raise_fd_limit();
+    c->tmpfile_ok = access("/proc/self/fd", X_OK) == 0; /* O_TMPFILE files are named through it */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n = cores > 0 ? (unsigned)cores : 1;
     c->bufs = calloc(n, sizeof *c->bufs);
@@ -561,56 +1019,108 @@ static void restore_end(restore_ctx *c)
     pool_free(&c->workers);
     free(c->bufs);
     free(c->readers);
-    for (size_t i = 0; i < c->nlinks; i++)
-        free(c->links[i].path);
+    for (size_t i = 0; i < c->links_cap; i++)
+        free(c->links[i].rel);
     free(c->links);
     for (size_t i = 0; i < c->nlater; i++) {
-        free(c->later[i].path);
+        free(c->later[i].rel);
         free(c->later[i].target);
         tree_node_free(&c->later[i].meta);
     }
     free(c->later);
+    free(c->dest.p);
+    free(c->snap.p);
+    if (c->root >= 0)
+        close(c->root);
     pthread_mutex_destroy(&c->mu);
+}
+
+/* What the snapshot (or its SNAP:PATH part) puts into the target. */
+static int restore_walk(restore_ctx *c, const snapshot *s, folder *top, int *any)
+{
+    const char *sub = c->o->subpath;
+    if (!sub || !strcmp(sub, "/"))
+        return restore_tree(c, s->tree, top, 0, any);
+    tree_node n;
+    int rc = walk_find(c->r, s->tree, sub, &n);
+    if (rc)
+        return rc;
+    const char *slash = strrchr(sub, '/');
+    if (!(rc = path_set(&c->snap, sub))) {
+        if (n.type == NODE_DIR) { /* the folder's contents go into the target */
+            rc = restore_tree(c, n.subtree, top, 0, any);
+        } else {
+            path_pop(&c->snap, slash ? (size_t)(slash - sub) : 0);
+            rc = restore_node(c, &n, top, 0, any);
+        }
+    }
+    tree_node_free(&n);
+    return rc;
+}
+
+static int restore_result(const files_restore_stats *st)
+{
+    if (st->xattr_failed)
+        LOG_WARN("%llu extended attribute(s) could not be set (see warnings above)",
+                 (unsigned long long)st->xattr_failed);
+    if (st->sockets)
+        LOG_WARN("%llu unix socket(s) not restored: a socket is made by the program that listens on it",
+                 (unsigned long long)st->sockets);
+    if (st->damaged) {
+        err_set(ERR_DAMAGED,
+                "%llu of the snapshot's entries could not be restored (%llu damaged or missing in the repository, "
+                "%llu refused by the target; each is named above); everything else was restored",
+                (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local);
+        err_hint("'lifeline check --read-data' names every damaged pack and the snapshots it touches");
+        return ERR_DAMAGED;
+    }
+    if (st->local)
+        return err_set(ERR_LOCAL, "%llu of the snapshot's entries could not be created in the target (each is named "
+                       "above); everything else was restored",
+                       (unsigned long long)st->local);
+    return 0;
 }
 
 int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st)
 {
-    restore_ctx c = {.r = r, .o = o, .st = st, .as_root = geteuid() == 0};
+    restore_ctx c = {.r = r, .o = o, .st = st, .as_root = geteuid() == 0, .root = -1};
     memset(st, 0, sizeof *st);
     pthread_mutex_init(&c.mu, NULL);
     int rc = fs_mkdirs(o->target, 0700), any = 0;
+    if (!rc && (c.root = open(o->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        rc = err_sys(ERR_IO, "open %s", o->target);
+    if (!rc && !(rc = path_set(&c.dest, o->target)) && !(rc = path_set(&c.snap, "")))
+        c.root_len = c.dest.len;
     if (!rc)
         rc = restore_start(&c);
     progress_start(&c.prog, "restore", o->progress);
-    if (!rc && (!o->subpath || !strcmp(o->subpath, "/"))) {
-        rc = restore_tree(&c, s->tree, o->target, "", 0, &any);
-    } else if (!rc) {
-        tree_node n;
-        rc = walk_find(r, s->tree, o->subpath, &n);
-        if (!rc) {
-            char parent[PATH_MAX];
-            snprintf(parent, sizeof parent, "%s", o->subpath);
-            *strrchr(parent, '/') = '\0';
-            if (n.type == NODE_DIR) /* the folder's contents go into the target */
-                rc = restore_tree(&c, n.subtree, o->target, o->subpath, 0, &any);
-            else
-                rc = restore_node(&c, &n, o->target, parent, 0, &any);
-            tree_node_free(&n);
-        }
-    }
+    folder *top = NULL;
+    if (!rc && !(top = folder_new(fcntl(c.root, F_DUPFD_CLOEXEC, 0))))
+        rc = err_set(ERR_FATAL, "out of memory");
+    if (!rc && top->fd < 0)
+        rc = err_sys(ERR_IO, "open %s", o->target);
+    if (!rc)
+        rc = restore_walk(&c, s, top, &any);
+    if (top)
+        folder_release(top);
     if (c.workers) {
         int wrc = pool_wait(c.workers);
         rc = rc ? rc : wrc;
     }
     if (!rc)
-        apply_deferred(&c);
+        rc = apply_deferred(&c);
     progress_end(&c.prog);
     restore_end(&c);
-    if (st->xattr_failed)
-        LOG_WARN("%llu extended attribute(s) could not be set (see warnings above)",
-                 (unsigned long long)st->xattr_failed);
-    if (!rc && st->errors)
-        rc = err_set(ERR_DAMAGED, "%llu item(s) could not be restored (see errors above); the rest was restored",
-                     (unsigned long long)st->errors);
-    return rc;
+    return rc ? rc : restore_result(st);
+}
+
+void files_restore_stats_free(files_restore_stats *st)
+{
+    for (size_t i = 0; i < st->nfailures; i++) {
+        free(st->failures[i].path);
+        free(st->failures[i].why);
+    }
+    free(st->failures);
+    st->failures = NULL;
+    st->nfailures = st->failures_cap = 0;
 }

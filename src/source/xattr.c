@@ -5,6 +5,7 @@
 #include "xattr.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -110,6 +111,11 @@ unsigned xattr_apply(int fd, const char *path, const tree_node *n)
     for (uint32_t i = 0; i < n->nxattr; i++) {
         const tree_xattr *x = &n->xattrs[i];
         int r = fd >= 0 ? fsetxattr(fd, x->name, x->value, x->len, 0) : lsetxattr(path, x->name, x->value, x->len, 0);
+        if (r != 0 && fd >= 0 && errno == EBADF) { /* an O_PATH descriptor: its /proc link leads to the inode */
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+            r = setxattr(proc, x->name, x->value, x->len, 0);
+        }
         if (r != 0) {
             LOG_WARN("cannot set extended attribute %s of %s: %s", x->name, path,
                      errno == ENOTSUP ? "not supported by the file system" : strerror(errno));

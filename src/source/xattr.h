@@ -15,8 +15,8 @@
  * Returns 0, or ERR_FATAL when memory runs out. */
 int xattr_read(const char *path, int follow, tree_node *n, uint64_t *unreadable) WUR;
 
-/* Sets n's extended attributes on fd, or on path (never following a symlink) when
- * fd < 0. Call after the owner is set (chown clears security.capability) and before
+/* Sets n's extended attributes on fd (which may be an O_PATH descriptor, e.g. of a
+ * symlink), or on path (never following a symlink) when fd < 0. Call after the owner is set (chown clears security.capability) and before
  * the mode (an ACL rewrites the group bits). Each attribute that cannot be set (not
  * permitted, e.g. trusted.* without root; not supported by the file system) is
  * warned about, naming the path and attribute; returns how many. */
