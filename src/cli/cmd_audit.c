@@ -75,23 +75,38 @@ int cmd_audit(cli *c, int argc, char **argv)
     if (!strcmp(argv[optind], "show"))
         return show(c, r, last);
     verify_ctx v = {.arr = c->json ? cJSON_CreateArray() : NULL};
-    uint64_t records;
-    int problems;
-    if ((rc = audit_verify(r, on_problem, &v, &records, &problems))) {
+    audit_verify_result res;
+    if ((rc = audit_verify(r, on_problem, &v, &res))) {
         cJSON_Delete(v.arr);
         return rc;
     }
+    int problems = res.damaged + res.unreadable;
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "ok", problems == 0);
-        cJSON_AddNumberToObject(o, "records", (double)records);
+        cJSON_AddNumberToObject(o, "records", (double)res.records);
+        cJSON_AddNumberToObject(o, "damaged", res.damaged);
+        cJSON_AddNumberToObject(o, "unreadable", res.unreadable);
+        cJSON_AddNumberToObject(o, "breaks", res.breaks);
         cJSON_AddItemToObject(o, "problems", v.arr);
         cli_json_print(o);
     } else if (!problems) {
-        LOG_INFO("audit trail intact: %llu records, chain and MACs verified (repository and local copy)",
-                 (unsigned long long)records);
+        LOG_INFO("audit trail intact: %llu records, chain and MACs verified (repository and local copy)%s",
+                 (unsigned long long)res.records, res.breaks ? "; it went on past records that were unusable "
+                                                               "when it was written, and those are intact now"
+                                                             : "");
+    } else if (res.breaks) {
+        LOG_INFO("the trail goes on after the damage: %d record(s) note a break and chain from the last "
+                 "intact record before it", res.breaks);
     }
-    if (problems)
-        return err_set(ERR_DAMAGED, "audit trail damaged: %d problem(s) found", problems);
+    /* damage is 13; records that only could not be read (permissions, I/O) are 16 */
+    if (res.damaged)
+        return err_set(ERR_DAMAGED, "audit trail damaged: %d problem(s) found%s", problems,
+                       res.unreadable ? " (some records also unreadable)" : "");
+    if (res.unreadable) {
+        err_set(ERR_IO, "audit trail: %d record(s) could not be read (I/O or permissions); the rest is intact", res.unreadable);
+        err_hint("run audit verify as a user that can read every file under %s/audit", repo_location(r));
+        return ERR_IO;
+    }
     return 0;
 }

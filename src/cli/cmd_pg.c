@@ -402,6 +402,8 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
         rc = cli_newest_of_source(r, list, n, "pg_dump", a.source, a.snap, &chosen);
     else if (!rc && !(rc = cli_snapshot_index(r, a.snap, list, n, &force)))
         rc = pg_restore_plan(r, list, n, a.source, &a.t, force, &chosen, &m);
+    if (!rc && !a.logical && force == SIZE_MAX) /* never an older backup in silence */
+        rc = snapshot_newest_guard(r, list, n, &list[chosen]);
     if (!rc && !a.logical) /* everything checked: only now is anything written */
         rc = restore_command(c, a.source, &cmd);
     if (!rc) {

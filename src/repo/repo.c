@@ -3,13 +3,17 @@
 #include "repo.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/pool.h"
 #include "../core/text.h"
@@ -166,6 +170,48 @@ static void config_mac_key(const repo *r, uint8_t key[32]) { crypto_derive(r->mk
 
 /* ---- open / init ----------------------------------------------------------- */
 
+/* What a folder holds besides the empty sub-folders a failed init may leave: up to
+ * cap bytes of names ("keys/, data/, notes.txt") in found; returns how many entries
+ * count as content, with *repo_like set when any is a repository folder with files. */
+static int folder_content(const char *path, char *found, size_t cap, int *repo_like)
+{
+    static const char *const dirs[] = {"data", "index", "snapshots", "keys", "locks", "audit", "holds", "wal"};
+    DIR *d = opendir(path);
+    int n = 0;
+    size_t used = 0;
+    *repo_like = 0;
+    found[0] = '\0';
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int known = 0, empty = 0;
+        for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+            known |= !strcmp(e->d_name, dirs[i]);
+        char sub[PATH_MAX];
+        DIR *sd = known && fs_join(sub, sizeof sub, path, e->d_name) == 0 ? opendir(sub) : NULL;
+        if (sd) {
+            struct dirent *se;
+            empty = 1;
+            while (empty && (se = readdir(sd)))
+                empty = !strcmp(se->d_name, ".") || !strcmp(se->d_name, "..");
+            closedir(sd);
+        }
+        err_clear();
+        if (empty)
+            continue; /* what an interrupted init leaves: no content */
+        *repo_like |= known || !strcmp(e->d_name, "config");
+        if (n++ < 6 && used + strlen(e->d_name) + 4 < cap)
+            used += (size_t)snprintf(found + used, cap - used, "%s%s%s", used ? ", " : "", e->d_name,
+                                     known ? "/" : "");
+    }
+    closedir(d);
+    if (n > 6 && used + 6 < cap)
+        snprintf(found + used, cap - used, ", ...");
+    return n;
+}
+
 int repo_open(const char *path, repo **out)
 {
     repo *r = repo_alloc();
@@ -175,9 +221,17 @@ int repo_open(const char *path, repo **out)
     buf_init(&cfg, 1 << 20);
     int rc = store_posix_open(path, 0, &r->st);
     if (!rc && (rc = store_get(r->st, "config", &cfg, 1 << 16))) {
-        if (rc == ERR_NOTFOUND) {
+        char found[256];
+        int repo_like;
+        if (rc == ERR_NOTFOUND && folder_content(path, found, sizeof found, &repo_like) && repo_like) {
+            /* key slots or data without a config: damage, not a place for a new repository */
+            rc = err_set(ERR_DAMAGED, "repository %s has lost its config file (it holds %s)", path, found);
+            err_hint("copy 'config' back from a copy of this repository (any copy made since init has it); "
+                     "do not run init here");
+        } else if (rc == ERR_NOTFOUND) {
             rc = err_set(ERR_NOREPO, "%s is not a lifeline repository (it has no config file)", path);
-            err_hint("create one with: lifeline -r %s init", path);
+            err_hint(found[0] ? "give the repository's folder with -r" : "create one with: lifeline -r %s init",
+                     path);
         } else {
             err_wrap("repository %s", path);
         }
@@ -277,7 +331,25 @@ int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_k
     buf cfg;
     buf_init(&cfg, 0);
     uint8_t key[32];
-    int rc = store_posix_open(path, 1, &r->st);
+    char found[256];
+    int repo_like, rc = 0;
+    char cfgpath[PATH_MAX];
+    struct stat st;
+    if (fs_join(cfgpath, sizeof cfgpath, path, "config") == 0 && lstat(cfgpath, &st) == 0) {
+        rc = err_set(ERR_FATAL, "%s already holds a lifeline repository", path);
+    } else if (folder_content(path, found, sizeof found, &repo_like)) {
+        /* never a second identity over existing content (a repository that lost its
+         * config would otherwise get new keys and show no snapshots) */
+        rc = err_set(ERR_FATAL, "%s is not empty (it holds %s): a repository is only created in an empty folder",
+                     path, found);
+        if (repo_like)
+            err_hint("this looks like a lifeline repository that lost its config file: copy 'config' back from a "
+                     "copy of it; create a new repository in another folder");
+    }
+    if (!rc)
+        err_clear(); /* fs_join's record, if any */
+    if (!rc)
+        rc = store_posix_open(path, 1, &r->st);
     if (!rc && store_size(r->st, "config", &sz) == 0)
         rc = err_set(ERR_FATAL, "%s already holds a lifeline repository", path);
 

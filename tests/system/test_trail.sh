@@ -1,0 +1,159 @@
+# The trail of what is in force: damaged or deleted snapshots never make `latest`
+# pick an older one, check reads the audit trail, a damaged record never stops it,
+# legal holds are audited and locked, key slots are listed, init never overwrites.
+
+snap_ids() { ll --json snapshots; json '"\n".join(s["id"] for s in j)'; }
+
+# Three backups of changing content; $S1 $S2 $S3 are their ids, oldest first.
+three_backups() {
+  mkdir -p "$T/src"
+  new_repo
+  for i in 1 2 3; do echo "version $i" >"$T/src/f"; ok backup "$T/src"; sleep 1.1; done
+  mapfile -t ids < <(snap_ids)
+  S1=${ids[0]} S2=${ids[1]} S3=${ids[2]}
+}
+
+# Every use of `latest` (restore, ls, diff, stats, hold, backup --parent) fails loudly
+# when the newest snapshot is damaged, unreadable or deleted.
+latest_fails_everywhere() { # CODE PATTERN
+  local code=$1 pat=$2
+  expect_rc "$code" restore latest --target "$T/out-$RANDOM"; expect_err "$pat"; expect_err "^hint: "
+  expect_rc "$code" ls latest; expect_err "$pat"
+  expect_rc "$code" diff "${S1:0:8}" latest; expect_err "$pat"
+  expect_rc "$code" stats latest; expect_err "$pat"
+  expect_rc "$code" hold latest --reason x; expect_err "$pat"
+  expect_rc "$code" backup "$T/src" --parent latest; expect_err "$pat"
+  # an explicit older id works as before
+  ok restore "${S2:0:8}" --target "$T/older-$RANDOM"
+}
+
+t_trail_latest_damaged_newest_fails_loudly() {
+  three_backups
+  for how in flip truncate zero; do
+    cp "$REPO/snapshots/$S3" "$T/keep"
+    case $how in
+      flip) flip_byte "$REPO/snapshots/$S3" 40 ;;
+      truncate) truncate -s 20 "$REPO/snapshots/$S3" ;;
+      zero) : >"$REPO/snapshots/$S3" ;;
+    esac
+    latest_fails_everywhere 13 "snapshots/$S3"
+    cp "$T/keep" "$REPO/snapshots/$S3"
+  done
+  ok restore latest --target "$T/ok"
+  [[ $(cat "$T/ok$T/src/f") == "version 3" ]] || fail "latest is not the newest snapshot"
+}
+
+t_trail_latest_deleted_newest_fails_loudly() {
+  three_backups
+  mv "$REPO/snapshots/$S3" "$T/keep"
+  latest_fails_everywhere 13 "snapshot ${S3:0:8}.* is missing"
+  expect_rc 13 check; expect_err "snapshots/$S3: snapshot is missing"
+  mv "$T/keep" "$REPO/snapshots/$S3"
+  # forgotten on purpose: latest is the one before, without complaint
+  ok forget "${S3:0:8}"
+  ok restore latest --target "$T/out"
+  [[ $(cat "$T/out$T/src/f") == "version 2" ]] || fail "latest after forget is not the one before"
+  ok check
+}
+
+t_trail_latest_damaged_older_is_not_the_newest() {
+  three_backups
+  # an older snapshot that is damaged: the trail says when it was saved, so latest is sure
+  flip_byte "$REPO/snapshots/$S1" 40
+  ok restore latest --target "$T/out"
+  [[ $(cat "$T/out$T/src/f") == "version 3" ]] || fail "latest is not the newest"
+  expect_err "warning: .*snapshots/$S1"
+}
+
+t_trail_latest_unreadable_newest_is_16() {
+  three_backups
+  mv "$REPO/snapshots/$S3" "$T/keep"
+  ln -s /proc/self/mem "$REPO/snapshots/$S3"   # read(2) fails with EIO
+  expect_rc 16 restore latest --target "$T/out"
+  expect_err "snapshots/$S3"
+  expect_rc 16 ls latest
+}
+
+t_trail_latest_of_a_source_and_backup_parent() {
+  three_backups
+  flip_byte "$REPO/snapshots/$S3" 40
+  # the implicit parent of a backup: the backup goes on (reading every file) and says why
+  echo "version 4" >"$T/src/f"
+  ok backup "$T/src"
+  expect_err "warning: .*snapshots/$S3"
+}
+
+t_trail_check_reads_the_audit_trail() {
+  three_backups
+  ok check
+  for f in "$REPO"/audit/*; do
+    cp "$f" "$T/keep"
+    flip_byte "$f" 30
+    expect_rc 13 check; expect_err "audit trail \(repository\): record seq [0-9]+ is damaged"
+    expect_rc 13 check --read-data
+    cp "$T/keep" "$f"
+  done
+  # a deleted record
+  rm "$REPO/audit/0000000000000002"*
+  expect_rc 13 check; expect_err "records 2 to 2 are missing"
+}
+
+t_trail_damaged_newest_record_does_not_stop_the_trail() {
+  three_backups
+  newest=$(ls "$REPO/audit" | sort | tail -1)
+  flip_byte "$REPO/audit/$newest" 30
+  ok backup "$T/src"            # before: exit 16 after the backup was saved
+  expect_err "warning: audit record seq 4 .* is damaged"
+  ok backup "$T/src"
+  ok --json audit show
+  [[ $(json 'j[-2]["break"][0]["seq"]') == 4 && $(json 'j[-2]["break"][0]["why"]') == damaged ]] ||
+    fail "the record after the damaged one does not note the break"
+  [[ $(json 'j[-1]["seq"]') == 6 ]] || fail "the trail did not go on"
+  expect_rc 13 audit verify
+  expect_err "record seq 4 is damaged"
+  expect_err "1 record\(s\) note a break"
+  ! grep -q "does not chain\|missing" <<<"$ERR" || fail "records after the break are reported too"
+  expect_rc 13 check; expect_err "record seq 4 is damaged"
+}
+
+t_trail_unreadable_record_is_not_damaged() {
+  three_backups
+  second=$(ls "$REPO/audit" | sort | sed -n 2p)
+  mv "$REPO/audit/$second" "$T/keep"
+  ln -s /proc/self/mem "$REPO/audit/$second"
+  expect_rc 16 audit verify
+  expect_err "record seq 2 is unreadable"
+  ! grep -q "is damaged" <<<"$ERR" || fail "an unreadable record was called damaged"
+  expect_rc 16 check
+  expect_err "could not read"
+  rm "$REPO/audit/$second"; mv "$T/keep" "$REPO/audit/$second"
+  ok audit verify
+}
+
+t_trail_init_refuses_repository_content() {
+  mkdir -p "$T/src"; echo a >"$T/src/a"
+  new_repo
+  ok backup "$T/src"
+  mv "$REPO/config" "$T/config"
+  expect_rc 13 snapshots
+  expect_err "lost its config file"
+  expect_err "^hint: copy 'config' back"
+  ! grep -q "lifeline -r .* init" <<<"$ERR" || fail "the hint still says init"
+  expect_rc 1 init --kdf-memory 8 --kdf-time 1
+  expect_err "is not empty \(it holds .*keys/"
+  [[ ! -e "$REPO/config" ]] || fail "init wrote a config"
+  mv "$T/config" "$REPO/config"
+  ok snapshots
+  # any content, not only a repository's
+  mkdir "$T/other"; echo x >"$T/other/notes.txt"
+  REPO=$T/other expect_rc 1 init --kdf-memory 8 --kdf-time 1
+  expect_err "notes.txt"
+  for d in keys data index snapshots audit locks holds; do
+    mkdir -p "$T/r-$d/$d"; echo x >"$T/r-$d/$d/x"
+    REPO=$T/r-$d expect_rc 1 init --kdf-memory 8 --kdf-time 1
+    expect_err "$d/"
+  done
+  # an empty folder, or what an interrupted init leaves (empty sub-folders), is fine
+  mkdir -p "$T/fresh/keys" "$T/fresh/data"
+  REPO=$T/fresh ok init --kdf-memory 8 --kdf-time 1
+}
