@@ -757,19 +757,12 @@ static int hold_file_exists(repo *r, const uint8_t id[32])
     return rc != ERR_NOTFOUND;
 }
 
-int audit_check(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res)
+int audit_check_state(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res)
 {
-    audit_verify_result vr;
     audit_state st;
-    memset(res, 0, sizeof *res);
     acheck a = {.r = r, .fn = fn, .ctx = ctx, .res = res, .st = &st};
-    int rc = audit_verify(r, on_trail_problem, &a, &vr);
+    int rc = audit_state_load(r, &st);
     if (rc)
-        return rc;
-    res->damaged += vr.damaged;
-    res->unreadable += vr.unreadable;
-    res->records = vr.records;
-    if ((rc = audit_state_load(r, &st)))
         return rc;
     for (size_t i = 0; i < st.nholds; i++) {
         char hex[65], name[80];
@@ -798,6 +791,20 @@ int audit_check(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res)
     return rc;
 }
 
+int audit_check(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res)
+{
+    audit_verify_result vr;
+    memset(res, 0, sizeof *res);
+    acheck a = {.r = r, .fn = fn, .ctx = ctx, .res = res};
+    int rc = audit_verify(r, on_trail_problem, &a, &vr);
+    if (rc)
+        return rc;
+    res->damaged += vr.damaged;
+    res->unreadable += vr.unreadable;
+    res->records = vr.records;
+    return audit_check_state(r, fn, ctx, res);
+}
+
 int audit_known_snapshots(repo *r, snapshot_known **out, size_t *n)
 {
     audit_state st;
@@ -815,6 +822,25 @@ int audit_known_snapshots(repo *r, snapshot_known **out, size_t *n)
         (*out)[i].seq = st.saved[i].seq;
     }
     *n = st.nsaved;
+    audit_state_free(&st);
+    return 0;
+}
+
+int audit_mark_holds(repo *r, snapshot *list, size_t n, size_t *lost)
+{
+    audit_state st;
+    int rc = audit_state_load(r, &st);
+    *lost = 0;
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const audit_fact *f = audit_state_find(st.holds, st.nholds, list[i].id);
+        if (f && !list[i].held) {
+            list[i].held = 1; /* kept as held: the trail says so */
+            list[i].hold_lost = f->seq;
+            (*lost)++;
+        }
+    }
     audit_state_free(&st);
     return 0;
 }

@@ -77,6 +77,13 @@ typedef struct audit_check_result {
     int damaged, unreadable, warnings;
 } audit_check_result;
 int audit_check(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res) WUR;
+/* The second half alone (audit verify runs it after its own report of the chain);
+ * adds to res. */
+int audit_check_state(repo *r, audit_check_fn fn, void *ctx, audit_check_result *res) WUR;
+
+/* Marks the snapshots of list that the trail says are held but whose hold file is
+ * gone (held = 1, hold_lost = the record that placed it); *lost counts them. */
+int audit_mark_holds(repo *r, snapshot *list, size_t n, size_t *lost) WUR;
 
 /* The snapshot_known_fn of snapshot_newest_guard: the trail's saved snapshots. */
 int audit_known_snapshots(repo *r, snapshot_known **out, size_t *n) WUR;

@@ -24,6 +24,13 @@ static void on_problem(const char *where, const char *problem, void *vctx)
     fprintf(stderr, "audit: %s: %s\n", where, problem);
 }
 
+static void on_state_problem(const char *severity, const char *object, const char *problem, void *vctx)
+{
+    char what[700];
+    snprintf(what, sizeof what, "%s%s", strcmp(severity, "error") ? "warning: " : "", problem);
+    on_problem(object, what, vctx);
+}
+
 static int show(cli *c, repo *r, uint64_t last)
 {
     audit_record *list;
@@ -76,10 +83,14 @@ int cmd_audit(cli *c, int argc, char **argv)
         return show(c, r, last);
     verify_ctx v = {.arr = c->json ? cJSON_CreateArray() : NULL};
     audit_verify_result res;
-    if ((rc = audit_verify(r, on_problem, &v, &res))) {
+    audit_check_result st = {0};
+    if ((rc = audit_verify(r, on_problem, &v, &res)) ||
+        (rc = audit_check_state(r, on_state_problem, &v, &st))) { /* what it records, against the files */
         cJSON_Delete(v.arr);
         return rc;
     }
+    res.damaged += st.damaged;
+    res.unreadable += st.unreadable;
     int problems = res.damaged + res.unreadable;
     if (c->json) {
         cJSON *o = cJSON_CreateObject();

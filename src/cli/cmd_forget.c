@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../audit/audit.h"
 #include "../core/log.h"
 #include "../core/text.h"
 #include "../repo/lock.h"
@@ -68,10 +69,37 @@ static int parse(cli *c, int argc, char **argv, forget_args *a)
     return 0;
 }
 
+/* A hold that cannot be read, or that the audit trail says is in force but whose file
+ * is gone, blocks the forget like a hold and is named as the damage it is. */
+static int refuse_if_hold_unsure(const snapshot *s)
+{
+    char sid[9], hex[65];
+    snapshot_short_id(s->id, sid);
+    text_hex(s->id, 32, hex);
+    if (s->hold_lost)
+        err_set(ERR_DAMAGED,
+                "legal hold holds/%s on snapshot %s is missing: audit record seq %llu placed it and no release "
+                "followed (the file was deleted)",
+                hex, sid, (unsigned long long)s->hold_lost);
+    else if (s->hold_error)
+        err_set(s->hold_error == ERR_DAMAGED ? ERR_DAMAGED : ERR_IO,
+                "legal hold holds/%s on snapshot %s is %s: forget cannot tell whether it still holds", hex, sid,
+                s->hold_error == ERR_DAMAGED ? "damaged" : "unreadable");
+    else
+        return 0;
+    err_hint("put holds/%s back from a copy of the repository, or end the hold on purpose (recorded): "
+             "lifeline release %s",
+             hex, sid);
+    return err_last();
+}
+
 static int refuse_if_protected(const snapshot *s, int64_t now)
 {
     char sid[9], t[64];
     snapshot_short_id(s->id, sid);
+    int rc = refuse_if_hold_unsure(s);
+    if (rc)
+        return rc;
     if (s->held) {
         err_set(ERR_RETENTION, "snapshot %s is under a legal hold and cannot be forgotten", sid);
         err_hint("release it first: lifeline release %s", sid);
@@ -100,9 +128,10 @@ static int by_ids(cli *c, repo *r, int argc, char **argv, const forget_args *a)
     int64_t now = (int64_t)time(NULL);
     snapshot *s = calloc((size_t)argc, sizeof *s);
     int rc = s ? 0 : err_set(ERR_FATAL, "out of memory");
+    size_t lost;
     /* all or nothing: every id is checked before any is removed */
     for (int i = 0; !rc && i < argc; i++)
-        if (!(rc = snapshot_resolve(r, argv[i], &s[i])))
+        if (!(rc = snapshot_resolve(r, argv[i], &s[i])) && !(rc = audit_mark_holds(r, &s[i], 1, &lost)))
             rc = refuse_if_protected(&s[i], now);
     for (int i = 0; !rc && i < argc; i++) {
         char sid[9];
@@ -138,9 +167,14 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
     snapshot *list;
     size_t n;
     int64_t now = (int64_t)time(NULL);
+    size_t lost = 0;
     int rc = snapshot_load_all(r, &list, &n, 1);
-    if (rc)
+    if (!rc) /* a hold whose file was deleted still keeps its snapshot */
+        rc = audit_mark_holds(r, list, n, &lost);
+    if (rc) {
+        snapshots_free(&list, n);
         return rc;
+    }
     uint8_t *done = calloc(n ? n : 1, 1);
     const snapshot **group = calloc(n ? n : 1, sizeof *group);
     retention_verdict *v = calloc(n ? n : 1, sizeof *v);
@@ -190,6 +224,9 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
     if (!rc && !c->json)
         LOG_INFO("%llu kept, %llu %s", (unsigned long long)kept, (unsigned long long)removed,
                  a->dry_run ? "would be removed (dry run)" : "removed");
+    for (size_t i = 0; !rc && i < n; i++) /* kept, and named as the damage they are */
+        if (list[i].hold_lost || list[i].hold_error)
+            rc = refuse_if_hold_unsure(&list[i]);
     free(done);
     free(group);
     free(v);

@@ -37,6 +37,7 @@ typedef struct snapshot {
     snapshot_summary summary;
     int held;           /* filled by snapshot_load_all from holds/ */
     int hold_error;     /* the hold file exists but could not be read (its err_code) */
+    uint64_t hold_lost; /* the audit record placing a hold whose file is gone (audit_mark_holds) */
 } snapshot;
 
 void snapshot_init(snapshot *s);

@@ -157,3 +157,63 @@ t_trail_init_refuses_repository_content() {
   mkdir -p "$T/fresh/keys" "$T/fresh/data"
   REPO=$T/fresh ok init --kdf-memory 8 --kdf-time 1
 }
+
+t_trail_deleted_hold_is_noticed() {
+  three_backups
+  ok hold "${S1:0:8}" --reason "case 114"
+  rm "$REPO/holds/$S1"
+  expect_rc 13 check; expect_err "holds/$S1: legal hold is missing: audit record seq [0-9]+ placed it"
+  expect_rc 13 audit verify; expect_err "holds/$S1"
+  expect_rc 13 forget "${S1:0:8}"; expect_err "legal hold holds/$S1 on snapshot ${S1:0:8} is missing"
+  [[ -e "$REPO/snapshots/$S1" ]] || fail "forget removed a snapshot whose hold was deleted"
+  # a policy keeps it, does the rest, and names the damage
+  expect_rc 13 forget --keep-last 1
+  [[ -e "$REPO/snapshots/$S1" && ! -e "$REPO/snapshots/$S2" ]] || fail "policy forget with a deleted hold"
+  # ending it on purpose is recorded; then forget may go on
+  ok release "${S1:0:8}"; expect_err "already gone"
+  ok check
+  ok forget "${S1:0:8}"
+}
+
+t_trail_damaged_hold_blocks_only_forget() {
+  three_backups
+  ok hold "${S3:0:8}" --reason "case 115"
+  for how in flip truncate zero; do
+    cp "$REPO/holds/$S3" "$T/keep"
+    case $how in
+      flip) flip_byte "$REPO/holds/$S3" 20 ;;
+      truncate) truncate -s 10 "$REPO/holds/$S3" ;;
+      zero) : >"$REPO/holds/$S3" ;;
+    esac
+    ok restore latest --target "$T/r-$how"          # before: every restore failed
+    ok restore "${S1:0:8}" --target "$T/r1-$how"
+    ok ls latest
+    ok snapshots
+    expect_rc 13 check; expect_err "holds/$S3: legal hold is damaged"
+    expect_rc 13 forget "${S3:0:8}"; expect_err "legal hold holds/$S3 on snapshot ${S3:0:8} is damaged"
+    expect_rc 13 forget --keep-last 1 --dry-run; expect_out "keep +${S3:0:8}"
+    [[ -e "$REPO/snapshots/$S3" ]] || fail "a snapshot with a damaged hold was forgotten"
+    cp "$T/keep" "$REPO/holds/$S3"
+  done
+  ok check
+  # released on purpose while damaged: the file goes, the trail says so
+  flip_byte "$REPO/holds/$S3" 20
+  ok release "${S3:0:8}"
+  ok check
+}
+
+t_trail_hold_waits_for_forget() {
+  three_backups
+  # a forget slowed down in its unlink calls holds the exclusive lock meanwhile
+  # (LeakSanitizer cannot run under ptrace)
+  ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=unlink,unlinkat -e inject=unlink,unlinkat:delay_enter=1000000 \
+    "$LL" -r "$REPO" forget "${S2:0:8}" >/dev/null 2>&1 &
+  pid=$!
+  sleep 0.5
+  expect_rc 11 hold "${S2:0:8}" --reason "too late"
+  expect_err "locked"
+  wait $pid
+  expect_rc 18 hold "${S2:0:8}" --reason "too late"
+  [[ ! -e "$REPO/holds/$S2" ]] || fail "a hold was written for a forgotten snapshot"
+  ok check
+}
