@@ -74,13 +74,36 @@ t_trail_latest_unreadable_newest_is_16() {
   expect_rc 16 ls latest
 }
 
-t_trail_latest_of_a_source_and_backup_parent() {
+t_trail_backup_parent_names_an_unreadable_newest() {
   three_backups
   flip_byte "$REPO/snapshots/$S3" 40
   # the implicit parent of a backup: the backup goes on (reading every file) and says why
   echo "version 4" >"$T/src/f"
   ok backup "$T/src"
-  expect_err "warning: .*snapshots/$S3"
+  expect_err "warning: snapshots/$S3 cannot be read .* it may be the newest snapshot.*; the parent is an older"
+}
+
+t_trail_latest_of_a_redis_source() {
+  source "$HERE/redis.sh"
+  redis_skip && return 0
+  trap redis_stop_all RETURN
+  new_repo
+  port=$(free_port)
+  redis_start r "$port"
+  redis_setup_lifeline "$port" r
+  rcli "$port" set k 1 >/dev/null
+  expect_rcc 0 backup --source cache
+  sleep 1.1
+  rcli "$port" set k 2 >/dev/null
+  expect_rcc 0 backup --source cache
+  mapfile -t ids < <(snap_ids)
+  flip_byte "$REPO/snapshots/${ids[1]}" 40
+  expect_rcc 13 restore --source cache --target "$T/out"
+  expect_err "snapshots/${ids[1]} cannot be read"
+  expect_rcc 0 restore --source cache --snapshot "${ids[0]:0:8}" --target "$T/out"
+  mv "$REPO/snapshots/${ids[1]}" "$T/keep"
+  expect_rcc 13 restore --source cache --target "$T/out2"
+  expect_err "snapshot ${ids[1]:0:8} .* is missing"
 }
 
 t_trail_check_reads_the_audit_trail() {
@@ -216,4 +239,82 @@ t_trail_hold_waits_for_forget() {
   expect_rc 18 hold "${S2:0:8}" --reason "too late"
   [[ ! -e "$REPO/holds/$S2" ]] || fail "a hold was written for a forgotten snapshot"
   ok check
+}
+
+# current_slot: the id of the key slot this unlock used.
+current_slot() { ll --json key list; json '[s["id"] for s in j if s.get("current")][0]'; }
+
+t_trail_deleted_password_slot_is_named() {
+  new_repo
+  A=$(current_slot)
+  echo "second-password" >"$T/pw2"
+  ok key add --new-password-file "$T/pw2" --kdf-memory 8 --kdf-time 1
+  B=$(LIFELINE_PASSWORD=second-password current_slot)
+  mv "$REPO/keys/$B" "$T/keep"
+  LIFELINE_PASSWORD=second-password expect_rc 13 snapshots
+  expect_err "missing \(deleted\), e.g. keys/$B"
+  expect_err "^hint: if the password belonged to a missing slot, put keys/$B back"
+  LIFELINE_PASSWORD=not-a-password expect_rc 13 snapshots   # cannot tell: the repository is damaged
+  ok snapshots                                               # the other slot still opens
+  expect_rc 13 check; expect_err "keys/$B: key slot is missing: the config lists it"
+  ok key list; expect_out "missing"
+  mv "$T/keep" "$REPO/keys/$B"
+  ok check
+  LIFELINE_PASSWORD=not-a-password expect_rc 12 snapshots   # a wrong password stays a wrong password
+  expect_err "wrong password"
+}
+
+t_trail_swapped_password_slots_are_named() {
+  new_repo
+  A=$(current_slot)
+  echo "second-password" >"$T/pw2"
+  ok key add --new-password-file "$T/pw2" --kdf-memory 8 --kdf-time 1
+  ok key add --new-key-file "$T/kf"
+  B=$(LIFELINE_PASSWORD=second-password current_slot)
+  mv "$REPO/keys/$A" "$T/a"; mv "$REPO/keys/$B" "$REPO/keys/$A"; mv "$T/a" "$REPO/keys/$B"
+  expect_rc 13 snapshots; expect_err "keys/$B .*holds the slot made as keys/${A:0:8}.*swapped or renamed"
+  LIFELINE_PASSWORD=second-password expect_rc 13 snapshots; expect_err "holds the slot made as keys/${B:0:8}"
+  expect_rc 13 --key-file "$T/kf" check
+  expect_err "keys/$A: key slot holds the slot made as keys/$B"
+  expect_err "keys/$B: key slot holds the slot made as keys/$A"
+}
+
+t_trail_key_file_slot_deleted_or_replaced() {
+  new_repo
+  ok key add --new-key-file "$T/kf"
+  K=$(ll --key-file "$T/kf" --json key list; json '[s["id"] for s in j if s.get("current")][0]')
+  cp "$REPO/keys/$K" "$T/keep"
+  rm "$REPO/keys/$K"
+  expect_rc 13 --key-file "$T/kf" snapshots
+  expect_err "key slot keys/$K of this key file is missing .*deleted"
+  head -c 32 /dev/urandom | xxd -p -c 64 >"$T/other-kf"
+  expect_rc 12 --key-file "$T/other-kf" snapshots
+  expect_err "opens none of the key slots"
+  # replaced by another slot's file
+  A=$(current_slot)
+  cp "$REPO/keys/$A" "$REPO/keys/$K"
+  expect_rc 13 --key-file "$T/kf" snapshots
+  expect_err "keys/$K .*was made for this key file but does not open with it"
+  cp "$T/keep" "$REPO/keys/$K"
+  ok --key-file "$T/kf" check
+  # the same key file twice
+  expect_rc 2 key add --new-key-file "$T/kf"
+  expect_err "already has a key slot"
+}
+
+t_trail_unused_slot_deleted_and_old_repositories() {
+  # a repository made by the lifeline before the slot list: still opens, check says what it cannot see
+  OLD=/work/main/build/lifeline
+  [[ -x $OLD ]] || { echo "skipped: no old binary"; return 0; }
+  "$OLD" -r "$REPO" init --kdf-memory 8 --kdf-time 1 >/dev/null 2>&1
+  mkdir -p "$T/src"; echo a >"$T/src/a"; ok backup "$T/src"
+  ok check; expect_err "warning: config: the config does not list its key slots"
+  echo "second-password" >"$T/pw2"
+  ok key add --new-password-file "$T/pw2" --kdf-memory 8 --kdf-time 1   # writes the list
+  ok check
+  ! grep -q "does not list" <<<"$ERR" || fail "the list was not written"
+  B=$(LIFELINE_PASSWORD=second-password current_slot)
+  rm "$REPO/keys/$B"                                       # an unused slot, deleted
+  expect_rc 13 check; expect_err "keys/$B: key slot is missing"
+  "$OLD" -r "$REPO" snapshots >/dev/null || fail "the old lifeline cannot read the new config"
 }
