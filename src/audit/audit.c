@@ -411,7 +411,7 @@ static const uint8_t *mac_of(const chain *c, uint64_t seq)
 
 /* A break record's list: contiguous seqs ending just below seq. Returns the first, or
  * seq when there is no break; 0 with *bad set when the list is malformed. */
-static uint64_t break_first(const char *json, size_t jl, uint64_t seq, int *bad)
+uint64_t audit_break_first(const char *json, size_t jl, uint64_t seq, int *bad)
 {
     cJSON *o = cJSON_ParseWithLength(json, jl);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "break"), *it;
@@ -470,7 +470,7 @@ static void chain_step(chain *c, const char *line, size_t len, uint64_t expected
                 (unsigned long long)expected_seq, (unsigned long long)seq);
         return;
     }
-    uint64_t first = break_first(line, jl, seq, &bad), anchor = first ? first - 1 : 0;
+    uint64_t first = audit_break_first(line, jl, seq, &bad), anchor = first ? first - 1 : 0;
     const uint8_t *want_prev = mac_of(c, anchor);
     if (bad)
         problem(c, ERR_DAMAGED, "record seq %llu has a malformed break list", (unsigned long long)seq);

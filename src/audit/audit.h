@@ -92,4 +92,8 @@ int audit_known_snapshots(repo *r, snapshot_known **out, size_t *n) WUR;
 int audit_line_parse(const char *line, size_t len, uint64_t *seq, uint8_t prev[32], uint8_t mac[32],
                      size_t *json_len) WUR;
 
+/* A record's "break" list (contiguous seqs ending just below seq): the first of them,
+ * seq when there is none, 0 with *bad set when malformed (fuzzed with the line). */
+uint64_t audit_break_first(const char *json, size_t json_len, uint64_t seq, int *bad);
+
 #endif
