@@ -53,7 +53,15 @@ static int show(cli *c, repo *r, uint64_t last)
                cJSON_IsString(u) ? u->valuestring : "?", cJSON_IsString(h) ? h->valuestring : "?",
                cJSON_IsString(cmd) ? cmd->valuestring : "?");
         cJSON_ArrayForEach(a, args) if (cJSON_IsString(a)) printf(" %s", a->valuestring);
-        printf("  => %s\n", cJSON_IsString(out) ? out->valuestring : "?");
+        printf("  => %s", cJSON_IsString(out) ? out->valuestring : "?");
+        const cJSON *brk = cJSON_GetObjectItem(o, "break"), *b;
+        cJSON_ArrayForEach(b, brk) /* the trail went on past these */
+        {
+            const cJSON *bs = cJSON_GetObjectItem(b, "seq"), *bw = cJSON_GetObjectItem(b, "why");
+            printf("  [break: seq %.0f was %s]", cJSON_IsNumber(bs) ? bs->valuedouble : 0.0,
+                   cJSON_IsString(bw) ? bw->valuestring : "?");
+        }
+        putchar('\n');
         cJSON_Delete(o);
     }
     if (arr)

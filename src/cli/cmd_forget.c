@@ -123,23 +123,61 @@ static int forget_one(cli *c, repo *r, const snapshot *s, int dry_run)
     return repo_object_remove(r, OBJ_SNAPSHOT, s->id);
 }
 
+/* A snapshot whose file is gone but that the trail says was saved and never
+ * forgotten: forgetting it records that it is gone on purpose, so that 'latest' and
+ * check stop asking for it. 1 when spec names exactly one such snapshot. */
+static int gone_by_trail(repo *r, const char *spec, snapshot *s)
+{
+    audit_state st;
+    int n = 0;
+    if (audit_state_load(r, &st) != 0) {
+        err_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < st.nsaved; i++) {
+        char hex[65];
+        text_hex(st.saved[i].id, 32, hex);
+        if (!strncmp(hex, spec, strlen(spec)) && n++ == 0)
+            memcpy(s->id, st.saved[i].id, 32);
+    }
+    audit_state_free(&st);
+    return n == 1;
+}
+
 static int by_ids(cli *c, repo *r, int argc, char **argv, const forget_args *a)
 {
     int64_t now = (int64_t)time(NULL);
     snapshot *s = calloc((size_t)argc, sizeof *s);
-    int rc = s ? 0 : err_set(ERR_FATAL, "out of memory");
+    uint8_t *gone = calloc((size_t)argc, 1);
+    int rc = s && gone ? 0 : err_set(ERR_FATAL, "out of memory");
     size_t lost;
     /* all or nothing: every id is checked before any is removed */
-    for (int i = 0; !rc && i < argc; i++)
-        if (!(rc = snapshot_resolve(r, argv[i], &s[i])) && !(rc = audit_mark_holds(r, &s[i], 1, &lost)))
-            rc = refuse_if_protected(&s[i], now);
     for (int i = 0; !rc && i < argc; i++) {
-        char sid[9];
+        rc = snapshot_resolve(r, argv[i], &s[i]);
+        if (rc == ERR_NOTFOUND && strcmp(argv[i], "latest") && gone_by_trail(r, argv[i], &s[i])) {
+            err_clear();
+            rc = 0;
+            gone[i] = 1;
+        } else if (!rc && !(rc = audit_mark_holds(r, &s[i], 1, &lost))) {
+            rc = refuse_if_protected(&s[i], now);
+        }
+    }
+    for (int i = 0; !rc && i < argc; i++) {
+        char sid[9], hex[65];
         snapshot_short_id(s[i].id, sid);
+        text_hex(s[i].id, 32, hex);
+        if (gone[i]) {
+            LOG_WARN("snapshot %s (snapshots/%s) was already gone; %s", sid, hex,
+                     a->dry_run ? "forget would record that" : "its forget is recorded in the audit trail");
+            if (!a->dry_run)
+                cli_audit_id(c, hex);
+            continue;
+        }
         rc = forget_one(c, r, &s[i], a->dry_run);
         if (!rc)
             LOG_INFO("%s snapshot %s", a->dry_run ? "would remove" : "removed", sid);
     }
+    free(gone);
     for (int i = 0; s && i < argc; i++)
         snapshot_free(&s[i]);
     free(s);
@@ -234,6 +272,24 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
     return rc;
 }
 
+/* WAL before the oldest base backup goes with it; while a snapshot cannot be read (or
+ * the trail says one was deleted) the oldest is unknown, and the WAL stays. */
+static int every_snapshot_readable(repo *r)
+{
+    snapshot *list;
+    size_t n;
+    int rc = snapshot_load_all(r, &list, &n, 2);
+    if (!rc) {
+        rc = snapshot_newest_guard(r, list, n, NULL);
+        snapshots_free(&list, n);
+    }
+    if (rc) {
+        LOG_WARN("archived WAL is kept, as the oldest backup it serves is not known: %s", err_msg());
+        err_clear();
+    }
+    return !rc;
+}
+
 int cmd_forget(cli *c, int argc, char **argv)
 {
     forget_args a;
@@ -261,7 +317,7 @@ int cmd_forget(cli *c, int argc, char **argv)
     if ((rc = lock_acquire(r, 1, c->lock_wait, &lk)))
         return rc;
     rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a);
-    if (!rc && !a.dry_run) /* the PITR window ends where the oldest kept backup begins */
+    if (!rc && !a.dry_run && every_snapshot_readable(r)) /* the PITR window ends where the oldest kept backup begins */
         rc = pg_forget_wal(r, 0);
     if (!rc && a.prune)
         rc = cli_prune_and_report(c, r, a.dry_run, 0.5);

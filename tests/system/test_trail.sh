@@ -48,6 +48,12 @@ t_trail_latest_deleted_newest_fails_loudly() {
   mv "$REPO/snapshots/$S3" "$T/keep"
   latest_fails_everywhere 13 "snapshot ${S3:0:8}.* is missing"
   expect_rc 13 check; expect_err "snapshots/$S3: snapshot is missing"
+  # gone on purpose: forget records it, and latest is the one before
+  ok forget "${S3:0:8}"; expect_err "was already gone"
+  ok restore latest --target "$T/out0"
+  [[ $(cat "$T/out0$T/src/f") == "version 2" ]] || fail "latest after forget of a deleted snapshot"
+  ok check
+  expect_rc 18 forget "${S3:0:8}"
   mv "$T/keep" "$REPO/snapshots/$S3"
   # forgotten on purpose: latest is the one before, without complaint
   ok forget "${S3:0:8}"
@@ -132,6 +138,7 @@ t_trail_damaged_newest_record_does_not_stop_the_trail() {
   [[ $(json 'j[-2]["break"][0]["seq"]') == 4 && $(json 'j[-2]["break"][0]["why"]') == damaged ]] ||
     fail "the record after the damaged one does not note the break"
   [[ $(json 'j[-1]["seq"]') == 6 ]] || fail "the trail did not go on"
+  ok audit show; expect_out "break: seq 4 was damaged"
   expect_rc 13 audit verify
   expect_err "record seq 4 is damaged"
   expect_err "1 record\(s\) note a break"
@@ -317,4 +324,36 @@ t_trail_unused_slot_deleted_and_old_repositories() {
   rm "$REPO/keys/$B"                                       # an unused slot, deleted
   expect_rc 13 check; expect_err "keys/$B: key slot is missing"
   "$OLD" -r "$REPO" snapshots >/dev/null || fail "the old lifeline cannot read the new config"
+}
+
+# PostgreSQL: with the newest base backup damaged, restore --latest refuses to fall
+# back; with the oldest damaged, forget keeps the WAL (the oldest backup is unknown).
+t_trail_postgres_newest_and_oldest_backup_unreadable() {
+  source "$HERE/pg.sh"
+  pg_skip && return 0
+  trap pg_stop_all RETURN
+  new_repo
+  PORT=$(free_port)
+  pg_setup_lifeline "$PORT"
+  mapfile -t conf < <(pg_archive_conf)
+  pg_start "$T/pgdata" "$PORT" "${conf[@]}"
+  pg_sql "$PORT" "create table t(x int)"
+  for i in 1 2 3; do
+    pg_sql "$PORT" "insert into t values ($i)" >/dev/null
+    expect_rcc 0 backup --source main-db
+    pg_archive_now "$PORT"
+    sleep 1.1
+  done
+  mapfile -t ids < <(snap_ids)
+  first=$(ls "$REPO/wal/main-db" | grep -E '^[0-9A-F]{24}$' | head -1)
+  cp "$REPO/snapshots/${ids[2]}" "$T/keep"
+  flip_byte "$REPO/snapshots/${ids[2]}" 40
+  expect_rcc 13 restore --source main-db --target "$T/r" --latest
+  expect_err "snapshots/${ids[2]} cannot be read"
+  [[ ! -e $T/r ]] || fail "a refused restore created its target"
+  cp "$T/keep" "$REPO/snapshots/${ids[2]}"
+  flip_byte "$REPO/snapshots/${ids[0]}" 40
+  expect_rcc 0 forget "${ids[1]:0:8}"
+  expect_err "archived WAL is kept"
+  [[ -e $REPO/wal/main-db/$first ]] || fail "WAL the damaged oldest backup needs was removed"
 }
