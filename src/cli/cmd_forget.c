@@ -274,13 +274,13 @@ static int by_policy(cli *c, repo *r, const forget_args *a)
 
 /* WAL before the oldest base backup goes with it; while a snapshot cannot be read (or
  * the trail says one was deleted) the oldest is unknown, and the WAL stays. */
-static int every_snapshot_readable(repo *r)
+static int every_snapshot_readable(cli *c, repo *r)
 {
     snapshot *list;
     size_t n;
     int rc = snapshot_load_all(r, &list, &n, 2);
     if (!rc) {
-        rc = snapshot_newest_guard(r, list, n, NULL);
+        rc = snapshot_guard(r, list, n, NULL, c->audit_ids, c->naudit_ids); /* minus what this forget removed */
         snapshots_free(&list, n);
     }
     if (rc) {
@@ -317,7 +317,7 @@ int cmd_forget(cli *c, int argc, char **argv)
     if ((rc = lock_acquire(r, 1, c->lock_wait, &lk)))
         return rc;
     rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a);
-    if (!rc && !a.dry_run && every_snapshot_readable(r)) /* the PITR window ends where the oldest kept backup begins */
+    if (!rc && !a.dry_run && every_snapshot_readable(c, r)) /* the PITR window ends where the oldest kept backup begins */
         rc = pg_forget_wal(r, 0);
     if (!rc && a.prune)
         rc = cli_prune_and_report(c, r, a.dry_run, 0.5);

@@ -129,15 +129,16 @@ static int check_slots(check_ctx *c)
             report(c, 1, name, "key slot is %s: %s", got == ERR_DAMAGED ? "damaged" : "unreadable", err_msg());
         } else if (keyslot_parse(text.data, text.len, &info) != 0 ||
                    keyslot_verify(text.data, text.len, repo_keys(c->r), s.ids[i]) != 0) {
+            char why[512], other[65];
+            snprintf(why, sizeof why, "%s", err_msg());
             int k = slot_made_as(c, &text, (const uint8_t(*)[32])all, nall, i);
-            char other[65];
             if (k >= 0)
                 text_hex(all[k], 32, other);
             if (k >= 0)
                 report(c, 1, name, "key slot holds the slot made as keys/%s: the slot files were swapped or renamed",
                        other);
             else
-                report(c, 1, name, "key slot is damaged: %s", err_msg());
+                report(c, 1, name, "key slot is damaged: %s", why);
         } else if (has_list && !has_slot(listed, nlisted, s.ids[i])) {
             report(c, 1, name, "key slot is not in the config's list of slots (added by hand, or a key change "
                                "was interrupted before the list was written)");

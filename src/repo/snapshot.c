@@ -406,7 +406,23 @@ static int guard_file(const uint8_t id[32], void *vctx)
     return 0;
 }
 
+/* Was id removed on purpose by the running command (hex ids, not yet in the trail)? */
+static int removed_now(char *const *gone, size_t ngone, const uint8_t id[32])
+{
+    char hex[65];
+    text_hex(id, 32, hex);
+    for (size_t i = 0; i < ngone; i++)
+        if (!strcmp(gone[i], hex))
+            return 1;
+    return 0;
+}
+
 int snapshot_newest_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen)
+{
+    return snapshot_guard(r, list, n, chosen, NULL, 0);
+}
+
+int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen, char *const *gone, size_t ngone)
 {
     snapshot_known *known = NULL;
     size_t nknown = 0;
@@ -423,7 +439,7 @@ int snapshot_newest_guard(repo *r, const snapshot *list, size_t n, const snapsho
         int on_disk = 0;
         for (size_t k = 0; k < g.nseen && !on_disk; k++)
             on_disk = !memcmp(g.seen[k], known[i].id, 32);
-        if (on_disk || !maybe_newer(&known[i], chosen))
+        if (on_disk || !maybe_newer(&known[i], chosen) || removed_now(gone, ngone, known[i].id))
             continue;
         char hex[65], t[64];
         text_hex(known[i].id, 32, hex);

@@ -76,6 +76,9 @@ void snapshot_set_known_source(snapshot_known_fn fn);
  * snapshot that may be newer than chosen cannot be read (13 damaged, 16 unreadable)
  * or was deleted (13: the trail knows it, no forget removed it). */
 int snapshot_newest_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen) WUR;
+/* The same, leaving out the snapshots (hex ids) the running command removed itself. */
+int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen, char *const *gone,
+                   size_t ngone) WUR;
 void snapshot_short_id(const uint8_t id[32], char out[9]);
 /* Same host and same set of paths: the group for parents and for forget. */
 int snapshot_same_group(const snapshot *a, const snapshot *b);
