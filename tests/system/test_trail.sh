@@ -357,3 +357,19 @@ t_trail_postgres_newest_and_oldest_backup_unreadable() {
   expect_err "archived WAL is kept"
   [[ -e $REPO/wal/main-db/$first ]] || fail "WAL the damaged oldest backup needs was removed"
 }
+
+# The ownership case of issue 9: records written by root (0600), verified by another
+# user who can read the rest: "unreadable" (16), never "damaged".
+t_trail_records_of_another_user_are_unreadable_not_damaged() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root to switch users"; return 0; }
+  three_backups
+  install -m 755 "$LL" "$T/lifeline"
+  chmod -R a+rX "$T"
+  chmod 600 "$REPO/audit/0000000000000002"*
+  mkdir -p "$T/nobody-state"; chown nobody "$T/nobody-state"
+  run_cmd setpriv --reuid=nobody --regid=nogroup --clear-groups -- env LIFELINE_STATE_DIR="$T/nobody-state" \
+    LIFELINE_PASSWORD="$LIFELINE_PASSWORD" ASAN_OPTIONS=detect_leaks=0 "$T/lifeline" -r "$REPO" audit verify
+  [[ $RC -eq 16 ]] || { echo "$ERR"; fail "audit verify as another user exited $RC, wanted 16"; }
+  grep -q "record seq 2 is unreadable: .*Permission denied" <<<"$ERR" || { echo "$ERR"; fail "not named unreadable"; }
+  ! grep -q "is damaged" <<<"$ERR" || fail "an unreadable record was called damaged"
+}
