@@ -298,3 +298,11 @@ int keyslot_verify(const uint8_t *text, size_t len, const master_key *mk, const 
         return err_set(ERR_DAMAGED, "MAC mismatch: the slot was modified");
     return 0;
 }
+
+int keyslot_ids_contain(const uint8_t (*ids)[32], size_t n, const uint8_t id[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(ids[i], id, 32))
+            return 1;
+    return 0;
+}

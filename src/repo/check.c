@@ -92,14 +92,6 @@ static int note_slot(const char *name, uint64_t size, void *vctx)
     return rc;
 }
 
-static int has_slot(const uint8_t (*ids)[32], size_t n, const uint8_t id[32])
-{
-    for (size_t i = 0; i < n; i++)
-        if (!memcmp(ids[i], id, 32))
-            return 1;
-    return 0;
-}
-
 /* Each slot authentic under its own name, and the slot files exactly the config's list. */
 static int check_slots(check_ctx *c)
 {
@@ -115,7 +107,7 @@ static int check_slots(check_ctx *c)
     if (!rc)
         memcpy(all, s.ids, s.n * 32);
     for (size_t i = 0; !rc && i < nlisted; i++)
-        if (!has_slot((const uint8_t(*)[32])s.ids, s.n, listed[i]))
+        if (!keyslot_ids_contain((const uint8_t(*)[32])s.ids, s.n, listed[i]))
             memcpy(all[nall++], listed[i], 32);
     for (size_t i = 0; !rc && i < s.n; i++) {
         char hex[65], name[80];
@@ -139,7 +131,7 @@ static int check_slots(check_ctx *c)
                        other);
             else
                 report(c, 1, name, "key slot is damaged: %s", why);
-        } else if (has_list && !has_slot(listed, nlisted, s.ids[i])) {
+        } else if (has_list && !keyslot_ids_contain(listed, nlisted, s.ids[i])) {
             report(c, 1, name, "key slot is not in the config's list of slots (added by hand, or a key change "
                                "was interrupted before the list was written)");
         }

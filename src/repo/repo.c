@@ -301,14 +301,6 @@ static int collect_slot(const char *name, uint64_t size, void *vctx)
     return rc;
 }
 
-static int has_id(const uint8_t (*ids)[32], size_t n, const uint8_t id[32])
-{
-    for (size_t i = 0; i < n; i++)
-        if (!memcmp(ids[i], id, 32))
-            return 1;
-    return 0;
-}
-
 /* Tries slot file i: its own id first, then every other id (a swapped or renamed
  * slot opens under the name it was made for). */
 static void try_slot(unlock_ctx *u, size_t i)
@@ -373,7 +365,7 @@ static int unlock_failure(unlock_ctx *u, const uint8_t own[32], int own_present)
         err_hint("put keys/%s back from a copy of the repository, or unlock with another key", a);
         return ERR_DAMAGED;
     }
-    if (own && has_id((const uint8_t(*)[32])u->ids + u->npresent, u->nids - u->npresent, own)) {
+    if (own && keyslot_ids_contain((const uint8_t(*)[32])u->ids + u->npresent, u->nids - u->npresent, own)) {
         text_hex(own, 32, a);
         err_set(ERR_DAMAGED, "key slot keys/%s of this key file is missing from %s (deleted); the config lists it",
                 a, loc);
@@ -407,7 +399,7 @@ int repo_unlock(repo *r, const char *secret, size_t secret_len, keyslot_kind kin
     int rc = store_list(r->st, "keys", collect_slot, &u);
     u.npresent = u.nids;
     for (size_t i = 0; !rc && i < r->opt.nslots; i++) /* listed but gone: candidates for a moved slot */
-        if (!has_id((const uint8_t(*)[32])u.ids, u.npresent, r->opt.slots[i]) &&
+        if (!keyslot_ids_contain((const uint8_t(*)[32])u.ids, u.npresent, r->opt.slots[i]) &&
             !(rc = array_grow(&u.ids, &u.cap, u.nids + 1, sizeof *u.ids, 8)))
             memcpy(u.ids[u.nids++], r->opt.slots[i], 32);
     if (kind == KEYSLOT_KEYFILE) /* a key file's slot has a known id: try it alone first */

@@ -2,6 +2,15 @@
 # pick an older one, check reads the audit trail, a damaged record never stops it,
 # legal holds are audited and locked, key slots are listed, init never overwrites.
 
+# damage FILE HOW: flip a byte, truncate or empty it.
+damage() {
+  case $2 in
+    flip) flip_byte "$1" 20 ;;
+    truncate) truncate -s 10 "$1" ;;
+    zero) : >"$1" ;;
+  esac
+}
+
 snap_ids() { ll --json snapshots; json '"\n".join(s["id"] for s in j)'; }
 
 # Three backups of changing content; $S1 $S2 $S3 are their ids, oldest first.
@@ -31,11 +40,7 @@ t_trail_latest_damaged_newest_fails_loudly() {
   three_backups
   for how in flip truncate zero; do
     cp "$REPO/snapshots/$S3" "$T/keep"
-    case $how in
-      flip) flip_byte "$REPO/snapshots/$S3" 40 ;;
-      truncate) truncate -s 20 "$REPO/snapshots/$S3" ;;
-      zero) : >"$REPO/snapshots/$S3" ;;
-    esac
+    damage "$REPO/snapshots/$S3" "$how"
     latest_fails_everywhere 13 "snapshots/$S3"
     cp "$T/keep" "$REPO/snapshots/$S3"
   done
@@ -210,11 +215,7 @@ t_trail_damaged_hold_blocks_only_forget() {
   ok hold "${S3:0:8}" --reason "case 115"
   for how in flip truncate zero; do
     cp "$REPO/holds/$S3" "$T/keep"
-    case $how in
-      flip) flip_byte "$REPO/holds/$S3" 20 ;;
-      truncate) truncate -s 10 "$REPO/holds/$S3" ;;
-      zero) : >"$REPO/holds/$S3" ;;
-    esac
+    damage "$REPO/holds/$S3" "$how"
     ok restore latest --target "$T/r-$how"          # before: every restore failed
     ok restore "${S1:0:8}" --target "$T/r1-$how"
     ok ls latest
