@@ -77,7 +77,7 @@ int cmd_check(cli *c, int argc, char **argv)
     o.progress = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
     repo *r;
     repo_lock *lk = NULL;
-    check_result res;
+    check_result res = {0};
     uint64_t wal_files = 0;
     audit_check_result ar = {0};
     report_ctx rctx = {.arr = c->json ? cJSON_CreateArray() : NULL};
@@ -96,6 +96,7 @@ int cmd_check(cli *c, int argc, char **argv)
         rc = audit_check(r, on_problem, &rctx, &ar);
     res.errors += (uint64_t)ar.damaged;
     res.warnings += (uint64_t)ar.warnings;
+    ar.unreadable += (int)res.unreadable;
     lock_release(&lk);
     if (rc) {
         cJSON_Delete(rctx.arr);

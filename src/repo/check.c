@@ -33,6 +33,12 @@ typedef struct check_ctx {
     progress prog;
 } check_ctx;
 
+enum { UNREADABLE = 2 }; /* report's is_error for a file that exists but cannot be read */
+
+/* Damage (authentication, format) or a file that could not be read (permissions, I/O). */
+static int fault_kind(int rc) { return rc == ERR_IO ? UNREADABLE : 1; }
+static const char *fault_word(int rc) { return rc == ERR_IO ? "unreadable" : "damaged"; }
+
 static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...) PRINTF(4, 5);
 static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...)
 {
@@ -42,7 +48,9 @@ static void report(check_ctx *c, int is_error, const char *object, const char *f
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&c->mu);
-    if (is_error)
+    if (is_error == UNREADABLE) /* an error, but not damage: the file may be intact */
+        c->res->unreadable++;
+    else if (is_error)
         c->res->errors++;
     else
         c->res->warnings++;
@@ -118,7 +126,7 @@ static int check_slots(check_ctx *c)
         buf_init(&text, 65536);
         int got = store_get(repo_store(c->r), name, &text, 65536);
         if (got) {
-            report(c, 1, name, "key slot is %s: %s", got == ERR_DAMAGED ? "damaged" : "unreadable", err_msg());
+            report(c, fault_kind(got), name, "key slot is %s: %s", fault_word(got), err_msg());
         } else if (keyslot_parse(text.data, text.len, &info) != 0 ||
                    keyslot_verify(text.data, text.len, repo_keys(c->r), s.ids[i]) != 0) {
             char why[512], other[65];
@@ -174,7 +182,8 @@ static int check_index_file(const uint8_t id[32], void *vctx)
     if (!rc)
         rc = idx_file_decode(plain.data, plain.len, add_entry, repo_index(c->r));
     if (rc)
-        report(c, 1, name, "index file is damaged: %s (blobs it listed may be reported missing)", err_msg());
+        report(c, fault_kind(rc), name, "index file is %s: %s (blobs it listed may be reported missing)",
+               fault_word(rc), err_msg());
     err_clear();
     buf_free(&plain);
     return 0;
@@ -439,11 +448,12 @@ static int check_damaged_snapshot_files(const uint8_t id[32], void *vctx)
     check_ctx *c = vctx;
     buf b;
     buf_init(&b, 0);
-    if (repo_object_load(c->r, OBJ_SNAPSHOT, id, &b) != 0) {
+    int rc = repo_object_load(c->r, OBJ_SNAPSHOT, id, &b);
+    if (rc && rc != ERR_NOTFOUND) { /* not found: forgotten while listing */
         char hex[65], name[80];
         text_hex(id, 32, hex);
         snprintf(name, sizeof name, "snapshots/%s", hex);
-        report(c, 1, name, "snapshot is damaged: %s", err_msg());
+        report(c, fault_kind(rc), name, "snapshot is %s: %s", fault_word(rc), err_msg());
         err_clear();
     }
     buf_free(&b);

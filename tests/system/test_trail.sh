@@ -374,3 +374,25 @@ t_trail_records_of_another_user_are_unreadable_not_damaged() {
   grep -q "record seq 2 is unreadable: .*Permission denied" <<<"$ERR" || { echo "$ERR"; fail "not named unreadable"; }
   ! grep -q "is damaged" <<<"$ERR" || fail "an unreadable record was called damaged"
 }
+
+# check: a snapshot, index file or key slot that cannot be read is "unreadable" (16),
+# one that does not authenticate is "damaged" (13), each named.
+t_trail_check_keeps_unreadable_apart_from_damaged() {
+  three_backups
+  pw_slot=$(current_slot)
+  ok key add --new-key-file "$T/kf"       # unlocks while the password's slot is spoilt
+  for f in "snapshots/$S1" "index/$(ls "$REPO/index" | head -1)" "keys/$pw_slot"; do
+    cp "$REPO/$f" "$T/keep"
+    rm "$REPO/$f"; ln -s /proc/self/mem "$REPO/$f"
+    # (an index file that cannot be read also leaves blobs unfound: that is 13)
+    expect_rc "$([[ $f == index/* ]] && echo 13 || echo 16)" --key-file "$T/kf" check
+    expect_err "$f: .* unreadable"
+    ! grep -q "$f: .*damaged" <<<"$ERR" || fail "$f unreadable was called damaged"
+    rm "$REPO/$f"; cp "$T/keep" "$REPO/$f"
+    flip_byte "$REPO/$f" 40
+    expect_rc 13 --key-file "$T/kf" check
+    expect_err "$f: .*damaged"
+    cp "$T/keep" "$REPO/$f"
+  done
+  ok check
+}
