@@ -284,8 +284,8 @@ typedef struct unlock_ctx {
     size_t nids, npresent, cap;
     int opened, damaged, tried;
     size_t swapped_from, swapped_to; /* a slot that opened under another slot's id */
-    int swapped;
-    char damaged_name[80];
+    int swapped, unreadable;
+    char damaged_name[80], unreadable_why[600];
 } unlock_ctx;
 
 static int collect_slot(const char *name, uint64_t size, void *vctx)
@@ -312,6 +312,8 @@ static void try_slot(unlock_ctx *u, size_t i)
     snprintf(name, sizeof name, "keys/%s", hex);
     buf_init(&text, 65536);
     int rc = store_get(u->r->st, name, &text, 65536);
+    if (rc && rc != ERR_NOTFOUND && !u->unreadable++) /* e.g. permissions: not damage, and maybe ours */
+        snprintf(u->unreadable_why, sizeof u->unreadable_why, "%s", err_msg());
     if (!rc && keyslot_parse(text.data, text.len, &info) != 0) {
         u->damaged++;
         snprintf(u->damaged_name, sizeof u->damaged_name, "%s", name);
@@ -381,6 +383,12 @@ static int unlock_failure(unlock_ctx *u, const uint8_t own[32], int own_present)
                  "otherwise the password is wrong",
                  a);
         return ERR_DAMAGED;
+    }
+    if (u->unreadable) {
+        err_set(ERR_IO, "no key slot of %s opens with this %s, and %d slot(s) could not be read: %s", loc,
+                u->kind == KEYSLOT_KEYFILE ? "key file" : "password", u->unreadable, u->unreadable_why);
+        err_hint("run as a user that can read %s/keys, or check the password", loc);
+        return ERR_IO;
     }
     if (u->damaged && !u->tried)
         return err_set(ERR_DAMAGED, "key slot %s in %s is damaged and no other slot could be tried",

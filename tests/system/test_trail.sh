@@ -396,3 +396,14 @@ t_trail_check_keeps_unreadable_apart_from_damaged() {
   done
   ok check
 }
+
+# unlock: a slot that cannot be read is not a wrong password (16, naming why).
+t_trail_unreadable_key_slot_is_not_a_wrong_password() {
+  new_repo
+  A=$(current_slot)
+  mv "$REPO/keys/$A" "$T/keep"; ln -s /proc/self/mem "$REPO/keys/$A"
+  expect_rc 16 snapshots
+  expect_err "could not be read: read .*keys/$A: Input/output error"
+  rm "$REPO/keys/$A"; mv "$T/keep" "$REPO/keys/$A"
+  ok snapshots
+}
