@@ -235,38 +235,47 @@ static const char *break_why(int rc)
     return rc == ERR_NOTFOUND ? "missing" : rc == ERR_IO || rc == ERR_NOSPACE ? "unreadable" : "damaged";
 }
 
+#define AUDIT_MAX_BREAK 1000 /* records walked back at most: a break record stays small */
+
 /* The record to chain from: the newest intact one at or below head. Records above it
  * that cannot be used are listed in brk ([{"seq":N,"why":"damaged"}...]) so that a
  * damaged or unreadable newest record never stops the trail: the next record notes
- * the break and chains from the last intact record. */
-static int find_anchor(repo *r, uint64_t head, uint8_t prev[32], cJSON **brk)
+ * the break and chains from the last intact record (zeros when none is near). */
+static void find_anchor(repo *r, uint64_t head, uint8_t prev[32], cJSON **brk)
 {
     buf line;
     buf_init(&line, AUDIT_MAX_LINE);
+    char first_why[600] = "";
+    uint64_t s = head, n = 0;
     memset(prev, 0, 32);
     *brk = NULL;
-    for (uint64_t s = head; s > 0; s--) {
+    for (; s > 0 && n < AUDIT_MAX_BREAK; s--, n++) {
         int rc = load_record(r, s, &line);
         if (!rc && record_intact(r, &line, s, prev))
             break;
+        memset(prev, 0, 32);
         if (!rc)
             rc = ERR_DAMAGED;
-        char why[600];
-        snprintf(why, sizeof why, "%s", err_msg());
+        if (!n)
+            snprintf(first_why, sizeof first_why, "%s: %s", break_why(rc), err_msg()[0] ? err_msg() : "MAC mismatch");
         err_clear();
-        if (!*brk && !(*brk = cJSON_CreateArray()))
-            break;
         cJSON *o = cJSON_CreateObject();
+        if (!*brk)
+            *brk = cJSON_CreateArray();
         cJSON_AddNumberToObject(o, "seq", (double)s);
         cJSON_AddStringToObject(o, "why", break_why(rc));
         cJSON_InsertItemInArray(*brk, 0, o);
-        memset(prev, 0, 32);
-        LOG_WARN("audit record seq %llu in %s is %s (%s): the trail goes on after it, and the next record notes "
-                 "the break",
-                 (unsigned long long)s, repo_location(r), break_why(rc), why[0] ? why : "MAC mismatch");
     }
+    char range[64];
+    if (n > 1)
+        snprintf(range, sizeof range, "s %llu to %llu", (unsigned long long)(head - n + 1), (unsigned long long)head);
+    else
+        snprintf(range, sizeof range, " seq %llu", (unsigned long long)head);
+    if (n)
+        LOG_WARN("audit record%s in %s cannot be used (seq %llu is %s); the trail goes on after it, and the next "
+                 "record notes the break",
+                 range, repo_location(r), (unsigned long long)head, first_why);
     buf_free(&line);
-    return 0;
 }
 
 int audit_append(repo *r, const audit_event *e)
@@ -291,7 +300,8 @@ int audit_append(repo *r, const audit_event *e)
         if ((rc = list_seqs(r, &h)))
             break;
         free(h.all);
-        if ((rc = find_anchor(r, h.max, prev, &brk)) || (rc = sync_local(r, fd, h.max))) {
+        find_anchor(r, h.max, prev, &brk);
+        if ((rc = sync_local(r, fd, h.max))) {
             cJSON_Delete(brk);
             break;
         }

@@ -399,9 +399,8 @@ static int guard_file(const uint8_t id[32], void *vctx)
     char hex[65], why[700];
     text_hex(id, 32, hex);
     snprintf(why, sizeof why, "%s", err_msg());
-    g->rc = err_set(rc == ERR_DAMAGED || rc == ERR_VERSION ? ERR_DAMAGED : rc,
-                    "snapshots/%s cannot be read (%s), and it may be the newest snapshot: 'latest' is not decided "
-                    "over it",
+    g->rc = err_set(rc, "snapshots/%s cannot be read (%s); it may be the newest snapshot, so none older is "
+                        "taken for the newest",
                     hex, why);
     return 0;
 }

@@ -407,3 +407,26 @@ t_trail_unreadable_key_slot_is_not_a_wrong_password() {
   rm "$REPO/keys/$A"; mv "$T/keep" "$REPO/keys/$A"
   ok snapshots
 }
+
+# Every kind of damage to the newest records: the trail goes on, verify names them.
+t_trail_damaged_newest_records_every_kind() {
+  three_backups
+  for how in flip truncate zero two; do
+    mapfile -t recs < <(ls "$REPO/audit" | sort)
+    n=${#recs[@]}
+    if [[ $how == two ]]; then
+      damage "$REPO/audit/${recs[n-1]}" flip; damage "$REPO/audit/${recs[n-2]}" zero
+    else
+      damage "$REPO/audit/${recs[n-1]}" "$how"
+    fi
+    ok hold "${S1:0:8}" --reason "after $how"
+    expect_err "warning: audit record"
+    ok release "${S1:0:8}"
+    ok --json audit show
+    [[ $(json 'j[-1]["command"]') == release && $(json 'j[-2]["command"]') == hold ]] || fail "$how: not recorded"
+    expect_rc 13 audit verify
+    expect_err "record seq $n is damaged"
+    ! grep -q "does not chain\|missing" <<<"$ERR" || fail "$how: the records after the break are reported"
+  done
+  ok forget "${S1:0:8}"                      # holds and releases were all recorded: nothing held
+}
