@@ -480,8 +480,9 @@ static int slot_write(repo *r, const char *secret, size_t len, keyslot_kind kind
     return rc;
 }
 
-/* Rewrites config (atomically) with the current slot list. */
-static int config_rewrite(repo *r)
+/* Writes config with the current slot list: create-only at init (a folder without
+ * it is not yet a repository), else replacing it atomically. */
+static int config_write(repo *r, int create)
 {
     char *json = NULL;
     uint8_t key[32];
@@ -493,7 +494,7 @@ static int config_rewrite(repo *r)
         rc = maced_build(json, key, (const uint8_t *)"config", 6, &cfg);
     }
     if (!rc)
-        rc = store_put(r->st, "config", cfg.data, cfg.len, 0);
+        rc = store_put(r->st, "config", cfg.data, cfg.len, create);
     cJSON_free(json);
     buf_free(&cfg);
     return rc;
@@ -534,7 +535,7 @@ int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, con
         rc = slot_write(r, secret, len, kind, kdf, slot_id);
     /* slot first, then the list: a crash in between leaves an unlisted slot, which
      * check names, never a listed slot that is not there */
-    return rc ? rc : config_rewrite(r);
+    return rc ? rc : config_write(r, 0);
 }
 
 int repo_key_remove(repo *r, const uint8_t slot_id[32])
@@ -549,7 +550,7 @@ int repo_key_remove(repo *r, const uint8_t slot_id[32])
         }
     /* unlisted first, then removed: the reverse of add, for the same reason */
     if (!rc)
-        rc = config_rewrite(r);
+        rc = config_write(r, 0);
     text_hex(slot_id, 32, hex);
     snprintf(name, sizeof name, "keys/%s", hex);
     return rc ? rc : store_remove(r->st, name);
@@ -570,10 +571,6 @@ int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_k
     if (!r)
         return err_set(ERR_FATAL, "out of memory");
     r->opt = *o;
-    char *json = NULL;
-    buf cfg;
-    buf_init(&cfg, 0);
-    uint8_t key[32];
     char found[256];
     int repo_like, rc = 0;
     char cfgpath[PATH_MAX];
@@ -601,17 +598,8 @@ int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_k
     r->opt.nslots = 0;
     if (!rc && !(rc = crypto_random(r->id, 32)) && !(rc = keyslot_master_new(&r->mk)))
         rc = slot_write(r, secret, secret_len, kind, &o->kdf, slot_id);
-    if (!rc)
-        rc = config_json(r, &json);
-    if (!rc) {
-        config_mac_key(r, key);
-        rc = maced_build(json, key, (const uint8_t *)"config", 6, &cfg);
-    }
-    /* config last: a folder without it is not (yet) a repository. */
-    if (!rc)
-        rc = store_put(r->st, "config", cfg.data, cfg.len, 1);
-    cJSON_free(json);
-    buf_free(&cfg);
+    if (!rc) /* config last: a folder without it is not (yet) a repository */
+        rc = config_write(r, 1);
     if (rc) {
         repo_close(&r);
         return rc;
