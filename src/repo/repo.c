@@ -214,11 +214,11 @@ static int folder_content(const char *path, char *found, size_t cap, int *repo_l
     for (struct dirent *e; (e = readdir(d));) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        int known = 0, empty = 0;
+        int known = 0, empty = 0, lost = !strcmp(e->d_name, "lost+found"); /* a file system's own */
         for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
             known |= !strcmp(e->d_name, dirs[i]);
         char sub[PATH_MAX];
-        DIR *sd = known && fs_join(sub, sizeof sub, path, e->d_name) == 0 ? opendir(sub) : NULL;
+        DIR *sd = (known || lost) && fs_join(sub, sizeof sub, path, e->d_name) == 0 ? opendir(sub) : NULL;
         if (sd) {
             struct dirent *se;
             empty = 1;
@@ -228,7 +228,7 @@ static int folder_content(const char *path, char *found, size_t cap, int *repo_l
         }
         err_clear();
         if (empty)
-            continue; /* what an interrupted init leaves: no content */
+            continue; /* what an interrupted init leaves, or a fresh file system: no content */
         *repo_like |= known || !strcmp(e->d_name, "config");
         if (n++ < 6 && used + strlen(e->d_name) + 4 < cap)
             used += (size_t)snprintf(found + used, cap - used, "%s%s%s", used ? ", " : "", e->d_name,

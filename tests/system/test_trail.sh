@@ -189,7 +189,7 @@ t_trail_init_refuses_repository_content() {
     expect_err "$d/"
   done
   # an empty folder, or what an interrupted init leaves (empty sub-folders), is fine
-  mkdir -p "$T/fresh/keys" "$T/fresh/data"
+  mkdir -p "$T/fresh/keys" "$T/fresh/data" "$T/fresh/lost+found"
   REPO=$T/fresh ok init --kdf-memory 8 --kdf-time 1
 }
 
