@@ -434,6 +434,7 @@ int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chos
     int rc = repo_object_list(r, OBJ_SNAPSHOT, guard_file, &g);
     if (!rc)
         rc = g.rc;
+    int missing = 0;
     for (size_t i = 0; !rc && i < nknown; i++) {
         int on_disk = 0;
         for (size_t k = 0; k < g.nseen && !on_disk; k++)
@@ -443,12 +444,16 @@ int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chos
         char hex[65], t[64];
         text_hex(known[i].id, 32, hex);
         text_time(known[i].time_bound, 0, t, sizeof t);
+        missing = 1;
         rc = err_set(ERR_DAMAGED,
                      "snapshot %.8s (snapshots/%s) is missing: the audit trail recorded it saved at %s (record "
                      "seq %llu) and no forget since, so 'latest' would be an older snapshot",
                      hex, hex, t, (unsigned long long)known[i].seq);
     }
-    if (rc == ERR_DAMAGED || rc == ERR_IO)
+    if (missing) /* a deleted file: it may have been removed on purpose without its record */
+        err_hint("put the file back from a copy of the repository, or record that it is gone on purpose "
+                 "(lifeline forget ID); meanwhile give a snapshot id instead of latest");
+    else if (rc && rc == g.rc)
         err_hint("give a snapshot id instead of latest ('lifeline snapshots' lists the readable ones), or put the "
                  "file back from a copy of the repository");
     free(g.seen);

@@ -52,6 +52,7 @@ t_trail_latest_deleted_newest_fails_loudly() {
   three_backups
   mv "$REPO/snapshots/$S3" "$T/keep"
   latest_fails_everywhere 13 "snapshot ${S3:0:8}.* is missing"
+  expect_rc 13 ls latest; expect_err "^hint: .*lifeline forget ID"
   expect_rc 13 check; expect_err "snapshots/$S3: snapshot is missing"
   # gone on purpose: forget records it, and latest is the one before
   ok forget "${S3:0:8}"; expect_err "was already gone"
