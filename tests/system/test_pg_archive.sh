@@ -259,6 +259,7 @@ for m in re.finditer(r'```(\w*)\n(.*?)```', section, re.S):
         continue
     b = m.group(2).replace('/var/backups/lifeline', repo).replace('/etc/lifeline/', t + '/etc/')
     b = b.replace('port=5432', 'port=' + port).replace('user=lifeline', 'user=postgres')
+    b = b.replace('/usr/local/bin/lifeline ', t + '/lifeline ')  # where make install puts it
     b = re.sub(r"(^|')lifeline ", r'\1' + t + '/lifeline ', b, flags=re.M)
     print(b + '@@END@@')
 PY
