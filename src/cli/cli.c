@@ -436,8 +436,11 @@ int cli_newest_of_source(repo *r, snapshot *list, size_t n, const char *kind, co
         if ((force == SIZE_MAX || i == force) && !strcmp(list[i].source, kind) && list[i].npaths == 1 &&
             !strcmp(list[i].paths[0], source)) {
             *chosen = i;
-            return 0;
+            /* the newest of the source: not an older one because the newest is unreadable */
+            return force == SIZE_MAX ? snapshot_newest_guard(r, list, n, &list[i]) : 0;
         }
+    if (force == SIZE_MAX && (rc = snapshot_newest_guard(r, list, n, NULL)))
+        return rc;
     return err_set(ERR_NOTFOUND, "no %s snapshot of source %s in the repository%s", kind, source,
                    spec ? " with that id" : "");
 }

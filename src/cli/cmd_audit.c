@@ -27,6 +27,13 @@ static void on_problem(const char *where, const char *problem, void *vctx)
     log_line("audit: ", line);
 }
 
+static void on_state_problem(const char *severity, const char *object, const char *problem, void *vctx)
+{
+    char what[700];
+    snprintf(what, sizeof what, "%s%s", strcmp(severity, "error") ? "warning: " : "", problem);
+    on_problem(object, what, vctx);
+}
+
 static int show(cli *c, repo *r, uint64_t last)
 {
     audit_record *list;
@@ -56,7 +63,15 @@ static int show(cli *c, repo *r, uint64_t last)
             putchar(' ');
             quote_fput(stdout, a->valuestring, quote_style_for(stdout)); /* words as typed, never raw */
         }
-        printf("  => %s\n", quote_buf(cJSON_IsString(out) ? out->valuestring : "?", QUOTE_MESSAGE, ob, sizeof ob));
+        printf("  => %s", quote_buf(cJSON_IsString(out) ? out->valuestring : "?", QUOTE_MESSAGE, ob, sizeof ob));
+        const cJSON *brk = cJSON_GetObjectItem(o, "break"), *b;
+        cJSON_ArrayForEach(b, brk) /* the trail went on past these */
+        {
+            const cJSON *bs = cJSON_GetObjectItem(b, "seq"), *bw = cJSON_GetObjectItem(b, "why");
+            printf("  [break: seq %.0f was %s]", cJSON_IsNumber(bs) ? bs->valuedouble : 0.0,
+                   cJSON_IsString(bw) ? bw->valuestring : "?");
+        }
+        putchar('\n');
         cJSON_Delete(o);
     }
     if (arr)
@@ -85,23 +100,42 @@ int cmd_audit(cli *c, int argc, char **argv)
     if (!strcmp(argv[optind], "show"))
         return show(c, r, last);
     verify_ctx v = {.arr = c->json ? cJSON_CreateArray() : NULL};
-    uint64_t records;
-    int problems;
-    if ((rc = audit_verify(r, on_problem, &v, &records, &problems))) {
+    audit_verify_result res;
+    audit_check_result st = {0};
+    if ((rc = audit_verify(r, on_problem, &v, &res)) ||
+        (rc = audit_check_state(r, on_state_problem, &v, &st))) { /* what it records, against the files */
         cJSON_Delete(v.arr);
         return rc;
     }
+    res.damaged += st.damaged;
+    res.unreadable += st.unreadable;
+    int problems = res.damaged + res.unreadable;
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "ok", problems == 0);
-        cJSON_AddNumberToObject(o, "records", (double)records);
+        cJSON_AddNumberToObject(o, "records", (double)res.records);
+        cJSON_AddNumberToObject(o, "damaged", res.damaged);
+        cJSON_AddNumberToObject(o, "unreadable", res.unreadable);
+        cJSON_AddNumberToObject(o, "breaks", res.breaks);
         cJSON_AddItemToObject(o, "problems", v.arr);
         cli_json_print(o);
     } else if (!problems) {
-        LOG_INFO("audit trail intact: %llu records, chain and MACs verified (repository and local copy)",
-                 (unsigned long long)records);
+        LOG_INFO("audit trail intact: %llu records, chain and MACs verified (repository and local copy)%s",
+                 (unsigned long long)res.records, res.breaks ? "; it went on past records that were unusable "
+                                                               "when it was written, and those are intact now"
+                                                             : "");
+    } else if (res.breaks) {
+        LOG_INFO("the trail goes on after the damage: %d record(s) note a break and chain from the last "
+                 "intact record before it", res.breaks);
     }
-    if (problems)
-        return err_set(ERR_DAMAGED, "audit trail damaged: %d problem(s) found", problems);
+    /* damage is 13; records that only could not be read (permissions, I/O) are 16 */
+    if (res.damaged)
+        return err_set(ERR_DAMAGED, "audit trail damaged: %d problem(s) found%s", problems,
+                       res.unreadable ? " (some records also unreadable)" : "");
+    if (res.unreadable) {
+        err_set(ERR_IO, "audit trail: %d record(s) could not be read (I/O or permissions); the rest is intact", res.unreadable);
+        err_hint("run audit verify as a user that can read every file under %s/audit", repo_location(r));
+        return ERR_IO;
+    }
     return 0;
 }

@@ -123,13 +123,20 @@ static int find_parent(repo *r, const backup_args *a, const snapshot *want, snap
     int rc = snapshot_load_all(r, &list, &n, 1);
     if (rc)
         return rc;
-    for (size_t i = n; i-- > 0;)
-        if (snapshot_same_group(&list[i], want)) {
-            *out = list[i];
-            snapshot_init(&list[i]);
-            *found = 1;
-            break;
-        }
+    size_t i = n;
+    while (i-- > 0 && !snapshot_same_group(&list[i], want))
+        ;
+    /* A newer snapshot that cannot be read must not go unnoticed; the backup itself
+     * goes on (an older parent only means more files are read, never wrong content). */
+    if (snapshot_newest_guard(r, list, n, i < n ? &list[i] : NULL) != 0) {
+        LOG_WARN("%s; the parent is an older snapshot", err_msg());
+        err_clear();
+    }
+    if (i < n) {
+        *out = list[i];
+        snapshot_init(&list[i]);
+        *found = 1;
+    }
     snapshots_free(&list, n);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../audit/audit.h"
 #include "../core/log.h"
 #include "../core/text.h"
 #include "../repo/check.h"
@@ -80,8 +81,9 @@ int cmd_check(cli *c, int argc, char **argv)
     o.progress = !no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
     repo *r;
     repo_lock *lk = NULL;
-    check_result res;
+    check_result res = {0};
     uint64_t wal_files = 0;
+    audit_check_result ar = {0};
     report_ctx rctx = {.arr = c->json ? cJSON_CreateArray() : NULL};
     int rc = cli_open_repo(c, &r);
     if (!rc)
@@ -94,6 +96,11 @@ int cmd_check(cli *c, int argc, char **argv)
         rc = redis_check_snapshots(r, on_problem, &rctx, &res.errors);
     if (!rc && o.read_data)
         rc = wal_archive_verify(r, on_wal_problem, &rctx, &wal_files, &res.errors);
+    if (!rc) /* the trail, and the holds and snapshots it says are in force */
+        rc = audit_check(r, on_problem, &rctx, &ar);
+    res.errors += (uint64_t)ar.damaged;
+    res.warnings += (uint64_t)ar.warnings;
+    ar.unreadable += (int)res.unreadable;
     lock_release(&lk);
     if (rc) {
         cJSON_Delete(rctx.arr);
@@ -109,7 +116,9 @@ int cmd_check(cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(j, "blobs_read", (double)res.blobs_read);
         cJSON_AddNumberToObject(j, "bytes_read", (double)res.bytes_read);
         cJSON_AddNumberToObject(j, "wal_files_read", (double)wal_files);
+        cJSON_AddNumberToObject(j, "audit_records", (double)ar.records);
         cJSON_AddNumberToObject(j, "errors", (double)res.errors);
+        cJSON_AddNumberToObject(j, "unreadable", (double)ar.unreadable);
         cJSON_AddNumberToObject(j, "warnings", (double)res.warnings);
         cJSON_AddNumberToObject(j, "temporary_files", (double)res.temps);
         cJSON_AddNumberToObject(j, "temporary_bytes", (double)res.temp_bytes);
@@ -125,13 +134,20 @@ int cmd_check(cli *c, int argc, char **argv)
                      (unsigned long long)res.packs_read, (unsigned long long)res.blobs_read, b);
         if (wal_files)
             LOG_INFO("read %llu archived WAL files: each decrypted and authenticated", (unsigned long long)wal_files);
-        if (res.errors)
-            LOG_INFO("%llu error(s), %llu warning(s)", (unsigned long long)res.errors,
+        LOG_INFO("verified the audit trail: %llu records", (unsigned long long)ar.records);
+        if (res.errors || ar.unreadable)
+            LOG_INFO("%llu error(s), %d unreadable, %llu warning(s)", (unsigned long long)res.errors, ar.unreadable,
                      (unsigned long long)res.warnings);
         else
             LOG_INFO("no errors were found%s", res.warnings ? " (see warnings above)" : "");
     }
     if (res.errors)
-        return err_set(ERR_DAMAGED, "repository check found %llu error(s)", (unsigned long long)res.errors);
+        return err_set(ERR_DAMAGED, "repository check found %llu error(s)%s", (unsigned long long)res.errors,
+                       ar.unreadable ? " and files it could not read" : "");
+    if (ar.unreadable) { /* not damage: the files may be intact for a user who can read them */
+        err_set(ERR_IO, "repository check could not read %d file(s) (I/O or permissions); the rest is intact", ar.unreadable);
+        err_hint("run check as a user that can read every file of %s", repo_location(r));
+        return ERR_IO;
+    }
     return 0;
 }

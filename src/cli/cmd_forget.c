@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../audit/audit.h"
 #include "../core/log.h"
 #include "../core/quote.h"
 #include "../core/text.h"
@@ -96,10 +97,37 @@ static int parse(cli *c, int argc, char **argv, forget_args *a)
     return 0;
 }
 
+/* A hold that cannot be read, or that the audit trail says is in force but whose file
+ * is gone, blocks the forget like a hold and is named as the damage it is. */
+static int refuse_if_hold_unsure(const snapshot *s)
+{
+    char sid[9], hex[65];
+    snapshot_short_id(s->id, sid);
+    text_hex(s->id, 32, hex);
+    if (s->hold_lost)
+        err_set(ERR_DAMAGED,
+                "legal hold holds/%s on snapshot %s is missing: audit record seq %llu placed it and no release "
+                "followed (the file was deleted)",
+                hex, sid, (unsigned long long)s->hold_lost);
+    else if (s->hold_error)
+        err_set(s->hold_error == ERR_DAMAGED ? ERR_DAMAGED : ERR_IO,
+                "legal hold holds/%s on snapshot %s is %s: forget cannot tell whether it still holds", hex, sid,
+                s->hold_error == ERR_DAMAGED ? "damaged" : "unreadable");
+    else
+        return 0;
+    err_hint("put holds/%s back from a copy of the repository, or end the hold on purpose (recorded): "
+             "lifeline release %s",
+             hex, sid);
+    return err_last();
+}
+
 static int refuse_if_protected(const snapshot *s, int64_t now)
 {
     char sid[9], t[64];
     snapshot_short_id(s->id, sid);
+    int rc = refuse_if_hold_unsure(s);
+    if (rc)
+        return rc;
     if (s->held) {
         err_set(ERR_RETENTION, "snapshot %s is under a legal hold and cannot be forgotten", sid);
         err_hint("release it first: lifeline release %s", sid);
@@ -128,22 +156,61 @@ static int forget_one(cli *c, repo *r, const snapshot *s, const forget_args *a)
     return repo_object_remove(r, OBJ_SNAPSHOT, s->id);
 }
 
+/* A snapshot whose file is gone but that the trail says was saved and never
+ * forgotten: forgetting it records that it is gone on purpose, so that 'latest' and
+ * check stop asking for it. 1 when spec names exactly one such snapshot. */
+static int gone_by_trail(repo *r, const char *spec, snapshot *s)
+{
+    audit_state st;
+    int n = 0;
+    if (audit_state_load(r, &st) != 0) {
+        err_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < st.nsaved; i++) {
+        char hex[65];
+        text_hex(st.saved[i].id, 32, hex);
+        if (!strncmp(hex, spec, strlen(spec)) && n++ == 0)
+            memcpy(s->id, st.saved[i].id, 32);
+    }
+    audit_state_free(&st);
+    return n == 1;
+}
+
 static int by_ids(cli *c, repo *r, int argc, char **argv, const forget_args *a)
 {
     int64_t now = (int64_t)time(NULL);
     snapshot *s = calloc((size_t)argc, sizeof *s);
-    int rc = s ? 0 : err_set(ERR_FATAL, "out of memory");
+    uint8_t *gone = calloc((size_t)argc, 1);
+    int rc = s && gone ? 0 : err_set(ERR_FATAL, "out of memory");
+    size_t lost;
     /* all or nothing: every id is checked before any is removed */
-    for (int i = 0; !rc && i < argc; i++)
-        if (!(rc = snapshot_resolve(r, argv[i], &s[i])))
-            rc = refuse_if_protected(&s[i], now);
     for (int i = 0; !rc && i < argc; i++) {
-        char sid[9];
+        rc = snapshot_resolve(r, argv[i], &s[i]);
+        if (rc == ERR_NOTFOUND && strcmp(argv[i], "latest") && gone_by_trail(r, argv[i], &s[i])) {
+            err_clear();
+            rc = 0;
+            gone[i] = 1;
+        } else if (!rc && !(rc = audit_mark_holds(r, &s[i], 1, &lost))) {
+            rc = refuse_if_protected(&s[i], now);
+        }
+    }
+    for (int i = 0; !rc && i < argc; i++) {
+        char sid[9], hex[65];
         snapshot_short_id(s[i].id, sid);
+        text_hex(s[i].id, 32, hex);
+        if (gone[i]) {
+            LOG_WARN("snapshot %s (snapshots/%s) was already gone; %s", sid, hex,
+                     a->dry_run ? "forget would record that" : "its forget is recorded in the audit trail");
+            if (!a->dry_run)
+                cli_audit_id(c, hex);
+            continue;
+        }
         rc = forget_one(c, r, &s[i], a);
         if (!rc)
             LOG_INFO("%s snapshot %s", a->dry_run ? "would remove" : "removed", sid);
     }
+    free(gone);
     for (int i = 0; s && i < argc; i++)
         snapshot_free(&s[i]);
     free(s);
@@ -171,9 +238,14 @@ static int by_policy(cli *c, repo *r, const forget_args *a, cJSON *arr)
     snapshot *list;
     size_t n;
     int64_t now = (int64_t)time(NULL);
+    size_t lost = 0;
     int rc = snapshot_load_all(r, &list, &n, 1);
-    if (rc)
+    if (!rc) /* a hold whose file was deleted still keeps its snapshot */
+        rc = audit_mark_holds(r, list, n, &lost);
+    if (rc) {
+        snapshots_free(&list, n);
         return rc;
+    }
     uint8_t *done = calloc(n ? n : 1, 1);
     const snapshot **group = calloc(n ? n : 1, sizeof *group);
     retention_verdict *v = calloc(n ? n : 1, sizeof *v);
@@ -223,11 +295,32 @@ static int by_policy(cli *c, repo *r, const forget_args *a, cJSON *arr)
     if (!rc && !c->json)
         LOG_INFO("%llu kept, %llu %s", (unsigned long long)kept, (unsigned long long)removed,
                  a->dry_run ? "would be removed (dry run)" : "removed");
+    for (size_t i = 0; !rc && i < n; i++) /* kept, and named as the damage they are */
+        if (list[i].hold_lost || list[i].hold_error)
+            rc = refuse_if_hold_unsure(&list[i]);
     free(done);
     free(group);
     free(v);
     snapshots_free(&list, n);
     return rc;
+}
+
+/* WAL before the oldest base backup goes with it; while a snapshot cannot be read (or
+ * the trail says one was deleted) the oldest is unknown, and the WAL stays. */
+static int every_snapshot_readable(cli *c, repo *r)
+{
+    snapshot *list;
+    size_t n;
+    int rc = snapshot_load_all(r, &list, &n, 2);
+    if (!rc) {
+        rc = snapshot_guard(r, list, n, NULL, c->audit_ids, c->naudit_ids); /* minus what this forget removed */
+        snapshots_free(&list, n);
+    }
+    if (rc) {
+        LOG_WARN("archived WAL is kept, as the oldest backup it serves is not known: %s", err_msg());
+        err_clear();
+    }
+    return !rc;
 }
 
 int cmd_forget(cli *c, int argc, char **argv)
@@ -260,7 +353,7 @@ int cmd_forget(cli *c, int argc, char **argv)
     cJSON *arr = c->json ? cJSON_CreateArray() : NULL;
     a.gone = &gone;
     rc = nids ? by_ids(c, r, nids, argv + optind, &a) : by_policy(c, r, &a, arr);
-    if (!rc) /* the PITR window ends where the oldest kept backup begins */
+    if (!rc && every_snapshot_readable(c, r)) /* the PITR window ends where the oldest kept backup begins */
         rc = pg_forget_wal(r, (const uint8_t(*)[32])gone.ids, gone.n, a.dry_run, arr);
     if (!rc && arr)
         cli_json_print(arr);

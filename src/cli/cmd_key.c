@@ -5,6 +5,7 @@
 #include "../core/log.h"
 #include "../core/text.h"
 #include "../core/quote.h"
+#include "../repo/lock.h"
 #include "cli.h"
 
 int cli_kdf_option(int opt, const char *arg, crypto_kdf_params *kdf);
@@ -72,9 +73,32 @@ static int key_list(cli *c, repo *r)
                    quote_buf(s->info.user, QUOTE_MESSAGE, user, sizeof user));
         }
     }
+    const uint8_t(*listed)[32];
+    size_t nlisted, missing = 0;
+    repo_slot_list(r, &listed, &nlisted);
+    for (size_t i = 0; !rc && i < nlisted; i++) { /* in the config's list, but the file is gone */
+        char hex[65];
+        int found = 0;
+        text_hex(listed[i], 32, hex);
+        for (size_t k = 0; k < l.n && !found; k++)
+            found = !strcmp(l.rows[k].hex, hex);
+        if (found)
+            continue;
+        missing++;
+        if (c->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", hex);
+            cJSON_AddStringToObject(o, "kind", "missing");
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            printf("   %-10.8s %-10s (listed in the config, but keys/%s is gone)\n", hex, "missing", hex);
+        }
+    }
     if (arr)
         cli_json_print(arr);
     free(l.rows);
+    if (!rc && missing)
+        LOG_WARN("%zu key slot(s) the config lists are missing: put them back from a copy of the repository", missing);
     return rc;
 }
 
@@ -112,6 +136,47 @@ static int add_slot(cli *c, repo *r, const char *new_pw_file, const char *new_ke
         rc = repo_key_add(r, secret, len, kind, kdf, slot);
     cli_secret_free(&secret, len);
     return rc;
+}
+
+static int key_change(cli *c, repo *r, const char *sub, const char *id, const char *pwfile, const char *keyfile,
+                      const crypto_kdf_params *kdf)
+{
+    uint8_t slot[32];
+    char hex[65];
+    int rc;
+    if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
+        if ((rc = add_slot(c, r, pwfile, !strcmp(sub, "add") ? keyfile : NULL, kdf, slot)))
+            return rc;
+        text_hex(slot, 32, hex);
+        cli_audit_id(c, hex);
+        if (!strcmp(sub, "passwd")) {
+            /* the new slot is durable before the old one goes */
+            if ((rc = repo_key_remove(r, repo_slot_id(r))))
+                return rc;
+            LOG_INFO("password changed: new key slot %.8s replaces the old one", hex);
+        } else {
+            LOG_INFO("added key slot %.8s", hex);
+        }
+        if (c->json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", hex);
+            cli_json_print(o);
+        }
+        return 0;
+    }
+    size_t count;
+    if ((rc = find_slot(r, id, slot, &count)))
+        return rc;
+    text_hex(slot, 32, hex);
+    cli_audit_id(c, hex);
+    if (!memcmp(slot, repo_slot_id(r), 32))
+        return err_set(ERR_USAGE, "key slot %.8s is the one in use; unlock with another to remove it", hex);
+    if (count < 2)
+        return err_set(ERR_USAGE, "key slot %.8s is the last one; the repository would be unopenable", hex);
+    if ((rc = repo_key_remove(r, slot)))
+        return rc;
+    LOG_INFO("removed key slot %.8s", hex);
+    return 0;
 }
 
 int cmd_key(cli *c, int argc, char **argv)
@@ -152,44 +217,12 @@ int cmd_key(cli *c, int argc, char **argv)
         keyfile = c->key_file;
         c->key_file = NULL;
     }
-    if ((rc = cli_open_repo(c, &r)))
-        return rc;
     if (!strcmp(sub, "list"))
-        return key_list(c, r);
-    c->audit = 1;
-    uint8_t slot[32];
-    char hex[65];
-    if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
-        if ((rc = add_slot(c, r, pwfile, !strcmp(sub, "add") ? keyfile : NULL, &ro.kdf, slot)))
-            return rc;
-        text_hex(slot, 32, hex);
-        cli_audit_id(c, hex);
-        if (!strcmp(sub, "passwd")) {
-            /* the new slot is durable before the old one goes */
-            if ((rc = repo_key_remove(r, repo_slot_id(r))))
-                return rc;
-            LOG_INFO("password changed: new key slot %.8s replaces the old one", hex);
-        } else {
-            LOG_INFO("added key slot %.8s", hex);
-        }
-        if (c->json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", hex);
-            cli_json_print(o);
-        }
-        return 0;
-    }
-    size_t count;
-    if ((rc = find_slot(r, argv[optind + 1], slot, &count)))
-        return rc;
-    text_hex(slot, 32, hex);
-    cli_audit_id(c, hex);
-    if (!memcmp(slot, repo_slot_id(r), 32))
-        return err_set(ERR_USAGE, "key slot %.8s is the one in use; unlock with another to remove it", hex);
-    if (count < 2)
-        return err_set(ERR_USAGE, "key slot %.8s is the last one; the repository would be unopenable", hex);
-    if ((rc = repo_key_remove(r, slot)))
-        return rc;
-    LOG_INFO("removed key slot %.8s", hex);
-    return 0;
+        return (rc = cli_open_repo(c, &r)) ? rc : key_list(c, r);
+    /* a key change rewrites the config's slot list: one writer at a time */
+    repo_lock *lk = NULL;
+    if ((rc = cli_open_locked(c, 1, 0, &r, &lk)) == 0)
+        rc = key_change(c, r, sub, argv[optind + 1], pwfile, keyfile, &ro.kdf);
+    lock_release(&lk);
+    return rc;
 }

@@ -503,6 +503,8 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
         rc = read_conninfo(a->conninfo_file, &ci);
     if (!rc)
         rc = pgrestore_make_plan(r, list, n, &o, p);
+    if (!rc && force == SIZE_MAX) /* never an older backup in silence */
+        rc = snapshot_newest_guard(r, list, n, &list[p->chosen]);
     if (!rc)
         rc = pgrestore_check_target(a->target, a->delta, &p->m);
     if (!rc)

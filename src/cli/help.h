@@ -59,7 +59,9 @@
 
 #define HELP_INIT \
     "Usage: lifeline init [--kdf-memory MiB] [--kdf-time N] [--compression-level N]\n\n" \
-    "Creates a repository in the folder given by -r (it must not hold one already).\n" \
+    "Creates a repository in the folder given by -r, which must be empty or missing:\n" \
+    "a folder with any content (a repository that lost its config, other files) is\n" \
+    "refused, naming what it holds.\n" \
     "The first key slot is made from the password (or, with --key-file FILE, from\n" \
     "that key file, which is created with 32 random bytes and mode 0600 if missing).\n\n" \
     "Options:\n" \
@@ -81,7 +83,10 @@
     "           with one key file and add another: --key-file OLD --new-key-file NEW\n" \
     "  remove   removes slot ID (a prefix); the slot in use and the last slot cannot be\n" \
     "           removed\n" \
-    "  passwd   replaces the slot in use with one for a new password\n" HELP_GLOBAL
+    "  passwd   replaces the slot in use with one for a new password\n" \
+    "The config lists the slots (authenticated); add, remove and passwd update the list\n" \
+    "under the exclusive lock. A deleted, swapped or replaced slot is named (exit 13),\n" \
+    "not reported as a wrong password; list shows listed slots whose file is gone.\n" HELP_GLOBAL
 
 #define HELP_BACKUP \
     "Usage: lifeline backup [OPTIONS] PATH...\n" \
@@ -188,7 +193,10 @@
     "Extended attributes, ACLs and file capabilities are set after the owner; one the\n" \
     "target refuses (trusted.* or capabilities without root, a file system without\n" \
     "them) is a warning naming the file and attribute, counted at the end. Holes of\n" \
-    "sparse files are left unwritten, so they take no space.\n\n" \
+    "sparse files are left unwritten, so they take no space.\n" \
+    "SNAPSHOT 'latest' (and the newest snapshot of a --source) is never an older one in\n" \
+    "silence: when a snapshot that may be newer cannot be read, or the audit trail says\n" \
+    "one was saved and its file is gone, it fails naming it (13; 16 if unreadable).\n\n" \
     "What DIR already holds is never followed: a symlink or file where the snapshot\n" \
     "has a folder is replaced by a real folder (as GNU tar does), a file or symlink\n" \
     "where it has a file is replaced, never written through. A folder with contents\n" \
@@ -300,7 +308,11 @@
     "again (CRC-64).\n" \
     "Partial files (*.tmp) of writes that never finished are counted as a warning;\n" \
     "prune removes them. A repository that cannot be written (read-only medium, full\n" \
-    "disk) is checked without a lock, with a warning (--no-lock: without the warning).\n" HELP_GLOBAL
+    "disk) is checked without a lock, with a warning (--no-lock: without the warning).\n" \
+    "Also verified: the config's list of key slots against keys/, the audit trail (as\n" \
+    "audit verify does), and what it says is in force: every legal hold and every\n" \
+    "snapshot not forgotten must have its file, every hold file must authenticate.\n" \
+    "Exit code 13 for damage; 16 when files could only not be read (permissions, I/O).\n" HELP_GLOBAL
 
 #define HELP_FORGET \
     "Usage: lifeline forget [POLICY] [--class NAME] [--dry-run] [--prune] [ID...]\n\n" \
@@ -335,7 +347,12 @@
     "window up to the next); an archive with no backups left keeps its WAL. Each archive\n" \
     "is reported: files, first .. last segment, bytes stored. --json: an array of the\n" \
     "snapshots (with keep and reason), then per archive an object with kind \"wal\",\n" \
-    "wal_source, keep_from, files, bytes, first, last.\n" HELP_GLOBAL
+    "wal_source, keep_from, files, bytes, first, last.\n" \
+    "While any snapshot cannot be read all WAL is kept (its oldest backup is unknown).\n" \
+    "A legal hold whose file was deleted (the audit trail says it is in force) or that\n" \
+    "is damaged keeps its snapshot, and forget exits 13 naming it; 'lifeline release'\n" \
+    "ends such a hold on purpose. Naming a snapshot whose file was deleted records its\n" \
+    "removal, so that 'latest' and check stop asking for it.\n" HELP_GLOBAL
 
 #define HELP_PRUNE \
     "Usage: lifeline prune [--dry-run] [--max-unused PERCENT] [--safety-window DURATION]\n\n" \
@@ -358,10 +375,14 @@
 
 #define HELP_HOLD \
     "Usage: lifeline hold SNAPSHOT --reason TEXT\n\n" \
-    "Puts a legal hold on SNAPSHOT: it cannot be forgotten until released.\n" HELP_GLOBAL
+    "Puts a legal hold on SNAPSHOT: it cannot be forgotten until released. Takes a shared\n" \
+    "lock, so it waits for (or, without --lock-wait, refuses during) a forget or prune.\n" \
+    "The hold is recorded in the audit trail; check notices a hold file deleted later.\n" HELP_GLOBAL
 
 #define HELP_RELEASE \
-    "Usage: lifeline release SNAPSHOT\n\nReleases a legal hold.\n" HELP_GLOBAL
+    "Usage: lifeline release SNAPSHOT\n\n" \
+    "Releases a legal hold (under the same lock as hold). A hold whose file is damaged\n" \
+    "or was deleted is ended too, on purpose, and the audit trail records it.\n" HELP_GLOBAL
 
 #define HELP_AUDIT \
     "Usage: lifeline audit show [--last N]\n" \
@@ -375,7 +396,11 @@
     "repository's chain is the authority, the copy only mirrors it.\n" \
     "  show     prints the records\n" \
     "  verify   detects edited, deleted, inserted or reordered records and says which;\n" \
-    "           exit code 13 when any is found\n" HELP_GLOBAL
+    "           exit code 13 when any is found, 16 when records could only not be read\n" \
+    "           (permissions, I/O); also compares the holds and snapshots the trail says\n" \
+    "           are in force with the repository's files\n" \
+    "A damaged or unreadable newest record does not stop the trail: the next record\n" \
+    "chains from the last intact one and names the break; show prints it.\n" HELP_GLOBAL
 
 #define HELP_UNLOCK \
     "Usage: lifeline unlock [--remove-all]\n\n" \

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../audit/audit.h"
+#include "../repo/snapshot.h"
 #include "../core/log.h"
 #include "../core/text.h"
 #include "cli.h"
@@ -169,6 +170,8 @@ int main(int argc, char **argv)
                 argv[optind]);
         return ERR_USAGE;
     }
+    /* `latest` and every newest-snapshot choice consult the trail for deleted snapshots */
+    snapshot_set_known_source(audit_known_snapshots);
     int rc = load_config(&c);
     int cargc = argc - optind;
     char **cargv = argv + optind;

@@ -225,6 +225,13 @@ int keyslot_parse(const uint8_t *text, size_t len, keyslot_info *info)
 int keyslot_unlock(const uint8_t *text, size_t len, const uint8_t repo_id[32], const uint8_t slot_id[32],
                    const char *secret, size_t secret_len, master_key *out)
 {
+    size_t which;
+    return keyslot_unlock_as(text, len, repo_id, (const uint8_t(*)[32])slot_id, 1, secret, secret_len, out, &which);
+}
+
+int keyslot_unlock_as(const uint8_t *text, size_t len, const uint8_t repo_id[32], const uint8_t (*ids)[32],
+                      size_t nids, const char *secret, size_t secret_len, master_key *out, size_t *which)
+{
     cJSON *o = NULL;
     size_t jl;
     uint8_t salt[32], kek[32], aad[SLOT_AAD_LEN];
@@ -237,8 +244,18 @@ int keyslot_unlock(const uint8_t *text, size_t len, const uint8_t repo_id[32], c
         rc = parse_slot(o, &info, salt, &sealed);
     if (!rc)
         rc = derive_slot_key(info.kind, secret, secret_len, salt, &info.kdf, kek);
-    slot_aad(repo_id, slot_id, aad);
-    if (!rc && crypto_open(kek, aad, sizeof aad, sealed.data, sealed.len, &plain) != 0)
+    /* one KDF, then the sealed key tried under each name: a slot that opens under
+     * another slot's id was moved there (files swapped or renamed) */
+    int opened = 0;
+    for (size_t i = 0; !rc && !opened && i < nids; i++) {
+        slot_aad(repo_id, ids[i], aad);
+        if (crypto_open(kek, aad, sizeof aad, sealed.data, sealed.len, &plain) == 0) {
+            opened = 1;
+            *which = i;
+        }
+        err_clear();
+    }
+    if (!rc && !opened)
         rc = err_set(ERR_PASSWORD, "wrong password or key file");
     if (!rc && plain.len != sizeof *out)
         rc = err_set(ERR_DAMAGED, "unwrapped master key has the wrong size");
@@ -253,6 +270,21 @@ int keyslot_unlock(const uint8_t *text, size_t len, const uint8_t repo_id[32], c
     return rc;
 }
 
+void keyslot_keyfile_id(const uint8_t repo_id[32], const char *secret, size_t secret_len, uint8_t out[32])
+{
+    /* public, and no easier to attack than the slot itself (an HMAC of the same bytes) */
+    static const char label[] = "lifeline-keyfile-slot-v1";
+    buf b;
+    buf_init(&b, 0);
+    if (buf_append(&b, label, sizeof label - 1) || buf_append(&b, repo_id, 32) || buf_append(&b, secret, secret_len))
+        memset(out, 0, 32);
+    else
+        crypto_sha256(b.data, b.len, out);
+    if (b.data)
+        crypto_wipe(b.data, b.cap);
+    buf_free(&b);
+}
+
 int keyslot_verify(const uint8_t *text, size_t len, const master_key *mk, const uint8_t slot_id[32])
 {
     size_t jl;
@@ -264,5 +296,13 @@ int keyslot_verify(const uint8_t *text, size_t len, const master_key *mk, const 
     maced_compute(mackey, slot_id, 32, text, jl, want);
     if (!crypto_equal(mac, want, 32))
         return err_set(ERR_DAMAGED, "MAC mismatch: the slot was modified");
+    return 0;
+}
+
+int keyslot_ids_contain(const uint8_t (*ids)[32], size_t n, const uint8_t id[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(ids[i], id, 32))
+            return 1;
     return 0;
 }

@@ -34,6 +34,15 @@ int keyslot_parse(const uint8_t *text, size_t len, keyslot_info *info) WUR;
 /* Derives the slot key from secret and unwraps; ERR_PASSWORD when it does not open. */
 int keyslot_unlock(const uint8_t *text, size_t len, const uint8_t repo_id[32], const uint8_t slot_id[32],
                    const char *secret, size_t secret_len, master_key *out) WUR;
+/* Like keyslot_unlock, trying the sealed key under each of ids in turn (ids[0] the
+ * file's own name): *which says which id it opened under. */
+int keyslot_unlock_as(const uint8_t *text, size_t len, const uint8_t repo_id[32], const uint8_t (*ids)[32],
+                      size_t nids, const char *secret, size_t secret_len, master_key *out, size_t *which) WUR;
+/* The slot id of a key file's slot: SHA-256("lifeline-keyfile-slot-v1" || repository
+ * id || key file contents), so a key file knows which slot is its own. */
+void keyslot_keyfile_id(const uint8_t repo_id[32], const char *secret, size_t secret_len, uint8_t out[32]);
+/* Is id one of ids (slot ids)? */
+int keyslot_ids_contain(const uint8_t (*ids)[32], size_t n, const uint8_t id[32]);
 /* After unlocking with any slot: is this slot's text exactly as written? */
 int keyslot_verify(const uint8_t *text, size_t len, const master_key *mk, const uint8_t slot_id[32]) WUR;
 

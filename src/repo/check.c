@@ -34,6 +34,12 @@ typedef struct check_ctx {
     progress prog;
 } check_ctx;
 
+enum { UNREADABLE = 2 }; /* report's is_error for a file that exists but cannot be read */
+
+/* Damage (authentication, format) or a file that could not be read (permissions, I/O). */
+static int fault_kind(int rc) { return rc == ERR_IO ? UNREADABLE : 1; }
+static const char *fault_word(int rc) { return rc == ERR_IO ? "unreadable" : "damaged"; }
+
 static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...) PRINTF(4, 5);
 static void report(check_ctx *c, int is_error, const char *object, const char *fmt, ...)
 {
@@ -43,7 +49,9 @@ static void report(check_ctx *c, int is_error, const char *object, const char *f
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&c->mu);
-    if (is_error)
+    if (is_error == UNREADABLE) /* an error, but not damage: the file may be intact */
+        c->res->unreadable++;
+    else if (is_error)
         c->res->errors++;
     else
         c->res->warnings++;
@@ -61,25 +69,96 @@ static void mark_bad(check_ctx *c, uint8_t type, const uint8_t id[32])
 
 /* ---- keys ----------------------------------------------------------------------- */
 
-static int check_slot(const char *name, uint64_t size, void *vctx)
+/* A slot whose MAC fails under its own name but holds under another slot's was moved
+ * there (swapped or renamed); returns that other index or -1. */
+static int slot_made_as(check_ctx *c, const buf *text, const uint8_t (*ids)[32], size_t n, size_t self)
 {
-    check_ctx *c = vctx;
-    const char *base = strrchr(name, '/') + 1;
+    for (size_t k = 0; k < n; k++)
+        if (k != self && keyslot_verify(text->data, text->len, repo_keys(c->r), ids[k]) == 0)
+            return (int)k;
+    err_clear();
+    return -1;
+}
+
+typedef struct slot_scan {
+    check_ctx *c;
+    uint8_t (*ids)[32];
+    size_t n, cap;
+} slot_scan;
+
+static int note_slot(const char *name, uint64_t size, void *vctx)
+{
+    slot_scan *s = vctx;
     uint8_t id[32];
-    keyslot_info info;
-    buf text;
     (void)size;
-    if (text_unhex(base, id, 32) != 0) {
-        report(c, 0, name, "not a key slot name; ignored");
+    if (text_unhex(strrchr(name, '/') + 1, id, 32) != 0) {
+        report(s->c, 0, name, "not a key slot name; ignored");
         return 0;
     }
-    buf_init(&text, 65536);
-    if (store_get(repo_store(c->r), name, &text, 65536) != 0 || keyslot_parse(text.data, text.len, &info) != 0 ||
-        keyslot_verify(text.data, text.len, repo_keys(c->r), id) != 0)
-        report(c, 1, name, "key slot is damaged: %s", err_msg());
-    err_clear();
-    buf_free(&text);
-    return 0;
+    int rc = array_grow(&s->ids, &s->cap, s->n + 1, sizeof *s->ids, 8);
+    if (!rc)
+        memcpy(s->ids[s->n++], id, 32);
+    return rc;
+}
+
+/* Each slot authentic under its own name, and the slot files exactly the config's list. */
+static int check_slots(check_ctx *c)
+{
+    slot_scan s = {.c = c};
+    const uint8_t(*listed)[32];
+    size_t nlisted;
+    int has_list = repo_slot_list(c->r, &listed, &nlisted);
+    int rc = store_list(repo_store(c->r), "keys", note_slot, &s);
+    uint8_t(*all)[32] = calloc(s.n + nlisted + 1, 32); /* present and listed: where a slot may belong */
+    if (!rc && !all)
+        rc = err_set(ERR_FATAL, "out of memory");
+    size_t nall = s.n;
+    if (!rc)
+        memcpy(all, s.ids, s.n * 32);
+    for (size_t i = 0; !rc && i < nlisted; i++)
+        if (!keyslot_ids_contain((const uint8_t(*)[32])s.ids, s.n, listed[i]))
+            memcpy(all[nall++], listed[i], 32);
+    for (size_t i = 0; !rc && i < s.n; i++) {
+        char hex[65], name[80];
+        keyslot_info info;
+        buf text;
+        text_hex(s.ids[i], 32, hex);
+        snprintf(name, sizeof name, "keys/%s", hex);
+        buf_init(&text, 65536);
+        int got = store_get(repo_store(c->r), name, &text, 65536);
+        if (got) {
+            report(c, fault_kind(got), name, "key slot is %s: %s", fault_word(got), err_msg());
+        } else if (keyslot_parse(text.data, text.len, &info) != 0 ||
+                   keyslot_verify(text.data, text.len, repo_keys(c->r), s.ids[i]) != 0) {
+            char why[512], other[65];
+            snprintf(why, sizeof why, "%s", err_msg());
+            int k = slot_made_as(c, &text, (const uint8_t(*)[32])all, nall, i);
+            if (k >= 0)
+                text_hex(all[k], 32, other);
+            if (k >= 0)
+                report(c, 1, name, "key slot holds the slot made as keys/%s: the slot files were swapped or renamed",
+                       other);
+            else
+                report(c, 1, name, "key slot is damaged: %s", why);
+        } else if (has_list && !keyslot_ids_contain(listed, nlisted, s.ids[i])) {
+            report(c, 1, name, "key slot is not in the config's list of slots (added by hand, or a key change "
+                               "was interrupted before the list was written)");
+        }
+        err_clear();
+        buf_free(&text);
+    }
+    for (size_t i = s.n; !rc && i < nall; i++) {
+        char hex[65], name[80];
+        text_hex(all[i], 32, hex);
+        snprintf(name, sizeof name, "keys/%s", hex);
+        report(c, 1, name, "key slot is missing: the config lists it (the file was deleted)");
+    }
+    if (!rc && !has_list)
+        report(c, 0, "config", "the config does not list its key slots (written by an older lifeline), so a "
+                               "deleted slot cannot be noticed; the next key add or remove writes the list");
+    free(all);
+    free(s.ids);
+    return rc;
 }
 
 /* ---- index ---------------------------------------------------------------------- */
@@ -104,7 +183,8 @@ static int check_index_file(const uint8_t id[32], void *vctx)
     if (!rc)
         rc = idx_file_decode(plain.data, plain.len, add_entry, repo_index(c->r));
     if (rc)
-        report(c, 1, name, "index file is damaged: %s (blobs it listed may be reported missing)", err_msg());
+        report(c, fault_kind(rc), name, "index file is %s: %s (blobs it listed may be reported missing)",
+               fault_word(rc), err_msg());
     err_clear();
     buf_free(&plain);
     return 0;
@@ -369,11 +449,12 @@ static int check_damaged_snapshot_files(const uint8_t id[32], void *vctx)
     check_ctx *c = vctx;
     buf b;
     buf_init(&b, 0);
-    if (repo_object_load(c->r, OBJ_SNAPSHOT, id, &b) != 0) {
+    int rc = repo_object_load(c->r, OBJ_SNAPSHOT, id, &b);
+    if (rc && rc != ERR_NOTFOUND) { /* not found: forgotten while listing */
         char hex[65], name[80];
         text_hex(id, 32, hex);
         snprintf(name, sizeof name, "snapshots/%s", hex);
-        report(c, 1, name, "snapshot is damaged: %s", err_msg());
+        report(c, fault_kind(rc), name, "snapshot is %s: %s", fault_word(rc), err_msg());
         err_clear();
     }
     buf_free(&b);
@@ -414,7 +495,7 @@ int check_run(repo *r, const check_opts *o, check_report_fn fn, void *fctx, chec
     c.visited = idx_new();
     int rc = c.bad && c.visited ? 0 : err_set(ERR_FATAL, "out of memory");
     if (!rc)
-        rc = store_list(repo_store(r), "keys", check_slot, &c);
+        rc = check_slots(&c);
     if (!rc)
         rc = repo_object_list(r, OBJ_INDEX, check_index_file, &c);
     progress_start(&c.prog, o->read_data ? "read packs" : "check packs", o->progress);

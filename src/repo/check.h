@@ -17,6 +17,7 @@ typedef struct check_result {
     uint64_t snapshots, trees, packs, packs_read, blobs_read, bytes_read;
     uint64_t errors, warnings;
     uint64_t temps, temp_bytes; /* partial files (*.tmp) of unfinished writes */
+    uint64_t unreadable; /* files that exist but could not be read: errors, not damage */
 } check_result;
 
 /* severity: "error" or "warning"; object: what is damaged ("pack data/ab/..."). */

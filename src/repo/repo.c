@@ -3,7 +3,11 @@
 #include "repo.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/pool.h"
 #include "../core/text.h"
@@ -121,6 +126,13 @@ static int config_json(const repo *r, char **out)
     cJSON_AddNumberToObject(o, "pack_size", r->opt.pack_size);
     cJSON_AddStringToObject(o, "compression", "zstd");
     cJSON_AddNumberToObject(o, "zstd_level", r->opt.zstd_level);
+    if (r->opt.has_slots) {
+        cJSON *k = cJSON_AddArrayToObject(o, "keys");
+        for (size_t i = 0; k && i < r->opt.nslots; i++) {
+            text_hex(r->opt.slots[i], 32, hex);
+            cJSON_AddItemToArray(k, cJSON_CreateString(hex));
+        }
+    }
     *out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return *out ? 0 : err_set(ERR_FATAL, "out of memory");
@@ -132,6 +144,24 @@ static int num_field(const cJSON *o, const char *name, double lo, double hi, uin
     if (!cJSON_IsNumber(n) || n->valuedouble < lo || n->valuedouble > hi)
         return err_set(ERR_DAMAGED, "config: field '%s' missing or out of range", name);
     *v = (uint32_t)n->valuedouble;
+    return 0;
+}
+
+/* "keys": ["<slot id hex>", ...], optional (configs before it have none). */
+static int parse_slot_list(const cJSON *k, repo_options *o)
+{
+    const cJSON *it;
+    o->has_slots = k != NULL;
+    o->nslots = 0;
+    if (k && (!cJSON_IsArray(k) || cJSON_GetArraySize(k) > REPO_MAX_SLOTS))
+        return err_set(ERR_DAMAGED, "config: 'keys' is not a list of at most %d slot ids", REPO_MAX_SLOTS);
+    cJSON_ArrayForEach(it, k)
+    {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) != 64 ||
+            text_unhex(it->valuestring, o->slots[o->nslots], 32) != 0)
+            return err_set(ERR_DAMAGED, "config: 'keys' holds something that is not a slot id");
+        o->nslots++;
+    }
     return 0;
 }
 
@@ -168,6 +198,8 @@ int repo_config_parse(const uint8_t *text, size_t len, uint8_t id[32], repo_opti
     if (!rc && (o->chunk_min > o->chunk_avg || o->chunk_avg > o->chunk_max ||
                 (o->chunk_avg & (o->chunk_avg - 1))))
         rc = err_set(ERR_DAMAGED, "config: inconsistent chunker parameters");
+    if (!rc)
+        rc = parse_slot_list(cJSON_GetObjectItemCaseSensitive(j, "keys"), o);
     o->zstd_level = (int)level;
     cJSON_Delete(j);
     return rc;
@@ -176,6 +208,48 @@ int repo_config_parse(const uint8_t *text, size_t len, uint8_t id[32], repo_opti
 static void config_mac_key(const repo *r, uint8_t key[32]) { crypto_derive(r->mk.id, "config-mac", key); }
 
 /* ---- open / init ----------------------------------------------------------- */
+
+/* What a folder holds besides the empty sub-folders a failed init may leave: up to
+ * cap bytes of names ("keys/, data/, notes.txt") in found; returns how many entries
+ * count as content, with *repo_like set when any is a repository folder with files. */
+static int folder_content(const char *path, char *found, size_t cap, int *repo_like)
+{
+    static const char *const dirs[] = {"data", "index", "snapshots", "keys", "locks", "audit", "holds", "wal"};
+    DIR *d = opendir(path);
+    int n = 0;
+    size_t used = 0;
+    *repo_like = 0;
+    found[0] = '\0';
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int known = 0, empty = 0, lost = !strcmp(e->d_name, "lost+found"); /* a file system's own */
+        for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+            known |= !strcmp(e->d_name, dirs[i]);
+        char sub[PATH_MAX];
+        DIR *sd = (known || lost) && fs_join(sub, sizeof sub, path, e->d_name) == 0 ? opendir(sub) : NULL;
+        if (sd) {
+            struct dirent *se;
+            empty = 1;
+            while (empty && (se = readdir(sd)))
+                empty = !strcmp(se->d_name, ".") || !strcmp(se->d_name, "..");
+            closedir(sd);
+        }
+        err_clear();
+        if (empty)
+            continue; /* what an interrupted init leaves, or a fresh file system: no content */
+        *repo_like |= known || !strcmp(e->d_name, "config");
+        if (n++ < 6 && used + strlen(e->d_name) + 4 < cap)
+            used += (size_t)snprintf(found + used, cap - used, "%s%s%s", used ? ", " : "", e->d_name,
+                                     known ? "/" : "");
+    }
+    closedir(d);
+    if (n > 6 && used + 6 < cap)
+        snprintf(found + used, cap - used, ", ...");
+    return n;
+}
 
 int repo_open(const char *path, repo **out)
 {
@@ -186,9 +260,17 @@ int repo_open(const char *path, repo **out)
     buf_init(&cfg, 1 << 20);
     int rc = store_posix_open(path, 0, &r->st);
     if (!rc && (rc = store_get(r->st, "config", &cfg, 1 << 16))) {
-        if (rc == ERR_NOTFOUND) {
+        char found[256];
+        int repo_like;
+        if (rc == ERR_NOTFOUND && folder_content(path, found, sizeof found, &repo_like) && repo_like) {
+            /* key slots or data without a config: damage, not a place for a new repository */
+            rc = err_set(ERR_DAMAGED, "repository %s has lost its config file (it holds %s)", path, found);
+            err_hint("copy 'config' back from a copy of this repository (any copy made since init has it); "
+                     "do not run init here");
+        } else if (rc == ERR_NOTFOUND) {
             rc = err_set(ERR_NOREPO, "%s is not a lifeline repository (it has no config file)", path);
-            err_hint("create one with: lifeline -r %s init", path);
+            err_hint(found[0] ? "give the repository's folder with -r" : "create one with: lifeline -r %s init",
+                     path);
         } else {
             err_wrap("repository %s", path);
         }
@@ -209,51 +291,150 @@ typedef struct unlock_ctx {
     const char *secret;
     size_t len;
     keyslot_kind kind;
+    uint8_t (*ids)[32]; /* slot files present, then slots the config lists that are not */
+    size_t nids, npresent, cap;
     int opened, damaged, tried;
-    char damaged_name[80];
+    size_t swapped_from, swapped_to; /* a slot that opened under another slot's id */
+    int swapped, unreadable;
+    char damaged_name[80], unreadable_why[600];
 } unlock_ctx;
 
-static int try_slot(const char *name, uint64_t size, void *vctx)
+static int collect_slot(const char *name, uint64_t size, void *vctx)
 {
     unlock_ctx *u = vctx;
     const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    uint8_t slot_id[32];
+    uint8_t id[32];
+    if (text_unhex(base, id, 32) != 0 || size > 65536)
+        return 0;
+    int rc = array_grow(&u->ids, &u->cap, u->nids + 1, sizeof *u->ids, 8);
+    if (!rc)
+        memcpy(u->ids[u->nids++], id, 32);
+    return rc;
+}
+
+/* Tries slot file i: its own id first, then every other id (a swapped or renamed
+ * slot opens under the name it was made for). */
+static void try_slot(unlock_ctx *u, size_t i)
+{
+    char hex[65], name[80];
     keyslot_info info;
     buf text;
-    if (text_unhex(base, slot_id, 32) != 0 || size > 65536)
-        return 0;
+    text_hex(u->ids[i], 32, hex);
+    snprintf(name, sizeof name, "keys/%s", hex);
     buf_init(&text, 65536);
     int rc = store_get(u->r->st, name, &text, 65536);
+    if (rc && rc != ERR_NOTFOUND && !u->unreadable++) /* e.g. permissions: not damage, and maybe ours */
+        snprintf(u->unreadable_why, sizeof u->unreadable_why, "%s", err_msg());
     if (!rc && keyslot_parse(text.data, text.len, &info) != 0) {
         u->damaged++;
         snprintf(u->damaged_name, sizeof u->damaged_name, "%s", name);
     } else if (!rc && info.kind == u->kind) {
-        u->tried++;
-        if (keyslot_unlock(text.data, text.len, u->r->id, slot_id, u->secret, u->len, &u->r->mk) == 0) {
-            memcpy(u->r->slot_id, slot_id, 32);
-            u->opened = 1;
+        uint8_t(*order)[32] = malloc(u->nids * sizeof *order);
+        size_t k = 0, which;
+        if (order) {
+            memcpy(order[k++], u->ids[i], 32);
+            for (size_t j = 0; j < u->nids; j++)
+                if (j != i)
+                    memcpy(order[k++], u->ids[j], 32);
         }
+        u->tried++;
+        if (order && keyslot_unlock_as(text.data, text.len, u->r->id, (const uint8_t(*)[32])order, k, u->secret,
+                                       u->len, &u->r->mk, &which) == 0) {
+            u->opened = which == 0;
+            if (which) { /* index in ids of the id it opened under */
+                u->swapped = 1;
+                u->swapped_from = i;
+                u->swapped_to = which <= i ? which - 1 : which;
+            } else {
+                memcpy(u->r->slot_id, u->ids[i], 32);
+            }
+        }
+        free(order);
     }
     buf_free(&text);
     err_clear();
-    return u->opened; /* stop at the first slot that opens */
+}
+
+/* No slot opened: says why as precisely as the repository allows. */
+static int unlock_failure(unlock_ctx *u, const uint8_t own[32], int own_present)
+{
+    const char *loc = repo_location(u->r);
+    char a[65], b[65];
+    if (u->swapped) {
+        text_hex(u->ids[u->swapped_from], 32, a);
+        text_hex(u->ids[u->swapped_to], 32, b);
+        err_set(ERR_DAMAGED, "key slot keys/%s in %s holds the slot made as keys/%.8s...: the slot files were swapped "
+                             "or renamed",
+                a, loc, b);
+        err_hint("put the key slots back from a copy of the repository (or rename keys/%.8s... back to keys/%s)", a,
+                 b);
+        return ERR_DAMAGED;
+    }
+    if (own && own_present) {
+        text_hex(own, 32, a);
+        err_set(ERR_DAMAGED, "key slot keys/%s in %s was made for this key file but does not open with it: it was "
+                             "damaged or replaced",
+                a, loc);
+        err_hint("put keys/%s back from a copy of the repository, or unlock with another key", a);
+        return ERR_DAMAGED;
+    }
+    if (own && keyslot_ids_contain((const uint8_t(*)[32])u->ids + u->npresent, u->nids - u->npresent, own)) {
+        text_hex(own, 32, a);
+        err_set(ERR_DAMAGED, "key slot keys/%s of this key file is missing from %s (deleted); the config lists it",
+                a, loc);
+        err_hint("put keys/%s back from a copy of the repository, or unlock with another key", a);
+        return ERR_DAMAGED;
+    }
+    if (!own && u->nids > u->npresent) {
+        text_hex(u->ids[u->npresent], 32, a);
+        err_set(ERR_DAMAGED, "no key slot of %s opens with this password, and %zu slot(s) the config lists are "
+                             "missing (deleted), e.g. keys/%s",
+                loc, u->nids - u->npresent, a);
+        err_hint("if the password belonged to a missing slot, put keys/%s back from a copy of the repository; "
+                 "otherwise the password is wrong",
+                 a);
+        return ERR_DAMAGED;
+    }
+    if (u->unreadable) {
+        err_set(ERR_IO, "no key slot of %s opens with this %s, and %d slot(s) could not be read: %s", loc,
+                u->kind == KEYSLOT_KEYFILE ? "key file" : "password", u->unreadable, u->unreadable_why);
+        err_hint("run as a user that can read %s/keys, or check the password", loc);
+        return ERR_IO;
+    }
+    if (u->damaged && !u->tried)
+        return err_set(ERR_DAMAGED, "key slot %s in %s is damaged and no other slot could be tried",
+                       u->damaged_name, loc);
+    if (u->kind == KEYSLOT_KEYFILE)
+        return err_set(ERR_PASSWORD, "the key file opens none of the key slots of %s", loc);
+    return err_set(ERR_PASSWORD, "wrong password for repository %s%s", loc,
+                   u->damaged ? " (one key slot is also damaged)" : "");
 }
 
 int repo_unlock(repo *r, const char *secret, size_t secret_len, keyslot_kind kind)
 {
     unlock_ctx u = {.r = r, .secret = secret, .len = secret_len, .kind = kind};
-    int rc = store_list(r->st, "keys", try_slot, &u);
-    if (rc < 0 || (rc && !u.opened))
+    uint8_t own[32];
+    int own_present = 0;
+    int rc = store_list(r->st, "keys", collect_slot, &u);
+    u.npresent = u.nids;
+    for (size_t i = 0; !rc && i < r->opt.nslots; i++) /* listed but gone: candidates for a moved slot */
+        if (!keyslot_ids_contain((const uint8_t(*)[32])u.ids, u.npresent, r->opt.slots[i]) &&
+            !(rc = array_grow(&u.ids, &u.cap, u.nids + 1, sizeof *u.ids, 8)))
+            memcpy(u.ids[u.nids++], r->opt.slots[i], 32);
+    if (kind == KEYSLOT_KEYFILE) /* a key file's slot has a known id: try it alone first */
+        keyslot_keyfile_id(r->id, secret, secret_len, own);
+    for (size_t i = 0; !rc && kind == KEYSLOT_KEYFILE && i < u.npresent; i++)
+        if (!memcmp(u.ids[i], own, 32)) {
+            own_present = 1;
+            try_slot(&u, i);
+        }
+    for (size_t i = 0; !rc && !own_present && !u.opened && !u.swapped && i < u.npresent; i++)
+        try_slot(&u, i); /* a password, or a key file whose slot predates derived ids */
+    if (!rc && !u.opened)
+        rc = unlock_failure(&u, kind == KEYSLOT_KEYFILE ? own : NULL, own_present);
+    free(u.ids);
+    if (rc)
         return rc;
-    if (!u.opened) {
-        if (u.damaged && !u.tried)
-            return err_set(ERR_DAMAGED, "key slot %s in %s is damaged and no other slot could be tried",
-                           u.damaged_name, repo_location(r));
-        if (kind == KEYSLOT_KEYFILE)
-            return err_set(ERR_PASSWORD, "the key file opens none of the key slots of %s", repo_location(r));
-        return err_set(ERR_PASSWORD, "wrong password for repository %s%s", repo_location(r),
-                       u.damaged ? " (one key slot is also damaged)" : "");
-    }
     /* Now that keys are known, the config must be exactly as written. */
     buf cfg;
     buf_init(&cfg, 1 << 16);
@@ -268,12 +449,129 @@ int repo_unlock(repo *r, const char *secret, size_t secret_len, keyslot_kind kin
         if (!crypto_equal(mac, want, 32))
             rc = err_set(ERR_DAMAGED, "config of %s was modified (MAC mismatch)", repo_location(r));
     }
+    uint8_t id[32];
+    /* the authenticated bytes are what counts (a key change may have rewritten it since open) */
+    if (!rc && !(rc = repo_config_parse(cfg.data, cfg.len, id, &r->opt)) && memcmp(id, r->id, 32))
+        rc = err_set(ERR_DAMAGED, "config of %s changed its repository id while it was opened", repo_location(r));
     buf_free(&cfg);
     if (rc)
         return rc;
     chunker_init(&r->ch, r->mk.chunk, r->opt.chunk_min, r->opt.chunk_avg, r->opt.chunk_max);
     r->unlocked = 1;
     return 0;
+}
+
+/* ---- key slots --------------------------------------------------------------- */
+
+/* Writes a new slot file (create-only) and lists it in r->opt; the caller writes the
+ * config. A key file's slot takes the id derived from it, anything else a random one. */
+static int slot_write(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
+                      uint8_t slot_id[32])
+{
+    buf text;
+    char name[80], hex[65];
+    buf_init(&text, 0);
+    int rc = 0;
+    if (r->opt.nslots >= REPO_MAX_SLOTS)
+        return err_set(ERR_USAGE, "%s has %d key slots, the most a repository may have", repo_location(r),
+                       REPO_MAX_SLOTS);
+    if (kind == KEYSLOT_KEYFILE)
+        keyslot_keyfile_id(r->id, secret, len, slot_id);
+    else
+        rc = crypto_random(slot_id, 32);
+    if (!rc)
+        rc = keyslot_create(&r->mk, r->id, slot_id, kind, secret, len, kdf, &text);
+    text_hex(slot_id, 32, hex);
+    snprintf(name, sizeof name, "keys/%s", hex);
+    if (!rc && (rc = store_put(r->st, name, text.data, text.len, 1)) && errno == EEXIST)
+        rc = err_set(ERR_USAGE, "this key file already has a key slot in %s (keys/%.8s)", repo_location(r), hex);
+    if (!rc)
+        memcpy(r->opt.slots[r->opt.nslots++], slot_id, 32);
+    buf_free(&text);
+    return rc;
+}
+
+/* Writes config with the current slot list: create-only at init (a folder without
+ * it is not yet a repository), else replacing it atomically. */
+static int config_write(repo *r, int create)
+{
+    char *json = NULL;
+    uint8_t key[32];
+    buf cfg;
+    buf_init(&cfg, 0);
+    int rc = config_json(r, &json);
+    if (!rc) {
+        config_mac_key(r, key);
+        rc = maced_build(json, key, (const uint8_t *)"config", 6, &cfg);
+    }
+    if (!rc)
+        rc = store_put(r->st, "config", cfg.data, cfg.len, create);
+    cJSON_free(json);
+    buf_free(&cfg);
+    return rc;
+}
+
+/* A config without a list gets one on the first key change: every slot file that
+ * authenticates with the master key (a planted file is not listed). */
+static int adopt_slot_list(const char *name, uint64_t size, void *vctx)
+{
+    repo *r = vctx;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    uint8_t id[32];
+    buf text;
+    if (text_unhex(base, id, 32) != 0 || size > 65536 || r->opt.nslots >= REPO_MAX_SLOTS)
+        return 0;
+    buf_init(&text, 65536);
+    if (store_get(r->st, name, &text, 65536) == 0 && keyslot_verify(text.data, text.len, &r->mk, id) == 0)
+        memcpy(r->opt.slots[r->opt.nslots++], id, 32);
+    err_clear();
+    buf_free(&text);
+    return 0;
+}
+
+static int ensure_slot_list(repo *r)
+{
+    if (r->opt.has_slots)
+        return 0;
+    r->opt.has_slots = 1;
+    r->opt.nslots = 0;
+    return store_list(r->st, "keys", adopt_slot_list, r);
+}
+
+int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
+                 uint8_t slot_id[32])
+{
+    int rc = ensure_slot_list(r);
+    if (!rc)
+        rc = slot_write(r, secret, len, kind, kdf, slot_id);
+    /* slot first, then the list: a crash in between leaves an unlisted slot, which
+     * check names, never a listed slot that is not there */
+    return rc ? rc : config_write(r, 0);
+}
+
+int repo_key_remove(repo *r, const uint8_t slot_id[32])
+{
+    char name[80], hex[65];
+    int rc = ensure_slot_list(r);
+    for (size_t i = 0; !rc && i < r->opt.nslots; i++)
+        if (!memcmp(r->opt.slots[i], slot_id, 32)) {
+            memmove(r->opt.slots[i], r->opt.slots[i + 1], (r->opt.nslots - i - 1) * 32);
+            r->opt.nslots--;
+            break;
+        }
+    /* unlisted first, then removed: the reverse of add, for the same reason */
+    if (!rc)
+        rc = config_write(r, 0);
+    text_hex(slot_id, 32, hex);
+    snprintf(name, sizeof name, "keys/%s", hex);
+    return rc ? rc : store_remove(r->st, name);
+}
+
+int repo_slot_list(const repo *r, const uint8_t (**ids)[32], size_t *n)
+{
+    *ids = (const uint8_t(*)[32])r->opt.slots;
+    *n = r->opt.nslots;
+    return r->opt.has_slots;
 }
 
 int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_kind kind, const repo_options *o,
@@ -284,28 +582,35 @@ int repo_init(const char *path, const char *secret, size_t secret_len, keyslot_k
     if (!r)
         return err_set(ERR_FATAL, "out of memory");
     r->opt = *o;
-    char *json = NULL;
-    buf cfg;
-    buf_init(&cfg, 0);
-    uint8_t key[32];
-    int rc = store_posix_open(path, 1, &r->st);
+    char found[256];
+    int repo_like, rc = 0;
+    char cfgpath[PATH_MAX];
+    struct stat st;
+    if (fs_join(cfgpath, sizeof cfgpath, path, "config") == 0 && lstat(cfgpath, &st) == 0) {
+        rc = err_set(ERR_FATAL, "%s already holds a lifeline repository", path);
+    } else if (folder_content(path, found, sizeof found, &repo_like)) {
+        /* never a second identity over existing content (a repository that lost its
+         * config would otherwise get new keys and show no snapshots) */
+        rc = err_set(ERR_FATAL, "%s is not empty (it holds %s): a repository is only created in an empty folder",
+                     path, found);
+        if (repo_like)
+            err_hint("this looks like a lifeline repository that lost its config file: copy 'config' back from a "
+                     "copy of it; create a new repository in another folder");
+    }
+    if (!rc)
+        err_clear(); /* fs_join's record, if any */
+    if (!rc)
+        rc = store_posix_open(path, 1, &r->st);
     if (!rc && store_size(r->st, "config", &sz) == 0)
         rc = err_set(ERR_FATAL, "%s already holds a lifeline repository", path);
 
-    if (!rc && !(rc = crypto_random(r->id, 32)) && !(rc = keyslot_master_new(&r->mk)))
-        rc = config_json(r, &json);
-    if (!rc) {
-        config_mac_key(r, key);
-        rc = maced_build(json, key, (const uint8_t *)"config", 6, &cfg);
-    }
     uint8_t slot_id[32];
-    if (!rc)
-        rc = repo_key_add(r, secret, secret_len, kind, &o->kdf, slot_id);
-    /* config last: a folder without it is not (yet) a repository. */
-    if (!rc)
-        rc = store_put(r->st, "config", cfg.data, cfg.len, 1);
-    cJSON_free(json);
-    buf_free(&cfg);
+    r->opt.has_slots = 1; /* the slot add below lists its slot, in memory until the config is written */
+    r->opt.nslots = 0;
+    if (!rc && !(rc = crypto_random(r->id, 32)) && !(rc = keyslot_master_new(&r->mk)))
+        rc = slot_write(r, secret, secret_len, kind, &o->kdf, slot_id);
+    if (!rc) /* config last: a folder without it is not (yet) a repository */
+        rc = config_write(r, 1);
     if (rc) {
         repo_close(&r);
         return rc;
@@ -351,33 +656,6 @@ void repo_close(repo **rp)
     pthread_mutex_destroy(&r->mu);
     free(r);
     *rp = NULL;
-}
-
-/* ---- key slots --------------------------------------------------------------- */
-
-int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
-                 uint8_t slot_id[32])
-{
-    buf text;
-    char name[80], hex[65];
-    buf_init(&text, 0);
-    int rc = crypto_random(slot_id, 32);
-    if (!rc)
-        rc = keyslot_create(&r->mk, r->id, slot_id, kind, secret, len, kdf, &text);
-    text_hex(slot_id, 32, hex);
-    snprintf(name, sizeof name, "keys/%s", hex);
-    if (!rc)
-        rc = store_put(r->st, name, text.data, text.len, 1);
-    buf_free(&text);
-    return rc;
-}
-
-int repo_key_remove(repo *r, const uint8_t slot_id[32])
-{
-    char name[80], hex[65];
-    text_hex(slot_id, 32, hex);
-    snprintf(name, sizeof name, "keys/%s", hex);
-    return store_remove(r->st, name);
 }
 
 /* ---- sealed objects ----------------------------------------------------------- */

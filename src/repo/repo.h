@@ -24,11 +24,18 @@ enum {
     OBJ_SNAPSHOT = 'S', OBJ_INDEX = 'I', OBJ_LOCK = 'L', OBJ_AUDIT = 'A', OBJ_HOLD = 'O', OBJ_WAL = 'W'
 };
 
+#define REPO_MAX_SLOTS 64
+
 typedef struct repo_options {
     crypto_kdf_params kdf;
     uint32_t chunk_min, chunk_avg, chunk_max;
     uint32_t pack_size;
     int zstd_level;
+    /* config "keys": the key slots there should be (authenticated with the config);
+     * has_slots 0 for a config written before the list existed */
+    int has_slots;
+    size_t nslots;
+    uint8_t slots[REPO_MAX_SLOTS][32];
 } repo_options;
 
 void repo_options_default(repo_options *o);
@@ -77,6 +84,8 @@ int repo_named_load(repo *r, int type, const char *name, buf *out) WUR;
 int repo_key_add(repo *r, const char *secret, size_t len, keyslot_kind kind, const crypto_kdf_params *kdf,
                  uint8_t slot_id[32]) WUR;
 int repo_key_remove(repo *r, const uint8_t slot_id[32]) WUR;
+/* The config's list of key slots; 0 when the config has none (an older repository). */
+int repo_slot_list(const repo *r, const uint8_t (**ids)[32], size_t *n);
 
 /* Index: every index file read into memory. A damaged index file is reported as a
  * warning and the headers of the packs no readable index covers are read instead

@@ -281,9 +281,12 @@ static int load_one(const uint8_t id[32], void *vctx)
     }
     if (!rc) {
         char reason[8];
-        rc = snapshot_hold_get(c->r, id, reason, sizeof reason);
-        c->list[c->n].held = rc == 1;
-        rc = rc < 0 ? -rc : 0;
+        int h = snapshot_hold_get(c->r, id, reason, sizeof reason);
+        /* a hold that cannot be read counts as held (forget must not pass it) but
+         * never stops what only reads the snapshot */
+        c->list[c->n].held = h != 0;
+        c->list[c->n].hold_error = h < 0 ? -h : 0;
+        err_clear();
         c->n++;
     }
     return rc;
@@ -332,17 +335,145 @@ static int match_prefix(const uint8_t id[32], void *vctx)
     return 0;
 }
 
+/* ---- the newest snapshot: never an older one in silence ------------------------ */
+
+static snapshot_known_fn known_source;
+
+void snapshot_set_known_source(snapshot_known_fn fn) { known_source = fn; }
+
+static int in_list(const snapshot *list, size_t n, const uint8_t id[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(list[i].id, id, 32))
+            return 1;
+    return 0;
+}
+
+static const snapshot_known *known_find(const snapshot_known *k, size_t n, const uint8_t id[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(k[i].id, id, 32))
+            return &k[i];
+    return NULL;
+}
+
+/* Could the snapshot the trail knows as k be newer than chosen? Its record was
+ * written when the backup ended, after the snapshot's own time. */
+static int maybe_newer(const snapshot_known *k, const snapshot *chosen)
+{
+    return !chosen || !k || k->time_bound >= chosen->time;
+}
+
+typedef struct guard_ctx {
+    repo *r;
+    const snapshot *list, *chosen;
+    size_t n;
+    const snapshot_known *known;
+    size_t nknown;
+    uint8_t (*seen)[32];
+    size_t nseen, cap;
+    int rc;
+} guard_ctx;
+
+/* A file in snapshots/ the list lacks: it could not be read when the list was made. */
+static int guard_file(const uint8_t id[32], void *vctx)
+{
+    guard_ctx *g = vctx;
+    int rc = array_grow(&g->seen, &g->cap, g->nseen + 1, sizeof *g->seen, 16);
+    if (rc)
+        return rc;
+    memcpy(g->seen[g->nseen++], id, 32);
+    if (in_list(g->list, g->n, id) || g->rc)
+        return 0;
+    snapshot s;
+    rc = snapshot_load(g->r, id, &s);
+    snapshot_free(&s);
+    if (rc == 0 || rc == ERR_NOTFOUND) { /* saved or forgotten since the list was made */
+        err_clear();
+        return 0;
+    }
+    if (!maybe_newer(known_find(g->known, g->nknown, id), g->chosen)) {
+        err_clear(); /* the trail dates it before the chosen one: not the newest */
+        return 0;
+    }
+    char hex[65], why[700];
+    text_hex(id, 32, hex);
+    snprintf(why, sizeof why, "%s", err_msg());
+    g->rc = err_set(rc, "snapshots/%s cannot be read (%s); it may be the newest snapshot, so none older is "
+                        "taken for the newest",
+                    hex, why);
+    return 0;
+}
+
+/* Was id removed on purpose by the running command (hex ids, not yet in the trail)? */
+static int removed_now(char *const *gone, size_t ngone, const uint8_t id[32])
+{
+    char hex[65];
+    text_hex(id, 32, hex);
+    for (size_t i = 0; i < ngone; i++)
+        if (!strcmp(gone[i], hex))
+            return 1;
+    return 0;
+}
+
+int snapshot_newest_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen)
+{
+    return snapshot_guard(r, list, n, chosen, NULL, 0);
+}
+
+int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen, char *const *gone, size_t ngone)
+{
+    snapshot_known *known = NULL;
+    size_t nknown = 0;
+    if (known_source && known_source(r, &known, &nknown) != 0) {
+        err_clear(); /* without the trail, damaged files are still caught below */
+        known = NULL;
+        nknown = 0;
+    }
+    guard_ctx g = {.r = r, .list = list, .n = n, .chosen = chosen, .known = known, .nknown = nknown};
+    int rc = repo_object_list(r, OBJ_SNAPSHOT, guard_file, &g);
+    if (!rc)
+        rc = g.rc;
+    int missing = 0;
+    for (size_t i = 0; !rc && i < nknown; i++) {
+        int on_disk = 0;
+        for (size_t k = 0; k < g.nseen && !on_disk; k++)
+            on_disk = !memcmp(g.seen[k], known[i].id, 32);
+        if (on_disk || !maybe_newer(&known[i], chosen) || removed_now(gone, ngone, known[i].id))
+            continue;
+        char hex[65], t[64];
+        text_hex(known[i].id, 32, hex);
+        text_time(known[i].time_bound, 0, t, sizeof t);
+        missing = 1;
+        rc = err_set(ERR_DAMAGED,
+                     "snapshot %.8s (snapshots/%s) is missing: the audit trail recorded it saved at %s (record "
+                     "seq %llu) and no forget since, so 'latest' would be an older snapshot",
+                     hex, hex, t, (unsigned long long)known[i].seq);
+    }
+    if (missing) /* a deleted file: it may have been removed on purpose without its record */
+        err_hint("put the file back from a copy of the repository, or record that it is gone on purpose "
+                 "(lifeline forget ID); meanwhile give a snapshot id instead of latest");
+    else if (rc && rc == g.rc)
+        err_hint("give a snapshot id instead of latest ('lifeline snapshots' lists the readable ones), or put the "
+                 "file back from a copy of the repository");
+    free(g.seen);
+    free(known);
+    return rc;
+}
+
 int snapshot_resolve(repo *r, const char *spec, snapshot *out)
 {
     if (!strcmp(spec, "latest")) {
         snapshot *list;
         size_t n;
         int rc = snapshot_load_all(r, &list, &n, 1);
-        if (rc)
+        if (!rc)
+            rc = snapshot_newest_guard(r, list, n, n ? &list[n - 1] : NULL);
+        if (!rc && !n)
+            rc = err_set(ERR_NOTFOUND, "repository %s has no snapshots", repo_location(r));
+        if (rc) {
+            snapshots_free(&list, n);
             return rc;
-        if (!n) {
-            free(list);
-            return err_set(ERR_NOTFOUND, "repository %s has no snapshots", repo_location(r));
         }
         *out = list[n - 1];
         snapshot_init(&list[n - 1]);
@@ -364,9 +495,9 @@ int snapshot_resolve(repo *r, const char *spec, snapshot *out)
     if (!rc) {
         char reason[8];
         int h = snapshot_hold_get(r, c.id, reason, sizeof reason);
-        if (h < 0)
-            return -h;
-        out->held = h;
+        out->held = h != 0; /* unreadable: held, as far as forget is concerned */
+        out->hold_error = h < 0 ? -h : 0;
+        err_clear();
     }
     return rc;
 }

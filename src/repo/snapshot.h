@@ -36,6 +36,8 @@ typedef struct snapshot {
     char *meta_json;    /* source-specific JSON object, or NULL */
     snapshot_summary summary;
     int held;           /* filled by snapshot_load_all from holds/ */
+    int hold_error;     /* the hold file exists but could not be read (its err_code) */
+    uint64_t hold_lost; /* the audit record placing a hold whose file is gone (audit_mark_holds) */
 } snapshot;
 
 void snapshot_init(snapshot *s);
@@ -55,8 +57,28 @@ int snapshot_load(repo *r, const uint8_t id[32], snapshot *s) WUR;
 /* All snapshots, oldest first. tolerate_damage: 0 fail on a damaged one, 1 warn and
  * skip it, 2 skip it silently. */
 int snapshot_load_all(repo *r, snapshot **out, size_t *n, int tolerate_damage) WUR;
-/* "latest", or an id prefix of at least 4 hex digits. */
+/* "latest", or an id prefix of at least 4 hex digits. "latest" fails (13, or 16 when
+ * unreadable) rather than pick an older snapshot when the newest may be damaged or
+ * deleted: see snapshot_newest_guard. */
 int snapshot_resolve(repo *r, const char *spec, snapshot *out) WUR;
+
+/* Snapshots the audit trail (a layer above) records as saved and not forgotten, with
+ * an upper bound of their time (when the backup's record was written). */
+typedef struct snapshot_known {
+    uint8_t id[32];
+    int64_t time_bound;
+    uint64_t seq;
+} snapshot_known;
+typedef int (*snapshot_known_fn)(repo *r, snapshot_known **out, size_t *n);
+void snapshot_set_known_source(snapshot_known_fn fn);
+/* For every "newest snapshot" choice: chosen (NULL when none matched) is the newest of
+ * list, which was loaded skipping unreadable files. Fails naming the file when a
+ * snapshot that may be newer than chosen cannot be read (13 damaged, 16 unreadable)
+ * or was deleted (13: the trail knows it, no forget removed it). */
+int snapshot_newest_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen) WUR;
+/* The same, leaving out the snapshots (hex ids) the running command removed itself. */
+int snapshot_guard(repo *r, const snapshot *list, size_t n, const snapshot *chosen, char *const *gone,
+                   size_t ngone) WUR;
 void snapshot_short_id(const uint8_t id[32], char out[9]);
 /* Same host and same set of paths: the group for parents and for forget. */
 int snapshot_same_group(const snapshot *a, const snapshot *b);

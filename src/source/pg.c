@@ -475,9 +475,11 @@ static int base_backup(PGconn *pc, bb_ctx *c, pg_meta *m)
 }
 
 /* Which archive holds this server's WAL: the configured archive-source, else the
- * source's own archive when it has one, else the archive of the same system (a
- * standby's primary archives there), else the source's own (not started yet). A
- * system other than the archive's is refused before anything is streamed. */
+ * source's own archive when it has one, else, for a standby, the archive of the same
+ * system (its primary archives there), else the source's own (not started yet). A
+ * primary archives its own WAL: a restored and promoted copy keeps its system id, and
+ * its first backup must not wait for WAL in the archive of the server it came from.
+ * A system other than the archive's is refused before anything is streamed. */
 static int choose_archive(repo *r, const pg_backup_opts *o, pg_meta *m)
 {
     const char *name = o->archive_source ? o->archive_source : o->source;
@@ -495,7 +497,7 @@ static int choose_archive(repo *r, const pg_backup_opts *o, pg_meta *m)
     if (rc != ERR_NOTFOUND)
         return rc;
     err_clear();
-    if (!o->archive_source && !(rc = wal_system_find(r, sysid, m->wal_source, sizeof m->wal_source))) {
+    if (!o->archive_source && m->standby && !(rc = wal_system_find(r, sysid, m->wal_source, sizeof m->wal_source))) {
         LOG_INFO("the WAL of system %s is archived under source %s", m->system_id, m->wal_source);
         return 0;
     }

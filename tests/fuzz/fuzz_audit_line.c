@@ -11,6 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t seq;
     uint8_t prev[32], mac[32];
     size_t jl;
-    (void)audit_line_parse((const char *)data, size, &seq, prev, mac, &jl);
+    int bad;
+    if (audit_line_parse((const char *)data, size, &seq, prev, mac, &jl) == 0)
+        (void)audit_break_first((const char *)data, jl, seq, &bad);
     return 0;
 }

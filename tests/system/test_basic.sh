@@ -50,7 +50,10 @@ t_diff_ls_stats() {
   expect_out "^M +$T/src/docs/file8.txt"
   expect_out "^U +$T/src/docs/file10.txt"
   expect_out "^U +$T/src/docs$"   # the folder's own mtime changed with its entries
-  expect_out "1 added, 1 removed, 1 modified, 2 metadata only"
+  # the folders above $T/src (/tmp among them) change with whatever else runs: only
+  # what is below $T/src is counted as this test's change
+  expect_out "1 added, 1 removed, 1 modified, [0-9]+ metadata only"
+  [[ $(grep -cE "^U +$T/src(/|$)" <<<"$OUT") -eq 2 ]] || fail "metadata-only changes below $T/src: wanted 2"
   ok ls -l latest "$T/src/bin"
   expect_out "^-rwsr-xr-x .* $T/src/bin/tool"
   expect_out "$T/src/bin/link -> ../docs/file1.txt"

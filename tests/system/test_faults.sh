@@ -264,15 +264,19 @@ t_backup_saved_audit_failed() {
   make_files "$T/src" 2 64
   new_repo
   ok backup "$T/src"
-  mkdir -p "$T/state-ro"
-  export LIFELINE_STATE_DIR=$T/state-ro/nowhere/deeper
-  touch "$T/state-ro/nowhere"          # the local audit copy's folder cannot be made
+  # the repository's audit/ folder alone becomes read-only (a bind mount of itself):
+  # the snapshot can be saved, its audit record cannot
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for a read-only bind mount"; return 0; }
+  mount --bind "$REPO/audit" "$REPO/audit" || { echo "skipped: cannot bind-mount here"; return 0; }
+  trap 'umount "$REPO/audit" 2>/dev/null || true' RETURN
+  mount -o remount,bind,ro "$REPO/audit" || { echo "skipped: cannot remount read-only here"; return 0; }
   make_files "$T/src" 3 64
   expect_rc 23 backup "$T/src"
   expect_err "snapshot [0-9a-f]{8} saved"
   expect_err "warning: backup succeeded, but its audit record could not be written"
-  export LIFELINE_STATE_DIR=$T/state
   [[ $(snapshot_count) -eq 2 ]] || fail "the saved snapshot is missing"
+  umount "$REPO/audit"
+  ok audit verify                      # the trail is intact: the record is missing, not forged
 }
 
 two_backups_one_forgotten() { # DIR: a pack wholly unused and one mostly unused

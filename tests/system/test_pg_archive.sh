@@ -74,19 +74,21 @@ EOF
   [[ $(json 'len(j)') == 0 ]] || fail "a refused backup left a snapshot"
   expect_rcc 0 backup --source main-db
   expect_rcc 0 check --read-data
-  # an archive that already mixes systems (an older lifeline accepted anything)
-  old=${LL_OLD:-/work/main/build/lifeline}
-  if [[ -x $old ]] && "$old" -c "$CONF" wal-push --source main-db "$T/$name" 2>/dev/null; then
-    expect_rcc 13 check --read-data
-    expect_err "error: wal/main-db/$name: from PostgreSQL system $b_id, but the archive of main-db belongs to system $a_id: it mixes systems"
-    # and a backup of the other system under main-db's name, which it did not refuse
-    sed -e "s/port=$PORT /port=$port2 /" -e 's/^wal-timeout = .*/wal-timeout = 1s/' "$CONF" >"$T/old.conf"
-    "$old" -c "$T/old.conf" backup --source main-db >/dev/null 2>&1 || true
-    expect_rcc 13 check
-    expect_err "base backup of main-db is of PostgreSQL system $b_id, but the WAL archive of main-db holds system $a_id: it mixes systems"
-  else
-    echo "no older lifeline at $old: the mixed archive is not tested"
-  fi
+  # an archive that already mixes systems, as an older lifeline (which recorded no
+  # system id) left it: with the archive's system-id object set aside, the other
+  # system's segment and backup go in; then the archive's own id comes back
+  sysfile=$REPO/wal/main-db/system-id
+  [[ -f $sysfile ]] || fail "no system-id object in the archive"
+  cp -p "$sysfile" "$T/system-id.a"
+  rm "$sysfile"
+  expect_rcc 0 wal-push --source main-db "$T/$name"
+  sed -e "s/port=$PORT /port=$port2 /" -e 's/^wal-timeout = .*/wal-timeout = 1s/' "$CONF" >"$T/old.conf"
+  "$LL" -c "$T/old.conf" backup --source main-db >/dev/null 2>&1 || true
+  cp -p "$T/system-id.a" "$sysfile"
+  expect_rcc 13 check --read-data
+  expect_err "error: wal/main-db/$name: from PostgreSQL system $b_id, but the archive of main-db belongs to system $a_id: it mixes systems"
+  expect_rcc 13 check
+  expect_err "base backup of main-db is of PostgreSQL system $b_id, but the WAL archive of main-db holds system $a_id: it mixes systems"
   echo "system $b_id refused from the archive of system $a_id (wal-push, .partial, backup); renamed and foreign files refused"
 }
 
@@ -259,6 +261,7 @@ for m in re.finditer(r'```(\w*)\n(.*?)```', section, re.S):
         continue
     b = m.group(2).replace('/var/backups/lifeline', repo).replace('/etc/lifeline/', t + '/etc/')
     b = b.replace('port=5432', 'port=' + port).replace('user=lifeline', 'user=postgres')
+    b = b.replace('/usr/local/bin/lifeline ', t + '/lifeline ')  # where make install puts it
     b = re.sub(r"(^|')lifeline ", r'\1' + t + '/lifeline ', b, flags=re.M)
     print(b + '@@END@@')
 PY

@@ -115,6 +115,35 @@ static void keyfile_slot_needs_enough_entropy(void **state)
     buf_free(&text);
 }
 
+/* A slot moved under another slot's name opens only under the name it was made for,
+ * which keyslot_unlock_as reports; a key file's slot id depends on file and repository. */
+static void moved_slot_opens_under_its_own_name(void **state)
+{
+    (void)state;
+    master_key mk, out;
+    uint8_t repo_id[32] = {7}, ids[3][32] = {{1}, {2}, {3}};
+    size_t which = 99;
+    buf text;
+    buf_init(&text, 0);
+    assert_int_equal(keyslot_master_new(&mk), 0);
+    assert_int_equal(keyslot_create(&mk, repo_id, ids[2], KEYSLOT_PASSPHRASE, "pw", 2, &fast, &text), 0);
+    assert_int_equal(keyslot_unlock_as(text.data, text.len, repo_id, (const uint8_t(*)[32])ids, 3, "pw", 2, &out,
+                                       &which),
+                     0);
+    assert_int_equal(which, 2);
+    assert_int_equal(keyslot_unlock_as(text.data, text.len, repo_id, (const uint8_t(*)[32])ids, 2, "pw", 2, &out,
+                                       &which),
+                     ERR_PASSWORD);
+    const char *k = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    uint8_t a[32], b[32], c[32], other[32] = {8};
+    keyslot_keyfile_id(repo_id, k, 64, a);
+    keyslot_keyfile_id(repo_id, k, 64, b);
+    keyslot_keyfile_id(other, k, 64, c);
+    assert_memory_equal(a, b, 32);
+    assert_memory_not_equal(a, c, 32);
+    buf_free(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +152,7 @@ int main(void)
         cmocka_unit_test(argon2_is_deterministic_and_checked),
         cmocka_unit_test(keyslot_unlocks_only_with_its_secret),
         cmocka_unit_test(keyslot_edits_are_detected),
+        cmocka_unit_test(moved_slot_opens_under_its_own_name),
         cmocka_unit_test(keyfile_slot_needs_enough_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
