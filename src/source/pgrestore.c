@@ -802,7 +802,7 @@ int pgrestore_finish(const char *dir, const pgrestore_settings *s)
     buf conf, out;
     int rc = fs_join(p, sizeof p, dir, "PG_VERSION"), changed = 0;
     if (!rc && stat(p, &owner) != 0)
-        return err_sys(ERR_DAMAGED, "%s is not a PostgreSQL data folder after the restore", dir);
+        return err_sys(ERR_LOCAL, "%s is not a PostgreSQL data folder after the restore", dir);
     if (rc)
         return rc;
     time_t now = time(NULL);

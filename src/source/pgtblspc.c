@@ -96,7 +96,7 @@ int pgtblspc_restore(repo *r, const snapshot *s, const pgtblspc_plan *p, const c
     struct stat owner;
     snprintf(ver, sizeof ver, "%s/PG_VERSION", dir);
     if (p->n && stat(ver, &owner) != 0)
-        return err_sys(ERR_DAMAGED, "%s is not a PostgreSQL data folder after the restore", dir);
+        return err_sys(ERR_LOCAL, "%s is not a PostgreSQL data folder after the restore", dir);
     for (int i = 0; i < p->n; i++) {
         char sub[48];
         files_restore_stats ts;
