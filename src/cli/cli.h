@@ -10,7 +10,7 @@
 
 #include "../core/err.h"
 #include "../repo/repo.h"
-#include "config.h"
+#include "../config/config.h"
 
 typedef struct cli {
     const char *repo_path, *config_path, *password_file, *key_file;

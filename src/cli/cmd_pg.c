@@ -1,15 +1,12 @@
 /* cmd_pg — the command-line side of PostgreSQL sources: `backup --source NAME`
  * (base backup, or --logical through pg_dump), `restore --source NAME` (point in
- * time, or the dump), and the checks of a source's configuration. */
+ * time through pgrestore_run, or the dump), and the checks of a source's configuration. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../core/fsutil.h"
 #include "../core/log.h"
@@ -17,7 +14,7 @@
 #include "../core/text.h"
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
-#include "../core/pattern.h"
+#include "../source/backuprun.h"
 #include "../source/files.h"
 #include "../source/pg.h"
 #include "../source/pgdump.h"
@@ -99,20 +96,11 @@ static void print_result(cli *c, const snapshot *s, const pg_meta *m, int is_pg)
     LOG_INFO("snapshot %s saved in %.1f s", sid, s->summary.duration);
 }
 
-static void add_bytes_added(repo *r, snapshot *s, double t0)
-{
-    repo_write_stats ws;
-    repo_write_stats_get(r, &ws);
-    s->summary.bytes_added = ws.bytes_added_stored;
-    s->summary.duration = progress_now() - t0;
-}
-
 int cmd_backup_pg(cli *c, const source_args *sa)
 {
     const char *source = sa->source;
     const config_source *cs;
     int is_dump = 0, timeout = 60;
-    char waitmsg[512] = "", waithint[512] = "";
     double t0 = progress_now();
     int rc = source_config(c, source, &cs, &is_dump);
     if (!rc)
@@ -121,67 +109,36 @@ int cmd_backup_pg(cli *c, const source_args *sa)
         return rc;
     is_dump |= sa->logical;
     snapshot s;
-    pg_meta m;
-    memset(&m, 0, sizeof m);
     snapshot_init(&s);
     repo *r;
     repo_lock *lk = NULL;
+    backuprun_pg_result res;
+    memset(&res, 0, sizeof res);
     rc = cli_fill_snapshot(c, sa->class_name ? sa->class_name : config_source_get(cs, "class"), sa->host, sa->tags,
                            sa->ntags, &s);
     if (!rc)
         rc = snapshot_add_path(&s, source);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
-    int show = !sa->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
-    if (!rc && is_dump) {
-        pgdump_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
-                         .pg_dump = config_source_get(cs, "pg-dump"), .progress = show};
-        snprintf(s.source, sizeof s.source, "pg_dump");
-        rc = pgdump_backup(r, &o, s.tree, &s.summary, &s.meta_json);
-    } else if (!rc) {
-        pg_backup_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
-                            .archive_source = config_source_get(cs, "archive-source"), .progress = show};
-        snprintf(s.source, sizeof s.source, "postgres");
-        rc = pg_backup(r, &o, s.tree, &s.summary, &m);
-    }
-    const char *primary = config_source_get(cs, "primary-conninfo");
-    if (!rc && !is_dump && m.standby && primary && pg_switch_primary(source, primary)) {
-        /* the standby cannot finish its last segment itself; without the switch the
-         * wait below may time out, and says so */
-        LOG_WARN("%s (%s)", err_msg(), err_hint_msg() ? err_hint_msg() : "");
-        err_clear();
-    }
+    backuprun_pg_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
+                           .primary_conninfo = config_source_get(cs, "primary-conninfo"),
+                           .archive_source = config_source_get(cs, "archive-source"),
+                           .pg_dump = config_source_get(cs, "pg-dump"), .logical = is_dump, .wal_timeout = timeout,
+                           .progress = !sa->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
+                           .t0 = t0};
     if (!rc)
-        rc = repo_flush(r); /* the data is durable before we wait for its WAL */
-    if (!rc && !is_dump) {
-        int wrc = pg_wait_wal(r, &m, timeout);
-        m.wal_complete = wrc == 0;
-        if (wrc == ERR_INCOMPLETE) {
-            snprintf(waitmsg, sizeof waitmsg, "%s", err_msg());
-            snprintf(waithint, sizeof waithint, "%s", err_hint_msg() ? err_hint_msg() : "");
-            err_clear();
-        } else {
-            rc = wrc;
-        }
-        cJSON *mj = pg_meta_json(&m);
-        if (!rc && !(s.meta_json = cJSON_PrintUnformatted(mj)))
-            rc = err_set(ERR_FATAL, "out of memory");
-        cJSON_Delete(mj);
-    }
-    if (!rc) {
-        add_bytes_added(r, &s, t0);
-        rc = snapshot_save(r, &s);
-    }
+        rc = backuprun_pg(r, &o, &s, &res);
     if (!rc) {
         char hex[65], sid[9];
         text_hex(s.id, 32, hex);
         cli_audit_id(c, hex);
-        print_result(c, &s, &m, !is_dump);
+        print_result(c, &s, &res.m, !is_dump);
         snapshot_short_id(s.id, sid);
-        if (waitmsg[0]) {
-            rc = err_set(ERR_INCOMPLETE, "snapshot %s is saved but not usable for a restore yet: %s", sid, waitmsg);
-            err_hint("%s%sonce the segment is archived, restore and check accept the snapshot", waithint,
-                     waithint[0] ? "; " : "");
+        if (res.wal_incomplete) {
+            rc = err_set(ERR_INCOMPLETE, "snapshot %s is saved but not usable for a restore yet: %s", sid,
+                         res.wait_msg);
+            err_hint("%s%sonce the segment is archived, restore and check accept the snapshot", res.wait_hint,
+                     res.wait_hint[0] ? "; " : "");
         }
     }
     lock_release(&lk);
@@ -321,59 +278,6 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
     return restore_args_check(a);
 }
 
-/* Single-quoted for /bin/sh, with '%' doubled for PostgreSQL's %f/%p expansion. */
-static int sh_quote(buf *b, const char *s)
-{
-    int rc = buf_append_u8(b, '\'');
-    for (; !rc && *s; s++) {
-        if (*s == '\'')
-            rc = buf_append(b, "'\\''", 4);
-        else if (*s == '%')
-            rc = buf_append(b, "%%", 2);
-        else
-            rc = buf_append_u8(b, (uint8_t)*s);
-    }
-    return rc ? rc : buf_append(b, "' ", 2);
-}
-
-static int quote_abs(buf *b, const char *flag, const char *path)
-{
-    char abs[PATH_MAX];
-    if (!realpath(path, abs))
-        return err_sys(ERR_IO, "resolve %s", path);
-    int rc = buf_append(b, flag, strlen(flag));
-    return rc ? rc : sh_quote(b, abs);
-}
-
-/* lifeline itself, with what it needs to open the repository without a password. */
-static int restore_command(cli *c, const char *source, buf *b)
-{
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (l < 0)
-        return err_sys(ERR_IO, "find the lifeline executable");
-    exe[l] = '\0';
-    const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
-    int rc = sh_quote(b, exe);
-    if (!rc && c->config_path)
-        rc = quote_abs(b, "-c ", c->config_path);
-    if (!rc && c->repo_path)
-        rc = quote_abs(b, "-r ", c->repo_path);
-    if (!rc && kf && *kf)
-        rc = quote_abs(b, "--key-file ", kf);
-    if (!rc && !(kf && *kf) && !(c->cfg && c->cfg->key_file))
-        LOG_WARN("no key file is configured: PostgreSQL's restore_command cannot unlock the repository without "
-                 "one (add key-file to the configuration; see `lifeline key add --key-file`)");
-    const char *tail = "wal-fetch --source ";
-    if (!rc)
-        rc = buf_append(b, tail, strlen(tail));
-    if (!rc)
-        rc = sh_quote(b, source);
-    if (!rc)
-        rc = buf_append(b, "%f %p", 6); /* with the NUL */
-    return rc;
-}
-
 /* The primary's conninfo, from a file (it may hold a password: never in argv). */
 static int read_conninfo(const char *file, buf *out)
 {
@@ -458,77 +362,36 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
     LOG_INFO("      it fetches WAL from the repository and replays it%s", a->standby ? "" : " up to the target");
 }
 
-static const char *timeline_value(const restore_args *a, const pgrestore_plan *p, char *num, size_t cap)
-{
-    if (a->tl_kind == PGR_TL_LATEST || (a->standby && a->tl_kind == PGR_TL_AUTO))
-        return "latest"; /* a standby follows its primary onto new timelines */
-    if (a->tl_kind == PGR_TL_CURRENT)
-        return "current";
-    if (p->tli == p->m.tli)
-        return "current"; /* a number would need a history file, which timeline 1 or a copy may lack */
-    snprintf(num, cap, "%u", p->tli); /* the timeline the plan checked, pinned */
-    return num;
-}
-
-/* The data folder's files, then each tablespace into its own folder. */
-static int restore_files(cli *c, repo *r, const snapshot *s, const restore_args *a, const pgtblspc_plan *tsp,
-                         files_restore_stats *st)
-{
-    files_restore_opts fo = {.target = a->target, .delta = a->delta,
-                             .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
-    /* pg_tblspc/<oid> holds a tablespace's files: they go to its own folder, not here */
-    int rc = tsp->n ? pattern_list_new(tsp->excludes, (size_t)tsp->n, "tablespace", &fo.excludes) : 0;
-    if (!rc)
-        rc = files_restore(r, s, &fo, st);
-    pattern_list_free(&fo.excludes);
-    if (!rc)
-        rc = pgtblspc_restore(r, s, tsp, a->target, a->delta, fo.progress, st);
-    return rc;
-}
-
-/* Physical restore: plan, check the target folders, restore files, write settings. */
+/* Physical restore: the options from the command line and the source's section; the
+ * restore itself is pgrestore_run's. */
 static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_args *a, const config_source *cs,
-                            files_restore_stats *st, pgrestore_plan *p)
+                            pgrestore_run_result *res)
 {
     size_t force = SIZE_MAX;
-    buf cmd, ci;
-    char tlnum[16];
-    buf_init(&cmd, 0);
+    buf ci;
     buf_init(&ci, 0);
-    pgtblspc_plan *tsp = calloc(1, sizeof *tsp);
-    int rc = tsp ? cli_snapshot_index(r, a->snap, list, n, &force) : err_set(ERR_FATAL, "out of memory");
-    pgrestore_opts o = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
-                        .bin_dir = config_source_get(cs, "bin-dir")};
+    int rc = cli_snapshot_index(r, a->snap, list, n, &force);
     if (!rc && a->conninfo_file)
         rc = read_conninfo(a->conninfo_file, &ci);
+    const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
+    pgrestore_run_opts o = {
+        .plan = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
+                 .bin_dir = config_source_get(cs, "bin-dir")},
+        .target = a->target, .delta = a->delta, .standby = a->standby, .archive_preserve = a->archive_preserve,
+        .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
+        .maps = a->maps, .nmaps = a->nmaps, .primary_conninfo = ci.len ? (const char *)ci.data : NULL,
+        .config_path = c->config_path, .repo_path = c->repo_path, .key_file = kf,
+        .config_has_key_file = c->cfg && c->cfg->key_file};
     if (!rc)
-        rc = pgrestore_make_plan(r, list, n, &o, p);
-    if (!rc && force == SIZE_MAX) /* never an older backup in silence */
-        rc = snapshot_newest_guard(r, list, n, &list[p->chosen]);
-    if (!rc)
-        rc = pgrestore_check_target(a->target, a->delta, &p->m);
-    if (!rc)
-        rc = pgtblspc_plan_make(&p->m, a->maps, a->nmaps, a->delta, tsp);
-    if (!rc) /* everything checked: only now is anything written */
-        rc = restore_command(c, p->m.wal_source, &cmd);
-    if (!rc) {
+        rc = pgrestore_run(r, list, n, &o, res);
+    if (res->writing) {
         char hex[65];
-        text_hex(list[p->chosen].id, 32, hex);
+        text_hex(list[res->plan.chosen].id, 32, hex);
         cli_audit_id(c, hex);
-        rc = restore_files(c, r, &list[p->chosen], a, tsp, st);
-    }
-    if (!rc) {
-        pgrestore_settings ps = {.t = &a->t, .restore_command = (const char *)cmd.data,
-                                 .tl_value = timeline_value(a, p, tlnum, sizeof tlnum),
-                                 .archive_preserve = a->archive_preserve, .standby = a->standby,
-                                 .primary_conninfo = ci.len ? (const char *)ci.data : NULL};
-        rc = pgrestore_finish(a->target, &ps);
     }
     if (ci.data)
         memset(ci.data, 0, ci.cap); /* a conninfo may hold a password */
     buf_free(&ci);
-    buf_free(&cmd);
-    free(tsp);
     return rc;
 }
 
@@ -553,9 +416,8 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
     repo_lock *lk = NULL;
     snapshot *list = NULL;
     size_t n = 0, chosen = SIZE_MAX;
-    pgrestore_plan p;
-    files_restore_stats st = {0};
-    memset(&p, 0, sizeof p);
+    pgrestore_run_result res;
+    memset(&res, 0, sizeof res);
     double t0 = progress_now();
     rc = cli_open_locked(c, CLI_LOCK_READ, 1, &r, &lk);
     if (!rc)
@@ -566,20 +428,20 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
             char hex[65];
             text_hex(list[chosen].id, 32, hex);
             cli_audit_id(c, hex);
-            p.chosen = chosen;
+            res.plan.chosen = chosen;
         }
         if (!rc && a.to_stdout) {
             rc = pgdump_to_stdout(r, &list[chosen]);
         } else if (!rc) {
             files_restore_opts fo = {.target = a.target,
                                      .progress = !a.no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty()};
-            rc = files_restore(r, &list[chosen], &fo, &st);
+            rc = files_restore(r, &list[chosen], &fo, &res.st);
         }
     } else if (!rc) {
-        rc = restore_physical(c, r, list, n, &a, cs, &st, &p);
+        rc = restore_physical(c, r, list, n, &a, cs, &res);
     }
     if (!rc && !a.to_stdout)
-        print_restore(c, &a, &list[p.chosen], &p, &st, progress_now() - t0);
+        print_restore(c, &a, &list[res.plan.chosen], &res.plan, &res.st, progress_now() - t0);
     snapshots_free(&list, n);
     lock_release(&lk);
     return rc;

@@ -1,28 +1,23 @@
 /* cmd_redis — the command-line side of Redis sources: `backup --source NAME`
  * (an RDB over the replication protocol, or --aof: the AOF folder as files) and
- * `restore --source NAME` (--target DIR, or --replace: stop, swap, start, verify,
- * roll back on mismatch, each step in the audit trail). */
+ * `restore --source NAME` (--target DIR, or --replace, which source/redisrestore.c
+ * carries out: this file parses, reads the source's section and prints). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../audit/audit.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/progress.h"
 #include "../core/text.h"
-#include "../crypto/crypto.h"
 #include "../repo/lock.h"
 #include "../repo/snapshot.h"
+#include "../source/backuprun.h"
 #include "../source/files.h"
 #include "../source/redis.h"
+#include "../source/redisrestore.h"
 #include "cli.h"
 
 static const char *const redis_keys[] = {"type", "address", "user", "password-file", "data-dir", "stop-command",
@@ -110,29 +105,6 @@ static void print_backup(cli *c, const snapshot *s, const rdb_info *info, const 
     LOG_INFO("snapshot %s saved in %.1f s", sid, s->summary.duration);
 }
 
-static int backup_aof(repo *r, const redis_source *rs, snapshot *s, int show)
-{
-    char path[PATH_MAX], *paths[1] = {path};
-    if (!rs->data_dir)
-        return err_set(ERR_CONFIG, "source '%s': --aof needs data-dir in its section", rs->o.source);
-    if (fs_join(path, sizeof path, rs->data_dir, "appendonlydir"))
-        return ERR_USAGE;
-    files_backup_opts fo = {.paths = paths, .npaths = 1, .progress = show};
-    snprintf(s->source, sizeof s->source, "redis-aof");
-    int rc = files_backup(r, &fo, s->tree, &s->summary);
-    if (!rc && s->summary.files_failed)
-        rc = err_set(ERR_SOURCE, "Redis source %s: %llu AOF file(s) could not be read", rs->o.source,
-                     (unsigned long long)s->summary.files_failed);
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "type", "redis-aof");
-    cJSON_AddStringToObject(m, "source", rs->o.source);
-    cJSON_AddStringToObject(m, "path", path);
-    if (!rc && !(s->meta_json = cJSON_PrintUnformatted(m)))
-        rc = err_set(ERR_FATAL, "out of memory");
-    cJSON_Delete(m);
-    return rc;
-}
-
 int cmd_backup_redis(cli *c, const source_args *a)
 {
     redis_source rs = {0};
@@ -153,23 +125,9 @@ int cmd_backup_redis(cli *c, const source_args *a)
         rc = snapshot_add_path(&s, a->source);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
-    if (!rc && a->aof) {
-        rc = backup_aof(r, &rs, &s, show);
-    } else if (!rc) {
-        snprintf(s.source, sizeof s.source, "redis");
-        rc = redis_backup(r, &rs.o, s.tree, &s.summary, info, &sync);
-        if (!rc && !(s.meta_json = redis_meta_json(a->source, info, &sync)))
-            rc = err_set(ERR_FATAL, "out of memory");
-    }
+    backuprun_redis_opts o = {.server = rs.o, .data_dir = rs.data_dir, .aof = a->aof, .t0 = t0};
     if (!rc)
-        rc = repo_flush(r);
-    if (!rc) {
-        repo_write_stats ws;
-        repo_write_stats_get(r, &ws);
-        s.summary.bytes_added = ws.bytes_added_stored;
-        s.summary.duration = progress_now() - t0;
-        rc = snapshot_save(r, &s); /* only now, with the whole RDB validated */
-    }
+        rc = backuprun_redis(r, &o, &s, info, &sync);
     if (!rc) {
         char hex[65];
         text_hex(s.id, 32, hex);
@@ -219,247 +177,6 @@ static int parse_restore(cli *c, int argc, char **argv, rr_args *a)
     return 0;
 }
 
-/* One step of --replace, as its own audit record. */
-static void audit_step(cli *c, const rr_args *a, const char *step, int rc, const char *detail)
-{
-    char *args[3] = {(char *)"--replace", (char *)step, (char *)detail};
-    char msg[1100];
-    snprintf(msg, sizeof msg, "%s", rc ? err_msg() : "ok");
-    audit_event e = {.command = "restore-step", .args = args, .nargs = 3, .exit_code = rc, .message = msg,
-                     .ids = c->audit_ids, .nids = c->naudit_ids};
-    err_saved saved;
-    err_save(&saved);
-    if (c->r && audit_append(c->r, &e) != 0)
-        LOG_WARN("could not write the audit record of step %s of %s: %s", step, a->source, err_msg());
-    err_restore(&saved);
-}
-
-static int run_shell(const char *what, const char *cmd)
-{
-    LOG_VERBOSE("running %s: %s", what, cmd);
-    pid_t pid = fork();
-    if (pid < 0)
-        return err_sys(ERR_IO, "start %s", what);
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return err_sys(ERR_IO, "wait for %s", what);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 0;
-    return err_set(ERR_SOURCE, "%s failed (%s %d): %s", what, WIFEXITED(st) ? "exit code" : "signal",
-                   WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), cmd);
-}
-
-/* up: wait for the server to answer (and be done loading); !up: to stop answering. */
-static int wait_server(const redis_opts *o, int up)
-{
-    struct timespec t0, now, d = {0, 100 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int rc = redis_ping(o);
-        if ((rc == 0) == up) {
-            err_clear();
-            return 0;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= o->timeout) {
-            if (up)
-                return err_wrap("the server did not come back within %d s", o->timeout);
-            return err_set(ERR_SOURCE, "Redis source %s still answers %d s after the stop command", o->source,
-                           o->timeout);
-        }
-        nanosleep(&d, NULL);
-    }
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The server's keys per database against the snapshot's, allowing for keys whose
- * expiry fell between the start of the load (at_a) and the count (at_b). */
-static int verify(repo *r, const snapshot *s, const redis_opts *o, int64_t at_a)
-{
-    uint64_t *server = calloc(RDB_MAX_DBS, sizeof *server);
-    rdb_info *info = calloc(1, sizeof *info);
-    if (!server || !info) {
-        free(server);
-        free(info);
-        return err_set(ERR_FATAL, "out of memory");
-    }
-    int rc = redis_keyspace(o, server, RDB_MAX_DBS);
-    info->at_a = at_a;
-    info->at_b = now_ms();
-    if (!rc)
-        rc = redis_snapshot_parse(r, s, info);
-    for (uint32_t d = 0; !rc && d < RDB_MAX_DBS; d++) {
-        const rdb_db *want = &info->dbs[d];
-        if (server[d] > want->alive_a || server[d] < want->alive_b)
-            rc = err_set(ERR_SOURCE, "after the restore, db%u has %llu keys where the snapshot has %llu", d,
-                         (unsigned long long)server[d], (unsigned long long)want->alive_b);
-        else if (want->keys)
-            LOG_INFO("verified: db%u has %llu keys, as the snapshot (%llu, of which %llu expired meanwhile)", d,
-                     (unsigned long long)server[d], (unsigned long long)want->keys,
-                     (unsigned long long)(want->keys - server[d]));
-    }
-    free(info);
-    free(server);
-    return rc;
-}
-
-typedef struct swap_paths {
-    char live[PATH_MAX], previous[PATH_MAX], stage_dir[PATH_MAX], staged[PATH_MAX];
-    int had_previous;
-} swap_paths;
-
-static int stage(repo *r, const snapshot *s, const redis_source *rs, swap_paths *p)
-{
-    struct stat dir;
-    if (stat(rs->data_dir, &dir) != 0)
-        return err_sys(ERR_CONFIG, "Redis source %s: data-dir %s", rs->o.source, rs->data_dir);
-    char aof[PATH_MAX];
-    struct stat st;
-    if (!fs_join(aof, sizeof aof, rs->data_dir, "appendonlydir") && stat(aof, &st) == 0) {
-        err_set(ERR_USAGE, "Redis source %s uses AOF (%s exists): the server would load that, not the RDB",
-                rs->o.source, aof);
-        err_hint("restore with --target DIR and follow your AOF procedure, or restore an AOF snapshot (--aof)");
-        return ERR_USAGE;
-    }
-    char name[64];
-    snprintf(name, sizeof name, ".lifeline-restore-%d", (int)getpid());
-    if (fs_join(p->live, sizeof p->live, rs->data_dir, "dump.rdb") ||
-        fs_join(p->previous, sizeof p->previous, rs->data_dir, "dump.rdb.lifeline-previous") ||
-        fs_join(p->stage_dir, sizeof p->stage_dir, rs->data_dir, name) ||
-        fs_join(p->staged, sizeof p->staged, p->stage_dir, "dump.rdb"))
-        return ERR_USAGE;
-    files_restore_opts fo = {.target = p->stage_dir};
-    files_restore_stats fst;
-    int rc = files_restore(r, s, &fo, &fst);
-    if (!rc && chown(p->staged, dir.st_uid, dir.st_gid) != 0 && geteuid() == 0)
-        rc = err_sys(ERR_IO, "set owner of %s", p->staged);
-    if (!rc)
-        rc = fs_fsync_file(p->staged);
-    return rc;
-}
-
-static int swap_in(swap_paths *p, const char *data_dir)
-{
-    p->had_previous = rename(p->live, p->previous) == 0;
-    if (!p->had_previous && errno != ENOENT)
-        return err_sys(ERR_IO, "move %s aside", p->live);
-    if (rename(p->staged, p->live) != 0) {
-        int rc = err_sys(ERR_IO, "put %s in place", p->live);
-        if (p->had_previous && rename(p->previous, p->live) != 0) /* the server must find its own file again */
-            LOG_WARN("could not move %s back to %s: %s", p->previous, p->live, strerror(errno));
-        return rc;
-    }
-    rmdir(p->stage_dir);
-    return fs_fsync_dir(data_dir);
-}
-
-static int swap_back(const swap_paths *p, const char *data_dir)
-{
-    if (p->had_previous ? rename(p->previous, p->live) != 0 : unlink(p->live) != 0 && errno != ENOENT)
-        return err_sys(ERR_IO, "put the previous %s back", p->live);
-    return fs_fsync_dir(data_dir);
-}
-
-static int rollback(cli *c, const rr_args *a, const redis_source *rs, const swap_paths *p)
-{
-    char why[1024];
-    snprintf(why, sizeof why, "%s", err_msg());
-    LOG_WARN("restore of %s failed (%s): putting the previous data back", a->source, why);
-    /* a server that never came up cannot be stopped: what counts is that it is down */
-    int stop_rc = run_shell("stop-command", rs->stop_cmd);
-    int rc = wait_server(&rs->o, 0);
-    if (rc && stop_rc)
-        rc = stop_rc;
-    else if (!rc)
-        err_clear();
-    if (!rc)
-        rc = swap_back(p, rs->data_dir);
-    if (!rc)
-        rc = run_shell("start-command", rs->start_cmd);
-    if (!rc)
-        rc = wait_server(&rs->o, 1);
-    audit_step(c, a, "rollback", rc, p->had_previous ? "previous dump.rdb restored" : "no previous dump.rdb");
-    if (rc)
-        return err_wrap("restore failed (%s) and so did the rollback", why);
-    return err_set(ERR_SOURCE, "%s; the previous data is back in place and the server runs on it", why);
-}
-
-/* The server must load what we put in place: its dir and file name are asked for,
- * where CONFIG is allowed, before anything is stopped. */
-static int check_server_paths(const redis_source *rs)
-{
-    char dir[PATH_MAX], file[256], want[PATH_MAX], have[PATH_MAX];
-    if (redis_config_get(&rs->o, "dir", dir, sizeof dir) || redis_config_get(&rs->o, "dbfilename", file, sizeof file)) {
-        LOG_WARN("cannot ask %s for its data folder (%s): trusting data-dir %s", rs->o.source, err_msg(), rs->data_dir);
-        err_clear();
-        return 0;
-    }
-    if (!realpath(rs->data_dir, want) || !realpath(dir, have))
-        return err_sys(ERR_CONFIG, "Redis source %s: data-dir %s", rs->o.source, rs->data_dir);
-    if (strcmp(want, have) || strcmp(file, "dump.rdb"))
-        return err_set(ERR_CONFIG, "Redis source %s loads %s/%s, but data-dir is %s: nothing was changed", rs->o.source,
-                       dir, file, rs->data_dir);
-    return 0;
-}
-
-static int replace(cli *c, const rr_args *a, repo *r, const snapshot *s, const redis_source *rs)
-{
-    swap_paths p = {0};
-    int rc = check_server_paths(rs);
-    if (rc)
-        return rc;
-    rc = stage(r, s, rs, &p);
-    audit_step(c, a, "stage", rc, p.staged);
-    if (rc) {
-        rmdir(p.stage_dir);
-        return rc;
-    }
-    LOG_INFO("stopping %s: %s", a->source, rs->stop_cmd);
-    if (!(rc = run_shell("stop-command", rs->stop_cmd)))
-        rc = wait_server(&rs->o, 0);
-    audit_step(c, a, "stop", rc, rs->stop_cmd);
-    int stopped = !rc;
-    if (stopped) {
-        rc = swap_in(&p, rs->data_dir);
-        audit_step(c, a, "swap", rc, p.live);
-    }
-    if (rc) { /* its own data is untouched (or back): a stopped server is started again on it */
-        err_saved e;
-        err_save(&e);
-        unlink(p.staged);
-        rmdir(p.stage_dir);
-        if (stopped && run_shell("start-command", rs->start_cmd) != 0)
-            LOG_WARN("could not start %s again: %s", a->source, err_msg());
-        err_restore(&e);
-        return rc;
-    }
-    int64_t at = now_ms();
-    LOG_INFO("starting %s: %s", a->source, rs->start_cmd);
-    if (!(rc = run_shell("start-command", rs->start_cmd)))
-        rc = wait_server(&rs->o, 1);
-    audit_step(c, a, "start", rc, rs->start_cmd);
-    if (!rc)
-        rc = verify(r, s, &rs->o, at);
-    if (!rc || rc == ERR_SOURCE)
-        audit_step(c, a, "verify", rc, "key counts per database");
-    if (rc)
-        return rollback(c, a, rs, &p);
-    if (p.had_previous && unlink(p.previous) != 0)
-        LOG_WARN("could not remove %s: %s", p.previous, strerror(errno));
-    return 0;
-}
-
 static void print_restore_json(const char *hex, const char *where, int replaced, double secs)
 {
     cJSON *o = cJSON_CreateObject();
@@ -503,7 +220,11 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
         snapshot_short_id(list[chosen].id, sid);
         cli_audit_id(c, hex);
         if (a.replace) {
-            rc = replace(c, &a, r, &list[chosen], &rs);
+            redisrestore_opts ro = {.server = rs.o, .data_dir = rs.data_dir, .stop_cmd = rs.stop_cmd,
+                                    .start_cmd = rs.start_cmd, .audit_ids = c->audit_ids,
+                                    .naudit_ids = c->naudit_ids};
+            redisrestore_result res;
+            rc = redisrestore_run(c->r, &list[chosen], &ro, &res);
             if (!rc)
                 LOG_INFO("restored snapshot %s into %s/dump.rdb; %s runs on it (%.1f s)", sid, rs.data_dir, a.source,
                          progress_now() - t0);

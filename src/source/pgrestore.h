@@ -8,6 +8,7 @@
 #include "../repo/repo.h"
 #include "../repo/snapshot.h"
 #include "pg.h"
+#include "pgtblspc.h"
 
 enum { PG_TARGET_LATEST, PG_TARGET_TIME, PG_TARGET_LSN, PG_TARGET_XID, PG_TARGET_NAME };
 
@@ -75,5 +76,31 @@ int pgrestore_finish(const char *dir, const pgrestore_settings *s) WUR;
 
 /* Exposed for the unit tests: comments out recovery settings in one file's text. */
 int pgrestore_comment_recovery(const char *text, size_t len, const char *stamp, buf *out, int *changed) WUR;
+
+/* The whole physical restore (pgrestore_run.c), for both front ends. */
+typedef struct pgrestore_run_opts {
+    pgrestore_opts plan;          /* which backup, recovery target and timeline */
+    const char *target;           /* the data folder to write */
+    int delta, standby, archive_preserve, progress;
+    const pgtblspc_map *maps;     /* --tablespace-map */
+    size_t nmaps;
+    const char *primary_conninfo; /* with standby, or NULL (may hold a password: never logged) */
+    /* How PostgreSQL's restore_command will run lifeline: the options that open the
+     * repository without a password (each NULL when not given). */
+    const char *config_path, *repo_path, *key_file;
+    int config_has_key_file;      /* the configuration names a key file */
+} pgrestore_run_opts;
+
+typedef struct pgrestore_run_result {
+    pgrestore_plan plan;          /* what the plan decided (plan.chosen: the backup) */
+    files_restore_stats st;
+    int writing;                  /* every check passed and the chosen backup's files began to be
+                                   * written (its id belongs in the audit record) */
+} pgrestore_run_result;
+
+/* Plan, then every check of the target folders (nothing is written before all pass),
+ * never an older backup than the newest in silence (snapshot_newest_guard), then the
+ * files (the data folder, each tablespace into its own folder) and the settings. */
+int pgrestore_run(repo *r, snapshot *list, size_t n, const pgrestore_run_opts *o, pgrestore_run_result *res) WUR;
 
 #endif

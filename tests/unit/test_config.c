@@ -1,7 +1,7 @@
 /* Unit tests: configuration file. */
 #include "testutil.h"
 
-#include "cli/config.h"
+#include "config/config.h"
 
 static void parses_the_documented_example(void **state)
 {
@@ -59,11 +59,43 @@ static void errors_name_file_and_line(void **state)
     assert_null(c);
 }
 
+/* Each section kind is named ([retention "X"]) or not ([repository]); the other form,
+ * a kind not (yet) known, and a key of one kind in another are all errors with the line. */
+static void section_kinds_are_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *where, *what;
+    } bad[] = {
+        {"[repository \"x\"]\npath = /x\n", "f.conf:2", "unknown section [repository \"x\"]"},
+        {"[retention]\nkeep-daily = 3\n", "f.conf:2", "unknown section [retention]"},
+        {"[source]\ntype = redis\n", "f.conf:2", "unknown section [source]"},
+        {"[repository]\n\n[watch]\nnode = a\n", "f.conf:4", "unknown section [watch]"},
+        {"[service \"web\"]\nprobe = tcp://127.0.0.1:1\n", "f.conf:2", "unknown section [service \"web\"]"},
+        {"[retention \"x\"]\npath = /x\n", "f.conf:2", "unknown key 'path' in a retention section"},
+        {"[repository]\nkeep-daily = 3\n", "f.conf:2", "unknown key 'keep-daily' in [repository]"},
+        {"[retention \"\"]\nkeep-daily = 3\n", "f.conf:2", "malformed section name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        config *c = NULL;
+        assert_int_equal(config_parse_string(bad[i].text, "f.conf", &c), ERR_CONFIG);
+        assert_null(c);
+        assert_non_null(strstr(err_msg(), bad[i].where));
+        assert_non_null(strstr(err_msg(), bad[i].what));
+    }
+    config *c = NULL;
+    assert_int_equal(config_parse_string("[repository]\nkey-file = /k\n[repository]\npath = /r\n", "g.conf", &c), 0);
+    assert_string_equal(c->key_file, "/k");
+    assert_string_equal(c->repo_path, "/r");
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_the_documented_example),
         cmocka_unit_test(errors_name_file_and_line),
+        cmocka_unit_test(section_kinds_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

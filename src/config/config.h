@@ -1,4 +1,5 @@
-/* config — the INI configuration file: [repository], [retention "NAME"] classes and
+/* config — the INI configuration file, read by both front ends (the command line and,
+ * later, the watch agent): [repository], [retention "NAME"] classes and
  * [source "NAME"] sections (kept as key/value lists for the sources that use them).
  * Unknown sections and keys are errors naming file and line: a typo must not
  * silently weaken a retention class. */

@@ -4,6 +4,7 @@
 
 #include <ini.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,15 +179,50 @@ static char *read_line(char *out, int cap, void *stream)
     return out;
 }
 
-static int on_entry(void *user, const char *section, const char *key, const char *raw)
+/* [repository]: each key and where its value goes. */
+static const struct {
+    const char *key;
+    size_t off;
+} repository_keys[] = {
+    {"path", offsetof(config, repo_path)},
+    {"password-file", offsetof(config, password_file)},
+    {"key-file", offsetof(config, key_file)},
+};
+
+static int repository_key(parse_ctx *p, int line, const char *name, const char *key, const char *v)
 {
-    parse_ctx *p = user;
-    char kind[64], name[64], value[1024];
-    int line = p->line;
-    if (p->failed)
-        return 1;
-    /* '#' starts a comment after a value too, as in the documented examples */
-    snprintf(value, sizeof value, "%s", raw);
+    (void)name;
+    for (size_t i = 0; i < sizeof repository_keys / sizeof *repository_keys; i++)
+        if (!strcmp(key, repository_keys[i].key)) {
+            char **dst = (char **)((char *)p->c + repository_keys[i].off);
+            return set_str(dst, v) ? 1 : fail(p, line, "out of memory");
+        }
+    return fail(p, line, "unknown key '%s' in [repository]", key);
+}
+
+static int retention_section_key(parse_ctx *p, int line, const char *name, const char *key, const char *v)
+{
+    config_class *cl = class_get(p->c, name);
+    return cl ? retention_key(p, line, cl, key, v) : fail(p, line, "out of memory");
+}
+
+/* Every section kind the file may hold: its name, whether it takes a "NAME", and the
+ * function that gives its keys meaning (and rejects unknown ones, naming the line).
+ * A new kind ([watch], [service "NAME"], [notify "NAME"]...) is one more row. */
+typedef int (*section_key_fn)(parse_ctx *p, int line, const char *name, const char *key, const char *v);
+static const struct {
+    const char *kind;
+    int named;
+    section_key_fn key;
+} section_kinds[] = {
+    {"repository", 0, repository_key},
+    {"retention", 1, retention_section_key},
+    {"source", 1, source_key},
+};
+
+/* '#' starts a comment after a value too, as in the documented examples. */
+static void strip_comment(char *value)
+{
     char *hash = strstr(value, " #");
     if (!hash && value[0] == '#')
         hash = value;
@@ -195,23 +231,22 @@ static int on_entry(void *user, const char *section, const char *key, const char
         for (size_t l = strlen(value); l && (value[l - 1] == ' ' || value[l - 1] == '\t'); l--)
             value[l - 1] = '\0';
     }
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *raw)
+{
+    parse_ctx *p = user;
+    char kind[64], name[64], value[1024];
+    int line = p->line;
+    if (p->failed)
+        return 1;
+    snprintf(value, sizeof value, "%s", raw);
+    strip_comment(value);
     if (split_section(section, kind, sizeof kind, name, sizeof name) != 0)
         return fail(p, line, "malformed section name [%s]", section);
-    if (!strcmp(kind, "repository") && !name[0]) {
-        char **dst = !strcmp(key, "path") ? &p->c->repo_path
-                     : !strcmp(key, "password-file") ? &p->c->password_file
-                     : !strcmp(key, "key-file") ? &p->c->key_file
-                                                 : NULL;
-        if (!dst)
-            return fail(p, line, "unknown key '%s' in [repository]", key);
-        return set_str(dst, value) ? 1 : fail(p, line, "out of memory");
-    }
-    if (!strcmp(kind, "retention") && name[0]) {
-        config_class *cl = class_get(p->c, name);
-        return cl ? retention_key(p, line, cl, key, value) : fail(p, line, "out of memory");
-    }
-    if (!strcmp(kind, "source") && name[0])
-        return source_key(p, line, name, key, value);
+    for (size_t i = 0; i < sizeof section_kinds / sizeof *section_kinds; i++)
+        if (!strcmp(kind, section_kinds[i].kind) && !name[0] == !section_kinds[i].named)
+            return section_kinds[i].key(p, line, name, key, value);
     return fail(p, line, "unknown section [%s]", section);
 }
 
