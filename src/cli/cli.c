@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../audit/audit.h"
+#include "../config/source_config.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/text.h"
@@ -387,27 +388,7 @@ void cli_json_print(cJSON *o)
 
 int cli_source_type(cli *c, const char *name, const char **type)
 {
-    const config_source *s = config_source_find(c->cfg, name);
-    if (!s)
-        return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
-    *type = config_source_get(s, "type");
-    if (!*type || (strcmp(*type, "postgres") && strcmp(*type, "pg_dump") && strcmp(*type, "redis")))
-        return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres, pg_dump or redis (is %s)", name,
-                       c->cfg->file, *type ? *type : "not set");
-    return 0;
-}
-
-int cli_source_keys_check(cli *c, const config_source *s, const char *type, const char *const *known)
-{
-    for (size_t i = 0; i < s->nkv; i++) {
-        int ok = 0;
-        for (size_t k = 0; known[k]; k++)
-            ok |= !strcmp(s->kv[i].key, known[k]);
-        if (!ok)
-            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s' for type %s", s->name,
-                           c->cfg ? c->cfg->file : "(no configuration file)", s->kv[i].key, type);
-    }
-    return 0;
+    return source_config_type(c->cfg, name, type);
 }
 
 int cli_snapshot_index(repo *r, const char *spec, snapshot *list, size_t n, size_t *at)

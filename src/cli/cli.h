@@ -117,8 +117,6 @@ typedef struct source_args {
 } source_args;
 /* The type of [source "NAME"]; ERR_CONFIG naming the file when there is none. */
 int cli_source_type(cli *c, const char *name, const char **type) WUR;
-/* A typo in a source's section is an error naming the key, never silently ignored. */
-int cli_source_keys_check(cli *c, const config_source *s, const char *type, const char *const *known) WUR;
 /* --snapshot SPEC: that snapshot's place in list (SIZE_MAX when spec is NULL). */
 int cli_snapshot_index(repo *r, const char *spec, struct snapshot *list, size_t n, size_t *at) WUR;
 /* The newest snapshot of this kind ("redis", "pg_dump"...) of source, or the one spec

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/source_config.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/progress.h"
@@ -22,56 +23,6 @@
 #include "../source/pgtblspc.h"
 #include "../source/wal.h"
 #include "cli.h"
-
-static const char *const pg_keys[] = {"type",           "conninfo",         "class", "wal-timeout", "pg-dump",
-                                      "archive-source", "primary-conninfo", "bin-dir", NULL};
-
-/* A connection string of the source: passwords belong in a password file. */
-static int conninfo_check(cli *c, const char *name, const char *key, const char *ci)
-{
-    if (!strstr(ci, "password"))
-        return 0;
-    err_set(ERR_CONFIG, "source '%s' in %s: %s must not hold a password", name, c->cfg->file, key);
-    err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
-    return ERR_CONFIG;
-}
-
-/* The source's section, checked: type postgres (or pg_dump) and only keys we know. */
-static int source_config(cli *c, const char *name, const config_source **out, int *is_dump)
-{
-    const config_source *s = config_source_find(c->cfg, name);
-    if (!s)
-        return err_set(ERR_CONFIG, "no source '%s' in %s", name, c->cfg ? c->cfg->file : "(no configuration file)");
-    const char *type = config_source_get(s, "type"); /* postgres or pg_dump: cli_source_type dispatched here */
-    int rc = cli_source_keys_check(c, s, type, pg_keys);
-    if (rc)
-        return rc;
-    const char *ci = config_source_get(s, "conninfo"), *pci = config_source_get(s, "primary-conninfo"),
-               *as = config_source_get(s, "archive-source");
-    if (!ci)
-        return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, c->cfg->file);
-    if ((rc = conninfo_check(c, name, "conninfo", ci)) || (pci && (rc = conninfo_check(c, name, "primary-conninfo", pci))))
-        return rc;
-    if (as && !wal_source_valid(as))
-        return err_set(ERR_CONFIG, "source '%s' in %s: archive-source '%s' is not a source name", name, c->cfg->file,
-                       as);
-    *is_dump = !strcmp(type, "pg_dump");
-    *out = s;
-    return 0;
-}
-
-static int wal_timeout(cli *c, const config_source *s, int *out)
-{
-    const char *v = config_source_get(s, "wal-timeout");
-    int64_t secs = 60;
-    if (v && (text_parse_duration(v, &secs) || secs < 1 || secs > 86400)) {
-        err_clear();
-        return err_set(ERR_CONFIG, "source '%s' in %s: wal-timeout '%s' is not a duration between 1s and 24h",
-                       s->name, c->cfg->file, v);
-    }
-    *out = (int)secs;
-    return 0;
-}
 
 static void print_result(cli *c, const snapshot *s, const pg_meta *m, int is_pg)
 {
@@ -99,31 +50,30 @@ static void print_result(cli *c, const snapshot *s, const pg_meta *m, int is_pg)
 int cmd_backup_pg(cli *c, const source_args *sa)
 {
     const char *source = sa->source;
-    const config_source *cs;
-    int is_dump = 0, timeout = 60;
+    source_config_pg cs;
+    int timeout = 60;
     double t0 = progress_now();
-    int rc = source_config(c, source, &cs, &is_dump);
+    int rc = source_config_pg_get(c->cfg, source, &cs);
     if (!rc)
-        rc = wal_timeout(c, cs, &timeout);
+        rc = source_config_pg_wal_timeout(c->cfg, &cs, &timeout);
     if (rc)
         return rc;
-    is_dump |= sa->logical;
+    int is_dump = cs.is_dump | sa->logical;
     snapshot s;
     snapshot_init(&s);
     repo *r;
     repo_lock *lk = NULL;
     backuprun_pg_result res;
     memset(&res, 0, sizeof res);
-    rc = cli_fill_snapshot(c, sa->class_name ? sa->class_name : config_source_get(cs, "class"), sa->host, sa->tags,
+    rc = cli_fill_snapshot(c, sa->class_name ? sa->class_name : cs.class_name, sa->host, sa->tags,
                            sa->ntags, &s);
     if (!rc)
         rc = snapshot_add_path(&s, source);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
-    backuprun_pg_opts o = {.source = source, .conninfo = config_source_get(cs, "conninfo"),
-                           .primary_conninfo = config_source_get(cs, "primary-conninfo"),
-                           .archive_source = config_source_get(cs, "archive-source"),
-                           .pg_dump = config_source_get(cs, "pg-dump"), .logical = is_dump, .wal_timeout = timeout,
+    backuprun_pg_opts o = {.source = source, .conninfo = cs.conninfo, .primary_conninfo = cs.primary_conninfo,
+                           .archive_source = cs.archive_source, .pg_dump = cs.pg_dump, .logical = is_dump,
+                           .wal_timeout = timeout,
                            .progress = !sa->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
                            .t0 = t0};
     if (!rc)
@@ -364,8 +314,8 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
 
 /* Physical restore: the options from the command line and the source's section; the
  * restore itself is pgrestore_run's. */
-static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_args *a, const config_source *cs,
-                            pgrestore_run_result *res)
+static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_args *a,
+                            const source_config_pg *cs, pgrestore_run_result *res)
 {
     size_t force = SIZE_MAX;
     buf ci;
@@ -376,7 +326,7 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
     const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
     pgrestore_run_opts o = {
         .plan = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
-                 .bin_dir = config_source_get(cs, "bin-dir")},
+                 .bin_dir = cs->bin_dir},
         .target = a->target, .delta = a->delta, .standby = a->standby, .archive_preserve = a->archive_preserve,
         .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
         .maps = a->maps, .nmaps = a->nmaps, .primary_conninfo = ci.len ? (const char *)ci.data : NULL,
@@ -399,14 +349,15 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
 {
     restore_args a;
     memset(&a, 0, sizeof a);
-    int rc = parse_restore(c, argc, argv, &a), is_dump = 0;
+    int rc = parse_restore(c, argc, argv, &a);
     if (rc == -2)
         return 0;
-    const config_source *cs;
+    source_config_pg cs;
+    memset(&cs, 0, sizeof cs);
     if (!rc)
-        rc = source_config(c, a.source, &cs, &is_dump);
-    a.logical |= is_dump;
-    if (!rc && is_dump && (a.ntargets || a.delta || a.standby || a.tl_kind || a.archive_given))
+        rc = source_config_pg_get(c->cfg, a.source, &cs);
+    a.logical |= cs.is_dump;
+    if (!rc && cs.is_dump && (a.ntargets || a.delta || a.standby || a.tl_kind || a.archive_given))
         rc = err_set(ERR_USAGE, "a logical dump has no recovery target, timeline, archive mode, standby or --delta");
     if (!rc && a.target) /* the cheap checks before the repository is opened; identity after the plan */
         rc = pgrestore_check_target(a.target, a.delta, NULL);
@@ -438,7 +389,7 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
             rc = files_restore(r, &list[chosen], &fo, &res.st);
         }
     } else if (!rc) {
-        rc = restore_physical(c, r, list, n, &a, cs, &res);
+        rc = restore_physical(c, r, list, n, &a, &cs, &res);
     }
     if (!rc && !a.to_stdout)
         print_restore(c, &a, &list[res.plan.chosen], &res.plan, &res.st, progress_now() - t0);

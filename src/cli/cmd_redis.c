@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/source_config.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/progress.h"
@@ -20,15 +21,11 @@
 #include "../source/redisrestore.h"
 #include "cli.h"
 
-static const char *const redis_keys[] = {"type", "address", "user", "password-file", "data-dir", "stop-command",
-                                         "start-command", "class", "timeout", NULL};
-
 typedef struct redis_source {
-    const config_source *cs;
+    source_config_redis cfg;
     redis_opts o;
     char *password;
     size_t password_len;
-    const char *data_dir, *stop_cmd, *start_cmd;
 } redis_source;
 
 static void source_free(redis_source *s)
@@ -37,40 +34,19 @@ static void source_free(redis_source *s)
         cli_secret_free(&s->password, s->password_len);
 }
 
+/* The section (checked by source_config) and the password file's secret. */
 static int source_load(cli *c, const char *name, redis_source *s)
 {
     memset(s, 0, sizeof *s);
-    const config_source *cs = config_source_find(c->cfg, name);
-    const char *file = c->cfg ? c->cfg->file : "(no configuration file)";
-    if (!cs)
-        return err_set(ERR_CONFIG, "no source '%s' in %s", name, file);
-    int rc = cli_source_keys_check(c, cs, "redis", redis_keys);
+    int rc = source_config_redis_get(c->cfg, name, &s->cfg);
     if (rc)
         return rc;
-    s->cs = cs;
     s->o.source = name;
-    s->o.address = config_source_get(cs, "address");
-    s->o.user = config_source_get(cs, "user");
-    s->o.timeout = 60;
-    s->data_dir = config_source_get(cs, "data-dir");
-    s->stop_cmd = config_source_get(cs, "stop-command");
-    s->start_cmd = config_source_get(cs, "start-command");
-    if (!s->o.address)
-        return err_set(ERR_CONFIG, "source '%s' in %s: address is missing (host:port or unix:/path)", name, file);
-    const char *t = config_source_get(cs, "timeout");
-    int64_t secs;
-    if (t && (text_parse_duration(t, &secs) || secs < 1 || secs > 86400)) {
-        err_clear();
-        return err_set(ERR_CONFIG, "source '%s' in %s: timeout '%s' is not a duration between 1s and 24h", name, file,
-                       t);
-    }
-    if (t)
-        s->o.timeout = (int)secs;
-    const char *pf = config_source_get(cs, "password-file");
-    if (s->o.user && !pf)
-        return err_set(ERR_CONFIG, "source '%s' in %s: user %s needs a password-file", name, file, s->o.user);
-    if (pf) {
-        if ((rc = cli_read_secret_file(pf, "Redis password file", &s->password, &s->password_len)))
+    s->o.address = s->cfg.address;
+    s->o.user = s->cfg.user;
+    s->o.timeout = s->cfg.timeout;
+    if (s->cfg.password_file) {
+        if ((rc = cli_read_secret_file(s->cfg.password_file, "Redis password file", &s->password, &s->password_len)))
             return rc;
         s->o.password = s->password;
     }
@@ -119,13 +95,13 @@ int cmd_backup_redis(cli *c, const source_args *a)
     int show = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty();
     rs.o.progress = show;
     if (!rc)
-        rc = cli_fill_snapshot(c, a->class_name ? a->class_name : config_source_get(rs.cs, "class"), a->host,
+        rc = cli_fill_snapshot(c, a->class_name ? a->class_name : rs.cfg.class_name, a->host,
                                a->tags, a->ntags, &s);
     if (!rc)
         rc = snapshot_add_path(&s, a->source);
     if (!rc)
         rc = cli_open_locked(c, 0, 1, &r, &lk);
-    backuprun_redis_opts o = {.server = rs.o, .data_dir = rs.data_dir, .aof = a->aof, .t0 = t0};
+    backuprun_redis_opts o = {.server = rs.o, .data_dir = rs.cfg.data_dir, .aof = a->aof, .t0 = t0};
     if (!rc)
         rc = backuprun_redis(r, &o, &s, info, &sync);
     if (!rc) {
@@ -197,7 +173,7 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
         return 0;
     if (!rc)
         rc = source_load(c, a.source, &rs);
-    if (!rc && a.replace && (!rs.data_dir || !rs.stop_cmd || !rs.start_cmd))
+    if (!rc && a.replace && (!rs.cfg.data_dir || !rs.cfg.stop_cmd || !rs.cfg.start_cmd))
         rc = err_set(ERR_CONFIG, "source '%s' in %s: --replace needs data-dir, stop-command and start-command",
                      a.source, c->cfg->file);
     if (rc) {
@@ -220,16 +196,16 @@ int cmd_restore_redis(cli *c, int argc, char **argv)
         snapshot_short_id(list[chosen].id, sid);
         cli_audit_id(c, hex);
         if (a.replace) {
-            redisrestore_opts ro = {.server = rs.o, .data_dir = rs.data_dir, .stop_cmd = rs.stop_cmd,
-                                    .start_cmd = rs.start_cmd, .audit_ids = c->audit_ids,
+            redisrestore_opts ro = {.server = rs.o, .data_dir = rs.cfg.data_dir, .stop_cmd = rs.cfg.stop_cmd,
+                                    .start_cmd = rs.cfg.start_cmd, .audit_ids = c->audit_ids,
                                     .naudit_ids = c->naudit_ids};
             redisrestore_result res;
-            rc = redisrestore_run(c->r, &list[chosen], &ro, &res);
+            rc = redisrestore_run(r, &list[chosen], &ro, &res);
             if (!rc)
-                LOG_INFO("restored snapshot %s into %s/dump.rdb; %s runs on it (%.1f s)", sid, rs.data_dir, a.source,
-                         progress_now() - t0);
+                LOG_INFO("restored snapshot %s into %s/dump.rdb; %s runs on it (%.1f s)", sid, rs.cfg.data_dir,
+                         a.source, progress_now() - t0);
             if (!rc && c->json)
-                print_restore_json(hex, rs.data_dir, 1, progress_now() - t0);
+                print_restore_json(hex, rs.cfg.data_dir, 1, progress_now() - t0);
         } else {
             char target[PATH_MAX];
             files_restore_opts fo = {.target = target};

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "config/config.h"
+#include "config/source_config.h"
 
 static void parses_the_documented_example(void **state)
 {
@@ -90,12 +91,82 @@ static void section_kinds_are_checked(void **state)
     config_free(&c);
 }
 
+/* Source sections read as their type's options, for both front ends. */
+static void source_sections_by_type(void **state)
+{
+    (void)state;
+    const char *text = "[source \"db\"]\ntype = postgres\nconninfo = host=/run/pg\nwal-timeout = 2min\n"
+                       "class = gold\n"
+                       "[source \"dump\"]\ntype = pg_dump\nconninfo = dbname=x\n"
+                       "[source \"cache\"]\ntype = redis\naddress = 127.0.0.1:6379\nuser = u\n"
+                       "password-file = /p\ntimeout = 5s\ndata-dir = /d\n";
+    config *c;
+    assert_int_equal(config_parse_string(text, "s.conf", &c), 0);
+    const char *type;
+    assert_int_equal(source_config_type(c, "cache", &type), 0);
+    assert_string_equal(type, "redis");
+    source_config_pg pg;
+    int secs = 0;
+    assert_int_equal(source_config_pg_get(c, "db", &pg), 0);
+    assert_string_equal(pg.conninfo, "host=/run/pg");
+    assert_string_equal(pg.class_name, "gold");
+    assert_int_equal(pg.is_dump, 0);
+    assert_int_equal(source_config_pg_wal_timeout(c, &pg, &secs), 0);
+    assert_int_equal(secs, 120);
+    assert_int_equal(source_config_pg_get(c, "dump", &pg), 0);
+    assert_int_equal(pg.is_dump, 1);
+    assert_int_equal(source_config_pg_wal_timeout(c, &pg, &secs), 0);
+    assert_int_equal(secs, 60);
+    source_config_redis rs;
+    assert_int_equal(source_config_redis_get(c, "cache", &rs), 0);
+    assert_string_equal(rs.address, "127.0.0.1:6379");
+    assert_string_equal(rs.password_file, "/p");
+    assert_int_equal(rs.timeout, 5);
+    assert_null(rs.stop_cmd);
+    assert_int_equal(source_config_redis_get(c, "nope", &rs), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "no source 'nope' in s.conf"));
+    config_free(&c);
+    assert_int_equal(source_config_type(NULL, "x", &type), ERR_CONFIG);
+    assert_non_null(strstr(err_msg(), "(no configuration file)"));
+
+    static const struct {
+        const char *text, *name, *what;
+    } bad[] = {
+        {"[source \"a\"]\ntype = mysql\n", "a", "type must be postgres, pg_dump or redis (is mysql)"},
+        {"[source \"a\"]\naddress = x\n", "a", "type must be postgres, pg_dump or redis (is not set)"},
+        {"[source \"a\"]\ntype = postgres\nconinfo = x\n", "a", "unknown key 'coninfo' for type postgres"},
+        {"[source \"a\"]\ntype = postgres\n", "a", "conninfo is missing"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = password=s\n", "a", "conninfo must not hold a password"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = x\nprimary-conninfo = password=s\n", "a",
+         "primary-conninfo must not hold a password"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = x\narchive-source = a/b\n", "a", "is not a source name"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = x\nwal-timeout = 2d\n", "a", "wal-timeout '2d'"},
+        {"[source \"a\"]\ntype = redis\naddress = x\ntimeout = 0s\n", "a", "timeout '0s' is not a duration"},
+        {"[source \"a\"]\ntype = redis\n", "a", "address is missing"},
+        {"[source \"a\"]\ntype = redis\naddress = x\nuser = u\n", "a", "user u needs a password-file"},
+        {"[source \"a\"]\ntype = redis\naddress = x\nconninfo = y\n", "a", "unknown key 'conninfo' for type redis"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_parse_string(bad[i].text, "b.conf", &c), 0);
+        int rc = source_config_type(c, bad[i].name, &type);
+        if (!rc && !strcmp(type, "redis"))
+            rc = source_config_redis_get(c, bad[i].name, &rs);
+        else if (!rc && !(rc = source_config_pg_get(c, bad[i].name, &pg)))
+            rc = source_config_pg_wal_timeout(c, &pg, &secs);
+        assert_int_equal(rc, ERR_CONFIG);
+        assert_non_null(strstr(err_msg(), "source 'a' in b.conf"));
+        assert_non_null(strstr(err_msg(), bad[i].what));
+        config_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_the_documented_example),
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(section_kinds_are_checked),
+        cmocka_unit_test(source_sections_by_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,135 @@
+/* source_config — see source_config.h. The key lists are the contract of each type:
+ * a key added here is a key the documentation names. */
+#define _GNU_SOURCE
+#include "source_config.h"
+
+#include <string.h>
+
+#include "../core/text.h"
+#include "../source/wal.h"
+
+static const char *const pg_keys[] = {"type",           "conninfo",         "class", "wal-timeout", "pg-dump",
+                                      "archive-source", "primary-conninfo", "bin-dir", NULL};
+static const char *const redis_keys[] = {"type", "address", "user", "password-file", "data-dir", "stop-command",
+                                         "start-command", "class", "timeout", NULL};
+
+static const char *file_of(const config *c) { return c ? c->file : "(no configuration file)"; }
+
+/* The section, or ERR_CONFIG when the file has none of that name. */
+static int find(const config *c, const char *name, const config_source **out)
+{
+    *out = config_source_find(c, name);
+    return *out ? 0 : err_set(ERR_CONFIG, "no source '%s' in %s", name, file_of(c));
+}
+
+/* A typo in a source's section is an error naming the key, never silently ignored. */
+static int keys_check(const config *c, const config_source *s, const char *type, const char *const *known)
+{
+    for (size_t i = 0; i < s->nkv; i++) {
+        int ok = 0;
+        for (size_t k = 0; known[k]; k++)
+            ok |= !strcmp(s->kv[i].key, known[k]);
+        if (!ok)
+            return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s' for type %s", s->name, file_of(c),
+                           s->kv[i].key, type);
+    }
+    return 0;
+}
+
+/* A duration key between 1 s and 24 h; def when absent. */
+static int duration_key(const config *c, const config_source *s, const char *key, int def, int *out)
+{
+    const char *v = config_source_get(s, key);
+    int64_t secs = def;
+    if (v && (text_parse_duration(v, &secs) || secs < 1 || secs > 86400)) {
+        err_clear();
+        return err_set(ERR_CONFIG, "source '%s' in %s: %s '%s' is not a duration between 1s and 24h", s->name,
+                       file_of(c), key, v);
+    }
+    *out = (int)secs;
+    return 0;
+}
+
+int source_config_type(const config *c, const char *name, const char **type)
+{
+    const config_source *s;
+    int rc = find(c, name, &s);
+    if (rc)
+        return rc;
+    *type = config_source_get(s, "type");
+    if (!*type || (strcmp(*type, "postgres") && strcmp(*type, "pg_dump") && strcmp(*type, "redis")))
+        return err_set(ERR_CONFIG, "source '%s' in %s: type must be postgres, pg_dump or redis (is %s)", name,
+                       file_of(c), *type ? *type : "not set");
+    return 0;
+}
+
+/* A connection string of the source: passwords belong in a password file. */
+static int conninfo_check(const config *c, const char *name, const char *key, const char *ci)
+{
+    if (!strstr(ci, "password"))
+        return 0;
+    err_set(ERR_CONFIG, "source '%s' in %s: %s must not hold a password", name, file_of(c), key);
+    err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");
+    return ERR_CONFIG;
+}
+
+int source_config_pg_get(const config *c, const char *name, source_config_pg *out)
+{
+    const config_source *s;
+    memset(out, 0, sizeof *out);
+    int rc = find(c, name, &s);
+    const char *type = rc ? NULL : config_source_get(s, "type");
+    if (!rc)
+        rc = keys_check(c, s, type ? type : "not set", pg_keys);
+    if (rc)
+        return rc;
+    out->section = s;
+    out->conninfo = config_source_get(s, "conninfo");
+    out->primary_conninfo = config_source_get(s, "primary-conninfo");
+    out->archive_source = config_source_get(s, "archive-source");
+    out->pg_dump = config_source_get(s, "pg-dump");
+    out->bin_dir = config_source_get(s, "bin-dir");
+    out->class_name = config_source_get(s, "class");
+    if (!out->conninfo)
+        return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, file_of(c));
+    if ((rc = conninfo_check(c, name, "conninfo", out->conninfo)) ||
+        (out->primary_conninfo && (rc = conninfo_check(c, name, "primary-conninfo", out->primary_conninfo))))
+        return rc;
+    if (out->archive_source && !wal_source_valid(out->archive_source))
+        return err_set(ERR_CONFIG, "source '%s' in %s: archive-source '%s' is not a source name", name, file_of(c),
+                       out->archive_source);
+    out->is_dump = type && !strcmp(type, "pg_dump");
+    return 0;
+}
+
+int source_config_pg_wal_timeout(const config *c, const source_config_pg *pg, int *secs)
+{
+    return duration_key(c, pg->section, "wal-timeout", 60, secs);
+}
+
+int source_config_redis_get(const config *c, const char *name, source_config_redis *out)
+{
+    const config_source *s;
+    memset(out, 0, sizeof *out);
+    int rc = find(c, name, &s);
+    if (!rc)
+        rc = keys_check(c, s, "redis", redis_keys);
+    if (rc)
+        return rc;
+    out->section = s;
+    out->address = config_source_get(s, "address");
+    out->user = config_source_get(s, "user");
+    out->password_file = config_source_get(s, "password-file");
+    out->data_dir = config_source_get(s, "data-dir");
+    out->stop_cmd = config_source_get(s, "stop-command");
+    out->start_cmd = config_source_get(s, "start-command");
+    out->class_name = config_source_get(s, "class");
+    if (!out->address)
+        return err_set(ERR_CONFIG, "source '%s' in %s: address is missing (host:port or unix:/path)", name,
+                       file_of(c));
+    if ((rc = duration_key(c, s, "timeout", 60, &out->timeout)))
+        return rc;
+    if (out->user && !out->password_file)
+        return err_set(ERR_CONFIG, "source '%s' in %s: user %s needs a password-file", name, file_of(c), out->user);
+    return 0;
+}
