@@ -3,15 +3,31 @@
 #define _GNU_SOURCE
 #include "source_config.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../core/text.h"
 #include "../source/wal.h"
 
-static const char *const pg_keys[] = {"type",           "conninfo",         "class", "wal-timeout", "pg-dump",
-                                      "archive-source", "primary-conninfo", "bin-dir", NULL};
-static const char *const redis_keys[] = {"type", "address", "user", "password-file", "data-dir", "stop-command",
-                                         "start-command", "class", "timeout", NULL};
+/* Each type's keys, and the field of its options a key's value goes to (NO_FIELD:
+ * read otherwise, or only by the type dispatch). */
+#define NO_FIELD SIZE_MAX
+typedef struct key_field {
+    const char *key;
+    size_t off;
+} key_field;
+
+#define PG(f) offsetof(source_config_pg, f)
+static const key_field pg_fields[] = {
+    {"type", NO_FIELD},          {"conninfo", PG(conninfo)},       {"class", PG(class_name)},
+    {"wal-timeout", NO_FIELD},   {"pg-dump", PG(pg_dump)},         {"archive-source", PG(archive_source)},
+    {"primary-conninfo", PG(primary_conninfo)}, {"bin-dir", PG(bin_dir)}, {NULL, 0}};
+#define RD(f) offsetof(source_config_redis, f)
+static const key_field redis_fields[] = {
+    {"type", NO_FIELD},           {"address", RD(address)},           {"user", RD(user)},
+    {"password-file", RD(password_file)}, {"data-dir", RD(data_dir)}, {"stop-command", RD(stop_cmd)},
+    {"start-command", RD(start_cmd)}, {"class", RD(class_name)},      {"timeout", NO_FIELD}, {NULL, 0}};
 
 static const char *file_of(const config *c) { return c ? c->file : "(no configuration file)"; }
 
@@ -22,17 +38,21 @@ static int find(const config *c, const char *name, const config_source **out)
     return *out ? 0 : err_set(ERR_CONFIG, "no source '%s' in %s", name, file_of(c));
 }
 
-/* A typo in a source's section is an error naming the key, never silently ignored. */
-static int keys_check(const config *c, const config_source *s, const char *type, const char *const *known)
+/* A typo in a source's section is an error naming the key, never silently ignored;
+ * the value of each known key goes to its field of out. */
+static int read_keys(const config *c, const config_source *s, const char *type, const key_field *known, void *out)
 {
     for (size_t i = 0; i < s->nkv; i++) {
         int ok = 0;
-        for (size_t k = 0; known[k]; k++)
-            ok |= !strcmp(s->kv[i].key, known[k]);
+        for (size_t k = 0; known[k].key; k++)
+            ok |= !strcmp(s->kv[i].key, known[k].key);
         if (!ok)
             return err_set(ERR_CONFIG, "source '%s' in %s: unknown key '%s' for type %s", s->name, file_of(c),
                            s->kv[i].key, type);
     }
+    for (size_t k = 0; known[k].key; k++)
+        if (known[k].off != NO_FIELD)
+            *(const char **)(void *)((char *)out + known[k].off) = config_source_get(s, known[k].key);
     return 0;
 }
 
@@ -80,16 +100,10 @@ int source_config_pg_get(const config *c, const char *name, source_config_pg *ou
     int rc = find(c, name, &s);
     const char *type = rc ? NULL : config_source_get(s, "type");
     if (!rc)
-        rc = keys_check(c, s, type ? type : "not set", pg_keys);
+        rc = read_keys(c, s, type ? type : "not set", pg_fields, out);
     if (rc)
         return rc;
     out->section = s;
-    out->conninfo = config_source_get(s, "conninfo");
-    out->primary_conninfo = config_source_get(s, "primary-conninfo");
-    out->archive_source = config_source_get(s, "archive-source");
-    out->pg_dump = config_source_get(s, "pg-dump");
-    out->bin_dir = config_source_get(s, "bin-dir");
-    out->class_name = config_source_get(s, "class");
     if (!out->conninfo)
         return err_set(ERR_CONFIG, "source '%s' in %s: conninfo is missing", name, file_of(c));
     if ((rc = conninfo_check(c, name, "conninfo", out->conninfo)) ||
@@ -113,17 +127,10 @@ int source_config_redis_get(const config *c, const char *name, source_config_red
     memset(out, 0, sizeof *out);
     int rc = find(c, name, &s);
     if (!rc)
-        rc = keys_check(c, s, "redis", redis_keys);
+        rc = read_keys(c, s, "redis", redis_fields, out);
     if (rc)
         return rc;
     out->section = s;
-    out->address = config_source_get(s, "address");
-    out->user = config_source_get(s, "user");
-    out->password_file = config_source_get(s, "password-file");
-    out->data_dir = config_source_get(s, "data-dir");
-    out->stop_cmd = config_source_get(s, "stop-command");
-    out->start_cmd = config_source_get(s, "start-command");
-    out->class_name = config_source_get(s, "class");
     if (!out->address)
         return err_set(ERR_CONFIG, "source '%s' in %s: address is missing (host:port or unix:/path)", name,
                        file_of(c));
