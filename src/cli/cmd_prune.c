@@ -95,7 +95,7 @@ int cmd_prune(cli *c, int argc, char **argv)
                 return err_wrap("--max-unused");
             max_unused = (double)v / 100.0;
         } else if (opt == 'w') {
-            if (strcmp(optarg, "0") && text_parse_duration(optarg, &window))
+            if (strcmp(optarg, "0") && text_parse_interval(optarg, &window))
                 return err_wrap("--safety-window");
             if (!strcmp(optarg, "0"))
                 window = 0;

@@ -61,7 +61,7 @@ static int duration_key(const config *c, const config_source *s, const char *key
 {
     const char *v = config_source_get(s, key);
     int64_t secs = def;
-    if (v && (text_parse_duration(v, &secs) || secs < 1 || secs > 86400)) {
+    if (v && (text_parse_interval(v, &secs) || secs < 1 || secs > 86400)) {
         err_clear();
         return err_set(ERR_CONFIG, "source '%s' in %s: %s '%s' is not a duration between 1s and 24h", s->name,
                        file_of(c), key, v);

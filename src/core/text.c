@@ -72,7 +72,10 @@ int text_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int text_parse_duration(const char *s, int64_t *seconds)
+/* One parser, two vocabularies: a retention duration counts calendar time (m is a
+ * month, as restic's --keep-within reads it), an interval counts clock time (m is a
+ * minute, as in systemd, HAProxy and every timeout users write). */
+static int parse_units(const char *s, int64_t *seconds, int interval)
 {
     int64_t total = 0;
     const char *p = s;
@@ -87,28 +90,35 @@ int text_parse_duration(const char *s, int64_t *seconds)
                 return err_set(ERR_USAGE, "bad duration '%s': number too large", s);
             n = n * 10 + (*p++ - '0');
         }
-        int64_t unit;
+        int64_t unit = 0;
         if (!strncmp(p, "min", 3)) {
             unit = 60;
             p += 3;
         } else {
             switch (*p) {
-            case 'y': unit = 365 * 86400; break;
-            case 'm': unit = 30 * 86400; break;
+            case 'y': unit = interval ? 0 : 365 * 86400; break;
+            case 'm': unit = interval ? 60 : 30 * 86400; break;
             case 'w': unit = 7 * 86400; break;
             case 'd': unit = 86400; break;
             case 'h': unit = 3600; break;
             case 's': unit = 1; break;
-            default:
-                return err_set(ERR_USAGE, "bad duration '%s': unit must be one of y m w d h min s", s);
+            default: break;
             }
-            p++;
+            if (unit)
+                p++;
         }
+        if (!unit)
+            return err_set(ERR_USAGE, "bad duration '%s': unit must be one of %s", s,
+                           interval ? "w d h m (minutes) s" : "y m (30 days) w d h min s");
         total += n * unit;
     }
     *seconds = total;
     return 0;
 }
+
+int text_parse_duration(const char *s, int64_t *seconds) { return parse_units(s, seconds, 0); }
+
+int text_parse_interval(const char *s, int64_t *seconds) { return parse_units(s, seconds, 1); }
 
 void text_time(int64_t sec, long nsec, char *out, size_t cap)
 {

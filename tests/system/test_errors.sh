@@ -93,6 +93,11 @@ t_source_config_errors() {
   check_err $'type = postgres\nconninfo = host=x password=hunter2' "conninfo must not hold a password" backup --source db
   grep -q hunter2 <<<"$ERR" && fail "the password was echoed"
   check_err $'type = postgres\nconninfo = host=x\nwal-timeout = soon' "wal-timeout 'soon' is not a duration" backup --source db
+  # a timeout counts clock time: m is a minute there, a year is no timeout
+  check_err $'type = postgres\nconninfo = host=x\nwal-timeout = 1y' "wal-timeout '1y' is not a duration between 1s and 24h" backup --source db
+  printf '[repository]\npath = %s\n\n[source "db"]\ntype = postgres\nconninfo = host=127.0.0.1 port=1 connect_timeout=2\nwal-timeout = 2m\n' "$REPO" >"$T/2m.conf"
+  run_cmd "$LL" -c "$T/2m.conf" backup --source db   # 2m is two minutes: accepted, then the server is not there
+  [[ $RC -eq 20 ]] || { echo "$ERR"; fail "wal-timeout = 2m: exited $RC, wanted 20 (the source unreachable)"; }
   check_err $'type = redis' "address is missing" backup --source db
   check_err $'type = redis\naddress = localhost' "address 'localhost' is not host:port or unix:/path" backup --source db
   check_err $'type = redis\naddress = 127.0.0.1:1\nuser = backup' "user backup needs a password-file" backup --source db

@@ -46,6 +46,28 @@ static void durations_parse(void **state)
     assert_int_equal(text_parse_duration("x", &s), ERR_USAGE);
     assert_int_equal(text_parse_duration("", &s), ERR_USAGE);
     assert_int_equal(text_parse_duration("3q", &s), ERR_USAGE);
+    assert_int_equal(text_parse_duration("2m", &s), 0); /* retention: a month */
+    assert_int_equal(s, 60LL * 86400);
+    err_clear();
+}
+
+/* Intervals and timeouts: m is a minute there, and years or months are refused. */
+static void intervals_parse(void **state)
+{
+    (void)state;
+    int64_t s;
+    assert_int_equal(text_parse_interval("2m", &s), 0);
+    assert_int_equal(s, 120);
+    assert_int_equal(text_parse_interval("1h30m", &s), 0);
+    assert_int_equal(s, 5400);
+    assert_int_equal(text_parse_interval("15min", &s), 0);
+    assert_int_equal(s, 900);
+    assert_int_equal(text_parse_interval("24h", &s), 0);
+    assert_int_equal(s, 86400);
+    assert_int_equal(text_parse_interval("1y", &s), ERR_USAGE);
+    assert_int_equal(text_parse_interval("10", &s), ERR_USAGE);
+    assert_int_equal(text_parse_interval("", &s), ERR_USAGE);
+    err_clear();
 }
 
 static void numbers_parse(void **state)
@@ -128,7 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_respects_max),     cmocka_unit_test(rd_stops_at_end),
-        cmocka_unit_test(durations_parse),      cmocka_unit_test(numbers_parse),
+        cmocka_unit_test(durations_parse), cmocka_unit_test(intervals_parse),      cmocka_unit_test(numbers_parse),
         cmocka_unit_test(times_round_trip),     cmocka_unit_test(hex_rejects_bad),
         cmocka_unit_test(durable_write_is_atomic), cmocka_unit_test(durable_write_reports_missing_folder),
     };
