@@ -124,8 +124,10 @@ static int retention_key(parse_ctx *p, int line, config_class *cl, const char *k
     return fail(p, line, "unknown key '%s' in a retention section", key);
 }
 
-static int source_key(parse_ctx *p, int line, const char *name, const char *key, const char *v)
+static int source_key(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                      const char *v)
 {
+    (void)kind;
     config *c = p->c;
     config_source *s = NULL;
     for (size_t i = 0; i < c->nsources; i++)
@@ -189,8 +191,10 @@ static const struct {
     {"key-file", offsetof(config, key_file)},
 };
 
-static int repository_key(parse_ctx *p, int line, const char *name, const char *key, const char *v)
+static int repository_key(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                          const char *v)
 {
+    (void)kind;
     (void)name;
     for (size_t i = 0; i < sizeof repository_keys / sizeof *repository_keys; i++)
         if (!strcmp(key, repository_keys[i].key)) {
@@ -200,16 +204,29 @@ static int repository_key(parse_ctx *p, int line, const char *name, const char *
     return fail(p, line, "unknown key '%s' in [repository]", key);
 }
 
-static int retention_section_key(parse_ctx *p, int line, const char *name, const char *key, const char *v)
+static int retention_section_key(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                                 const char *v)
 {
+    (void)kind;
     config_class *cl = class_get(p->c, name);
     return cl ? retention_key(p, line, cl, key, v) : fail(p, line, "out of memory");
 }
 
+/* [watch], [objectives], [service "NAME"], [notify "NAME"]: watch_config gives the keys meaning. */
+static int watch_section_key(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                             const char *v)
+{
+    char why[400];
+    if (watch_config_key(p->c, kind, line, name, key, v, why, sizeof why) != 0)
+        return fail(p, line, "%s", why);
+    return 1;
+}
+
 /* Every section kind the file may hold: its name, whether it takes a "NAME", and the
  * function that gives its keys meaning (and rejects unknown ones, naming the line).
- * A new kind ([watch], [service "NAME"], [notify "NAME"]...) is one more row. */
-typedef int (*section_key_fn)(parse_ctx *p, int line, const char *name, const char *key, const char *v);
+ * A new kind is one more row. */
+typedef int (*section_key_fn)(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                              const char *v);
 static const struct {
     const char *kind;
     int named;
@@ -218,6 +235,10 @@ static const struct {
     {"repository", 0, repository_key},
     {"retention", 1, retention_section_key},
     {"source", 1, source_key},
+    {"watch", 0, watch_section_key},
+    {"objectives", 0, watch_section_key},
+    {"service", 1, watch_section_key},
+    {"notify", 1, watch_section_key},
 };
 
 /* '#' starts a comment after a value too, as in the documented examples. */
@@ -246,7 +267,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         return fail(p, line, "malformed section name [%s]", section);
     for (size_t i = 0; i < sizeof section_kinds / sizeof *section_kinds; i++)
         if (!strcmp(kind, section_kinds[i].kind) && !name[0] == !section_kinds[i].named)
-            return section_kinds[i].key(p, line, name, key, value);
+            return section_kinds[i].key(p, line, kind, name, key, value);
     return fail(p, line, "unknown section [%s]", section);
 }
 
@@ -256,6 +277,10 @@ static int finish(parse_ctx *p, int r, config **out)
         snprintf(p->msg, sizeof p->msg, "%s:%d: syntax error", p->name, r);
     if (r < 0)
         snprintf(p->msg, sizeof p->msg, "%s: cannot read the configuration file", p->name);
+    char why[400];
+    int line = 0;
+    if (r == 0 && !p->failed && watch_config_check(p->c, &line, why, sizeof why) != 0)
+        fail(p, line, "%s", why);
     if (r != 0 || p->failed) {
         config_free(&p->c);
         return err_set(ERR_CONFIG, "%s", p->msg);
@@ -317,6 +342,7 @@ void config_free(config **cp)
         free(c->sources[i].kv);
     }
     free(c->sources);
+    watch_config_free(c);
     free(c);
     *cp = NULL;
 }

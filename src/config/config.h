@@ -1,6 +1,7 @@
 /* config — the INI configuration file, read by both front ends (the command line and,
  * later, the watch agent): [repository], [retention "NAME"] classes and
- * [source "NAME"] sections (kept as key/value lists for the sources that use them).
+ * [source "NAME"] sections (kept as key/value lists for the sources that use them),
+ * and the watch agent's [watch], [objectives], [service "NAME"], [notify "NAME"].
  * Unknown sections and keys are errors naming file and line: a typo must not
  * silently weaken a retention class. */
 #ifndef LL_CONFIG_H
@@ -10,6 +11,7 @@
 
 #include "../core/err.h"
 #include "../repo/retention.h"
+#include "watch_config.h"
 
 typedef struct config_class {
     char name[64];
@@ -34,6 +36,12 @@ typedef struct config {
     size_t nclasses;
     config_source *sources;
     size_t nsources;
+    config_watch watch; /* the watch agent's sections: watch_config.h */
+    config_objectives objectives;
+    config_service *services;
+    size_t nservices;
+    config_notify *notifies;
+    size_t nnotifies;
 } config;
 
 /* Loads file; ERR_CONFIG with "file:line: ..." on any error. */

@@ -67,6 +67,61 @@ t_bad_config_file() {
   expect_rc 18 backup "$T/does-not-exist"
 }
 
+# The watch agent's sections are read (and checked) by every command that reads the file:
+# a bad [service] is refused naming file:line and why; the issue's example is accepted.
+t_watch_config_sections() {
+  new_repo
+  local bad=(
+    'interval = 2s\ntimeout = 5s|c.conf:7: \[service "web"\]: timeout (5s) is longer than interval (2s)'
+    'fall = 0|c.conf:6: fall:'
+    'depends-on = nosuch|c.conf:6: depends-on: no \[service "nosuch"\]'
+    'probes = tcp://127.0.0.1:1|c.conf:6: unknown key .probes. in \[service "web"\]'
+    'max-recoveries = 3|c.conf:6: max-recoveries:'
+  )
+  for case in "${bad[@]}"; do
+    printf '[repository]\npath = %s\n\n[service "web"]\nprobe = http://127.0.0.1:8080/health\n'"${case%%|*}"'\n' "$REPO" >"$T/c.conf"
+    set +e; "$LL" -c "$T/c.conf" snapshots >/dev/null 2>"$T/err"; rc=$?; set -e
+    [[ $rc -eq 15 ]] && grep -q "${case#*|}" "$T/err" || { cat "$T/c.conf" "$T/err"; fail "bad [service]: rc $rc"; }
+  done
+  cat >"$T/good.conf" <<EOF
+[repository]
+path = $REPO
+
+[watch]
+node = zone-a-1
+listen = 127.0.0.1:8008
+loop = 1s
+
+[objectives]
+services-rto = 10m
+mttr = 15m
+
+[service "db"]
+probe = tcp://127.0.0.1:5432
+
+[service "backend"]
+probe = http://127.0.0.1:8080/health   # a comment
+interval = 2s
+timeout = 1s
+fall = 3
+rise = 2
+start-period = 30s
+start-command = docker compose -p production up -d --build backend
+stop-command = docker compose -p production stop backend
+depends-on = db
+max-recoveries = 3/1h
+
+[notify "oncall"]
+type = webhook
+url = https://hooks.example/x
+format = json
+events = incident escalation
+after = 15m
+EOF
+  set +e; "$LL" -c "$T/good.conf" snapshots >/dev/null 2>"$T/err"; rc=$?; set -e
+  [[ $rc -eq 0 ]] || { cat "$T/err"; fail "good watch sections refused: rc $rc"; }
+}
+
 # A password file that is not there: usage error naming the file and why, intact.
 t_missing_password_file() {
   new_repo

@@ -1,6 +1,8 @@
 /* Unit tests: configuration file. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include "config/config.h"
 #include "config/source_config.h"
 
@@ -71,8 +73,10 @@ static void section_kinds_are_checked(void **state)
         {"[repository \"x\"]\npath = /x\n", "f.conf:2", "unknown section [repository \"x\"]"},
         {"[retention]\nkeep-daily = 3\n", "f.conf:2", "unknown section [retention]"},
         {"[source]\ntype = redis\n", "f.conf:2", "unknown section [source]"},
-        {"[repository]\n\n[watch]\nnode = a\n", "f.conf:4", "unknown section [watch]"},
-        {"[service \"web\"]\nprobe = tcp://127.0.0.1:1\n", "f.conf:2", "unknown section [service \"web\"]"},
+        {"[repository]\n\n[watch \"a\"]\nnode = a\n", "f.conf:4", "unknown section [watch \"a\"]"},
+        {"[service]\nprobe = tcp://127.0.0.1:1\n", "f.conf:2", "unknown section [service]"},
+        {"[notify]\ntype = command\n", "f.conf:2", "unknown section [notify]"},
+        {"[watchdog]\nloop = 1s\n", "f.conf:2", "unknown section [watchdog]"},
         {"[retention \"x\"]\npath = /x\n", "f.conf:2", "unknown key 'path' in a retention section"},
         {"[repository]\nkeep-daily = 3\n", "f.conf:2", "unknown key 'keep-daily' in [repository]"},
         {"[retention \"\"]\nkeep-daily = 3\n", "f.conf:2", "malformed section name"},
@@ -160,6 +164,173 @@ static void source_sections_by_type(void **state)
     }
 }
 
+/* The example, read whole: every key lands where the agent will look. */
+static void watch_sections_parse(void **state)
+{
+    (void)state;
+    const char *text = "[watch]\nnode = zone-a-1\nlisten = 127.0.0.1:8008\nstate-dir = /var/lib/lifeline\n"
+                       "loop = 1s\n"
+                       "[objectives]\nservices-rto = 10m\nmttr = 15m\n"
+                       "[source \"main-db\"]\ntype = postgres\nconninfo = host=/run/pg\n"
+                       "[source \"cache\"]\ntype = redis\n"
+                       "[service \"db\"]\nprobe = postgres:main-db\n"
+                       "[service \"redis\"]\nprobe = redis:cache\n"
+                       "[service \"backend\"]\n"
+                       "probe = http://127.0.0.1:8080/health   # a comment\n"
+                       "interval = 2s\ntimeout = 1s\nfall = 3\nrise = 2\nstart-period = 30s\n"
+                       "start-command = docker compose -p production up -d --build backend\n"
+                       "stop-command = docker compose -p production stop backend\n"
+                       "depends-on = db redis\nmax-recoveries = 3/1h\n"
+                       "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
+                       "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
+                       "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
+                       "[notify \"oncall\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = pagerduty\n"
+                       "events = incident escalation\nafter = 15m\n"
+                       "[notify \"ops\"]\ntype = command\ncommand = /usr/local/bin/page\n"
+                       "[notify \"mail\"]\ntype = smtp\nurl = smtp://mail.example:25\nto = ops@example\n";
+    config *c = NULL;
+    assert_int_equal(config_parse_string(text, "w.conf", &c), 0);
+    assert_string_equal(c->watch.node, "zone-a-1");
+    assert_string_equal(c->watch.listen, "127.0.0.1:8008");
+    assert_string_equal(c->watch.state_dir, "/var/lib/lifeline");
+    assert_int_equal(c->watch.loop, 1);
+    assert_int_equal(c->objectives.services_rto, 600);
+    assert_int_equal(c->objectives.mttr, 900);
+    const config_service *b = config_service_find(c, "backend");
+    assert_non_null(b);
+    assert_string_equal(b->probe, "http://127.0.0.1:8080/health");
+    assert_int_equal(b->interval, 2);
+    assert_int_equal(b->timeout, 1);
+    assert_int_equal(b->fall, 3);
+    assert_int_equal(b->rise, 2);
+    assert_int_equal(b->start_period, 30);
+    assert_int_equal(b->ndeps, 2);
+    assert_string_equal(b->depends_on[1], "redis");
+    assert_int_equal(b->max_recoveries, 3);
+    assert_int_equal(b->recovery_window, 3600);
+    assert_null(b->recover_command);
+    const config_service *p = config_service_find(c, "port");
+    assert_int_equal(p->fall, 3); /* defaults */
+    assert_int_equal(p->rise, 2);
+    assert_int_equal(p->interval, 2);
+    assert_int_equal(p->timeout, 1);
+    assert_int_equal(p->max_recoveries, 0);
+    assert_int_equal(c->nnotifies, 3);
+    assert_int_equal(c->notifies[0].type, NOTIFY_WEBHOOK);
+    assert_int_equal(c->notifies[0].format, NOTIFY_PAGERDUTY);
+    assert_int_equal(c->notifies[0].after, 900);
+    assert_int_equal(c->notifies[0].events, (1u << 0) | (1u << 3));
+    assert_int_equal(c->notifies[1].type, NOTIFY_COMMAND);
+    assert_int_equal(c->notifies[1].events, 0);
+    assert_null(config_service_find(c, "nope"));
+    config_free(&c);
+}
+
+/* Every wrong key or value of the watch sections names the file, the line and why. */
+static void watch_sections_refuse_bad_input(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *where, *what;
+    } bad[] = {
+        {"[watch]\nnodes = a\n", "w.conf:2", "unknown key 'nodes' in [watch]"},
+        {"[watch]\nloop = soon\n", "w.conf:2", "loop:"},
+        {"[watch]\nloop = 0s\n", "w.conf:2", "loop: '0s' must be at least 1s"},
+        {"[watch]\nlisten = 8008\n", "w.conf:2", "listen: '8008' is not HOST:PORT"},
+        {"[watch]\nlisten = host:99999\n", "w.conf:2", "is not HOST:PORT"},
+        {"[watch]\nnode =\n", "w.conf:2", "node: empty value"},
+        {"[objectives]\nrto = 10m\n", "w.conf:2", "unknown key 'rto' in [objectives]"},
+        {"[objectives]\nmttr = 15 minutes\n", "w.conf:2", "mttr:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nprobes = x\n", "w.conf:3", "unknown key 'probes' in [service \"a\"]"},
+        {"[service \"a\"]\nprobe = ftp://h/\n", "w.conf:2", "probe: 'ftp://h/' is not http://"},
+        {"[service \"a\"]\nprobe = http://\n", "w.conf:2", "probe: 'http://' has no host"},
+        {"[service \"a\"]\nprobe = https:///health\n", "w.conf:2", "has no host"},
+        {"[service \"a\"]\nprobe = registry:ftp://x\n", "w.conf:2", "is not http://"},
+        {"[service \"a\"]\nprobe = tcp://host\n", "w.conf:2", "is not tcp://HOST:PORT"},
+        {"[service \"a\"]\nprobe = tcp://:80\n", "w.conf:2", "is not tcp://HOST:PORT"},
+        {"[service \"a\"]\nprobe = tcp://h:0\n", "w.conf:2", "is not tcp://HOST:PORT"},
+        {"[service \"a\"]\nprobe = tcp://h:65536\n", "w.conf:2", "is not tcp://HOST:PORT"},
+        {"[service \"a\"]\nprobe = exec:\n", "w.conf:2", "names nothing after 'exec:'"},
+        {"[service \"a\"]\nprobe = postgres:\n", "w.conf:2", "names nothing after 'postgres:'"},
+        {"[service \"a\"]\nprobe = postgres:db\n", "w.conf:2", "no [source \"db\"] in this file"},
+        {"[source \"db\"]\ntype = redis\n[service \"a\"]\nprobe = postgres:db\n", "w.conf:4",
+         "[source \"db\"] is of type redis, not postgres"},
+        {"[source \"db\"]\ntype = postgres\n[service \"a\"]\nprobe = redis:db\n", "w.conf:4",
+         "is of type postgres, not redis"},
+        {"[service \"a\"]\ninterval = 2s\n", "w.conf:2", "[service \"a\"] has no probe"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ninterval = 2s\ntimeout = 3s\n", "w.conf:4",
+         "timeout (3s) is longer than interval (2s)"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ntimeout = 5s\n", "w.conf:3", "timeout (5s) is longer than interval (2s)"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ntimeout = 1m\ninterval = 30s\n", "w.conf:3", "is longer than"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ninterval = 0\n", "w.conf:3", "interval:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfall = 0\n", "w.conf:3", "fall: '0' is not a whole number from 1"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nrise = -1\n", "w.conf:3", "rise: '-1'"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nrise = 2x\n", "w.conf:3", "rise: '2x'"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nstart-period = a while\n", "w.conf:3", "start-period:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nmax-recoveries = 3\n", "w.conf:3", "is not N/INTERVAL"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nmax-recoveries = 0/1h\n", "w.conf:3", "N from 1 to 1000"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nmax-recoveries = 3/\n", "w.conf:3", "max-recoveries:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nmax-recoveries = 3/0s\n", "w.conf:3", "must be at least 1s"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nstart-command =\n", "w.conf:3", "start-command: empty value"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ndepends-on = b\n", "w.conf:3", "no [service \"b\"] in this file"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ndepends-on = a\n", "w.conf:3", "depends on itself"},
+        {"[service \"a\"]\nprobe = tcp://h:1\ndepends-on = b\n[service \"b\"]\nprobe = tcp://h:1\n"
+         "depends-on = c\n[service \"c\"]\nprobe = tcp://h:1\ndepends-on = a\n",
+         "w.conf:9", "depends-on: a cycle: a -> b -> c -> a"},
+        {"[service \"x\"]\nprobe = tcp://h:1\ndepends-on = a\n[service \"a\"]\nprobe = tcp://h:1\n"
+         "depends-on = b\n[service \"b\"]\nprobe = tcp://h:1\ndepends-on = a\n",
+         "w.conf:9", "a cycle: a -> b -> a"},
+        {"[notify \"n\"]\ntype = pager\n", "w.conf:2", "type: unknown value 'pager'"},
+        {"[notify \"n\"]\ntype = webhook\nformat = xml\n", "w.conf:3", "format: unknown value 'xml'"},
+        {"[notify \"n\"]\ntype = webhook\nurl = ftp://x\n", "w.conf:3", "url: 'ftp://x' is not"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nevents = incident lunch\n", "w.conf:4",
+         "events: unknown event 'lunch'"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nafter = later\n", "w.conf:4", "after:"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nchannel = x\n", "w.conf:4",
+         "unknown key 'channel' in [notify \"n\"]"},
+        {"[notify \"n\"]\nurl = http://x\n", "w.conf:2", "[notify \"n\"] has no type"},
+        {"[notify \"n\"]\ntype = webhook\n", "w.conf:2", "has neither url nor url-file"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nurl-file = /etc/hostname\n", "w.conf:2",
+         "url and url-file exclude each other"},
+        {"[notify \"n\"]\ntype = webhook\nurl-file = /nonexistent/url\n", "w.conf:2",
+         "url-file /nonexistent/url: No such file"},
+        {"[notify \"n\"]\ntype = webhook\nurl-file = /tmp\n", "w.conf:2", "not a regular file"},
+        {"[notify \"n\"]\ntype = command\n", "w.conf:2", "of type command has no command"},
+        {"[notify \"n\"]\ntype = smtp\nurl = smtp://m:25\n", "w.conf:2", "of type smtp has no 'to'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        config *c = NULL;
+        int rc = config_parse_string(bad[i].text, "w.conf", &c);
+        if (rc != ERR_CONFIG || !strstr(err_msg(), bad[i].where) || !strstr(err_msg(), bad[i].what))
+            fail_msg("case %zu: rc %d, message '%s', expected '%s: ...%s'", i, rc, err_msg(), bad[i].where,
+                     bad[i].what);
+        assert_null(c);
+    }
+}
+
+/* url-file: the secret URL's own file; accepted when it exists (a warning when others may read it). */
+static void notify_url_file(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), path[512], text[1024];
+    snprintf(path, sizeof path, "%s/url", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("https://hooks.example/secret\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+    snprintf(text, sizeof text, "[notify \"n\"]\ntype = webhook\nurl-file = %s\n", path);
+    config *c = NULL;
+    assert_int_equal(config_parse_string(text, "u.conf", &c), 0);
+    assert_string_equal(c->notifies[0].url_file, path);
+    assert_null(c->notifies[0].url);
+    config_free(&c);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(config_parse_string(text, "u.conf", &c), 0); /* warns, still loads */
+    config_free(&c);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +338,9 @@ int main(void)
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(section_kinds_are_checked),
         cmocka_unit_test(source_sections_by_type),
+        cmocka_unit_test(watch_sections_parse),
+        cmocka_unit_test(watch_sections_refuse_bad_input),
+        cmocka_unit_test(notify_url_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,474 @@
+/* watch_config — see watch_config.h. */
+#define _GNU_SOURCE
+#include "watch_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/log.h"
+#include "../core/text.h"
+#include "config.h"
+#include "source_config.h"
+
+const char *const watch_config_events[] = {"incident", "recovery", "resolved", "escalation", "hold",
+                                           "resume",   "update",   "reminder", "test",       NULL};
+
+static int bad(char *err, size_t cap, const char *fmt, ...) PRINTF(3, 4);
+static int bad(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int set_text(char **dst, const char *key, const char *v, char *err, size_t cap)
+{
+    if (!v[0])
+        return bad(err, cap, "%s: empty value", key);
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? 0 : bad(err, cap, "out of memory");
+}
+
+/* An interval of at least one second ("2s", "15m": m is a minute). */
+static int set_interval(int64_t *dst, const char *key, const char *v, int allow_zero, char *err, size_t cap)
+{
+    if (text_parse_interval(v, dst) != 0)
+        return bad(err, cap, "%s: %s", key, err_msg());
+    if (*dst <= 0 && !allow_zero)
+        return bad(err, cap, "%s: '%s' must be at least 1s", key, v);
+    return 0;
+}
+
+static int set_count(int *dst, const char *key, const char *v, char *err, size_t cap)
+{
+    uint64_t n;
+    if (text_parse_u64(v, 1000, &n) != 0 || n < 1)
+        return bad(err, cap, "%s: '%s' is not a whole number from 1 to 1000", key, v);
+    *dst = (int)n;
+    return 0;
+}
+
+static int watch_key(config *c, const char *key, const char *v, char *err, size_t cap)
+{
+    config_watch *w = &c->watch;
+    if (!strcmp(key, "node"))
+        return set_text(&w->node, key, v, err, cap);
+    if (!strcmp(key, "listen")) {
+        const char *colon = strrchr(v, ':');
+        uint64_t port;
+        if (!colon || colon == v || text_parse_u64(colon + 1, 65535, &port) != 0 || port == 0)
+            return bad(err, cap, "listen: '%s' is not HOST:PORT", v);
+        return set_text(&w->listen, key, v, err, cap);
+    }
+    if (!strcmp(key, "state-dir"))
+        return set_text(&w->state_dir, key, v, err, cap);
+    if (!strcmp(key, "loop"))
+        return set_interval(&w->loop, key, v, 0, err, cap);
+    return bad(err, cap, "unknown key '%s' in [watch]", key);
+}
+
+static int objectives_key(config *c, const char *key, const char *v, char *err, size_t cap)
+{
+    if (!strcmp(key, "services-rto"))
+        return set_interval(&c->objectives.services_rto, key, v, 0, err, cap);
+    if (!strcmp(key, "mttr"))
+        return set_interval(&c->objectives.mttr, key, v, 0, err, cap);
+    return bad(err, cap, "unknown key '%s' in [objectives]", key);
+}
+
+/* http(s)://HOST..., tcp://HOST:PORT, exec:COMMAND, postgres:SOURCE, redis:SOURCE,
+ * registry:http(s)://HOST... The sources are checked once the whole file is read. */
+static int probe_syntax(const char *v, char *err, size_t cap)
+{
+    if (!strncmp(v, "registry:", 9))
+        v += 9;
+    const char *rest = NULL;
+    if (!strncmp(v, "http://", 7))
+        rest = v + 7;
+    else if (!strncmp(v, "https://", 8))
+        rest = v + 8;
+    if (rest) {
+        if (!rest[0] || rest[0] == '/' || rest[0] == ':' || strpbrk(v, " \t"))
+            return bad(err, cap, "probe: '%s' has no host", v);
+        return 0;
+    }
+    if (!strncmp(v, "tcp://", 6)) {
+        const char *colon = strrchr(v + 6, ':');
+        uint64_t port;
+        if (!colon || colon == v + 6 || text_parse_u64(colon + 1, 65535, &port) != 0 || port == 0)
+            return bad(err, cap, "probe: '%s' is not tcp://HOST:PORT", v);
+        return 0;
+    }
+    static const char *const named[] = {"exec:", "postgres:", "redis:"};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        if (!strncmp(v, named[i], strlen(named[i]))) {
+            if (!v[strlen(named[i])])
+                return bad(err, cap, "probe: '%s' names nothing after '%s'", v, named[i]);
+            return 0;
+        }
+    return bad(err, cap,
+               "probe: '%s' is not http://, https://, tcp://HOST:PORT, exec:COMMAND, postgres:SOURCE, "
+               "redis:SOURCE or registry:URL",
+               v);
+}
+
+/* N/INTERVAL, e.g. 3/1h. */
+static int max_recoveries(config_service *s, const char *v, char *err, size_t cap)
+{
+    char n[32];
+    const char *slash = strchr(v, '/');
+    uint64_t count;
+    if (!slash || (size_t)(slash - v) >= sizeof n)
+        return bad(err, cap, "max-recoveries: '%s' is not N/INTERVAL (e.g. 3/1h)", v);
+    snprintf(n, sizeof n, "%.*s", (int)(slash - v), v);
+    if (text_parse_u64(n, 1000, &count) != 0 || count < 1)
+        return bad(err, cap, "max-recoveries: '%s' is not N/INTERVAL with N from 1 to 1000", v);
+    s->max_recoveries = (int)count;
+    return set_interval(&s->recovery_window, "max-recoveries", slash + 1, 0, err, cap);
+}
+
+static int depends_on(config_service *s, const char *v, char *err, size_t cap)
+{
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        return bad(err, cap, "out of memory");
+    for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+        char **d = realloc(s->depends_on, (s->ndeps + 1) * sizeof *d);
+        if (!d || !(d[s->ndeps] = strdup(t))) {
+            if (d)
+                s->depends_on = d;
+            free(copy);
+            return bad(err, cap, "out of memory");
+        }
+        s->depends_on = d;
+        s->ndeps++;
+    }
+    free(copy);
+    return s->ndeps ? 0 : bad(err, cap, "depends-on: empty value");
+}
+
+/* The section named name in the array whose pointer is at itemsp (each element begins
+ * with its char name[64]), appended zeroed when new; NULL when out of memory. The
+ * pointer is copied with memcpy, as a T ** is not a void **. */
+static void *section_get(void *itemsp, size_t *n, size_t size, const char *name, int *fresh)
+{
+    char *items, *at;
+    memcpy(&items, itemsp, sizeof items);
+    at = items;
+    for (size_t i = 0; i < *n; i++, at += size)
+        if (!strcmp(at, name))
+            return at;
+    char *grown = realloc(items, (*n + 1) * size);
+    if (!grown)
+        return NULL;
+    memcpy(itemsp, &grown, sizeof grown);
+    at = grown + (*n)++ * size;
+    memset(at, 0, size);
+    snprintf(at, 64, "%s", name);
+    *fresh = 1;
+    return at;
+}
+
+static config_service *service_get(config *c, const char *name, int line)
+{
+    int fresh = 0;
+    config_service *s = section_get(&c->services, &c->nservices, sizeof *s, name, &fresh);
+    if (s && fresh) {
+        /* HAProxy's defaults: inter 2s, fall 3, rise 2; a timeout below the interval. */
+        s->line = line;
+        s->interval = 2;
+        s->timeout = 1;
+        s->fall = 3;
+        s->rise = 2;
+    }
+    return s;
+}
+
+static int service_key(config *c, int line, const char *name, const char *key, const char *v, char *err,
+                       size_t cap)
+{
+    config_service *s = service_get(c, name, line);
+    if (!s)
+        return bad(err, cap, "out of memory");
+    if (!strcmp(key, "probe")) {
+        s->probe_line = line;
+        return probe_syntax(v, err, cap) ? -1 : set_text(&s->probe, key, v, err, cap);
+    }
+    if (!strcmp(key, "interval"))
+        return set_interval(&s->interval, key, v, 0, err, cap);
+    if (!strcmp(key, "timeout")) {
+        s->timeout_line = line;
+        return set_interval(&s->timeout, key, v, 0, err, cap);
+    }
+    if (!strcmp(key, "start-period"))
+        return set_interval(&s->start_period, key, v, 1, err, cap);
+    if (!strcmp(key, "fall"))
+        return set_count(&s->fall, key, v, err, cap);
+    if (!strcmp(key, "rise"))
+        return set_count(&s->rise, key, v, err, cap);
+    if (!strcmp(key, "start-command"))
+        return set_text(&s->start_command, key, v, err, cap);
+    if (!strcmp(key, "stop-command"))
+        return set_text(&s->stop_command, key, v, err, cap);
+    if (!strcmp(key, "recover-command"))
+        return set_text(&s->recover_command, key, v, err, cap);
+    if (!strcmp(key, "depends-on")) {
+        s->deps_line = line;
+        return depends_on(s, v, err, cap);
+    }
+    if (!strcmp(key, "max-recoveries"))
+        return max_recoveries(s, v, err, cap);
+    return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, name);
+}
+
+static int notify_events(config_notify *n, const char *v, char *err, size_t cap)
+{
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        return bad(err, cap, "out of memory");
+    n->events = 0;
+    for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+        unsigned bit = 0;
+        for (unsigned i = 0; watch_config_events[i]; i++)
+            if (!strcmp(t, watch_config_events[i]))
+                bit = 1u << i;
+        if (!bit) {
+            bad(err, cap, "events: unknown event '%s' (incident, recovery, resolved, escalation, hold, resume, "
+                          "update, reminder, test)", t);
+            free(copy);
+            return -1;
+        }
+        n->events |= bit;
+    }
+    free(copy);
+    return n->events ? 0 : bad(err, cap, "events: empty value");
+}
+
+/* Picks v out of names[]; its index in *dst. */
+static int set_choice(int *dst, const char *key, const char *v, const char *const *names, int base,
+                      char *err, size_t cap)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i])) {
+            *dst = base + i;
+            return 0;
+        }
+    return bad(err, cap, "%s: unknown value '%s'", key, v);
+}
+
+static config_notify *notify_get(config *c, const char *name, int line)
+{
+    int fresh = 0;
+    config_notify *n = section_get(&c->notifies, &c->nnotifies, sizeof *n, name, &fresh);
+    if (n && fresh)
+        n->line = line;
+    return n;
+}
+
+static int notify_key(config *c, int line, const char *name, const char *key, const char *v, char *err,
+                      size_t cap)
+{
+    static const char *const types[] = {"webhook", "smtp", "command", NULL};
+    static const char *const formats[] = {"json", "slack", "pagerduty", NULL};
+    config_notify *n = notify_get(c, name, line);
+    if (!n)
+        return bad(err, cap, "out of memory");
+    if (!strcmp(key, "type"))
+        return set_choice(&n->type, key, v, types, NOTIFY_WEBHOOK, err, cap);
+    if (!strcmp(key, "format"))
+        return set_choice(&n->format, key, v, formats, NOTIFY_JSON, err, cap);
+    if (!strcmp(key, "url")) {
+        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "smtp://", 7) &&
+            strncmp(v, "smtps://", 8))
+            return bad(err, cap, "url: '%s' is not an http(s):// or smtp(s):// URL", v);
+        return set_text(&n->url, key, v, err, cap);
+    }
+    if (!strcmp(key, "url-file"))
+        return set_text(&n->url_file, key, v, err, cap);
+    if (!strcmp(key, "command"))
+        return set_text(&n->command, key, v, err, cap);
+    if (!strcmp(key, "to"))
+        return set_text(&n->to, key, v, err, cap);
+    if (!strcmp(key, "from"))
+        return set_text(&n->from, key, v, err, cap);
+    if (!strcmp(key, "events"))
+        return notify_events(n, v, err, cap);
+    if (!strcmp(key, "after"))
+        return set_interval(&n->after, key, v, 1, err, cap);
+    return bad(err, cap, "unknown key '%s' in [notify \"%s\"]", key, name);
+}
+
+int watch_config_key(config *c, const char *kind, int line, const char *name, const char *key,
+                     const char *v, char *err, size_t cap)
+{
+    if (!strcmp(kind, "watch"))
+        return watch_key(c, key, v, err, cap);
+    if (!strcmp(kind, "objectives"))
+        return objectives_key(c, key, v, err, cap);
+    if (!strcmp(kind, "service"))
+        return service_key(c, line, name, key, v, err, cap);
+    return notify_key(c, line, name, key, v, err, cap);
+}
+
+const config_service *config_service_find(const config *c, const char *name)
+{
+    for (size_t i = 0; c && i < c->nservices; i++)
+        if (!strcmp(c->services[i].name, name))
+            return &c->services[i];
+    return NULL;
+}
+
+/* postgres:SOURCE and redis:SOURCE must name a [source] of that type. */
+static int probe_source(const config *c, const config_service *s, char *err, size_t cap)
+{
+    const char *kind = !strncmp(s->probe, "postgres:", 9) ? "postgres" : !strncmp(s->probe, "redis:", 6) ? "redis" : NULL;
+    if (!kind)
+        return 0;
+    const char *source = s->probe + strlen(kind) + 1, *type = NULL;
+    if (!config_source_find(c, source))
+        return bad(err, cap, "probe: no [source \"%s\"] in this file", source);
+    if (source_config_type(c, source, &type) != 0)
+        return bad(err, cap, "probe: %s", err_msg());
+    if (strcmp(type, kind))
+        return bad(err, cap, "probe: [source \"%s\"] is of type %s, not %s", source, type, kind);
+    return 0;
+}
+
+/* Depth-first walk of depends-on; a back edge is a cycle, named in full. */
+static int find_cycle(const config *c, size_t at, int *color, size_t *path, size_t depth, int *line,
+                      char *err, size_t cap)
+{
+    color[at] = 1;
+    path[depth] = at;
+    const config_service *s = &c->services[at];
+    for (size_t d = 0; d < s->ndeps; d++) {
+        size_t next = (size_t)(config_service_find(c, s->depends_on[d]) - c->services);
+        if (color[next] == 1) {
+            *line = s->deps_line;
+            size_t from = 0, used = 0;
+            while (path[from] != next)
+                from++;
+            used = (size_t)snprintf(err, cap, "depends-on: a cycle: ");
+            for (size_t i = from; i <= depth && used < cap; i++)
+                used += (size_t)snprintf(err + used, cap - used, "%s -> ", c->services[path[i]].name);
+            if (used < cap)
+                snprintf(err + used, cap - used, "%s", c->services[next].name);
+            return -1;
+        }
+        if (!color[next] && find_cycle(c, next, color, path, depth + 1, line, err, cap))
+            return -1;
+    }
+    color[at] = 2;
+    return 0;
+}
+
+static int check_service(const config *c, const config_service *s, int *line, char *err, size_t cap)
+{
+    *line = s->line;
+    if (!s->probe)
+        return bad(err, cap, "[service \"%s\"] has no probe", s->name);
+    if (s->timeout > s->interval) {
+        *line = s->timeout_line ? s->timeout_line : s->line;
+        return bad(err, cap, "[service \"%s\"]: timeout (%llds) is longer than interval (%llds)", s->name,
+                   (long long)s->timeout, (long long)s->interval);
+    }
+    *line = s->probe_line;
+    if (probe_source(c, s, err, cap))
+        return -1;
+    *line = s->deps_line;
+    for (size_t d = 0; d < s->ndeps; d++) {
+        if (!strcmp(s->depends_on[d], s->name))
+            return bad(err, cap, "depends-on: [service \"%s\"] depends on itself", s->name);
+        if (!config_service_find(c, s->depends_on[d]))
+            return bad(err, cap, "depends-on: no [service \"%s\"] in this file", s->depends_on[d]);
+    }
+    return 0;
+}
+
+/* A secret URL lives in its own file: it must be there, and should be readable by its owner only. */
+static int check_url_file(const config_notify *n, char *err, size_t cap)
+{
+    struct stat st;
+    if (stat(n->url_file, &st) != 0)
+        return bad(err, cap, "url-file %s: %s", n->url_file, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return bad(err, cap, "url-file %s: not a regular file", n->url_file);
+    if (st.st_mode & 077)
+        LOG_WARN("url-file %s of [notify \"%s\"] is readable by others (mode %03o); hint: chmod 600 %s",
+                 n->url_file, n->name, (unsigned)(st.st_mode & 0777), n->url_file);
+    return 0;
+}
+
+static int check_notify(const config_notify *n, char *err, size_t cap)
+{
+    if (!n->type)
+        return bad(err, cap, "[notify \"%s\"] has no type (webhook, smtp or command)", n->name);
+    if (n->url && n->url_file)
+        return bad(err, cap, "[notify \"%s\"]: url and url-file exclude each other", n->name);
+    if (n->type == NOTIFY_COMMAND) {
+        if (!n->command)
+            return bad(err, cap, "[notify \"%s\"] of type command has no command", n->name);
+        return 0;
+    }
+    if (!n->url && !n->url_file)
+        return bad(err, cap, "[notify \"%s\"] has neither url nor url-file", n->name);
+    if (n->type == NOTIFY_SMTP && !n->to)
+        return bad(err, cap, "[notify \"%s\"] of type smtp has no 'to'", n->name);
+    return n->url_file ? check_url_file(n, err, cap) : 0;
+}
+
+int watch_config_check(config *c, int *line, char *err, size_t cap)
+{
+    for (size_t i = 0; i < c->nservices; i++)
+        if (check_service(c, &c->services[i], line, err, cap))
+            return -1;
+    int *color = calloc(c->nservices + 1, sizeof *color);
+    size_t *path = calloc(c->nservices + 1, sizeof *path);
+    int r = 0;
+    if (!color || !path)
+        r = bad(err, cap, "out of memory");
+    for (size_t i = 0; !r && i < c->nservices; i++)
+        if (!color[i])
+            r = find_cycle(c, i, color, path, 0, line, err, cap);
+    free(color);
+    free(path);
+    for (size_t i = 0; !r && i < c->nnotifies; i++) {
+        *line = c->notifies[i].line;
+        r = check_notify(&c->notifies[i], err, cap);
+    }
+    return r;
+}
+
+void watch_config_free(config *c)
+{
+    free(c->watch.node);
+    free(c->watch.listen);
+    free(c->watch.state_dir);
+    for (size_t i = 0; i < c->nservices; i++) {
+        config_service *s = &c->services[i];
+        free(s->probe);
+        free(s->start_command);
+        free(s->stop_command);
+        free(s->recover_command);
+        for (size_t d = 0; d < s->ndeps; d++)
+            free(s->depends_on[d]);
+        free(s->depends_on);
+    }
+    free(c->services);
+    for (size_t i = 0; i < c->nnotifies; i++) {
+        config_notify *n = &c->notifies[i];
+        free(n->url);
+        free(n->url_file);
+        free(n->command);
+        free(n->to);
+        free(n->from);
+    }
+    free(c->notifies);
+}

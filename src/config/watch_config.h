@@ -1,0 +1,59 @@
+/* watch_config — the watch agent's sections of the configuration file: [watch],
+ * [objectives], [service "NAME"] and [notify "NAME"]: each key's meaning, its strict
+ * validation, and the checks across sections (dependency cycles, probe targets). */
+#ifndef LL_WATCH_CONFIG_H
+#define LL_WATCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct config config;
+
+typedef struct config_watch {
+    char *node, *listen, *state_dir;
+    int64_t loop; /* seconds */
+} config_watch;
+
+typedef struct config_objectives {
+    int64_t services_rto, mttr; /* seconds; 0 = not set */
+} config_objectives;
+
+typedef struct config_service {
+    char name[64];
+    int line; /* the line of the section's first key */
+    char *probe;
+    int probe_line, timeout_line, deps_line;
+    int64_t interval, timeout, start_period; /* seconds */
+    int fall, rise;
+    char *start_command, *stop_command, *recover_command;
+    char **depends_on;
+    size_t ndeps;
+    int max_recoveries;      /* 0 = no limit */
+    int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
+} config_service;
+
+enum { NOTIFY_WEBHOOK = 1, NOTIFY_SMTP, NOTIFY_COMMAND };
+enum { NOTIFY_JSON = 0, NOTIFY_SLACK, NOTIFY_PAGERDUTY };
+
+typedef struct config_notify {
+    char name[64];
+    int line; /* the line of the section's first key */
+    int type, format;
+    char *url, *url_file, *command, *to, *from;
+    unsigned events; /* bit per watch_config_events[] entry; 0 = all */
+    int64_t after;   /* seconds */
+} config_notify;
+
+/* The event names `events =` accepts, in bit order. */
+extern const char *const watch_config_events[];
+
+/* One key of a watch section (kind "watch", "objectives", "service" or "notify").
+ * 0, or -1 with a one-line reason in err (the caller adds file:line). */
+int watch_config_key(config *c, const char *kind, int line, const char *name, const char *key,
+                     const char *v, char *err, size_t cap);
+/* Checks across sections once the whole file is read; -1 with *line and err set. */
+int watch_config_check(config *c, int *line, char *err, size_t cap);
+void watch_config_free(config *c);
+const config_service *config_service_find(const config *c, const char *name);
+
+#endif
