@@ -1,0 +1,36 @@
+/* probe — one health check of a service with a hard deadline: one table of functions
+ * per probe kind (tcp://, http(s)://, exec:), each returning a state, the latency and
+ * a one-line detail. No call blocks past the timeout; nothing here keeps state
+ * between runs (rise/fall counting is health.h). */
+#ifndef LL_PROBE_H
+#define LL_PROBE_H
+
+#include <stdint.h>
+
+#include "../core/err.h"
+
+typedef enum { PROBE_HEALTHY = 0, PROBE_DEGRADED = 1, PROBE_FAILED = 2 } probe_state;
+
+typedef struct probe_spec {
+    const char *target;        /* the configured probe: tcp://HOST:PORT, http(s)://..., exec:COMMAND */
+    int64_t timeout_ms;        /* hard deadline for the whole check */
+    const char *method;        /* http: NULL = GET */
+    int expect_status;         /* http: 0 = any 2xx or 3xx */
+    const char *body_contains; /* http: NULL = no check of the body */
+} probe_spec;
+
+typedef struct probe_result {
+    probe_state state;
+    int64_t latency_ms;
+    char detail[256]; /* one line: what was seen ("HTTP 500", "connection refused") */
+} probe_result;
+
+/* Once per process, before any thread runs probes (libcurl's global state). */
+int probe_global_init(void) WUR;
+void probe_global_cleanup(void);
+/* Runs one check. The outcome is in out, whatever it is; the return is an err_code
+ * only when the spec itself is unusable (an unknown kind, an empty target). */
+int probe_run(const probe_spec *spec, probe_result *out) WUR;
+const char *probe_state_name(probe_state s);
+
+#endif

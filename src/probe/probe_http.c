@@ -1,0 +1,86 @@
+/* probe_http — http(s):// passes on the expected status (default any 2xx or 3xx) and,
+ * when asked, a substring of the body. libcurl with CURLOPT_TIMEOUT_MS for the whole
+ * exchange (its threaded resolver honours it too); no redirects are followed. The
+ * detail never shows the URL, which may carry credentials. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe_impl.h"
+
+/* The body is kept up to this size: a health page is small, and a huge one must not
+ * cost memory. */
+#define PROBE_BODY_MAX (64 * 1024)
+
+typedef struct body {
+    char data[PROBE_BODY_MAX + 1];
+    size_t len;
+} body;
+
+static size_t keep_body(char *ptr, size_t size, size_t n, void *user)
+{
+    body *b = user;
+    size_t len = size * n, take = len < PROBE_BODY_MAX - b->len ? len : PROBE_BODY_MAX - b->len;
+    memcpy(b->data + b->len, ptr, take);
+    b->len += take;
+    b->data[b->len] = '\0';
+    return len;
+}
+
+static int configure(CURL *h, const probe_spec *spec, const char *url, long timeout_ms, body *b)
+{
+    const char *method = spec->method ? spec->method : "GET";
+    int bad = curl_easy_setopt(h, CURLOPT_URL, url) || curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
+              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) ||
+              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) ||
+              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
+              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body) || curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
+              curl_easy_setopt(h, CURLOPT_USERAGENT, "lifeline-probe");
+    if (!strcmp(method, "HEAD"))
+        bad = bad || curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET"))
+        bad = bad || curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    return bad;
+}
+
+static void judge(const probe_spec *spec, long status, const body *b, probe_result *out)
+{
+    int status_ok = spec->expect_status ? status == spec->expect_status : status >= 200 && status < 400;
+    if (!status_ok) {
+        if (spec->expect_status)
+            probe_set(out, PROBE_FAILED, "HTTP %ld, expected %d", status, spec->expect_status);
+        else
+            probe_set(out, PROBE_FAILED, "HTTP %ld", status);
+    } else if (spec->body_contains && !strstr(b->data, spec->body_contains)) {
+        probe_set(out, PROBE_FAILED, "HTTP %ld, but the body does not contain '%s'", status, spec->body_contains);
+    } else {
+        probe_set(out, PROBE_HEALTHY, "HTTP %ld", status);
+    }
+}
+
+void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)
+{
+    int64_t left = deadline_ms - probe_now_ms();
+    body *b = calloc(1, sizeof *b);
+    CURL *h = curl_easy_init();
+    if (!b || !h || left <= 0) {
+        probe_set(out, PROBE_FAILED, !b || !h ? "out of memory" : "no time left");
+    } else if (configure(h, spec, url, (long)left, b)) {
+        probe_set(out, PROBE_FAILED, "libcurl refused the request's options");
+    } else {
+        CURLcode rc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (rc == CURLE_OPERATION_TIMEDOUT)
+            probe_set(out, PROBE_FAILED, "no answer within the timeout");
+        else if (rc != CURLE_OK)
+            probe_set(out, PROBE_FAILED, "%s", curl_easy_strerror(rc));
+        else
+            judge(spec, status, b, out);
+    }
+    if (h)
+        curl_easy_cleanup(h);
+    free(b);
+}

@@ -1,0 +1,17 @@
+/* probe_impl — what the probe kinds (probe_tcp.c, probe_http.c, probe_exec.c) share
+ * with probe.c: the monotonic clock and the result helpers. Not for other modules. */
+#ifndef LL_PROBE_IMPL_H
+#define LL_PROBE_IMPL_H
+
+#include "../core/err.h"
+#include "probe.h"
+
+int64_t probe_now_ms(void);
+/* Sets state and a formatted detail (control characters replaced); returns 0. */
+int probe_set(probe_result *out, probe_state state, const char *fmt, ...) PRINTF(3, 4);
+
+void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+void probe_http(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+void probe_exec(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+
+#endif

@@ -1,0 +1,259 @@
+/* Probe tests against real local processes: a python3 HTTP server on a free loopback
+ * port (200, 500, slow, wrong body), listening and closed TCP ports, and exec scripts
+ * that exit 0/1/2, die by a signal or hang past the timeout. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "probe/probe.h"
+
+static const char server_py[] =
+    "import http.server, socketserver, sys, time\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def log_message(self, *a): pass\n"
+    "    def answer(self, code, body):\n"
+    "        self.send_response(code); self.send_header('Content-Length', str(len(body)))\n"
+    "        self.end_headers(); self.wfile.write(body)\n"
+    "    def do_GET(self):\n"
+    "        if self.path == '/slow': time.sleep(3)\n"
+    "        if self.path == '/fail': return self.answer(500, b'broken')\n"
+    "        if self.path == '/moved': return self.answer(301, b'')\n"
+    "        if self.path == '/big': return self.answer(200, b'x' * 300000 + b'status: ok')\n"
+    "        self.answer(200, b'{\"status\": \"ok\"}')\n"
+    "    def do_POST(self): self.answer(201, b'made')\n"
+    "    def do_HEAD(self):\n"
+    "        self.send_response(200); self.send_header('Content-Length', '5'); self.end_headers()\n"
+    "class S(socketserver.ThreadingMixIn, http.server.HTTPServer): daemon_threads = True\n"
+    "s = S(('127.0.0.1', 0), H)\n"
+    "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+    "import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+    "s.serve_forever()\n";
+
+typedef struct fixture {
+    char *dir;
+    pid_t server;
+    int port;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char script[512], portfile[512];
+    f->dir = tu_tempdir();
+    snprintf(script, sizeof script, "%s/server.py", f->dir);
+    snprintf(portfile, sizeof portfile, "%s/port", f->dir);
+    FILE *o = fopen(script, "w");
+    fputs(server_py, o);
+    fclose(o);
+    f->server = fork();
+    if (f->server == 0) {
+        execlp("python3", "python3", script, portfile, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !f->port; i++) {
+        FILE *p = fopen(portfile, "r");
+        if (p) {
+            if (fscanf(p, "%d", &f->port) != 1)
+                f->port = 0;
+            fclose(p);
+        } else {
+            usleep(50000);
+        }
+    }
+    if (!f->port)
+        return -1;
+    assert_int_equal(probe_global_init(), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    kill(f->server, SIGKILL);
+    waitpid(f->server, NULL, 0);
+    tu_rmrf(f->dir);
+    free(f);
+    probe_global_cleanup();
+    return 0;
+}
+
+static probe_result run(const char *target, int64_t timeout_ms, const char *method, int status, const char *body)
+{
+    probe_spec spec = {.target = target, .timeout_ms = timeout_ms, .method = method, .expect_status = status,
+                       .body_contains = body};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    return r;
+}
+
+static void http_status_and_body(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *path, *method;
+        int status;
+        const char *body;
+        probe_state want;
+        const char *detail;
+    } cases[] = {
+        {"/health", NULL, 0, NULL, PROBE_HEALTHY, "HTTP 200"},
+        {"/health", NULL, 200, "\"status\": \"ok\"", PROBE_HEALTHY, "HTTP 200"},
+        {"/health", NULL, 0, "ready", PROBE_FAILED, "the body does not contain 'ready'"},
+        {"/health", NULL, 204, NULL, PROBE_FAILED, "HTTP 200, expected 204"},
+        {"/fail", NULL, 0, NULL, PROBE_FAILED, "HTTP 500"},
+        {"/moved", NULL, 0, NULL, PROBE_HEALTHY, "HTTP 301"}, /* not followed */
+        {"/big", NULL, 0, "status: ok", PROBE_FAILED, "does not contain"}, /* past the 64 KiB kept */
+        {"/x", "POST", 201, "made", PROBE_HEALTHY, "HTTP 201"},
+        {"/x", "HEAD", 200, NULL, PROBE_HEALTHY, "HTTP 200"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, cases[i].path);
+        probe_result r = run(url, 2000, cases[i].method, cases[i].status, cases[i].body);
+        if (r.state != cases[i].want || !strstr(r.detail, cases[i].detail))
+            fail_msg("case %zu (%s): %s '%s'", i, url, probe_state_name(r.state), r.detail);
+    }
+}
+
+/* A slow answer fails at the timeout, not when the server gets round to it. */
+static void http_deadline(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", f->port);
+    probe_result r = run(url, 400, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "no answer within the timeout"));
+    assert_true(r.latency_ms >= 350 && r.latency_ms < 1500);
+    /* the URL (which may hold a secret) is not in the detail */
+    snprintf(url, sizeof url, "http://user:secret@127.0.0.1:%d/fail", f->port);
+    r = run(url, 2000, NULL, 0, NULL);
+    assert_null(strstr(r.detail, "secret"));
+}
+
+static int free_port(int *listening)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    if (listening)
+        *listening = fd;
+    else
+        close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void tcp_open_closed_and_bad(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    int fd;
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", free_port(&fd));
+    probe_result r = run(url, 1000, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_HEALTHY);
+    assert_non_null(strstr(r.detail, "connected to 127.0.0.1:"));
+    close(fd);
+    r = run(url, 1000, NULL, 0, NULL); /* the same port, nobody listening now */
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "Connection refused"));
+    snprintf(url, sizeof url, "tcp://localhost:%d", f->port); /* a name, resolved */
+    assert_int_equal(run(url, 1000, NULL, 0, NULL).state, PROBE_HEALTHY);
+    r = run("tcp://no-such-host.invalid:80", 1000, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "resolve no-such-host.invalid"));
+    assert_true(r.latency_ms < 1500);
+    r = run("tcp://127.0.0.1", 1000, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "is not HOST:PORT"));
+}
+
+static void exec_exit_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cmd;
+        probe_state want;
+        const char *detail;
+    } cases[] = {
+        {"exec:exit 0", PROBE_HEALTHY, "exit 0"},
+        {"exec:echo replica lag 12s; exit 1", PROBE_DEGRADED, "exit 1: replica lag 12s"},
+        {"exec:printf 'first\\nsecond\\n'; exit 2", PROBE_FAILED, "exit 2: first"},
+        {"exec:echo gone >&2; exit 2", PROBE_FAILED, "exit 2: gone"},
+        {"exec:kill -9 $$", PROBE_FAILED, "killed by signal 9"},
+        {"exec:/nonexistent/check", PROBE_FAILED, "exit 127"},
+        {"exec:printf 'a\\033[2Jb\\n'", PROBE_HEALTHY, "a [2Jb"}, /* control characters do not reach a log */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        probe_result r = run(cases[i].cmd, 2000, NULL, 0, NULL);
+        if (r.state != cases[i].want || !strstr(r.detail, cases[i].detail))
+            fail_msg("case %zu (%s): %s '%s'", i, cases[i].cmd, probe_state_name(r.state), r.detail);
+    }
+}
+
+/* A hanging check is killed at the deadline with everything it started. */
+static void exec_deadline_kills_the_group(void **state)
+{
+    fixture *f = *state;
+    char cmd[600], pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/child.pid", f->dir);
+    snprintf(cmd, sizeof cmd, "exec:sleep 30 & echo $! > %s; wait", pidfile);
+    probe_result r = run(cmd, 500, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "no result within the timeout"));
+    assert_true(r.latency_ms >= 450 && r.latency_ms < 1500);
+    FILE *p = fopen(pidfile, "r");
+    assert_non_null(p);
+    int pid = 0;
+    assert_int_equal(fscanf(p, "%d", &pid), 1);
+    fclose(p);
+    /* gone, or a zombie waiting for whoever adopted it */
+    char stat[64], buf[256] = "";
+    snprintf(stat, sizeof stat, "/proc/%d/stat", pid);
+    usleep(100000);
+    FILE *s = fopen(stat, "r");
+    if (s) {
+        assert_non_null(fgets(buf, sizeof buf, s));
+        fclose(s);
+        assert_non_null(strstr(buf, ") Z"));
+    }
+    /* a check that closes its output and lingers is timed out all the same */
+    r = run("exec:exec >/dev/null 2>&1; sleep 30", 300, NULL, 0, NULL);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_true(r.latency_ms < 1300);
+}
+
+static void unknown_kinds_are_refused(void **state)
+{
+    (void)state;
+    probe_spec spec = {.target = "ftp://x", .timeout_ms = 100};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), ERR_USAGE);
+    assert_non_null(strstr(err_msg(), "probe 'ftp://x'"));
+    spec.timeout_ms = 0;
+    spec.target = "exec:true";
+    assert_int_equal(probe_run(&spec, &r), ERR_USAGE);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(http_status_and_body),
+        cmocka_unit_test(http_deadline),
+        cmocka_unit_test(tcp_open_closed_and_bad),
+        cmocka_unit_test(exec_exit_codes),
+        cmocka_unit_test(exec_deadline_kills_the_group),
+        cmocka_unit_test(unknown_kinds_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
