@@ -191,6 +191,27 @@ static config_service *service_get(config *c, const char *name, int line)
     return s;
 }
 
+/* http-method, http-status, http-body: what an http(s) probe asks and expects. */
+static int http_key(config_service *s, int line, const char *key, const char *v, char *err, size_t cap)
+{
+    s->http_line = line;
+    if (!strcmp(key, "http-method")) {
+        if (!v[0] || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(v) || strlen(v) > 16)
+            return bad(err, cap, "http-method: '%s' is not a method such as GET, HEAD or POST", v);
+        return set_text(&s->http_method, key, v, err, cap);
+    }
+    if (!strcmp(key, "http-status")) {
+        uint64_t n;
+        if (text_parse_u64(v, 599, &n) != 0 || n < 100)
+            return bad(err, cap, "http-status: '%s' is not an HTTP status from 100 to 599", v);
+        s->http_status = (int)n;
+        return 0;
+    }
+    if (!strcmp(key, "http-body"))
+        return set_text(&s->http_body, key, v, err, cap);
+    return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, s->name);
+}
+
 static int service_key(config *c, int line, const char *name, const char *key, const char *v, char *err,
                        size_t cap)
 {
@@ -225,6 +246,8 @@ static int service_key(config *c, int line, const char *name, const char *key, c
     }
     if (!strcmp(key, "max-recoveries"))
         return max_recoveries(s, v, err, cap);
+    if (!strncmp(key, "http-", 5))
+        return http_key(s, line, key, v, err, cap);
     return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, name);
 }
 
@@ -379,6 +402,11 @@ static int check_service(const config *c, const config_service *s, int *line, ch
         return bad(err, cap, "[service \"%s\"]: timeout (%llds) is longer than interval (%llds)", s->name,
                    (long long)s->timeout, (long long)s->interval);
     }
+    if (s->http_line && strncmp(s->probe, "http://", 7) && strncmp(s->probe, "https://", 8)) {
+        *line = s->http_line;
+        return bad(err, cap, "[service \"%s\"]: http-method, http-status and http-body need an http(s):// probe",
+                   s->name);
+    }
     *line = s->probe_line;
     if (probe_source(c, s, err, cap))
         return -1;
@@ -457,6 +485,8 @@ void watch_config_free(config *c)
         free(s->start_command);
         free(s->stop_command);
         free(s->recover_command);
+        free(s->http_method);
+        free(s->http_body);
         for (size_t d = 0; d < s->ndeps; d++)
             free(s->depends_on[d]);
         free(s->depends_on);

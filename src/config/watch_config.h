@@ -28,6 +28,9 @@ typedef struct config_service {
     char *start_command, *stop_command, *recover_command;
     char **depends_on;
     size_t ndeps;
+    char *http_method, *http_body; /* http-method (default GET), http-body: a substring */
+    int http_status;               /* http-status; 0 = any 2xx or 3xx */
+    int http_line;                 /* the last http-* key, for the check that the probe is http */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
 } config_service;

@@ -181,6 +181,7 @@ static void watch_sections_parse(void **state)
                        "start-command = docker compose -p production up -d --build backend\n"
                        "stop-command = docker compose -p production stop backend\n"
                        "depends-on = db redis\nmax-recoveries = 3/1h\n"
+                       "http-method = HEAD\nhttp-status = 204\nhttp-body = ok\n"
                        "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
                        "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
                        "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
@@ -209,6 +210,9 @@ static void watch_sections_parse(void **state)
     assert_int_equal(b->max_recoveries, 3);
     assert_int_equal(b->recovery_window, 3600);
     assert_null(b->recover_command);
+    assert_string_equal(b->http_method, "HEAD");
+    assert_int_equal(b->http_status, 204);
+    assert_string_equal(b->http_body, "ok");
     const config_service *p = config_service_find(c, "port");
     assert_int_equal(p->fall, 3); /* defaults */
     assert_int_equal(p->rise, 2);
@@ -280,6 +284,12 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[service \"x\"]\nprobe = tcp://h:1\ndepends-on = a\n[service \"a\"]\nprobe = tcp://h:1\n"
          "depends-on = b\n[service \"b\"]\nprobe = tcp://h:1\ndepends-on = a\n",
          "w.conf:9", "a cycle: a -> b -> a"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-method = get\n", "w.conf:3", "http-method: 'get' is not a method"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-status = 99\n", "w.conf:3", "http-status: '99' is not an HTTP status"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-status = 600\n", "w.conf:3", "http-status: '600'"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-body =\n", "w.conf:3", "http-body: empty value"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-header = x\n", "w.conf:3", "unknown key 'http-header'"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nhttp-status = 200\n", "w.conf:3", "need an http(s):// probe"},
         {"[notify \"n\"]\ntype = pager\n", "w.conf:2", "type: unknown value 'pager'"},
         {"[notify \"n\"]\ntype = webhook\nformat = xml\n", "w.conf:3", "format: unknown value 'xml'"},
         {"[notify \"n\"]\ntype = webhook\nurl = ftp://x\n", "w.conf:3", "url: 'ftp://x' is not"},
