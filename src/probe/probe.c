@@ -41,6 +41,7 @@ static const struct {
     {"http://", 1, probe_http},
     {"https://", 1, probe_http},
     {"exec:", 0, probe_exec},
+    {"redis:", 0, probe_redis},
 };
 
 int probe_run(const probe_spec *spec, probe_result *out)
@@ -58,7 +59,7 @@ int probe_run(const probe_spec *spec, probe_result *out)
         out->latency_ms = probe_now_ms() - start;
         return 0;
     }
-    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:)",
+    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:)",
                    spec->target);
 }
 

@@ -1,5 +1,5 @@
 /* probe — one health check of a service with a hard deadline: one table of functions
- * per probe kind (tcp://, http(s)://, exec:), each returning a state, the latency and
+ * per probe kind (tcp://, http(s)://, exec:, redis:), each returning a state, the latency and
  * a one-line detail. No call blocks past the timeout; nothing here keeps state
  * between runs (rise/fall counting is health.h). */
 #ifndef LL_PROBE_H
@@ -12,11 +12,14 @@
 typedef enum { PROBE_HEALTHY = 0, PROBE_DEGRADED = 1, PROBE_FAILED = 2 } probe_state;
 
 typedef struct probe_spec {
-    const char *target;        /* the configured probe: tcp://HOST:PORT, http(s)://..., exec:COMMAND */
+    const char *target;        /* the configured probe: tcp://HOST:PORT, http(s)://..., exec:COMMAND, redis:SOURCE */
     int64_t timeout_ms;        /* hard deadline for the whole check */
     const char *method;        /* http: NULL = GET */
     int expect_status;         /* http: 0 = any 2xx or 3xx */
     const char *body_contains; /* http: NULL = no check of the body */
+    /* redis:SOURCE: the source's address (HOST:PORT) and, when it has a password
+     * file, what the caller read from it (never from the configuration itself) */
+    const char *address, *user, *password;
 } probe_spec;
 
 typedef struct probe_result {

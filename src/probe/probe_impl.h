@@ -10,8 +10,13 @@ int64_t probe_now_ms(void);
 /* Sets state and a formatted detail (control characters replaced); returns 0. */
 int probe_set(probe_result *out, probe_state state, const char *fmt, ...) PRINTF(3, 4);
 
+/* Connects to HOST:PORT ([v6]:PORT) by the deadline: 0 with a non-blocking socket in
+ * *fd (out says "connected to ..."), or -1 with out failed and why. */
+int probe_tcp_connect(const char *host_port, int64_t deadline_ms, int *fd, probe_result *out);
+
 void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_http(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+void probe_redis(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_exec(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 
 #endif

@@ -63,8 +63,8 @@ static int remaining(int64_t deadline_ms)
     return left < 0 ? 0 : left > 600000 ? 600000 : (int)left;
 }
 
-/* 0 connected; else an errno (ETIMEDOUT at the deadline). */
-static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
+/* 0 and the non-blocking socket in *out; else an errno (ETIMEDOUT at the deadline). */
+static int connect_one(const struct addrinfo *ai, int64_t deadline_ms, int *out)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
@@ -85,38 +85,37 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
                 e = errno;
         }
     }
-    close(fd);
+    if (e)
+        close(fd);
+    else
+        *out = fd;
     return e;
 }
 
-static void try_addresses(const lookup *l, int64_t deadline_ms, probe_result *out)
+/* A connected socket in *fd, or -1 with out set. */
+static int try_addresses(const lookup *l, int64_t deadline_ms, int *fd, probe_result *out)
 {
     int e = ETIMEDOUT;
     for (const struct addrinfo *ai = l->cb.ar_result; ai && probe_now_ms() < deadline_ms; ai = ai->ai_next) {
-        e = connect_one(ai, deadline_ms);
-        if (!e) {
-            probe_set(out, PROBE_HEALTHY, "connected to %s:%s", l->host, l->port);
-            return;
-        }
+        e = connect_one(ai, deadline_ms, fd);
+        if (!e)
+            return probe_set(out, PROBE_HEALTHY, "connected to %s:%s", l->host, l->port);
     }
     if (e == ETIMEDOUT)
         probe_set(out, PROBE_FAILED, "connect to %s:%s: no answer within the timeout", l->host, l->port);
     else
         probe_set(out, PROBE_FAILED, "connect to %s:%s: %s", l->host, l->port, strerror(e));
+    return -1;
 }
 
-void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out)
+int probe_tcp_connect(const char *host_port, int64_t deadline_ms, int *fd, probe_result *out)
 {
-    (void)spec;
     lookup *l = calloc(1, sizeof *l);
-    if (!l) {
-        probe_set(out, PROBE_FAILED, "out of memory");
-        return;
-    }
-    if (split_host_port(rest, l) != 0) {
-        probe_set(out, PROBE_FAILED, "'%s' is not HOST:PORT", rest);
+    if (!l)
+        return probe_set(out, PROBE_FAILED, "out of memory"), -1;
+    if (split_host_port(host_port, l) != 0) {
         free(l);
-        return;
+        return probe_set(out, PROBE_FAILED, "'%s' is not HOST:PORT", host_port), -1;
     }
     l->hints = (struct addrinfo){.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     l->cb = (struct gaicb){.ar_name = l->host, .ar_service = l->port, .ar_request = &l->hints};
@@ -125,11 +124,10 @@ void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, pr
                            .sigev_value.sival_ptr = l};
     atomic_init(&l->refs, 2);
     if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
-        probe_set(out, PROBE_FAILED, "resolve %s: cannot start the lookup", l->host);
         free(l);
-        return;
+        return probe_set(out, PROBE_FAILED, "resolve %s: cannot start the lookup", host_port), -1;
     }
-    int r;
+    int r, rc = -1;
     for (;;) {
         int64_t left = deadline_ms - probe_now_ms();
         struct timespec ts = {.tv_sec = left > 0 ? left / 1000 : 0, .tv_nsec = left > 0 ? (left % 1000) * 1000000 : 0};
@@ -144,6 +142,15 @@ void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, pr
     else if (r != 0)
         probe_set(out, PROBE_FAILED, "resolve %s: %s", l->host, gai_strerror(r));
     else
-        try_addresses(l, deadline_ms, out);
+        rc = try_addresses(l, deadline_ms, fd, out);
     lookup_release(l);
+    return rc;
+}
+
+void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out)
+{
+    (void)spec;
+    int fd;
+    if (probe_tcp_connect(rest, deadline_ms, &fd, out) == 0)
+        close(fd);
 }

@@ -232,6 +232,87 @@ static void exec_deadline_kills_the_group(void **state)
     assert_true(r.latency_ms < 1300);
 }
 
+static probe_result run_redis(const char *address, const char *password, int64_t timeout_ms)
+{
+    probe_spec spec = {.target = "redis:cache", .timeout_ms = timeout_ms, .address = address, .password = password};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    return r;
+}
+
+/* A real redis-server (with a password), a closed port, and a peer that accepts the
+ * connection but never answers: the last fails at the deadline. */
+static void redis_ping_role_and_deadline(void **state)
+{
+    fixture *f = *state;
+    if (access("/usr/bin/redis-server", X_OK) != 0)
+        skip();
+    char address[64], arg[64];
+    int port = free_port(NULL);
+    snprintf(address, sizeof address, "127.0.0.1:%d", port);
+    snprintf(arg, sizeof arg, "%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/usr/bin/redis-server", "redis-server", "--port", arg, "--bind", "127.0.0.1", "--save", "",
+              "--appendonly", "no", "--requirepass", "s3cret", "--dir", f->dir, "--loglevel", "warning",
+              (char *)NULL);
+        _exit(127);
+    }
+    probe_result r = {0};
+    for (int i = 0; i < 100; i++) { /* until it listens */
+        r = run_redis(address, "s3cret", 500);
+        if (r.state == PROBE_HEALTHY)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(r.state, PROBE_HEALTHY);
+    assert_string_equal(r.detail, "primary");
+    r = run_redis(address, "wrong", 1000);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "AUTH: WRONGPASS"));
+    assert_null(strstr(r.detail, "wrong")); /* the password is not echoed */
+    r = run_redis(address, NULL, 1000);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "PING: NOAUTH"));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    r = run_redis(address, "s3cret", 1000);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "Connection refused"));
+    /* a replica whose master is gone answers, degraded */
+    char replica[64], arg2[64];
+    int port2 = free_port(NULL);
+    snprintf(replica, sizeof replica, "127.0.0.1:%d", port2);
+    snprintf(arg2, sizeof arg2, "%d", port2);
+    pid = fork();
+    if (pid == 0) {
+        execl("/usr/bin/redis-server", "redis-server", "--port", arg2, "--bind", "127.0.0.1", "--save", "",
+              "--appendonly", "no", "--replicaof", "127.0.0.1", arg, "--dir", f->dir, "--loglevel", "warning",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        r = run_redis(replica, NULL, 500);
+        if (r.state != PROBE_FAILED)
+            break;
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    if (r.state != PROBE_DEGRADED || !strstr(r.detail, "replica of 127.0.0.1:") || !strstr(r.detail, ", link conn"))
+        fail_msg("replica without its master: %s '%s'", probe_state_name(r.state), r.detail);
+    int fd;
+    snprintf(address, sizeof address, "127.0.0.1:%d", free_port(&fd)); /* accepts, never answers */
+    r = run_redis(address, NULL, 400);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "PING: no answer within the timeout"));
+    assert_true(r.latency_ms >= 350 && r.latency_ms < 1500);
+    close(fd);
+    r = run_redis("unix:/nonexistent/redis.sock", NULL, 400);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "connect to unix:/nonexistent/redis.sock"));
+}
+
 static void unknown_kinds_are_refused(void **state)
 {
     (void)state;
@@ -253,6 +334,7 @@ int main(void)
         cmocka_unit_test(tcp_open_closed_and_bad),
         cmocka_unit_test(exec_exit_codes),
         cmocka_unit_test(exec_deadline_kills_the_group),
+        cmocka_unit_test(redis_ping_role_and_deadline),
         cmocka_unit_test(unknown_kinds_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
