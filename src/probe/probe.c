@@ -42,6 +42,7 @@ static const struct {
     {"https://", 1, probe_http},
     {"exec:", 0, probe_exec},
     {"redis:", 0, probe_redis},
+    {"postgres:", 0, probe_postgres},
 };
 
 int probe_run(const probe_spec *spec, probe_result *out)
@@ -59,7 +60,7 @@ int probe_run(const probe_spec *spec, probe_result *out)
         out->latency_ms = probe_now_ms() - start;
         return 0;
     }
-    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:)",
+    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:)",
                    spec->target);
 }
 

@@ -1,5 +1,5 @@
 /* probe — one health check of a service with a hard deadline: one table of functions
- * per probe kind (tcp://, http(s)://, exec:, redis:), each returning a state, the latency and
+ * per probe kind (tcp://, http(s)://, exec:, redis:, postgres:), each returning a state, the latency and
  * a one-line detail. No call blocks past the timeout; nothing here keeps state
  * between runs (rise/fall counting is health.h). */
 #ifndef LL_PROBE_H
@@ -20,6 +20,8 @@ typedef struct probe_spec {
     /* redis:SOURCE: the source's address (HOST:PORT) and, when it has a password
      * file, what the caller read from it (never from the configuration itself) */
     const char *address, *user, *password;
+    /* postgres:SOURCE: the source's conninfo (no password in it: libpq reads PGPASSFILE) */
+    const char *conninfo;
 } probe_spec;
 
 typedef struct probe_result {

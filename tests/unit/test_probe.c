@@ -29,7 +29,9 @@ static const char server_py[] =
     "    def do_POST(self): self.answer(201, b'made')\n"
     "    def do_HEAD(self):\n"
     "        self.send_response(200); self.send_header('Content-Length', '5'); self.end_headers()\n"
-    "class S(socketserver.ThreadingMixIn, http.server.HTTPServer): daemon_threads = True\n"
+    "class S(socketserver.ThreadingMixIn, http.server.HTTPServer):\n"
+    "    daemon_threads = True\n"
+    "    def handle_error(self, *a): pass  # probes that connect and hang up\n"
     "s = S(('127.0.0.1', 0), H)\n"
     "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
     "import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
@@ -232,6 +234,14 @@ static void exec_deadline_kills_the_group(void **state)
     assert_true(r.latency_ms < 1300);
 }
 
+/* In a child: its chatter (redis-server's warnings) off the test's output. */
+static void quiet(void)
+{
+    int nul = open("/dev/null", O_WRONLY);
+    dup2(nul, 1);
+    dup2(nul, 2);
+}
+
 static probe_result run_redis(const char *address, const char *password, int64_t timeout_ms)
 {
     probe_spec spec = {.target = "redis:cache", .timeout_ms = timeout_ms, .address = address, .password = password};
@@ -253,6 +263,7 @@ static void redis_ping_role_and_deadline(void **state)
     snprintf(arg, sizeof arg, "%d", port);
     pid_t pid = fork();
     if (pid == 0) {
+        quiet();
         execl("/usr/bin/redis-server", "redis-server", "--port", arg, "--bind", "127.0.0.1", "--save", "",
               "--appendonly", "no", "--requirepass", "s3cret", "--dir", f->dir, "--loglevel", "warning",
               (char *)NULL);
@@ -286,6 +297,7 @@ static void redis_ping_role_and_deadline(void **state)
     snprintf(arg2, sizeof arg2, "%d", port2);
     pid = fork();
     if (pid == 0) {
+        quiet();
         execl("/usr/bin/redis-server", "redis-server", "--port", arg2, "--bind", "127.0.0.1", "--save", "",
               "--appendonly", "no", "--replicaof", "127.0.0.1", arg, "--dir", f->dir, "--loglevel", "warning",
               (char *)NULL);
@@ -313,6 +325,60 @@ static void redis_ping_role_and_deadline(void **state)
     assert_non_null(strstr(r.detail, "connect to unix:/nonexistent/redis.sock"));
 }
 
+static probe_result run_pg(const char *conninfo, int64_t timeout_ms)
+{
+    probe_spec spec = {.target = "postgres:main-db", .timeout_ms = timeout_ms, .conninfo = conninfo};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    return r;
+}
+
+/* Starts a PostgreSQL 15 in dir on port as the postgres user (it refuses root), as
+ * tests/system/pg.sh does; 0 when it runs. */
+static int pg_start(const char *dir, int port)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "set -e; B=/usr/lib/postgresql/15/bin; test -x $B/postgres; id -u postgres >/dev/null;"
+             "mkdir -p %s/pg; chown postgres %s/pg; chmod 755 %s;"
+             "R='setpriv --reuid=postgres --regid=postgres --init-groups --';"
+             "$R $B/initdb -D %s/pg -A trust -U postgres --no-sync >/dev/null 2>&1;"
+             "printf \"listen_addresses='127.0.0.1'\\nport=%d\\nunix_socket_directories='%s/pg'\\nfsync=off\\n\" "
+             ">> %s/pg/postgresql.conf;"
+             "$R $B/pg_ctl -D %s/pg -l %s/pg/log -w -t 60 start >/dev/null",
+             dir, dir, dir, dir, port, dir, dir, dir, dir);
+    return system(cmd);
+}
+
+/* A real server (primary), a closed port, and a peer that accepts and never answers. */
+static void postgres_select_and_deadline(void **state)
+{
+    fixture *f = *state;
+    char conninfo[256], cmd[600];
+    int port = free_port(NULL);
+    if (pg_start(f->dir, port) != 0)
+        skip();
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres dbname=postgres", port);
+    probe_result r = run_pg(conninfo, 3000);
+    snprintf(cmd, sizeof cmd, "setpriv --reuid=postgres --regid=postgres --init-groups -- /usr/lib/postgresql/15/bin/pg_ctl "
+             "-D %s/pg -m immediate -w stop >/dev/null", f->dir);
+    assert_int_equal(system(cmd), 0);
+    if (r.state != PROBE_HEALTHY || strcmp(r.detail, "primary"))
+        fail_msg("running server: %s '%s'", probe_state_name(r.state), r.detail);
+    r = run_pg(conninfo, 1000);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "connect: "));
+    int fd;
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres", free_port(&fd));
+    r = run_pg(conninfo, 400);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "connect: no answer within the timeout"));
+    assert_true(r.latency_ms >= 350 && r.latency_ms < 1500);
+    close(fd);
+    r = run_pg("host=127.0.0.1 port=notaport", 400);
+    assert_int_equal(r.state, PROBE_FAILED);
+}
+
 static void unknown_kinds_are_refused(void **state)
 {
     (void)state;
@@ -335,6 +401,7 @@ int main(void)
         cmocka_unit_test(exec_exit_codes),
         cmocka_unit_test(exec_deadline_kills_the_group),
         cmocka_unit_test(redis_ping_role_and_deadline),
+        cmocka_unit_test(postgres_select_and_deadline),
         cmocka_unit_test(unknown_kinds_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
