@@ -10,7 +10,7 @@
 typedef struct config config;
 
 typedef struct config_watch {
-    char *node, *listen, *state_dir;
+    char *node, *listen, *state_dir; /* NULL when not set: the host name, no HTTP, the default folder */
     int64_t loop; /* seconds */
 } config_watch;
 
