@@ -43,6 +43,7 @@ static const struct {
     {"exec:", 0, probe_exec},
     {"redis:", 0, probe_redis},
     {"postgres:", 0, probe_postgres},
+    {"registry:", 0, probe_registry},
 };
 
 int probe_run(const probe_spec *spec, probe_result *out)
@@ -60,7 +61,7 @@ int probe_run(const probe_spec *spec, probe_result *out)
         out->latency_ms = probe_now_ms() - start;
         return 0;
     }
-    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:)",
+    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:, registry:)",
                    spec->target);
 }
 

@@ -1,5 +1,6 @@
 /* probe — one health check of a service with a hard deadline: one table of functions
- * per probe kind (tcp://, http(s)://, exec:, redis:, postgres:), each returning a state, the latency and
+ * per probe kind (tcp://, http(s)://, exec:, redis:, postgres:,
+ * registry:), each returning a state, the latency and
  * a one-line detail. No call blocks past the timeout; nothing here keeps state
  * between runs (rise/fall counting is health.h). */
 #ifndef LL_PROBE_H

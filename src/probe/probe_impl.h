@@ -16,6 +16,9 @@ int probe_tcp_connect(const char *host_port, int64_t deadline_ms, int *fd, probe
 
 void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_http(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+/* expect_status of registry probes: 200 or 401 */
+#define PROBE_REGISTRY_STATUS (-401)
+void probe_registry(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_redis(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_postgres(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_exec(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);

@@ -22,6 +22,9 @@ static const char server_py[] =
     "        self.end_headers(); self.wfile.write(body)\n"
     "    def do_GET(self):\n"
     "        if self.path == '/slow': time.sleep(3)\n"
+    "        if self.path == '/reg/v2/': return self.answer(401, b'{}')\n"
+    "        if self.path == '/open/v2/': return self.answer(200, b'{}')\n"
+    "        if self.path == '/broken/v2/': return self.answer(500, b'{}')\n"
     "        if self.path == '/fail': return self.answer(500, b'broken')\n"
     "        if self.path == '/moved': return self.answer(301, b'')\n"
     "        if self.path == '/big': return self.answer(200, b'x' * 300000 + b'status: ok')\n"
@@ -138,6 +141,28 @@ static void http_deadline(void **state)
     snprintf(url, sizeof url, "http://user:secret@127.0.0.1:%d/fail", f->port);
     r = run(url, 2000, NULL, 0, NULL);
     assert_null(strstr(r.detail, "secret"));
+}
+
+/* registry:URL asks URL/v2/: 200 or 401 (a login wanted) mean it serves. */
+static void registry_v2(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *path;
+        probe_state want;
+        const char *detail;
+    } cases[] = {
+        {"/reg", PROBE_HEALTHY, "HTTP 401 from /v2/"},
+        {"/open/", PROBE_HEALTHY, "HTTP 200 from /v2/"},
+        {"/broken", PROBE_FAILED, "HTTP 500 from /v2/, expected 200 or 401"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char url[128];
+        snprintf(url, sizeof url, "registry:http://127.0.0.1:%d%s", f->port, cases[i].path);
+        probe_result r = run(url, 2000, NULL, 0, NULL);
+        if (r.state != cases[i].want || strcmp(r.detail, cases[i].detail))
+            fail_msg("case %zu (%s): %s '%s'", i, url, probe_state_name(r.state), r.detail);
+    }
 }
 
 static int free_port(int *listening)
@@ -397,6 +422,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_status_and_body),
         cmocka_unit_test(http_deadline),
+        cmocka_unit_test(registry_v2),
         cmocka_unit_test(tcp_open_closed_and_bad),
         cmocka_unit_test(exec_exit_codes),
         cmocka_unit_test(exec_deadline_kills_the_group),
