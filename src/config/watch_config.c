@@ -209,6 +209,19 @@ static int http_key(config_service *s, int line, const char *key, const char *v,
     }
     if (!strcmp(key, "http-body"))
         return set_text(&s->http_body, key, v, err, cap);
+    if (!strcmp(key, "http-header")) {
+        const char *colon = strchr(v, ':');
+        if (!colon || colon == v || strcspn(v, " \t") < (size_t)(colon - v) || strpbrk(v, "\r\n"))
+            return bad(err, cap, "http-header: '%s' is not 'Name: value'", v);
+        char **h = realloc(s->http_headers, (s->nheaders + 1) * sizeof *h);
+        if (!h)
+            return bad(err, cap, "out of memory");
+        s->http_headers = h;
+        if (!(h[s->nheaders] = strdup(v)))
+            return bad(err, cap, "out of memory");
+        s->nheaders++;
+        return 0;
+    }
     return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, s->name);
 }
 
@@ -404,7 +417,7 @@ static int check_service(const config *c, const config_service *s, int *line, ch
     }
     if (s->http_line && strncmp(s->probe, "http://", 7) && strncmp(s->probe, "https://", 8)) {
         *line = s->http_line;
-        return bad(err, cap, "[service \"%s\"]: http-method, http-status and http-body need an http(s):// probe",
+        return bad(err, cap, "[service \"%s\"]: http-method, -status, -body and -header need an http(s):// probe",
                    s->name);
     }
     *line = s->probe_line;
@@ -487,6 +500,9 @@ void watch_config_free(config *c)
         free(s->recover_command);
         free(s->http_method);
         free(s->http_body);
+        for (size_t h = 0; h < s->nheaders; h++)
+            free(s->http_headers[h]);
+        free(s->http_headers);
         for (size_t d = 0; d < s->ndeps; d++)
             free(s->depends_on[d]);
         free(s->depends_on);

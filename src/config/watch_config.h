@@ -30,6 +30,8 @@ typedef struct config_service {
     size_t ndeps;
     char *http_method, *http_body; /* http-method (default GET), http-body: a substring */
     int http_status;               /* http-status; 0 = any 2xx or 3xx */
+    char **http_headers;           /* http-header = Name: value (repeatable) */
+    size_t nheaders;
     int http_line;                 /* the last http-* key, for the check that the probe is http */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */

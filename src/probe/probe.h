@@ -6,6 +6,7 @@
 #ifndef LL_PROBE_H
 #define LL_PROBE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/err.h"
@@ -18,6 +19,8 @@ typedef struct probe_spec {
     const char *method;        /* http: NULL = GET */
     int expect_status;         /* http: 0 = any 2xx or 3xx */
     const char *body_contains; /* http: NULL = no check of the body */
+    const char *const *headers; /* http: "Name: value" lines sent with the request */
+    size_t nheaders;
     /* redis:SOURCE: the source's address (HOST:PORT) and, when it has a password
      * file, what the caller read from it (never from the configuration itself) */
     const char *address, *user, *password;

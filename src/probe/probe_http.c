@@ -29,7 +29,8 @@ static size_t keep_body(char *ptr, size_t size, size_t n, void *user)
     return len;
 }
 
-static int configure(CURL *h, const probe_spec *spec, const char *url, long timeout_ms, body *b)
+static int configure(CURL *h, const probe_spec *spec, const char *url, long timeout_ms, body *b,
+                     struct curl_slist *headers)
 {
     const char *method = spec->method ? spec->method : "GET";
     int bad = curl_easy_setopt(h, CURLOPT_URL, url) || curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
@@ -38,7 +39,8 @@ static int configure(CURL *h, const probe_spec *spec, const char *url, long time
               curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body) || curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
-              curl_easy_setopt(h, CURLOPT_USERAGENT, "lifeline-probe");
+              curl_easy_setopt(h, CURLOPT_USERAGENT, "lifeline-probe") ||
+              (headers && curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers));
     if (!strcmp(method, "HEAD"))
         bad = bad || curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET"))
@@ -90,9 +92,16 @@ void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, pr
     int64_t left = deadline_ms - probe_now_ms();
     body *b = calloc(1, sizeof *b);
     CURL *h = curl_easy_init();
-    if (!b || !h || left <= 0) {
-        probe_set(out, PROBE_FAILED, !b || !h ? "out of memory" : "no time left");
-    } else if (configure(h, spec, url, (long)left, b)) {
+    struct curl_slist *headers = NULL;
+    int no_memory = !b || !h;
+    for (size_t i = 0; !no_memory && i < spec->nheaders; i++) {
+        struct curl_slist *more = curl_slist_append(headers, spec->headers[i]);
+        no_memory = !more;
+        headers = more ? more : headers;
+    }
+    if (no_memory || left <= 0) {
+        probe_set(out, PROBE_FAILED, no_memory ? "out of memory" : "no time left");
+    } else if (configure(h, spec, url, (long)left, b, headers)) {
         probe_set(out, PROBE_FAILED, "libcurl refused the request's options");
     } else {
         CURLcode rc = curl_easy_perform(h);
@@ -107,5 +116,6 @@ void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, pr
     }
     if (h)
         curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
     free(b);
 }

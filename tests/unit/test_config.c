@@ -182,6 +182,7 @@ static void watch_sections_parse(void **state)
                        "stop-command = docker compose -p production stop backend\n"
                        "depends-on = db redis\nmax-recoveries = 3/1h\n"
                        "http-method = HEAD\nhttp-status = 204\nhttp-body = ok\n"
+                       "http-header = Host: backend.internal\nhttp-header = X-Probe: 1\n"
                        "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
                        "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
                        "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
@@ -213,6 +214,8 @@ static void watch_sections_parse(void **state)
     assert_string_equal(b->http_method, "HEAD");
     assert_int_equal(b->http_status, 204);
     assert_string_equal(b->http_body, "ok");
+    assert_int_equal(b->nheaders, 2);
+    assert_string_equal(b->http_headers[1], "X-Probe: 1");
     const config_service *p = config_service_find(c, "port");
     assert_int_equal(p->fall, 3); /* defaults */
     assert_int_equal(p->rise, 2);
@@ -288,7 +291,10 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 99\n", "w.conf:3", "http-status: '99' is not an HTTP status"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 600\n", "w.conf:3", "http-status: '600'"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-body =\n", "w.conf:3", "http-body: empty value"},
-        {"[service \"a\"]\nprobe = http://h/\nhttp-header = x\n", "w.conf:3", "unknown key 'http-header'"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-header = x\n", "w.conf:3", "http-header: 'x' is not 'Name: value'"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-header = : v\n", "w.conf:3", "is not 'Name: value'"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-header = X Y: v\n", "w.conf:3", "is not 'Name: value'"},
+        {"[service \"a\"]\nprobe = http://h/\nhttp-headers = X: v\n", "w.conf:3", "unknown key 'http-headers'"},
         {"[service \"a\"]\nprobe = tcp://h:1\nhttp-status = 200\n", "w.conf:3", "need an http(s):// probe"},
         {"[notify \"n\"]\ntype = pager\n", "w.conf:2", "type: unknown value 'pager'"},
         {"[notify \"n\"]\ntype = webhook\nformat = xml\n", "w.conf:3", "format: unknown value 'xml'"},

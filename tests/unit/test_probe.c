@@ -22,6 +22,7 @@ static const char server_py[] =
     "        self.end_headers(); self.wfile.write(body)\n"
     "    def do_GET(self):\n"
     "        if self.path == '/slow': time.sleep(3)\n"
+    "        if self.path == '/hdr': return self.answer(200, self.headers.get('X-Probe', 'none').encode())\n"
     "        if self.path == '/reg/v2/': return self.answer(401, b'{}')\n"
     "        if self.path == '/open/v2/': return self.answer(200, b'{}')\n"
     "        if self.path == '/broken/v2/': return self.answer(500, b'{}')\n"
@@ -125,6 +126,23 @@ static void http_status_and_body(void **state)
         if (r.state != cases[i].want || !strstr(r.detail, cases[i].detail))
             fail_msg("case %zu (%s): %s '%s'", i, url, probe_state_name(r.state), r.detail);
     }
+}
+
+/* http-header lines reach the service. */
+static void http_headers(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    const char *headers[] = {"X-Probe: from-lifeline", "Accept: text/plain"};
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hdr", f->port);
+    probe_spec spec = {.target = url, .timeout_ms = 2000, .body_contains = "from-lifeline", .headers = headers,
+                       .nheaders = 2};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    assert_int_equal(r.state, PROBE_HEALTHY);
+    spec.nheaders = 0;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    assert_int_equal(r.state, PROBE_FAILED);
 }
 
 /* A slow answer fails at the timeout, not when the server gets round to it. */
@@ -422,6 +440,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_status_and_body),
         cmocka_unit_test(http_deadline),
+        cmocka_unit_test(http_headers),
         cmocka_unit_test(registry_v2),
         cmocka_unit_test(tcp_open_closed_and_bad),
         cmocka_unit_test(exec_exit_codes),
