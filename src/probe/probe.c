@@ -4,10 +4,12 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "../core/pool.h"
 #include "probe_impl.h"
 
 int64_t probe_now_ms(void)
@@ -63,6 +65,35 @@ int probe_run(const probe_spec *spec, probe_result *out)
     }
     return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:, registry:)",
                    spec->target);
+}
+
+typedef struct probe_job {
+    const probe_spec *spec;
+    probe_result *out;
+} probe_job;
+
+static int run_job(void *arg, unsigned worker)
+{
+    (void)worker;
+    probe_job *j = arg;
+    if (probe_run(j->spec, j->out) != 0)
+        probe_set(j->out, PROBE_FAILED, "%s", err_msg());
+    return 0;
+}
+
+int probe_run_all(pool *p, const probe_spec *specs, size_t n, probe_result *results)
+{
+    probe_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!jobs)
+        return err_set(ERR_FATAL, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        jobs[i] = (probe_job){.spec = &specs[i], .out = &results[i]};
+        rc = pool_submit(p, run_job, &jobs[i]);
+    }
+    int wrc = pool_wait(p); /* always: no job may still point into jobs when it is freed */
+    free(jobs);
+    return rc ? rc : wrc;
 }
 
 const char *probe_state_name(probe_state s)

@@ -42,4 +42,10 @@ void probe_global_cleanup(void);
 int probe_run(const probe_spec *spec, probe_result *out) WUR;
 const char *probe_state_name(probe_state s);
 
+typedef struct pool pool;
+/* Runs n checks at once on the pool's threads and waits for all: the whole takes
+ * about the longest timeout, not their sum. A spec probe_run refuses gives a failed
+ * result naming why, so one bad spec spoils nothing else. results[i] is specs[i]'s. */
+int probe_run_all(pool *p, const probe_spec *specs, size_t n, probe_result *results) WUR;
+
 #endif

@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
+#include "core/pool.h"
 #include "probe/probe.h"
 
 static const char server_py[] =
@@ -422,6 +424,34 @@ static void postgres_select_and_deadline(void **state)
     assert_int_equal(r.state, PROBE_FAILED);
 }
 
+/* Checks run side by side: eight 400 ms checks and one that hangs past its 600 ms
+ * timeout take about 600 ms on eight threads, not 3.8 s; each result is its own. */
+static void checks_run_concurrently(void **state)
+{
+    (void)state;
+    probe_spec specs[10];
+    probe_result results[10];
+    for (int i = 0; i < 8; i++)
+        specs[i] = (probe_spec){.target = i % 2 ? "exec:sleep 0.4; exit 1" : "exec:sleep 0.4", .timeout_ms = 2000};
+    specs[8] = (probe_spec){.target = "exec:sleep 30", .timeout_ms = 600};
+    specs[9] = (probe_spec){.target = "gopher://x", .timeout_ms = 600};
+    pool *p;
+    assert_int_equal(pool_new(8, 16, &p), 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(probe_run_all(p, specs, 10, results), 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    pool_free(&p);
+    int64_t ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    assert_true(ms < 2000);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(results[i].state, i % 2 ? PROBE_DEGRADED : PROBE_HEALTHY);
+    assert_int_equal(results[8].state, PROBE_FAILED);
+    assert_non_null(strstr(results[8].detail, "timeout"));
+    assert_int_equal(results[9].state, PROBE_FAILED);
+    assert_non_null(strstr(results[9].detail, "probe 'gopher://x': not a kind"));
+}
+
 static void unknown_kinds_are_refused(void **state)
 {
     (void)state;
@@ -447,6 +477,7 @@ int main(void)
         cmocka_unit_test(exec_deadline_kills_the_group),
         cmocka_unit_test(redis_ping_role_and_deadline),
         cmocka_unit_test(postgres_select_and_deadline),
+        cmocka_unit_test(checks_run_concurrently),
         cmocka_unit_test(unknown_kinds_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
