@@ -87,13 +87,16 @@ static int objectives_key(config *c, const char *key, const char *v, char *err, 
  * registry:http(s)://HOST... The sources are checked once the whole file is read. */
 static int probe_syntax(const char *v, char *err, size_t cap)
 {
-    if (!strncmp(v, "registry:", 9))
+    int registry = !strncmp(v, "registry:", 9);
+    if (registry)
         v += 9;
     const char *rest = NULL;
     if (!strncmp(v, "http://", 7))
         rest = v + 7;
     else if (!strncmp(v, "https://", 8))
         rest = v + 8;
+    if (registry && !rest)
+        return bad(err, cap, "probe: registry:'%s' is not an http:// or https:// URL", v);
     if (rest) {
         if (!rest[0] || rest[0] == '/' || rest[0] == ':' || strpbrk(v, " \t"))
             return bad(err, cap, "probe: '%s' has no host", v);

@@ -37,8 +37,9 @@ static int spawn(const char *command, int out_fd, pid_t *pid)
     return rc;
 }
 
-/* Reads what is there of the output into line (first line only), without blocking. */
-static void drain(int fd, char *line, size_t cap, size_t *len)
+/* Reads what is there of the output into line (first line only), without blocking;
+ * 1 at the end of the output. */
+static int drain(int fd, char *line, size_t cap, size_t *len)
 {
     char buf[512];
     ssize_t n;
@@ -49,6 +50,7 @@ static void drain(int fd, char *line, size_t cap, size_t *len)
             else
                 line[(*len)++] = buf[i];
         }
+    return n == 0;
 }
 
 /* Waits for the child until the deadline, reading its output; 1 when it exited. */
@@ -62,8 +64,10 @@ static int wait_child(int pidfd, int out_fd, int64_t deadline_ms, char *line, si
         int n = poll(p, out_fd >= 0 ? 2 : 1, left > 600000 ? 600000 : (int)left);
         if (n < 0 && errno != EINTR)
             return 0;
-        if (n > 0 && (p[1].revents & (POLLIN | POLLHUP)))
-            drain(out_fd, line, cap, len);
+        /* once the output is closed, only the exit is waited for (a closed pipe
+         * would wake poll at once, again and again) */
+        if (n > 0 && out_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)) && drain(out_fd, line, cap, len))
+            out_fd = -1;
         if (n > 0 && (p[0].revents & POLLIN))
             return 1;
     }
