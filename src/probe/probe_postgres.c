@@ -54,7 +54,8 @@ static void query(PGconn *c, int64_t deadline_ms, probe_result *out)
 {
     static const char sql[] = "select pg_is_in_recovery(), "
                               "extract(epoch from now() - pg_last_xact_replay_timestamp())::int";
-    if (!PQsendQuery(c, sql) || PQsetnonblocking(c, 1) != 0) {
+    /* non-blocking first: the send may not wait either */
+    if (PQsetnonblocking(c, 1) != 0 || !PQsendQuery(c, sql)) {
         why(c, "select", out);
         return;
     }
