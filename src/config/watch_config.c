@@ -367,7 +367,9 @@ const config_service *config_service_find(const config *c, const char *name)
 /* postgres:SOURCE and redis:SOURCE must name a [source] of that type. */
 static int probe_source(const config *c, const config_service *s, char *err, size_t cap)
 {
-    const char *kind = !strncmp(s->probe, "postgres:", 9) ? "postgres" : !strncmp(s->probe, "redis:", 6) ? "redis" : NULL;
+    const char *kind = !strncmp(s->probe, "postgres:", 9) ? "postgres"
+                       : !strncmp(s->probe, "redis:", 6)  ? "redis"
+                                                          : NULL;
     if (!kind)
         return 0;
     const char *source = s->probe + strlen(kind) + 1, *type = NULL;

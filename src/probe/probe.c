@@ -63,7 +63,9 @@ int probe_run(const probe_spec *spec, probe_result *out)
         out->latency_ms = probe_now_ms() - start;
         return 0;
     }
-    return err_set(ERR_USAGE, "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:, registry:)",
+    return err_set(ERR_USAGE,
+                   "probe '%s': not a kind this build runs (tcp://, http://, https://, exec:, redis:, postgres:, "
+                   "registry:)",
                    spec->target);
 }
 
