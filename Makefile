@@ -59,6 +59,7 @@ check: build unit system fuzz
 bench: build
 	scripts/install-deps --bench
 	bench/run $(BUILD)/lifeline
+	bench/restore-busy $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
 
