@@ -21,7 +21,7 @@ out = ['<!-- bench:begin -->',
        'the dataset is in the page cache for every tool; repositories hold what each tool\'s writes left',
        'there (lifeline writes packs with O_DIRECT, so its restores and checks read them from disk).',
        'Nothing is deleted while measuring; restores go to fresh folders.', '',
-       '| step | ' + ' | '.join('%s s (MB/s) | %s RSS MiB' % (t, t) for t in tools) +
+       '| step | ' + ' | '.join('%s s (MiB/s) | %s RSS MiB' % (t, t) for t in tools) +
        (' | lifeline vs restic |' if 'restic' in r and 'lifeline' in r else ' |'),
        '|---' * (1 + 2 * len(tools) + (1 if 'restic' in r and 'lifeline' in r else 0)) + '|']
 for key, name in steps:

@@ -126,17 +126,16 @@ static int list_seqs(repo *r, head_ctx *h)
     return rc;
 }
 
-static char *build_json(const audit_event *e, uint64_t seq, const uint8_t prev[32], cJSON *brk)
+void audit_event_fields(cJSON *o, const audit_event *e)
 {
-    char t[64], hex[65], host[256] = "";
+    char t[64], host[256] = "";
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     text_time(ts.tv_sec, ts.tv_nsec, t, sizeof t);
     gethostname(host, sizeof host - 1);
     struct passwd *pw = getpwuid(geteuid());
     const char *sudo = getenv("SUDO_USER");
-    cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray(), *ids = cJSON_CreateArray();
-    cJSON_AddNumberToObject(o, "seq", (double)seq);
+    cJSON *a = cJSON_CreateArray(), *ids = cJSON_CreateArray();
     cJSON_AddStringToObject(o, "time", t);
     cJSON_AddStringToObject(o, "user", pw ? pw->pw_name : "?");
     if (sudo)
@@ -152,6 +151,14 @@ static char *build_json(const audit_event *e, uint64_t seq, const uint8_t prev[3
     for (size_t i = 0; i < e->nids; i++)
         cJSON_AddItemToArray(ids, cJSON_CreateString(e->ids[i]));
     cJSON_AddItemToObject(o, "ids", ids);
+}
+
+static char *build_json(const audit_event *e, uint64_t seq, const uint8_t prev[32], cJSON *brk)
+{
+    char hex[65];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "seq", (double)seq);
+    audit_event_fields(o, e);
     text_hex(prev, 32, hex);
     cJSON_AddStringToObject(o, "prev", hex);
     if (brk) /* chains from the record before the first of these, not from seq - 1 */

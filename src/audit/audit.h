@@ -6,6 +6,7 @@
 #ifndef LL_AUDIT_H
 #define LL_AUDIT_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "../repo/repo.h"
@@ -20,6 +21,11 @@ typedef struct audit_event {
     char *const *ids;    /* ids touched (snapshots, keys...) */
     size_t nids;
 } audit_event;
+
+/* What a record says of an event (time, user, host, pid, command, args, exit,
+ * outcome, ids), added to o: the one description of a record's fields, used by
+ * chained records and by the local-only ones a read-only repository leaves. */
+void audit_event_fields(cJSON *o, const audit_event *e);
 
 /* The local copy's path: $LIFELINE_STATE_DIR, else /var/lib/lifeline for root,
  * else $XDG_STATE_HOME/lifeline or ~/.local/state/lifeline. */

@@ -329,32 +329,17 @@ const char *cli_repo_unwritable(cli *c)
     return access(repo_location(c->r), W_OK) != 0 ? "the repository cannot be written by this user" : NULL;
 }
 
-static cJSON *string_array(char *const *v, size_t n)
-{
-    return n ? cJSON_CreateStringArray((const char *const *)v, (int)n) : cJSON_CreateArray();
-}
-
 int cli_audit_unmirrored(cli *c, const audit_event *e, const char *why, char *path, size_t cap)
 {
-    char t[64], host[256] = "";
     int rc = audit_local_path(c->r, path, cap);
     if (rc)
         return rc;
     size_t n = strlen(path);
     if (snprintf(path + n, cap - n, ".unmirrored") >= (int)(cap - n))
         return err_set(ERR_FATAL, "state path too long: %s", path);
-    text_time((int64_t)time(NULL), 0, t, sizeof t);
-    gethostname(host, sizeof host - 1);
-    /* the fields of a chained record that say what happened, without seq, prev, MAC */
+    /* the fields of a chained record, without seq, prev and MAC */
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "time", t);
-    cJSON_AddStringToObject(o, "host", host);
-    cJSON_AddNumberToObject(o, "pid", (double)getpid());
-    cJSON_AddStringToObject(o, "command", e->command);
-    cJSON_AddItemToObject(o, "args", string_array(e->args, (size_t)e->nargs));
-    cJSON_AddNumberToObject(o, "exit", e->exit_code);
-    cJSON_AddStringToObject(o, "outcome", e->message ? e->message : "");
-    cJSON_AddItemToObject(o, "ids", string_array(e->ids, e->nids));
+    audit_event_fields(o, e);
     cJSON_AddBoolToObject(o, "mirrored", 0);
     cJSON_AddStringToObject(o, "not_mirrored_because", why);
     char *line = cJSON_PrintUnformatted(o);

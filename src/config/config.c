@@ -159,6 +159,25 @@ typedef struct line_reader {
     parse_ctx *p;
 } line_reader;
 
+/* What inih (Debian's build) would silently change, refused with the line instead:
+ * a line cut at its buffer's length, an indented line (read as the continuation of
+ * the key above, whose value it replaces), and " ;" in a value (an inline comment
+ * there: "stop-command = a ; b" would run only a). 1: the line is fine. */
+static int line_checked(parse_ctx *p, const char *l, int cap)
+{
+    size_t n = strlen(l);
+    const char *t = l + strspn(l, " \t");
+    if (n == (size_t)cap - 1 && l[n - 1] != '\n')
+        return fail(p, p->line, "line longer than %d bytes: the configuration reader cannot take it", cap - 2);
+    if (t > l && *t && *t != '\n' && *t != '\r' && *t != '#' && *t != ';')
+        return fail(p, p->line, "line starts with a space: continuation lines are not supported (write the value on "
+                                "one line, or put a long command in a script)");
+    if (*t != '#' && *t != ';' && *t != '[' && (strstr(t, " ;") || strstr(t, "\t;")))
+        return fail(p, p->line, "' ;' in a value starts a comment in this file format (put the commands in a "
+                                "script, or write ';' without a space before it)");
+    return 1;
+}
+
 static char *read_line(char *out, int cap, void *stream)
 {
     line_reader *lr = stream;
@@ -178,7 +197,7 @@ static char *read_line(char *out, int cap, void *stream)
         out[i] = '\0';
     }
     lr->p->line++;
-    return out;
+    return line_checked(lr->p, out, cap) ? out : NULL;
 }
 
 /* [repository]: each key and where its value goes. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "../core/text.h"
 #include "../source/wal.h"
 
@@ -83,10 +85,27 @@ int source_config_type(const config *c, const char *name, const char **type)
     return 0;
 }
 
-/* A connection string of the source: passwords belong in a password file. */
+/* A connection string of the source: passwords belong in a password file. libpq's
+ * own parser reads it, so the URI form (postgresql://u:secret@h/db) is caught too and
+ * a database named password_reset is not mistaken for one. */
 static int conninfo_check(const config *c, const char *name, const char *key, const char *ci)
 {
-    if (!strstr(ci, "password"))
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(ci, &why);
+    int has_password = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "password") && o->val && *o->val)
+            has_password = 1;
+    PQconninfoFree(opts);
+    if (!opts) {
+        if (why) /* libpq's message ends in a newline: one line here */
+            why[strcspn(why, "\n")] = '\0';
+        err_set(ERR_CONFIG, "source '%s' in %s: %s is not a libpq connection string: %s", name, file_of(c), key,
+                why ? why : "out of memory");
+        PQfreemem(why);
+        return ERR_CONFIG;
+    }
+    if (!has_password)
         return 0;
     err_set(ERR_CONFIG, "source '%s' in %s: %s must not hold a password", name, file_of(c), key);
     err_hint("put it in a password file (PGPASSFILE or ~/.pgpass of the user lifeline runs as)");

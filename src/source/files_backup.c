@@ -115,7 +115,13 @@ static int unchanged(backup_ctx *c, const tree_node *n, const tree_node *old)
 static void check_unchanged_while_read(backup_ctx *c, int fd, const char *path, const tree_node *n, uint64_t got)
 {
     struct stat st;
-    if (fstat(fd, &st) == 0 && got == n->size && (uint64_t)st.st_size == n->size && st.st_ino == n->inode &&
+    if (fstat(fd, &st) != 0) {
+        LOG_WARN("cannot stat %s after reading it: %s (stored as read, the snapshot is partial)", path,
+                 strerror(errno));
+        c->sum->files_failed++;
+        return;
+    }
+    if (got == n->size && (uint64_t)st.st_size == n->size && st.st_ino == n->inode &&
         st.st_mtim.tv_sec == n->mtime && (uint32_t)st.st_mtim.tv_nsec == n->mtime_ns &&
         st.st_ctim.tv_sec == n->ctime && (uint32_t)st.st_ctim.tv_nsec == n->ctime_ns)
         return;

@@ -156,8 +156,10 @@ static const char *path_rel(const restore_ctx *c)
 /* One line per entry that could not be restored; kept for --json when asked. */
 static void restore_fail(restore_ctx *c, int damaged, const char *path, const char *why)
 {
+    char line[PATH_MAX + 1100];
+    snprintf(line, sizeof line, "restore %s: %s", path, why);
     pthread_mutex_lock(&c->mu);
-    fprintf(stderr, "error: restore %s: %s\n", path, why);
+    log_line("error: ", line); /* names from the snapshot: control characters escaped */
     files_restore_stats *st = c->st;
     st->errors++;
     if (damaged)

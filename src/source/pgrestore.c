@@ -510,8 +510,10 @@ static int data_folder_identity(const char *dir, char *version, size_t vcap, uin
     buf b;
     buf_init(&b, 1u << 16);
     int rc = fs_join(p, sizeof p, dir, "PG_VERSION");
-    if (!rc && !(rc = fs_read_file(p, &b, 64)))
-        snprintf(version, vcap, "%.*s", (int)strcspn((const char *)b.data, "\n"), (const char *)b.data);
+    if (!rc && !(rc = fs_read_file(p, &b, 64))) { /* not NUL-terminated, and may be empty */
+        const uint8_t *nl = b.len ? memchr(b.data, '\n', b.len) : NULL;
+        snprintf(version, vcap, "%.*s", (int)(nl ? (size_t)(nl - b.data) : b.len), b.len ? (const char *)b.data : "");
+    }
     if (!rc)
         rc = fs_join(p, sizeof p, dir, "global/pg_control");
     if (!rc)

@@ -134,6 +134,19 @@ int pgws_line_match(const char *line, const pg_target *t, uint64_t min_lsn, pgws
     return 1;
 }
 
+/* Writes b to a new file at path, without fsync: the staged copies are read once by
+ * pg_waldump and removed (the private folder goes with them on any failure). */
+static int write_plain(const char *path, const buf *b)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_sys(ERR_IO, "create %s", path);
+    int rc = fs_write_all(fd, b->data, b->len) ? err_sys(ERR_IO, "write %s", path) : 0;
+    if (close(fd) != 0 && !rc)
+        rc = err_sys(ERR_IO, "write %s", path);
+    return rc;
+}
+
 /* Puts the archived copy of segment segno (on the path's timeline) into dir, named
  * as timeline 1: pg_waldump reads one timeline's names; the pages keep their own. */
 static int stage(repo *r, const char *source, const pgtl_path *p, uint64_t segsize, uint64_t segno, const char *dir,
@@ -146,8 +159,8 @@ static int stage(repo *r, const char *source, const pgtl_path *p, uint64_t segsi
     int rc = repo_named_load(r, OBJ_WAL, obj, b);
     if (!rc)
         rc = fs_join(path, sizeof path, dir, fake);
-    if (!rc)
-        rc = fs_write_durable(path, b->data, b->len, 0600, 0);
+    if (!rc) /* a throwaway copy for pg_waldump, removed after the scan: no fsync */
+        rc = write_plain(path, b);
     return rc;
 }
 

@@ -91,7 +91,11 @@ int xattr_read(const char *path, int follow, tree_node *n, uint64_t *unreadable)
             LOG_WARN("cannot read extended attribute %s of %s: %s (left out of the snapshot)", name, path,
                      strerror(errno));
             (*unreadable)++;
-        } else if (vl > TREE_MAX_XATTR_VALUE || strlen(name) > TREE_MAX_XATTR_NAME) {
+        } else if (strlen(name) > TREE_MAX_XATTR_NAME) {
+            LOG_WARN("extended attribute %s of %s has a name longer than %d bytes (left out of the snapshot)", name,
+                     path, TREE_MAX_XATTR_NAME);
+            (*unreadable)++;
+        } else if (vl > TREE_MAX_XATTR_VALUE) {
             LOG_WARN("extended attribute %s of %s is larger than %d bytes (left out of the snapshot)", name, path,
                      TREE_MAX_XATTR_VALUE);
             (*unreadable)++;

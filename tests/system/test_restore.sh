@@ -272,3 +272,17 @@ t_restore_delta_never_follows_links() {
   sig() { $TREESIG "$1" | grep -vE '^(postgresql\.auto\.conf|recovery\.signal)\b'; }   # written at the end
   diff <(sig "$T/fresh") <(sig "$T/used") || fail "--delta over planted links differs from a fresh restore"
 }
+
+# A failed entry's line names it with control characters escaped: a name from the
+# snapshot cannot forge a line of output or reach the terminal as an escape sequence.
+t_restore_failure_lines_escape_names() {
+  mkdir -p "$T/src"
+  name=$'evil\nerror: restore passwd: forged\e[2J'
+  echo data >"$T/src/$name"
+  new_repo; ok backup "$T/src"
+  mkdir -p "$T/tgt$T/src/$name/inner"; echo mine >"$T/tgt$T/src/$name/inner/keep"   # a folder in its place
+  expect_rc 22 restore latest --target "$T/tgt"
+  [[ $(grep -c '^error: restore ' <<<"$ERR") -eq 1 ]] || { echo "$ERR"; fail "one failed entry must give one line"; }
+  ! grep -q $'\e' <<<"$ERR" || fail "an escape sequence reached the output raw"
+  expect_err 'evil\\nerror: restore passwd: forged\\e\[2J: a folder with contents is in its place'
+}

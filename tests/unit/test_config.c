@@ -62,6 +62,33 @@ static void errors_name_file_and_line(void **state)
     assert_null(c);
 }
 
+/* What the ini reader would change without a word is refused, naming the line: an
+ * indented line (a continuation that replaces the value above), " ;" (an inline
+ * comment that cuts a command), a line too long for its buffer. */
+static void silent_cuts_are_refused(void **state)
+{
+    (void)state;
+    config *c = NULL;
+    char longline[400];
+    snprintf(longline, sizeof longline, "[repository]\npath = /%0300d\n", 0);
+    const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[repository]\npath = /x\n  /y\n", "h.conf:3: line starts with a space"},
+        {"[repository]\npath = /x ; /y\n", "h.conf:2: ' ;' in a value"},
+        {longline, "h.conf:2: line longer than"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_parse_string(bad[i].text, "h.conf", &c), ERR_CONFIG);
+        if (!strstr(err_msg(), bad[i].want))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err_msg(), bad[i].want);
+    }
+    /* comments, indented or after ';' at the start, and ';' inside a value stay fine */
+    assert_int_equal(config_parse_string("; c ; d\n[repository]\n   # note\n\npath = /x;y\n", "h.conf", &c), 0);
+    config_free(&c);
+    err_clear();
+}
+
 /* Each section kind is named ([retention "X"]) or not ([repository]); the other form,
  * a kind not (yet) known, and a key of one kind in another are all errors with the line. */
 static void section_kinds_are_checked(void **state)
@@ -141,15 +168,23 @@ static void source_sections_by_type(void **state)
         {"[source \"a\"]\ntype = postgres\nconinfo = x\n", "a", "unknown key 'coninfo' for type postgres"},
         {"[source \"a\"]\ntype = postgres\n", "a", "conninfo is missing"},
         {"[source \"a\"]\ntype = postgres\nconninfo = password=s\n", "a", "conninfo must not hold a password"},
-        {"[source \"a\"]\ntype = postgres\nconninfo = x\nprimary-conninfo = password=s\n", "a",
+        {"[source \"a\"]\ntype = postgres\nconninfo = postgresql://u:secret@h/db\n", "a",
+         "conninfo must not hold a password"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = host\n", "a", "conninfo is not a libpq connection string"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = host=x\nprimary-conninfo = password=s\n", "a",
          "primary-conninfo must not hold a password"},
-        {"[source \"a\"]\ntype = postgres\nconninfo = x\narchive-source = a/b\n", "a", "is not a source name"},
-        {"[source \"a\"]\ntype = postgres\nconninfo = x\nwal-timeout = 2d\n", "a", "wal-timeout '2d'"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = host=x\narchive-source = a/b\n", "a", "is not a source name"},
+        {"[source \"a\"]\ntype = postgres\nconninfo = host=x\nwal-timeout = 2d\n", "a", "wal-timeout '2d'"},
         {"[source \"a\"]\ntype = redis\naddress = x\ntimeout = 0s\n", "a", "timeout '0s' is not a duration"},
         {"[source \"a\"]\ntype = redis\n", "a", "address is missing"},
         {"[source \"a\"]\ntype = redis\naddress = x\nuser = u\n", "a", "user u needs a password-file"},
         {"[source \"a\"]\ntype = redis\naddress = x\nconninfo = y\n", "a", "unknown key 'conninfo' for type redis"},
     };
+    /* a word that only contains "password" is no password */
+    assert_int_equal(config_parse_string("[source \"a\"]\ntype = postgres\nconninfo = host=x dbname=password_reset\n",
+                                         "b.conf", &c), 0);
+    assert_int_equal(source_config_pg_get(c, "a", &pg), 0);
+    config_free(&c);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(config_parse_string(bad[i].text, "b.conf", &c), 0);
         int rc = source_config_type(c, bad[i].name, &type);
@@ -353,7 +388,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_the_documented_example),
-        cmocka_unit_test(errors_name_file_and_line),
+        cmocka_unit_test(errors_name_file_and_line), cmocka_unit_test(silent_cuts_are_refused),
         cmocka_unit_test(section_kinds_are_checked),
         cmocka_unit_test(source_sections_by_type),
         cmocka_unit_test(watch_sections_parse),
