@@ -32,7 +32,9 @@
     "  20 source (PostgreSQL, Redis) unreachable, refusing or failing\n" \
     "  21 backup stored, but its WAL was not archived in time (not usable yet)\n" \
     "  22 restore finished, but some entries could not be created in the target\n" \
-    "  23 done, but its audit record could not be written\n"
+    "  23 done, but its audit record could not be written\n" \
+    "  24 a service did not get healthy (or down) in time: a start or stop stage failed\n" \
+    "  25 no watch agent runs on this state folder\n"
 
 #define HELP_PATTERNS \
     "\nPatterns (--exclude, --include; restic's rules):\n" \

@@ -87,6 +87,8 @@ const char *err_code_name(int code)
     case ERR_INCOMPLETE: return "incomplete";
     case ERR_LOCAL: return "local";
     case ERR_AUDIT: return "audit";
+    case ERR_SERVICE: return "service";
+    case ERR_NOAGENT: return "no agent";
     default: return "fatal";
     }
 }

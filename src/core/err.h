@@ -28,6 +28,8 @@ typedef enum {
     ERR_LOCAL = 22,     /* restore finished, but some entries could not be created here
                          * (the repository's data was sound: that would be 13) */
     ERR_AUDIT = 23,     /* the command did what it said, but its audit record could not be written */
+    ERR_SERVICE = 24,   /* a service did not get healthy (or down) in time: a start/stop stage failed */
+    ERR_NOAGENT = 25,   /* no watch agent runs on this state folder (status and the like need one) */
 } err_code;
 
 /* Sets the thread's error record; returns code so callers can `return err_set(...)`. */

@@ -13,7 +13,7 @@
 typedef struct state state;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 /* Opens (creating, mode 0600) the database file path and brings its schema up to
  * STATE_SCHEMA_VERSION; a database of a newer version is refused (ERR_VERSION).
@@ -78,5 +78,37 @@ void state_outbox_item_free(state_outbox_item *it);
 int state_outbox_mark_delivered(state *s, int64_t id, int64_t now_ms) WUR;
 int state_outbox_mark_retry(state *s, int64_t id, int64_t now_ms, int64_t next_ms, const char *error) WUR;
 int state_outbox_mark_dead(state *s, int64_t id, int64_t now_ms, const char *error) WUR;
+
+
+/* Holds of automation: while target (a service, a group, or "*" for everything) is
+ * held, the agent probes, records and notifies but takes no action. kind: "pause"
+ * (a person: lifeline pause), "escalation" (the agent, past max-recoveries and the
+ * like), "maintenance" (lifeline stop: down on purpose). One hold per target: a new
+ * one replaces it. */
+typedef struct state_hold {
+    char *target, *kind, *reason, *by;
+    int64_t at_ms;
+} state_hold;
+int state_hold_set(state *s, const char *target, const char *kind, const char *reason, const char *by,
+                   int64_t at_ms) WUR;
+/* *cleared 0 when target had no hold (not an error). */
+int state_hold_clear(state *s, const char *target, int *cleared) WUR;
+int state_hold_list(state *s, state_hold **out, size_t *n) WUR;
+void state_holds_free(state_hold **list, size_t n);
+
+/* Each service's last known state, written by the agent when it changes, so that a
+ * restarted agent resumes (its incident, its recovery attempts) rather than forgets.
+ * recoveries: the agent's own text (attempt times). */
+typedef struct state_service {
+    char *name, *state, *detail, *recoveries;
+    int64_t since_ms, incident; /* incident 0: none open */
+} state_service;
+int state_service_put(state *s, const state_service *sv) WUR;
+int state_service_list(state *s, state_service **out, size_t *n) WUR;
+void state_services_free(state_service **list, size_t n);
+
+/* Adds one to the counter name (from 0) and gives the new value: strictly increasing
+ * across restarts (fencing epochs). */
+int state_counter_next(state *s, const char *name, int64_t *value) WUR;
 
 #endif
