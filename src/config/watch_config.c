@@ -55,6 +55,8 @@ static int set_count(int *dst, const char *key, const char *v, char *err, size_t
     return 0;
 }
 
+static int rate(int *count, int64_t *window, const char *key, const char *v, char *err, size_t cap);
+
 static int watch_key(config *c, const char *key, const char *v, char *err, size_t cap)
 {
     config_watch *w = &c->watch;
@@ -71,6 +73,8 @@ static int watch_key(config *c, const char *key, const char *v, char *err, size_
         return set_text(&w->state_dir, key, v, err, cap);
     if (!strcmp(key, "loop"))
         return set_interval(&w->loop, key, v, 0, err, cap);
+    if (!strcmp(key, "escalate-failures"))
+        return rate(&w->escalate_failures, &w->escalate_window, key, v, err, cap);
     return bad(err, cap, "unknown key '%s' in [watch]", key);
 }
 
@@ -122,19 +126,24 @@ static int probe_syntax(const char *v, char *err, size_t cap)
                v);
 }
 
-/* N/INTERVAL, e.g. 3/1h. */
-static int max_recoveries(config_service *s, const char *v, char *err, size_t cap)
+/* N/INTERVAL, e.g. 3/1h (max-recoveries, escalate-failures). */
+static int rate(int *count, int64_t *window, const char *key, const char *v, char *err, size_t cap)
 {
     char n[32];
     const char *slash = strchr(v, '/');
-    uint64_t count;
+    uint64_t k;
     if (!slash || (size_t)(slash - v) >= sizeof n)
-        return bad(err, cap, "max-recoveries: '%s' is not N/INTERVAL (e.g. 3/1h)", v);
+        return bad(err, cap, "%s: '%s' is not N/INTERVAL (e.g. 3/1h)", key, v);
     snprintf(n, sizeof n, "%.*s", (int)(slash - v), v);
-    if (text_parse_u64(n, 1000, &count) != 0 || count < 1)
-        return bad(err, cap, "max-recoveries: '%s' is not N/INTERVAL with N from 1 to 1000", v);
-    s->max_recoveries = (int)count;
-    return set_interval(&s->recovery_window, "max-recoveries", slash + 1, 0, err, cap);
+    if (text_parse_u64(n, 1000, &k) != 0 || k < 1)
+        return bad(err, cap, "%s: '%s' is not N/INTERVAL with N from 1 to 1000", key, v);
+    *count = (int)k;
+    return set_interval(window, key, slash + 1, 0, err, cap);
+}
+
+static int max_recoveries(config_service *s, const char *v, char *err, size_t cap)
+{
+    return rate(&s->max_recoveries, &s->recovery_window, "max-recoveries", v, err, cap);
 }
 
 static int depends_on(config_service *s, const char *v, char *err, size_t cap)
@@ -190,6 +199,12 @@ static config_service *service_get(config *c, const char *name, int line)
         s->timeout = 1;
         s->fall = 3;
         s->rise = 2;
+        /* recovery: a command gets 2 minutes, its verification 1; retries back off
+         * from 5s doubling to 5 minutes */
+        s->recover_timeout = 120;
+        s->verify_timeout = 60;
+        s->backoff = 5;
+        s->backoff_max = 300;
     }
     return s;
 }
@@ -262,6 +277,14 @@ static int service_key(config *c, int line, const char *name, const char *key, c
     }
     if (!strcmp(key, "max-recoveries"))
         return max_recoveries(s, v, err, cap);
+    if (!strcmp(key, "recover-timeout"))
+        return set_interval(&s->recover_timeout, key, v, 0, err, cap);
+    if (!strcmp(key, "verify-timeout"))
+        return set_interval(&s->verify_timeout, key, v, 0, err, cap);
+    if (!strcmp(key, "backoff"))
+        return set_interval(&s->backoff, key, v, 0, err, cap);
+    if (!strcmp(key, "backoff-max"))
+        return set_interval(&s->backoff_max, key, v, 0, err, cap);
     if (!strncmp(key, "http-", 5))
         return http_key(s, line, key, v, err, cap);
     return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, name);

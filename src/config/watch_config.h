@@ -12,6 +12,8 @@ typedef struct config config;
 typedef struct config_watch {
     char *node, *listen, *state_dir; /* NULL when not set: the host name, no HTTP, the default folder */
     int64_t loop; /* seconds */
+    int escalate_failures;   /* escalate-failures = N/INTERVAL: N services failing within it escalate */
+    int64_t escalate_window; /* seconds; 0 = the default 3/1h */
 } config_watch;
 
 typedef struct config_objectives {
@@ -35,6 +37,8 @@ typedef struct config_service {
     int http_line;                 /* the last http-* key, for the check that the probe is http */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
+    int64_t recover_timeout, verify_timeout; /* seconds: the recovery command's, and its verification's */
+    int64_t backoff, backoff_max;            /* seconds: the first delay between attempts, and the cap */
 } config_service;
 
 enum { NOTIFY_WEBHOOK = 1, NOTIFY_SMTP, NOTIFY_COMMAND };

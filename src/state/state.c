@@ -39,7 +39,7 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
     "CREATE INDEX incidents_opened ON incidents(opened_ms);"
     "CREATE INDEX events_at ON events(at_ms);"
     "CREATE TABLE holds(target TEXT PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL,"
-    " at_ms INTEGER NOT NULL);"
+    " at_ms INTEGER NOT NULL, recorded INTEGER NOT NULL DEFAULT 0, released_ms INTEGER, released_by TEXT);"
     "CREATE TABLE services(name TEXT PRIMARY KEY, state TEXT NOT NULL, since_ms INTEGER NOT NULL,"
     " detail TEXT NOT NULL DEFAULT '', incident INTEGER, recoveries TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",

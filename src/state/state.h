@@ -84,17 +84,25 @@ int state_outbox_mark_dead(state *s, int64_t id, int64_t now_ms, const char *err
  * held, the agent probes, records and notifies but takes no action. kind: "pause"
  * (a person: lifeline pause), "escalation" (the agent, past max-recoveries and the
  * like), "maintenance" (lifeline stop: down on purpose). One hold per target: a new
- * one replaces it. */
+ * one replaces it. Whoever places or releases a hold (a command, even with no agent
+ * running), the agent records it: a hold stays listed, released, until the agent has
+ * recorded its release (state_hold_forget), and is marked once its placing is recorded. */
 typedef struct state_hold {
-    char *target, *kind, *reason, *by;
-    int64_t at_ms;
+    char *target, *kind, *reason, *by, *released_by;
+    int64_t at_ms, released_ms; /* released_ms 0: in force */
+    int recorded;               /* the agent has recorded its placing */
 } state_hold;
 int state_hold_set(state *s, const char *target, const char *kind, const char *reason, const char *by,
                    int64_t at_ms) WUR;
-/* *cleared 0 when target had no hold (not an error). */
-int state_hold_clear(state *s, const char *target, int *cleared) WUR;
+/* Releases target's hold (*released 0 when it had none in force: not an error). */
+int state_hold_release(state *s, const char *target, const char *by, int64_t at_ms, int *released) WUR;
+/* Every hold, in force or released and not yet forgotten, by target. */
 int state_hold_list(state *s, state_hold **out, size_t *n) WUR;
 void state_holds_free(state_hold **list, size_t n);
+/* The agent's bookkeeping: the placing of target's hold (placed at at_ms) recorded;
+ * a released hold recorded and gone. */
+int state_hold_mark_recorded(state *s, const char *target, int64_t at_ms) WUR;
+int state_hold_forget(state *s, const char *target, int64_t released_ms) WUR;
 
 /* Each service's last known state, written by the agent when it changes, so that a
  * restarted agent resumes (its incident, its recovery attempts) rather than forgets.
@@ -110,5 +118,18 @@ void state_services_free(state_service **list, size_t n);
 /* Adds one to the counter name (from 0) and gives the new value: strictly increasing
  * across restarts (fencing epochs). */
 int state_counter_next(state *s, const char *name, int64_t *value) WUR;
+/* A counter's value (0 when never set), and setting it (a mark such as the last human
+ * update the agent has sent on). */
+int state_counter_get(state *s, const char *name, int64_t *value) WUR;
+int state_counter_set(state *s, const char *name, int64_t value) WUR;
+
+/* Human updates (timeline entries of kind "update") with timeline id above after_id,
+ * oldest first, at most max: for the agent to send them on. */
+typedef struct state_update {
+    int64_t timeline_id, incident, at_ms;
+    char *target, *status, *message;
+} state_update;
+int state_updates_after(state *s, int64_t after_id, size_t max, state_update **out, size_t *n) WUR;
+void state_updates_free(state_update **list, size_t n);
 
 #endif
