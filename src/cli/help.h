@@ -439,3 +439,71 @@
 #define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
 
 #endif
+
+/* ---- the watch agent (cmd_watch.c) ---- */
+#define HELP_WATCH \
+    "Usage: lifeline -c CONFIG watch [--once]\n\n" \
+    "Runs the watch agent in the foreground (systemd: contrib/lifeline-watch.service,\n" \
+    "Type=notify with a watchdog). Every [service] is probed every `interval` with a\n" \
+    "hard `timeout`; `fall` failures in a row confirm an outage and open an incident,\n" \
+    "`rise` passes in a row make the service healthy again (failures during\n" \
+    "`start-period` do not count). A confirmed failure is recovered: recover-command\n" \
+    "(default: stop-command, then start-command), then verification: the probe must\n" \
+    "pass `rise` times within verify-timeout; a failed verification counts as an\n" \
+    "attempt, and attempts back off exponentially with jitter (backoff, backoff-max).\n" \
+    "Past max-recoveries = N/INTERVAL the agent escalates and holds automation for the\n" \
+    "service until `lifeline resume NAME`. It also escalates, and holds every\n" \
+    "service, when several fail within an hour (escalate-failures, default 3/1h) or\n" \
+    "most fail at once (a partition seen from this node), and holds a database\n" \
+    "(postgres:, redis: probe) that becomes unreachable.\n" \
+    "While held, probes, incidents and notifications go on; no action is taken.\n\n" \
+    "Every action is an event in the state database ([watch] state-dir), an entry in\n" \
+    "its incident's timeline, a syslog line (RFC 5424), and, when the configuration\n" \
+    "names a key-file for the repository, a record in the repository's audit trail.\n" \
+    "Notifications leave from a durable outbox ([notify] sections).\n" \
+    "One agent per state folder: a second one exits with code 11. SIGHUP re-reads the\n" \
+    "configuration; a bad one is refused and the running one kept. SIGTERM stops.\n" \
+    "kill -9 loses nothing: a restarted agent resumes its incidents and attempts.\n\n" \
+    "Options:\n" \
+    "  --once             one probe round of every service, then exit (for checks)\n\n" \
+    "Example configuration:\n" \
+    "  [watch]\n" \
+    "  node = zone-a-1\n" \
+    "  listen = 127.0.0.1:8008\n" \
+    "  state-dir = /var/lib/lifeline\n" \
+    "  [service \"backend\"]\n" \
+    "  probe = http://127.0.0.1:8080/health\n" \
+    "  interval = 2s\n" \
+    "  fall = 3\n" \
+    "  rise = 2\n" \
+    "  start-command = docker compose -p production up -d backend\n" \
+    "  stop-command = docker compose -p production stop backend\n" \
+    "  max-recoveries = 3/1h\n" HELP_GLOBAL
+
+#define HELP_STATUS \
+    "Usage: lifeline [-c CONFIG] status [--json]\n\n" \
+    "Shows every service as the running agent sees it: its state (healthy, degraded,\n" \
+    "failed, starting, held, maintenance), since when, its open incident and the last\n" \
+    "probe's detail; holds with who placed them and why; open incidents. Asks the agent\n" \
+    "over its control socket in the state folder (only its user and root may); when no\n" \
+    "agent runs there, says so and exits with code 25. --json prints the status\n" \
+    "document the agent also serves at /api/status.\n" HELP_GLOBAL
+
+#define HELP_PAUSE \
+    "Usage: lifeline [-c CONFIG] pause [NAME] --reason TEXT\n\n" \
+    "Holds the agent's automation for service NAME, or for every service without a\n" \
+    "NAME (the runbook's `touch /flags/manual-intervention-required`). While held, the\n" \
+    "agent goes on probing, recording and notifying, and takes no action. The hold is\n" \
+    "kept in the state database: it survives restarts, and a hold placed while no agent\n" \
+    "runs takes effect when one starts. The agent records it (event, audit trail,\n" \
+    "syslog, a `hold` notification). Undo with `lifeline resume [NAME]`.\n\n" \
+    "Example:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf pause backend --reason 'migrating the db'\n" HELP_GLOBAL
+
+#define HELP_RESUME \
+    "Usage: lifeline [-c CONFIG] resume [NAME]\n\n" \
+    "Releases the hold of service NAME (a person's pause, or the agent's escalation\n" \
+    "past max-recoveries and the like), or the hold of every service without a NAME.\n" \
+    "The service's recovery attempts start over. Resuming what is not held says so\n" \
+    "and exits 0. The agent records the release (event, audit trail, syslog, a\n" \
+    "`resume` notification).\n" HELP_GLOBAL

@@ -38,6 +38,10 @@ const cli_command cli_commands[] = {
     {"unlock", cmd_unlock, "remove stale repository locks", HELP_UNLOCK},
     {"wal-push", cmd_wal_push, "archive a PostgreSQL WAL file (archive_command)", HELP_WAL_PUSH},
     {"wal-fetch", cmd_wal_fetch, "fetch an archived WAL file (restore_command)", HELP_WAL_FETCH},
+    {"watch", cmd_watch, "run the watch agent: probe, recover, escalate, notify", HELP_WATCH},
+    {"status", cmd_status, "show the services as the running agent sees them", HELP_STATUS},
+    {"pause", cmd_pause, "hold the agent's automation (for one service or all)", HELP_PAUSE},
+    {"resume", cmd_resume, "resume held automation", HELP_RESUME},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

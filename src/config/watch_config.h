@@ -12,6 +12,7 @@ typedef struct config config;
 typedef struct config_watch {
     char *node, *listen, *state_dir; /* NULL when not set: the host name, no HTTP, the default folder */
     int64_t loop; /* seconds */
+    char *syslog; /* TEMP until merge */
     int escalate_failures;   /* escalate-failures = N/INTERVAL: N services failing within it escalate */
     int64_t escalate_window; /* seconds; 0 = the default 3/1h */
 } config_watch;

@@ -149,8 +149,8 @@ static int start(const char *command, const char *const *extra, io *x, int pipes
     return rc ? err_set(ERR_FATAL, "cannot run /bin/sh: %s", strerror(rc)) : 0;
 }
 
-int proc_run(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
-             size_t cap, proc_result *res)
+static int run(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
+               size_t cap, proc_result *res, int leave)
 {
     memset(res, 0, sizeof *res);
     res->status = -1;
@@ -186,11 +186,12 @@ int proc_run(const char *command, int64_t timeout_ms, const char *const *env, co
     int exited = pidfd >= 0 && wait_child(pidfd, &x, t0 + timeout_ms);
     /* the group: the shell and whatever it started, also what it left running when it
      * exited (the leader is not reaped yet, so the group id cannot have been reused) */
-    kill(-pid, SIGKILL);
+    if (!exited || !leave)
+        kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (x.out_fd >= 0) {
+    if (x.out_fd >= 0) { /* what it left running may hold the pipe: read what is there */
         drain(&x);
         close(x.out_fd);
     }
@@ -206,6 +207,18 @@ int proc_run(const char *command, int64_t timeout_ms, const char *const *env, co
     res->signal = exited && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     res->timed_out = !exited;
     return 0;
+}
+
+int proc_run(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
+             size_t cap, proc_result *res)
+{
+    return run(command, timeout_ms, env, input, out, cap, res, 0);
+}
+
+int proc_run_leave(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
+                   size_t cap, proc_result *res)
+{
+    return run(command, timeout_ms, env, input, out, cap, res, 1);
 }
 
 void proc_describe(const proc_result *res, char *out, size_t cap)

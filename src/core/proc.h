@@ -30,6 +30,12 @@ int64_t proc_now_ms(void);
 int proc_run(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
              size_t cap, proc_result *res) WUR;
 
+/* The same, for commands that start something to keep running (a start or recover
+ * command: `setsid -f daemon`, `nohup x &`): when the shell exits by itself, what it
+ * left running is left alone; only at the deadline is the group killed. */
+int proc_run_leave(const char *command, int64_t timeout_ms, const char *const *env, const char *input, char *out,
+                   size_t cap, proc_result *res) WUR;
+
 /* "exit 3", "killed by signal 9", "no result within 5s; killed": for messages. */
 void proc_describe(const proc_result *res, char *out, size_t cap);
 

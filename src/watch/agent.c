@@ -1,0 +1,671 @@
+/* agent — see agent.h. Threads: the loop (this file: probes are handed to a pool and
+ * their results come back through an eventfd), the sender (notifications from the
+ * outbox, on its own state connection), the control socket's, and HTTP's. Signals are
+ * blocked in all of them and read by the loop through a signalfd, so nothing runs in
+ * a signal handler. */
+#define _GNU_SOURCE
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/proc.h"
+#include "../evidence/report.h"
+#include "../http/http.h"
+#include "agent_impl.h"
+#include "paths.h"
+#include "spec.h"
+
+/* systemd's notification protocol (Type=notify, WatchdogSec): one datagram to
+ * $NOTIFY_SOCKET; nothing when not run by systemd. */
+static void sd_say(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path || !*path || strlen(path) >= sizeof sa.sun_path)
+        return;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0'; /* an abstract socket */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    (void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+    close(fd);
+}
+
+/* One agent per state folder: an flock held for the agent's life (the kernel drops it
+ * when the process dies, kill -9 included). */
+static int take_folder(agent *a)
+{
+    char path[4100];
+    snprintf(path, sizeof path, "%s/agent.lock", a->state_dir);
+    a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (a->lock_fd < 0)
+        return err_sys(ERR_IO, "state folder %s: cannot open %s", a->state_dir, path);
+    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(a->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(a->lock_fd);
+        a->lock_fd = -1;
+        return err_set(ERR_LOCKED, "another lifeline watch (pid %s) runs on the state folder %s", pid[0] ? pid : "?",
+                       a->state_dir);
+    }
+    char line[32];
+    int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
+    if (ftruncate(a->lock_fd, 0) != 0 || pwrite(a->lock_fd, line, (size_t)n, 0) != n)
+        LOG_WARN("state folder %s: cannot write the agent's pid to %s", a->state_dir, path);
+    return 0;
+}
+
+static void svc_free(agent_svc *s)
+{
+    if (s->job) { /* shutting down: let the command finish or reach its deadline */
+        pthread_join(s->job->thread, NULL);
+        free(s->job->command);
+        free(s->job);
+        s->job = NULL;
+    }
+    watch_probe_spec_free(&s->spec, &s->secret);
+}
+
+static void svcs_free(agent *a)
+{
+    for (size_t i = 0; i < a->nsvcs; i++)
+        svc_free(&a->svcs[i]);
+    free(a->svcs);
+    a->svcs = NULL;
+    a->nsvcs = 0;
+}
+
+/* What state remembers of a service (a kill -9 loses nothing): its open incident and
+ * its recent recovery attempts. */
+static void resume_from_state(agent *a)
+{
+    state_service *list;
+    size_t n;
+    if (state_service_list(a->st, &list, &n) != 0) {
+        LOG_WARN("%s", err_msg());
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < a->nsvcs; k++) {
+            agent_svc *s = &a->svcs[k];
+            if (strcmp(list[i].name, s->cfg->name))
+                continue;
+            s->incident = list[i].incident;
+            const char *p = list[i].recoveries;
+            char *end;
+            while (*p && s->nattempts < AGENT_MAX_ATTEMPTS) {
+                long long t = strtoll(p, &end, 10);
+                if (end == p)
+                    break;
+                s->attempts[s->nattempts++] = t;
+                p = end;
+            }
+            s->backoff_step = (int)s->nattempts;
+            if (s->incident) /* a failure was confirmed before the restart: count it so */
+                health_init(&s->h, s->cfg->rise, 1, 0, agent_wall_ms());
+        }
+    state_services_free(&list, n);
+}
+
+/* Builds the services of cfg, keeping what the old ones knew when the name and probe
+ * are the same (a reload does not reset a failing service). */
+static int build_svcs(agent *a, const config *cfg, agent_svc **out)
+{
+    agent_svc *v = calloc(cfg->nservices + 1, sizeof *v);
+    if (!v)
+        return err_set(ERR_FATAL, "out of memory");
+    int64_t now = proc_now_ms(), wall = agent_wall_ms();
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        const config_service *c = &cfg->services[i];
+        int rc = watch_probe_spec(cfg, c, &v[i].spec, &v[i].secret);
+        if (rc) {
+            for (size_t k = 0; k < i; k++)
+                watch_probe_spec_free(&v[k].spec, &v[k].secret);
+            free(v);
+            return err_wrap("[service \"%s\"]", c->name);
+        }
+        v[i].cfg = c;
+        health_init(&v[i].h, c->rise, c->fall, c->start_period * 1000, wall);
+        v[i].next_probe = now + (int64_t)(i * 37 % 1000) * c->interval; /* spread the first round */
+        for (size_t k = 0; k < a->nsvcs; k++) {
+            agent_svc *o = &a->svcs[k];
+            if (strcmp(o->cfg->name, c->name) || strcmp(o->cfg->probe, c->probe))
+                continue;
+            v[i].h = o->h;
+            v[i].h.rise = c->rise;
+            v[i].h.fall = c->fall;
+            v[i].last = o->last;
+            v[i].incident = o->incident;
+            v[i].nattempts = o->nattempts;
+            memcpy(v[i].attempts, o->attempts, sizeof o->attempts);
+            v[i].backoff_step = o->backoff_step;
+            v[i].next_attempt = o->next_attempt;
+            v[i].healthy_since = o->healthy_since;
+            v[i].escalated = o->escalated;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+/* Reads the holds; records what changed since last time (placed, released) once. */
+static void read_holds(agent *a)
+{
+    state_hold *list;
+    size_t n;
+    if (state_hold_list(a->st, &list, &n) != 0) {
+        LOG_WARN("%s", err_msg());
+        return;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        state_hold *h = &list[i];
+        const char *what = !strcmp(h->target, "*") ? "every service" : h->target;
+        if (!h->recorded && strcmp(h->kind, "escalation")) { /* an escalation recorded itself */
+            agent_record(a, "hold", h->target, 0, "held", "automation held for %s by %s (%s): %s", what, h->by,
+                         h->kind, h->reason);
+            agent_alert(a, "hold", "warning", strcmp(h->target, "*") ? h->target : NULL, 0, "automation held",
+                        h->reason);
+        }
+        if (!h->recorded && state_hold_mark_recorded(a->st, h->target, h->at_ms) != 0)
+            LOG_WARN("%s", err_msg());
+        if (h->released_ms) {
+            agent_record(a, "resume", h->target, 0, "ok", "automation resumed for %s by %s", what, h->released_by);
+            agent_alert(a, "resume", "info", strcmp(h->target, "*") ? h->target : NULL, 0, "automation resumed",
+                        h->released_by);
+            if (state_hold_forget(a->st, h->target, h->released_ms) != 0)
+                LOG_WARN("%s", err_msg());
+            /* a person said go: the service's attempts start over */
+            for (size_t k = 0; k < a->nsvcs; k++)
+                if (!strcmp(h->target, "*") || !strcmp(a->svcs[k].cfg->name, h->target)) {
+                    a->svcs[k].nattempts = 0;
+                    a->svcs[k].backoff_step = 0;
+                    a->svcs[k].escalated = 0;
+                    a->svcs[k].next_attempt = 0;
+                }
+            continue;
+        }
+        if (keep != i) {
+            state_hold t = list[keep];
+            list[keep] = *h;
+            *h = t;
+        }
+        keep++;
+    }
+    state_holds_free(&a->holds, a->nholds);
+    /* the released ones (now past keep) are freed with the list next time */
+    for (size_t i = keep; i < n; i++) {
+        free(list[i].target);
+        free(list[i].kind);
+        free(list[i].reason);
+        free(list[i].by);
+        free(list[i].released_by);
+    }
+    a->holds = list;
+    a->nholds = keep;
+}
+
+/* Human updates (lifeline incidents update) go on to the channels and the trail. */
+static void send_updates(agent *a)
+{
+    int64_t mark = 0;
+    state_update *u;
+    size_t n;
+    if (state_counter_get(a->st, "update-sent", &mark) != 0 || state_updates_after(a->st, mark, 32, &u, &n) != 0) {
+        LOG_WARN("%s", err_msg());
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char title[300];
+        snprintf(title, sizeof title, "%s: %s", u[i].target, u[i].status);
+        pthread_mutex_lock(&a->evidence_lock);
+        siem_record r = {.severity = 5, .actor = "operator", .action = "update", .target = u[i].target,
+                         .outcome = u[i].status, .message = u[i].message, .incident = u[i].incident,
+                         .at_ms = u[i].at_ms, .hostname = a->node, .msgid = "update"};
+        if (a->sy)
+            (void)siem_send(a->sy, &r);
+        pthread_mutex_unlock(&a->evidence_lock);
+        char id[64];
+        snprintf(id, sizeof id, "update-%lld", (long long)u[i].timeline_id);
+        agent_alert(a, "update", "info", u[i].target, u[i].incident, title, u[i].message);
+        (void)id;
+        if (state_counter_set(a->st, "update-sent", u[i].timeline_id) != 0)
+            LOG_WARN("%s", err_msg());
+    }
+    state_updates_free(&u, n);
+}
+
+typedef struct probe_job {
+    agent *a;
+    agent_svc *s;
+} probe_job;
+
+static int probe_job_run(void *arg, unsigned worker)
+{
+    (void)worker;
+    probe_job *j = arg;
+    probe_result r;
+    if (probe_run(&j->s->spec, &r) != 0) {
+        memset(&r, 0, sizeof r);
+        r.state = PROBE_FAILED;
+        snprintf(r.detail, sizeof r.detail, "%s", err_msg());
+    }
+    j->s->pending = r;
+    atomic_store(&j->s->probing, 2); /* done, result in pending */
+    uint64_t one = 1;
+    if (write(j->a->wake_fd, &one, sizeof one) < 0) {
+        /* the loop wakes on its tick anyway */
+    }
+    free(j);
+    return 0;
+}
+
+/* Hands every due probe to the pool; collects the finished ones. */
+static void probe_round(agent *a, int64_t now)
+{
+    for (size_t i = 0; i < a->nsvcs; i++) {
+        agent_svc *s = &a->svcs[i];
+        if (atomic_load(&s->probing) == 2) {
+            probe_result r = s->pending;
+            atomic_store(&s->probing, 0);
+            agent_svc_result(a, s, &r, now);
+        }
+        if (atomic_load(&s->probing) || now < s->next_probe)
+            continue;
+        probe_job *j = malloc(sizeof *j);
+        if (!j)
+            continue;
+        j->a = a;
+        j->s = s;
+        atomic_store(&s->probing, 1);
+        s->next_probe = now + s->cfg->interval * 1000;
+        if (pool_submit(a->probes, probe_job_run, j) != 0) {
+            atomic_store(&s->probing, 0);
+            free(j);
+        }
+    }
+}
+
+static int64_t next_wake(const agent *a, int64_t now)
+{
+    int64_t t = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
+    for (size_t i = 0; i < a->nsvcs; i++)
+        if (!atomic_load(&a->svcs[i].probing) && a->svcs[i].next_probe < t)
+            t = a->svcs[i].next_probe;
+    return t > now ? t : now;
+}
+
+/* The sender: notifications leave from the outbox on this thread's own connection, so
+ * a slow receiver never delays a probe. Each outcome is an event (and, when it is the
+ * last word on it, an audit record). */
+typedef struct sender {
+    agent *a;
+    state *st;
+    notify *nt;
+} sender;
+
+static void sent(void *ctx, const char *channel, const char *dedup_key, int delivered, int dead, const char *error)
+{
+    sender *x = ctx;
+    int64_t at = agent_wall_ms(), incident = 0;
+    long long id;
+    if (sscanf(dedup_key, "incident/%lld/", &id) == 1)
+        incident = id;
+    char msg[700];
+    if (delivered)
+        snprintf(msg, sizeof msg, "%s delivered to %s", dedup_key, channel);
+    else if (dead)
+        snprintf(msg, sizeof msg, "%s dead-lettered at %s: %s", dedup_key, channel, error ? error : "");
+    else
+        snprintf(msg, sizeof msg, "%s to %s failed, will retry: %s", dedup_key, channel, error ? error : "");
+    if (state_event_add(x->st, at, "notification", channel, msg, 0, NULL) != 0)
+        LOG_WARN("%s", err_msg());
+    if ((delivered || dead) && incident && state_incident_note(x->st, incident, at, "notification", msg) != 0)
+        LOG_DEBUG("%s", err_msg()); /* the incident may be another node's */
+    if (delivered || dead) {
+        pthread_mutex_lock(&x->a->evidence_lock);
+        siem_record r = {.severity = dead ? 3 : 6, .actor = "lifeline-watch", .action = "notification",
+                         .target = channel, .outcome = dead ? "dead-letter" : "delivered", .message = msg,
+                         .incident = incident, .at_ms = at, .hostname = x->a->node, .msgid = "notification"};
+        if (x->a->sy)
+            (void)siem_send(x->a->sy, &r);
+        pthread_mutex_unlock(&x->a->evidence_lock);
+    }
+    LOG_VERBOSE("%s", msg);
+}
+
+static void *sender_main(void *arg)
+{
+    sender *x = arg;
+    while (!atomic_load(&x->a->stop) && !atomic_load(&x->a->sender_stop)) {
+        if (notify_dispatch(x->nt, agent_wall_ms(), proc_now_ms() + 2000, sent, x) != 0)
+            LOG_WARN("notifications: %s", err_msg());
+        for (int i = 0; i < 4 && !atomic_load(&x->a->stop) && !atomic_load(&x->a->sender_stop); i++)
+            usleep(50000);
+    }
+    notify_free(&x->nt);
+    state_close(&x->st);
+    free(x);
+    return NULL;
+}
+
+static int sender_start(agent *a, const char *db)
+{
+    sender *x = calloc(1, sizeof *x);
+    if (!x)
+        return err_set(ERR_FATAL, "out of memory");
+    x->a = a;
+    int rc = state_open(db, 5000, &x->st);
+    if (!rc)
+        rc = notify_new(a->cfg, x->st, a->node, &x->nt);
+    if (!rc && pthread_create(&a->sender, NULL, sender_main, x) != 0)
+        rc = err_set(ERR_FATAL, "cannot start the notification thread");
+    if (rc) {
+        notify_free(&x->nt);
+        state_close(&x->st);
+        free(x);
+    }
+    return rc;
+}
+
+/* HTTP's data: the status document, and incidents on HTTP's own connection. */
+static cJSON *http_status(void *ctx) { return agent_status_copy(ctx); }
+
+static cJSON *http_incidents(void *ctx, int64_t since_ms)
+{
+    agent *a = ctx;
+    cJSON *list = cJSON_CreateArray();
+    pthread_mutex_lock(&a->http_lock);
+    state_incident *in;
+    size_t n;
+    if (state_incident_list(a->http_st, 0, since_ms, &in, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(list, report_incident_json(&in[i]));
+        state_incidents_free(&in, n);
+    } else {
+        cJSON_Delete(list);
+        list = NULL;
+    }
+    pthread_mutex_unlock(&a->http_lock);
+    return list;
+}
+
+/* The metrics of the status document, every 10 s (they read all incidents). */
+static void refresh_metrics(agent *a, int64_t now)
+{
+    if (a->metrics && now - a->metrics_at < 10000)
+        return;
+    a->metrics_at = now;
+    state_metrics m;
+    if (state_metrics_get(a->st, 0, &m) != 0) {
+        LOG_WARN("%s", err_msg());
+        return;
+    }
+    cJSON *o = report_metrics_json(&m);
+    int64_t pending = 0, failed = 0, delivered = 0;
+    if (a->nt && notify_counts(a->nt, &pending, &failed, &delivered) == 0) {
+        cJSON_DeleteItemFromObject(o, "notifications_pending");
+        cJSON_DeleteItemFromObject(o, "notifications_failed");
+        cJSON_DeleteItemFromObject(o, "notifications_delivered");
+        cJSON_AddNumberToObject(o, "notifications_pending", (double)pending);
+        cJSON_AddNumberToObject(o, "notifications_failed", (double)failed);
+        cJSON_AddNumberToObject(o, "notifications_delivered", (double)delivered);
+    }
+    cJSON_Delete(a->metrics);
+    a->metrics = o;
+}
+
+static void open_list(const agent *a, notify_open *out, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < a->nsvcs; i++)
+        if (a->svcs[i].incident) {
+            out[*n] = (notify_open){.id = a->svcs[i].incident, .opened_ms = a->svcs[i].h.since_ms,
+                                    .target = a->svcs[i].cfg->name, .title = a->svcs[i].last.detail};
+            (*n)++;
+        }
+}
+
+/* SIGHUP: a new configuration, refused whole (the old one kept) when it does not load. */
+static void reload(agent *a)
+{
+    sd_say("RELOADING=1");
+    config *fresh = NULL;
+    agent_svc *v = NULL;
+    int rc = config_load(a->opts->config_path, &fresh);
+    if (!rc && ((fresh->watch.state_dir && a->cfg->watch.state_dir &&
+                 strcmp(fresh->watch.state_dir, a->cfg->watch.state_dir)) ||
+                (!fresh->watch.state_dir) != (!a->cfg->watch.state_dir)))
+        rc = err_set(ERR_CONFIG, "%s: state-dir cannot change while the agent runs (restart it)",
+                     a->opts->config_path);
+    if (!rc) {
+        /* in-flight probes point at the old services */
+        if (pool_wait(a->probes) != 0)
+            LOG_DEBUG("probe pool: %s", err_msg());
+        for (size_t i = 0; i < a->nsvcs; i++)
+            if (atomic_load(&a->svcs[i].probing) == 2)
+                agent_svc_result(a, &a->svcs[i], &a->svcs[i].pending, proc_now_ms());
+        rc = build_svcs(a, fresh, &v);
+    }
+    if (rc) {
+        agent_record(a, "reload", a->opts->config_path, 0, "failed",
+                     "new configuration refused, the running one kept: %s", err_msg());
+        config_free(&fresh);
+        sd_say("READY=1");
+        return;
+    }
+    size_t old = a->nsvcs;
+    /* the notifiers read the configuration: they are made anew with it */
+    atomic_store(&a->sender_stop, 1);
+    pthread_join(a->sender, NULL);
+    atomic_store(&a->sender_stop, 0);
+    notify_free(&a->nt);
+    svcs_free(a);
+    a->svcs = v;
+    a->nsvcs = fresh->nservices;
+    config_free(&a->cfg);
+    a->cfg = fresh;
+    a->opts->cfg = fresh;
+    if (notify_new(a->cfg, a->st, a->node, &a->nt) != 0 || sender_start(a, a->db_path) != 0)
+        agent_record(a, "reload", a->opts->config_path, 0, "failed", "notifications stopped: %s", err_msg());
+    agent_record(a, "reload", a->opts->config_path, 0, "ok", "configuration reloaded: %zu services (was %zu)",
+                 a->nsvcs, old);
+    sd_say("READY=1");
+}
+
+static int handle_signals(agent *a)
+{
+    struct signalfd_siginfo si;
+    while (read(a->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            reload(a);
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* One turn of the loop: results in, decisions, the evidence out. */
+static void turn(agent *a, int64_t now)
+{
+    read_holds(a);
+    probe_round(a, now);
+    for (size_t i = 0; i < a->nsvcs; i++)
+        agent_svc_act(a, &a->svcs[i], now);
+    agent_escalations(a, now);
+    send_updates(a);
+    notify_open *list = calloc(a->nsvcs + 1, sizeof *list);
+    size_t nopen = 0;
+    if (list) {
+        open_list(a, list, &nopen);
+        if (a->nt && notify_tick(a->nt, list, nopen, agent_wall_ms()) != 0)
+            LOG_WARN("notifications: %s", err_msg());
+        free(list);
+    }
+    refresh_metrics(a, now);
+    agent_status_refresh(a);
+}
+
+static void wait_for_work(agent *a, int64_t until)
+{
+    int64_t left = until - proc_now_ms();
+    struct pollfd p[2] = {{.fd = a->wake_fd, .events = POLLIN}, {.fd = a->sig_fd, .events = POLLIN}};
+    if (poll(p, 2, left > 0 ? (int)(left > 1000 ? 1000 : left) : 0) > 0 && (p[0].revents & POLLIN)) {
+        uint64_t v;
+        (void)!read(a->wake_fd, &v, sizeof v);
+    }
+}
+
+static int loop(agent *a)
+{
+    int64_t watchdog = 0;
+    const char *wd = getenv("WATCHDOG_USEC");
+    int64_t wd_ms = wd ? strtoll(wd, NULL, 10) / 2000 : 0;
+    int rounds = 0;
+    while (!handle_signals(a)) {
+        int64_t now = proc_now_ms();
+        turn(a, now);
+        if (wd_ms > 0 && now - watchdog >= wd_ms) {
+            sd_say("WATCHDOG=1");
+            watchdog = now;
+        }
+        if (a->opts->once && ++rounds > 1) {
+            int busy = 0;
+            for (size_t i = 0; i < a->nsvcs; i++)
+                busy |= atomic_load(&a->svcs[i].probing) != 0 || a->svcs[i].job;
+            if (!busy)
+                break;
+        }
+        wait_for_work(a, next_wake(a, proc_now_ms()));
+    }
+    return 0;
+}
+
+static int setup(agent *a)
+{
+    int rc = watch_state_dir(a->cfg, a->state_dir, sizeof a->state_dir);
+    if (!rc)
+        rc = fs_mkdirs(a->state_dir, 0700);
+    if (!rc)
+        rc = take_folder(a);
+    if (!rc && snprintf(a->db_path, sizeof a->db_path, "%s/state.db", a->state_dir) >= (int)sizeof a->db_path)
+        rc = err_set(ERR_CONFIG, "state folder path too long");
+    if (!rc)
+        rc = state_open(a->db_path, 5000, &a->st);
+    if (!rc)
+        rc = state_open(a->db_path, 5000, &a->http_st);
+    if (!rc)
+        rc = notify_new(a->cfg, a->st, a->node, &a->nt);
+    if (!rc && siem_open(a->cfg->watch.syslog ? a->cfg->watch.syslog : "local", "lifeline", &a->sy) != 0)
+        LOG_WARN("syslog: %s (audit records and the state database go on)", err_msg());
+    if (!rc)
+        rc = build_svcs(a, a->cfg, &a->svcs);
+    if (!rc) {
+        a->nsvcs = a->cfg->nservices;
+        resume_from_state(a);
+        unsigned threads = a->nsvcs < 8 ? (unsigned)a->nsvcs + 1 : 8;
+        rc = pool_new(threads, a->nsvcs + 16, &a->probes);
+    }
+    if (!rc && (a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        rc = err_sys(ERR_FATAL, "eventfd");
+    if (!rc)
+        rc = agent_control_start(a);
+    if (!rc)
+        rc = sender_start(a, a->db_path);
+    if (!rc && a->cfg->watch.listen) {
+        http_source src = {.ctx = a, .status = http_status, .incidents = http_incidents};
+        rc = http_start(a->cfg->watch.listen, &src, &a->http);
+    }
+    return rc;
+}
+
+static void teardown(agent *a)
+{
+    atomic_store(&a->stop, 1);
+    http_stop(&a->http);
+    if (a->sender) {
+        pthread_join(a->sender, NULL);
+        a->sender = 0;
+    }
+    agent_control_stop(a);
+    if (a->probes) {
+        if (pool_wait(a->probes) != 0)
+            LOG_DEBUG("probe pool: %s", err_msg());
+        pool_free(&a->probes);
+    }
+    svcs_free(a);
+    state_holds_free(&a->holds, a->nholds);
+    notify_free(&a->nt);
+    siem_close(&a->sy);
+    state_close(&a->http_st);
+    state_close(&a->st);
+    cJSON_Delete(a->metrics);
+    free(a->status_json);
+    if (a->wake_fd >= 0)
+        close(a->wake_fd);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);
+    pthread_mutex_destroy(&a->status_lock);
+    pthread_mutex_destroy(&a->evidence_lock);
+    pthread_mutex_destroy(&a->http_lock);
+}
+
+int agent_run(agent_opts *o)
+{
+    agent a = {.opts = o, .cfg = o->cfg, .audit = o->audit_repo, .wake_fd = -1, .lock_fd = -1, .control_fd = -1};
+    pthread_mutex_init(&a.status_lock, NULL);
+    pthread_mutex_init(&a.evidence_lock, NULL);
+    pthread_mutex_init(&a.http_lock, NULL);
+    a.started_wall = agent_wall_ms();
+    if (o->cfg->watch.node)
+        snprintf(a.node, sizeof a.node, "%s", o->cfg->watch.node);
+    else if (gethostname(a.node, sizeof a.node) != 0)
+        snprintf(a.node, sizeof a.node, "localhost");
+    a.node[sizeof a.node - 1] = '\0';
+    srand((unsigned)(a.started_wall ^ getpid()));
+    /* signals for the signalfd, blocked before any thread starts so all inherit it */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    a.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int rc = a.sig_fd < 0 ? err_sys(ERR_FATAL, "signalfd") : setup(&a);
+    if (!rc) {
+        agent_record(&a, "start", a.node, 0, "ok", "lifeline watch %s started on %s: %zu services, state in %s",
+                     LIFELINE_VERSION, a.node, a.nsvcs, a.state_dir);
+        sd_say("READY=1");
+        rc = loop(&a);
+        sd_say("STOPPING=1");
+        agent_record(&a, "stop", a.node, 0, "ok", "lifeline watch stopped");
+    }
+    o->cfg = a.cfg; /* a reload may have replaced it: the caller frees this one */
+    err_saved e;
+    err_save(&e);
+    teardown(&a);
+    err_restore(&e);
+    if (a.sig_fd >= 0)
+        close(a.sig_fd);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* agent_impl — what the files of the agent share (agent.c: set-up, the loop, signals,
+ * reload; supervise.c: one service's machine; record.c: the evidence fan-out;
+ * control.c: the control socket; status.c: the status document). Not for other modules. */
+#ifndef LL_AGENT_IMPL_H
+#define LL_AGENT_IMPL_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../audit/siem.h"
+#include "../core/pool.h"
+#include "../notify/notify.h"
+#include "../probe/health.h"
+#include "../state/state.h"
+#include "agent.h"
+
+#define AGENT_MAX_ATTEMPTS 64 /* attempt times kept per service (max-recoveries is checked against these) */
+
+typedef enum { RECOVERY_IDLE, RECOVERY_RUNNING, RECOVERY_VERIFY } recovery_phase;
+
+/* A command run off the loop's thread (a recovery can take minutes: the loop goes on). */
+typedef struct agent_job {
+    pthread_t thread;
+    char *command;
+    int64_t timeout_ms;
+    int rc; /* proc_run's */
+    char error[256], output[512];
+    struct proc_result *res;
+    atomic_int done;
+    int wake_fd;
+} agent_job;
+
+typedef struct agent_svc {
+    const config_service *cfg; /* in the agent's current configuration */
+    probe_spec spec;
+    char *secret; /* a redis password read for the probe */
+    health h;
+    probe_result last, pending;
+    atomic_int probing;     /* a probe of it is on the pool */
+    int64_t next_probe;     /* monotonic ms */
+    int64_t incident;       /* open incident, 0 when none */
+    recovery_phase phase;
+    agent_job *job;
+    int64_t next_attempt;   /* monotonic: the earliest next recovery */
+    int64_t verify_until;   /* monotonic */
+    int64_t action_wall;    /* wall ms of the current attempt */
+    int64_t attempts[AGENT_MAX_ATTEMPTS]; /* wall ms of recent attempts, oldest first */
+    size_t nattempts;
+    int backoff_step;
+    int64_t healthy_since;  /* monotonic; 0 when not healthy */
+    int escalated;          /* escalated for its current failure */
+    char shown[16];         /* the state last recorded ("healthy", "held"...) */
+} agent_svc;
+
+typedef struct agent {
+    agent_opts *opts;
+    config *cfg;
+    char node[256], state_dir[4000];
+    state *st;     /* the loop's connection */
+    notify *nt;    /* the loop's notifier (emit, tick) */
+    siem *sy;
+    repo *audit;
+    pthread_mutex_t evidence_lock; /* audit and syslog: shared with the sender thread */
+    agent_svc *svcs;
+    size_t nsvcs;
+    pool *probes;
+    int wake_fd;   /* eventfd: a probe done, a job done, a poke from the control socket */
+    int sig_fd;
+    int lock_fd;
+    int64_t started_wall;
+    /* holds as last read from state */
+    state_hold *holds;
+    size_t nholds;
+    /* escalations across services */
+    int64_t fail_times[32]; /* wall ms of recent confirmed failures */
+    char fail_names[32][64];
+    size_t nfail;
+    int64_t multi_escalated_ms, partition_escalated_ms;
+    int64_t last_update_seen; /* timeline id of the last human update sent on */
+    /* the status document, rebuilt by the loop, read by the socket and HTTP threads */
+    pthread_mutex_t status_lock;
+    char *status_json;
+    cJSON *metrics; /* refreshed every few seconds */
+    int64_t metrics_at;
+    atomic_int stop, sender_stop;
+    char db_path[4100];
+    /* threads */
+    pthread_t sender, control;
+    int control_fd;
+    state *http_st; /* HTTP's connection (under http_lock) */
+    pthread_mutex_t http_lock;
+    struct http_server *http;
+} agent;
+
+int64_t agent_wall_ms(void);
+
+/* record.c: one thing that happened, everywhere it must go: an event in state, an
+ * entry in the incident's timeline (incident != 0), an audit record (when the agent has
+ * the repository), a syslog line. outcome: "ok", "failed", "held"... */
+void agent_record(agent *a, const char *kind, const char *target, int64_t incident, const char *outcome,
+                  const char *fmt, ...) PRINTF(6, 7);
+/* Hands an alert to the notifier: event is one of watch_config_events. */
+void agent_alert(agent *a, const char *event, const char *severity, const char *service, int64_t incident,
+                 const char *title, const char *message);
+
+/* supervise.c */
+void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now);
+void agent_svc_act(agent *a, agent_svc *s, int64_t now);
+void agent_escalations(agent *a, int64_t now);
+const state_hold *agent_hold_of(const agent *a, const agent_svc *s);
+const char *agent_svc_state(const agent *a, const agent_svc *s);
+void agent_svc_save(agent *a, agent_svc *s, int64_t now);
+
+/* status.c */
+void agent_status_refresh(agent *a);
+cJSON *agent_status_copy(agent *a);
+
+/* control.c: the control socket's server thread, and the client side */
+int agent_control_start(agent *a) WUR;
+void agent_control_stop(agent *a);
+
+#endif
