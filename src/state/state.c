@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "state_impl.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -179,12 +180,15 @@ int state_open(const char *path, int busy_ms, state **out)
     }
     s->busy_ms = busy_ms;
     /* created here, 0600, so that SQLite (which gives -wal and -shm the database's
-     * mode) never makes a readable one */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = fd < 0 ? err_sys(ERR_IO, "state database %s", path) : 0;
+     * mode) never makes a readable one. Only when it is new (O_EXCL): closing a
+     * descriptor of a database this process already has open would drop the POSIX
+     * locks of its other connections (the agent has three), and another process
+     * would then checkpoint and remove the WAL under them. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = fd < 0 && errno != EEXIST ? err_sys(ERR_IO, "state database %s", path) : 0;
     if (fd >= 0)
         close(fd);
-    int src = rc ? SQLITE_OK : sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int src = rc ? SQLITE_OK : sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (!rc && src != SQLITE_OK)
         rc = state_db_fail(s, src, "open");
     if (!rc) {

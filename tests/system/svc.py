@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A small HTTP service for the watch tests: GET /health answers 200 "ok" (or what
-the file HEALTH_FILE says: a status code and a body), anything else 404.
+PIDFILE.health says: "CODE BODY", or "sleep SECONDS" to answer that late), anything
+else 404.
 Usage: svc.py PORT PIDFILE [LOGFILE]   (writes its pid, appends "started PORT" to LOGFILE)
 Start it detached from a start-command:  setsid -f python3 svc.py PORT PIDFILE"""
-import http.server, os, sys
+import http.server, os, sys, time
 
 port, pidfile = int(sys.argv[1]), sys.argv[2]
 log = sys.argv[3] if len(sys.argv) > 3 else None
@@ -16,7 +17,10 @@ class H(http.server.BaseHTTPRequestHandler):
         code, body = 200, b"ok"
         try:
             with open(health) as f:
-                c, _, b = f.read().partition(" ")
+                c, _, b = f.read().strip().partition(" ")
+            if c == "sleep":      # "sleep SECONDS": answer 200, that late
+                time.sleep(float(b))
+            else:                 # "CODE BODY"
                 code, body = int(c), b.encode()
         except (OSError, ValueError):
             pass

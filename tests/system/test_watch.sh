@@ -1,0 +1,192 @@
+# The watch agent against real processes: a small HTTP service (svc.py) it probes,
+# kills being detected and recovered, escalation past max-recoveries, holds, flap
+# damping, kill -9 of the agent, a second agent, bad configuration.
+
+SVC="python3 $HERE/svc.py"
+
+# watch_conf PORT [EXTRA SERVICE LINES...]: $CONF with one service "web" on PORT.
+watch_conf() {
+  local port=$1; shift
+  CONF=$T/lifeline.conf
+  cat >"$CONF" <<CONF
+[watch]
+node = test-node
+state-dir = $T/wstate
+loop = 1s
+
+[service "web"]
+probe = http://127.0.0.1:$port/health
+interval = 1s
+timeout = 1s
+fall = 2
+rise = 2
+start-command = setsid -f $SVC $port $T/web.pid $T/starts.log >/dev/null 2>&1
+stop-command = kill \$(cat $T/web.pid) 2>/dev/null; true
+verify-timeout = 6s
+backoff = 1s
+backoff-max = 2s
+CONF
+  for line in "$@"; do echo "$line" >>"$CONF"; done
+}
+svc_start() { setsid -f $SVC "$1" "$T/web.pid" "$T/starts.log" >/dev/null 2>&1; wait_for 10 "[[ -s $T/web.pid ]] && curl -sf http://127.0.0.1:$1/health"; }
+svc_kill() { kill -9 "$(cat "$T/web.pid")"; }
+# wait_for SECONDS CONDITION
+wait_for() {
+  local until=$((SECONDS + $1))
+  while ! eval "$2" >/dev/null 2>&1; do
+    [[ $SECONDS -lt $until ]] || { echo "--- agent log:"; tail -30 "$T/agent.log" 2>/dev/null; fail "not within $1s: $2"; return 1; }
+    sleep 0.2
+  done
+}
+agent_start() {
+  "$LL" -c "$CONF" watch >>"$T/agent.log" 2>&1 &
+  AGENT=$!
+  wait_for 10 "[[ -S $T/wstate/control.sock ]]"
+}
+agent_stop() { kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null; true; }
+status_json() { run_cmd "$LL" -c "$CONF" --json status; }
+svc_state() { status_json; json "j['services'][0]['state']"; }
+cleanup_watch() { agent_stop; [[ -s $T/web.pid ]] && kill "$(cat "$T/web.pid")" 2>/dev/null; true; }
+
+t_watch_detects_and_recovers_a_killed_service() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  svc_kill
+  wait_for 10 'grep -q "detection web (incident 1)" "$T/agent.log"'
+  wait_for 20 'grep -q "recovered web (incident 1)" "$T/agent.log"'
+  [[ $(svc_state) == healthy ]] || fail "web not healthy after the recovery"
+  [[ $(grep -c started "$T/starts.log") -eq 2 ]] || fail "the start-command did not run once: $(cat "$T/starts.log")"
+  # the order of the evidence: detection, action, verification, recovery
+  grep -oE "^(detection|action|verification|recovered) web" "$T/agent.log" | tr '\n' ' ' >"$T/order"
+  [[ $(cat "$T/order") == "detection web action web action web verification web recovered web " ]] ||
+    fail "wrong order: $(cat "$T/order")"
+  # detection came after fall (2) failed probes, not the first
+  grep -q "failure confirmed after 2 failed probes" "$T/agent.log" || fail "no fall count in the detection"
+}
+
+t_watch_escalates_past_max_recoveries_and_resume_reenables() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  # a service that dies 2 s after every start
+  watch_conf "$port" "max-recoveries = 2/1h" "verify-timeout = 4s"
+  printf '#!/bin/sh\n%s %s %s %s & sleep 3; kill $(cat %s)\n' "$SVC" "$port" "$T/web.pid" "$T/starts.log" "$T/web.pid" >"$T/dying"
+  chmod +x "$T/dying"
+  sed -i "s|^start-command = .*|start-command = setsid -f $T/dying >/dev/null 2>\&1|" "$CONF"
+  agent_start
+  wait_for 60 'grep -q "^escalation web" "$T/agent.log"'
+  grep -q "max-recoveries 2/3600s reached" "$T/agent.log" || fail "escalation does not say why"
+  wait_for 5 '[[ $(svc_state) == held ]]'
+  starts=$(grep -c started "$T/starts.log")
+  [[ $starts -eq 2 ]] || fail "$starts starts, wanted 2 (max-recoveries 2)"
+  sleep 4 # held: no action however long it fails
+  [[ $(grep -c started "$T/starts.log") -eq 2 ]] || fail "the agent acted while held"
+  expect_rc 0 -c "$CONF" resume web
+  expect_err "automation resumed for web" # the message is on stderr like all notes
+  wait_for 10 'grep -q "^resume web" "$T/agent.log"'
+  wait_for 20 '[[ $(grep -c started "$T/starts.log") -ge 3 ]]'
+  # resuming what is not held says so and succeeds
+  expect_rc 0 -c "$CONF" resume web
+  expect_err "web was not held"
+}
+
+t_watch_one_failed_or_slow_probe_opens_nothing() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  sed -i 's/^fall = 2/fall = 3/' "$CONF"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  echo "500 broken" >"$T/web.pid.health"; sleep 1.2; rm -f "$T/web.pid.health"
+  echo "sleep 1.5" >"$T/web.pid.health"; sleep 1.2; rm -f "$T/web.pid.health"
+  sleep 3
+  grep -q "^detection" "$T/agent.log" && fail "a single failed or slow probe opened an incident"
+  [[ $(svc_state) == healthy ]] || fail "not healthy"
+  grep -c started "$T/starts.log" | grep -qx 1 || fail "the agent acted on a flap"
+}
+
+t_watch_pause_holds_automation_but_not_the_incident() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  expect_rc 2 -c "$CONF" pause web                      # a reason is required
+  expect_rc 18 -c "$CONF" pause nosuch --reason x       # an unknown service
+  expect_rc 0 -c "$CONF" pause web --reason "db migration"
+  wait_for 10 'grep -q "^hold web" "$T/agent.log"'
+  svc_kill
+  wait_for 10 'grep -q "detection web" "$T/agent.log"'
+  sleep 3
+  [[ $(grep -c started "$T/starts.log") -eq 1 ]] || fail "acted while paused"
+  [[ $(svc_state) == held ]] || fail "status does not show the hold"
+  status_json; [[ $(json "j['services'][0]['held']['reason']") == "db migration" ]] || fail "no reason in status"
+  expect_rc 0 -c "$CONF" resume web
+  wait_for 20 'grep -q "recovered web" "$T/agent.log"'
+}
+
+t_watch_kill9_resumes_the_open_incident() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  expect_rc 0 -c "$CONF" pause web --reason "hold until the agent is killed"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == held ]]'
+  svc_kill
+  wait_for 10 'grep -q "detection web (incident 1)" "$T/agent.log"'
+  kill -9 "$AGENT"; wait "$AGENT" 2>/dev/null || true
+  expect_rc 0 -c "$CONF" resume web   # while no agent runs: taken when it starts
+  expect_err "no agent runs now"
+  agent_start
+  wait_for 20 'grep -q "recovered web (incident 1)" "$T/agent.log"'
+  grep -q "incident 2" "$T/agent.log" && fail "the restarted agent opened a second incident"
+  grep -q "^resume web" "$T/agent.log" || fail "the resume made while no agent ran was not recorded"
+}
+
+t_watch_second_agent_and_bad_input() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  agent_start
+  expect_rc 11 -c "$CONF" watch
+  expect_err "another lifeline watch \(pid $AGENT\) runs on the state folder $T/wstate"
+  agent_stop
+  # no agent: status says so, with its own exit code
+  expect_rc 25 -c "$CONF" status
+  expect_err "no lifeline watch agent runs on $T/wstate"
+  # a bad configuration: file and line
+  echo "fall = lots" >>"$CONF"
+  expect_rc 15 -c "$CONF" watch
+  expect_err "lifeline.conf:[0-9]+: .*fall"
+  # an unreachable probe target is a failed service, not a crash
+  watch_conf "$(free_port)"
+  run_cmd "$LL" -c "$CONF" watch --once
+  [[ $RC -eq 0 ]] || fail "watch --once exited $RC: $ERR"
+}
+
+t_watch_sighup_reload_keeps_old_config_when_bad() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  cp "$CONF" "$T/good.conf"; good() { run_cmd "$LL" -c "$T/good.conf" --json status; json "len(j['services'])"; }
+  echo "bogus-key = 1" >>"$CONF"
+  kill -HUP "$AGENT"
+  wait_for 10 'grep -q "new configuration refused, the running one kept" "$T/agent.log"'
+  kill -0 "$AGENT" || fail "a bad reload killed the agent"
+  [[ $(good) == 1 ]] || fail "the agent does not answer after a refused reload"
+  sed -i '/bogus-key/d' "$CONF"
+  printf '[service "second"]\nprobe = tcp://127.0.0.1:%s\n' "$port" >>"$CONF"
+  kill -HUP "$AGENT"
+  wait_for 10 'grep -q "configuration reloaded: 2 services" "$T/agent.log"'
+  wait_for 10 '[[ $(good) == 2 ]]'
+}
