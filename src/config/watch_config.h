@@ -33,6 +33,10 @@ typedef struct config_service {
     char **http_headers;           /* http-header = Name: value (repeatable) */
     size_t nheaders;
     int http_line;                 /* the last http-* key, for the check that the probe is http */
+    char *mirror_of;               /* registry: probes: the upstream this registry mirrors */
+    char **repositories;           /* what mirror-of compares (required with it) */
+    size_t nrepositories, repo_cap;
+    int mirror_line;               /* the last mirror-of or repositories key */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
 } config_service;

@@ -221,6 +221,7 @@ static void watch_sections_parse(void **state)
                        "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
                        "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
                        "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
+                       "mirror-of = https://registry.example/\nrepositories = app lib/base, my-org/web.ui_2\n"
                        "[notify \"oncall\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = pagerduty\n"
                        "events = incident escalation\nafter = 15m\n"
                        "[notify \"ops\"]\ntype = command\ncommand = /usr/local/bin/page\n"
@@ -265,6 +266,12 @@ static void watch_sections_parse(void **state)
     assert_int_equal(c->notifies[1].type, NOTIFY_COMMAND);
     assert_int_equal(c->notifies[1].events, 0);
     assert_null(config_service_find(c, "nope"));
+    const config_service *m = config_service_find(c, "mirror");
+    assert_string_equal(m->mirror_of, "https://registry.example/");
+    assert_int_equal(m->nrepositories, 3);
+    assert_string_equal(m->repositories[0], "app");
+    assert_string_equal(m->repositories[2], "my-org/web.ui_2");
+    assert_null(b->mirror_of);
     config_free(&c);
 }
 
@@ -324,6 +331,24 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[service \"x\"]\nprobe = tcp://h:1\ndepends-on = a\n[service \"a\"]\nprobe = tcp://h:1\n"
          "depends-on = b\n[service \"b\"]\nprobe = tcp://h:1\ndepends-on = a\n",
          "w.conf:9", "a cycle: a -> b -> a"},
+        {"[service \"a\"]\nprobe = http://h/\nmirror-of = http://u/\nrepositories = app\n", "w.conf:4",
+         "mirror-of needs a registry: probe"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://u/\n", "w.conf:3",
+         "mirror-of needs repositories"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = app\n", "w.conf:3",
+         "repositories without mirror-of"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = ftp://u/\n", "w.conf:3",
+         "mirror-of: 'ftp://u/' is not an http:// or https:// URL"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://\n", "w.conf:3", "mirror-of: 'http://'"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://u/\nrepositories = App\n", "w.conf:4",
+         "repositories: 'App' is not a repository name"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = ../etc\n", "w.conf:3", "'../etc' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a//b\n", "w.conf:3", "'a//b' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a/\n", "w.conf:3", "'a/' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a-\n", "w.conf:3", "'a-' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a?b\n", "w.conf:3", "'a?b' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = ,\n", "w.conf:3",
+         "repositories: empty value"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-method = get\n", "w.conf:3", "http-method: 'get' is not a method"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 99\n", "w.conf:3", "http-status: '99' is not an HTTP status"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 600\n", "w.conf:3", "http-status: '600'"},
