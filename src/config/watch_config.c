@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../audit/siem.h"
 #include "../core/buf.h"
 #include "../core/log.h"
 #include "../core/text.h"
@@ -73,6 +74,20 @@ static int watch_key(config *c, const char *key, const char *v, char *err, size_
         return set_text(&w->state_dir, key, v, err, cap);
     if (!strcmp(key, "loop"))
         return set_interval(&w->loop, key, v, 0, err, cap);
+    if (!strcmp(key, "syslog")) {
+        char why[200];
+        if (siem_spec_check(v, why, sizeof why) != 0)
+            return bad(err, cap, "syslog: %s", why);
+        return set_text(&w->syslog, key, v, err, cap);
+    }
+    if (!strcmp(key, "syslog-facility")) {
+        int code = siem_facility_code(v);
+        if (code < 0 || code == 0)
+            return bad(err, cap, "syslog-facility: '%s' is not one of user mail daemon auth syslog lpr news uucp "
+                                 "cron authpriv ftp local0..local7", v);
+        w->syslog_facility = code;
+        return 0;
+    }
     return bad(err, cap, "unknown key '%s' in [watch]", key);
 }
 
@@ -541,6 +556,7 @@ void watch_config_free(config *c)
     free(c->watch.node);
     free(c->watch.listen);
     free(c->watch.state_dir);
+    free(c->watch.syslog);
     for (size_t i = 0; i < c->nservices; i++) {
         config_service *s = &c->services[i];
         free(s->probe);

@@ -12,6 +12,8 @@ typedef struct config config;
 typedef struct config_watch {
     char *node, *listen, *state_dir; /* NULL when not set: the host name, no HTTP, the default folder */
     int64_t loop; /* seconds */
+    char *syslog;        /* syslog = off | local | udp://HOST:PORT | unix:PATH; NULL: local */
+    int syslog_facility; /* syslog-facility's code; 0: the default, daemon (audit/siem.h) */
 } config_watch;
 
 typedef struct config_objectives {

@@ -204,7 +204,7 @@ static void watch_sections_parse(void **state)
 {
     (void)state;
     const char *text = "[watch]\nnode = zone-a-1\nlisten = 127.0.0.1:8008\nstate-dir = /var/lib/lifeline\n"
-                       "loop = 1s\n"
+                       "loop = 1s\nsyslog = udp://siem.example:514\nsyslog-facility = local3\n"
                        "[objectives]\nservices-rto = 10m\nmttr = 15m\n"
                        "[source \"main-db\"]\ntype = postgres\nconninfo = host=/run/pg\n"
                        "[source \"cache\"]\ntype = redis\n"
@@ -232,6 +232,8 @@ static void watch_sections_parse(void **state)
     assert_string_equal(c->watch.listen, "127.0.0.1:8008");
     assert_string_equal(c->watch.state_dir, "/var/lib/lifeline");
     assert_int_equal(c->watch.loop, 1);
+    assert_string_equal(c->watch.syslog, "udp://siem.example:514");
+    assert_int_equal(c->watch.syslog_facility, 19);
     assert_int_equal(c->objectives.services_rto, 600);
     assert_int_equal(c->objectives.mttr, 900);
     const config_service *b = config_service_find(c, "backend");
@@ -288,6 +290,11 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[watch]\nlisten = 8008\n", "w.conf:2", "listen: '8008' is not HOST:PORT"},
         {"[watch]\nlisten = host:99999\n", "w.conf:2", "is not HOST:PORT"},
         {"[watch]\nnode =\n", "w.conf:2", "node: empty value"},
+        {"[watch]\nsyslog = on\n", "w.conf:2", "syslog: 'on' is not off, local, udp://HOST:PORT or unix:PATH"},
+        {"[watch]\nsyslog = udp://siem\n", "w.conf:2", "syslog: 'udp://siem' is not udp://HOST:PORT"},
+        {"[watch]\nsyslog = unix:dev/log\n", "w.conf:2", "unix:PATH needs an absolute path"},
+        {"[watch]\nsyslog-facility = kern\n", "w.conf:2", "syslog-facility: 'kern' is not one of"},
+        {"[watch]\nsyslog-facility = local9\n", "w.conf:2", "syslog-facility: 'local9'"},
         {"[objectives]\nrto = 10m\n", "w.conf:2", "unknown key 'rto' in [objectives]"},
         {"[objectives]\nmttr = 15 minutes\n", "w.conf:2", "mttr:"},
         {"[service \"a\"]\nprobe = tcp://h:1\nprobes = x\n", "w.conf:3", "unknown key 'probes' in [service \"a\"]"},
