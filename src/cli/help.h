@@ -436,6 +436,33 @@
     "is not archived (PostgreSQL asks for files that may not exist).\n" \
     "  restore_command = 'lifeline -c CONF --key-file KEY wal-fetch --source main-db %f %p'\n" HELP_GLOBAL
 
+#define HELP_PROBE \
+    "Usage: lifeline -c FILE probe [--json] SERVICE\n\n" \
+    "Runs the probe of [service \"SERVICE\"] once, built from the configuration exactly\n" \
+    "as the watch agent builds it (timeout, http-* keys, mirror-of, the [source] of a\n" \
+    "postgres: or redis: probe and its password file), and prints its state (healthy,\n" \
+    "degraded or failed), how long it took and what it saw. Nothing is recorded and\n" \
+    "no agent is needed: it answers \"is my probe right?\" before the agent acts on it.\n" \
+    "The probe target itself is never printed (a URL may carry a credential).\n\n" \
+    "Probe kinds: http(s)://URL, tcp://HOST:PORT, exec:COMMAND (exit 0 healthy,\n" \
+    "1 degraded, other failed), postgres:SOURCE, redis:SOURCE, registry:URL (GET /v2/\n" \
+    "answers 200 or 401). A registry probe with mirror-of = UPSTREAM-URL and\n" \
+    "repositories = NAME... compares the mirror at URL with its upstream: every tag the\n" \
+    "upstream lists must be listed by the mirror with the same manifest digest (at most\n" \
+    "200 digests compared per run, shared among the repositories). Healthy when all\n" \
+    "match; degraded when the mirror lacks a tag (\"mirror lacks app:1.2\"), serves\n" \
+    "another digest (\"app:latest differs\"), or the upstream cannot be asked; failed\n" \
+    "when the mirror does not answer.\n\n" \
+    "Options:\n" \
+    "  --json   {\"service\",\"probe\" (its kind),\"state\",\"latency_ms\",\"detail\",\n" \
+    "           \"timeout_ms\"} on stdout\n\n" \
+    "Examples:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf probe backend\n" \
+    "  lifeline -c lifeline.conf probe --json registry-mirror\n\n" \
+    "Exit codes: 0 the probe ran and the service is healthy or degraded (the state is\n" \
+    "printed); 20 it ran and the service failed; 15 no such service, or a bad\n" \
+    "configuration; 2 usage. See below for the rest.\n" HELP_GLOBAL HELP_EXIT_CODES
+
 #define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
 
 #endif

@@ -42,6 +42,7 @@ const cli_command cli_commands[] = {
     {"status", cmd_status, "show the services as the running agent sees them", HELP_STATUS},
     {"pause", cmd_pause, "hold the agent's automation (for one service or all)", HELP_PAUSE},
     {"resume", cmd_resume, "resume held automation", HELP_RESUME},
+    {"probe", cmd_probe, "run one service's probe once (as the agent would)", HELP_PROBE},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

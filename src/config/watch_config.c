@@ -9,8 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../audit/siem.h"
+#include "../core/buf.h"
 #include "../core/log.h"
 #include "../core/text.h"
+#include "../probe/probe.h"
 #include "config.h"
 #include "source_config.h"
 
@@ -75,6 +78,20 @@ static int watch_key(config *c, const char *key, const char *v, char *err, size_
         return set_interval(&w->loop, key, v, 0, err, cap);
     if (!strcmp(key, "escalate-failures"))
         return rate(&w->escalate_failures, &w->escalate_window, key, v, err, cap);
+    if (!strcmp(key, "syslog")) {
+        char why[200];
+        if (siem_spec_check(v, why, sizeof why) != 0)
+            return bad(err, cap, "syslog: %s", why);
+        return set_text(&w->syslog, key, v, err, cap);
+    }
+    if (!strcmp(key, "syslog-facility")) {
+        int code = siem_facility_code(v);
+        if (code < 0 || code == 0)
+            return bad(err, cap, "syslog-facility: '%s' is not one of user mail daemon auth syslog lpr news uucp "
+                                 "cron authpriv ftp local0..local7", v);
+        w->syslog_facility = code;
+        return 0;
+    }
     return bad(err, cap, "unknown key '%s' in [watch]", key);
 }
 
@@ -188,6 +205,28 @@ static void *section_get(void *itemsp, size_t *n, size_t size, const char *name,
     return at;
 }
 
+/* repositories = NAME...: what a mirror-of probe compares, in the registry's grammar. */
+#define WATCH_REPOSITORIES_MAX 100
+static int repositories(config_service *s, const char *v, char *err, size_t cap)
+{
+    char *copy = strdup(v), *save = NULL;
+    int r = copy ? 0 : bad(err, cap, "out of memory");
+    for (char *t = copy ? strtok_r(copy, " \t,", &save) : NULL; t && !r; t = strtok_r(NULL, " \t,", &save)) {
+        if (!probe_registry_name_valid(t))
+            r = bad(err, cap, "repositories: '%s' is not a repository name (lowercase letters, digits, "
+                              "'.', '_', '-' and '/' between components)", t);
+        else if (s->nrepositories == WATCH_REPOSITORIES_MAX)
+            r = bad(err, cap, "repositories: more than %d", WATCH_REPOSITORIES_MAX);
+        else if (array_grow(&s->repositories, &s->repo_cap, s->nrepositories + 1, sizeof *s->repositories, 8) ||
+                 !(s->repositories[s->nrepositories] = strdup(t)))
+            r = bad(err, cap, "out of memory");
+        else
+            s->nrepositories++;
+    }
+    free(copy);
+    return r || s->nrepositories ? r : bad(err, cap, "repositories: empty value");
+}
+
 static config_service *service_get(config *c, const char *name, int line)
 {
     int fresh = 0;
@@ -287,6 +326,16 @@ static int service_key(config *c, int line, const char *name, const char *key, c
         return set_interval(&s->backoff_max, key, v, 0, err, cap);
     if (!strncmp(key, "http-", 5))
         return http_key(s, line, key, v, err, cap);
+    if (!strcmp(key, "mirror-of")) {
+        s->mirror_line = line;
+        if ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) || probe_syntax(v, err, cap))
+            return bad(err, cap, "mirror-of: '%s' is not an http:// or https:// URL of a registry", v);
+        return set_text(&s->mirror_of, key, v, err, cap);
+    }
+    if (!strcmp(key, "repositories")) {
+        s->mirror_line = line;
+        return repositories(s, v, err, cap);
+    }
     return bad(err, cap, "unknown key '%s' in [service \"%s\"]", key, name);
 }
 
@@ -448,6 +497,13 @@ static int check_service(const config *c, const config_service *s, int *line, ch
         return bad(err, cap, "[service \"%s\"]: http-method, -status, -body and -header need an http(s):// probe",
                    s->name);
     }
+    *line = s->mirror_line;
+    if (s->mirror_of && strncmp(s->probe, "registry:", 9))
+        return bad(err, cap, "[service \"%s\"]: mirror-of needs a registry: probe", s->name);
+    if (s->mirror_of && !s->nrepositories)
+        return bad(err, cap, "[service \"%s\"]: mirror-of needs repositories (the names to compare)", s->name);
+    if (s->nrepositories && !s->mirror_of)
+        return bad(err, cap, "[service \"%s\"]: repositories without mirror-of", s->name);
     *line = s->probe_line;
     if (probe_source(c, s, err, cap))
         return -1;
@@ -523,6 +579,7 @@ void watch_config_free(config *c)
     free(c->watch.node);
     free(c->watch.listen);
     free(c->watch.state_dir);
+    free(c->watch.syslog);
     for (size_t i = 0; i < c->nservices; i++) {
         config_service *s = &c->services[i];
         free(s->probe);
@@ -534,6 +591,10 @@ void watch_config_free(config *c)
         for (size_t h = 0; h < s->nheaders; h++)
             free(s->http_headers[h]);
         free(s->http_headers);
+        free(s->mirror_of);
+        for (size_t r = 0; r < s->nrepositories; r++)
+            free(s->repositories[r]);
+        free(s->repositories);
         for (size_t d = 0; d < s->ndeps; d++)
             free(s->depends_on[d]);
         free(s->depends_on);

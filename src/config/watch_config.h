@@ -12,9 +12,10 @@ typedef struct config config;
 typedef struct config_watch {
     char *node, *listen, *state_dir; /* NULL when not set: the host name, no HTTP, the default folder */
     int64_t loop; /* seconds */
-    char *syslog; /* TEMP until merge */
     int escalate_failures;   /* escalate-failures = N/INTERVAL: N services failing within it escalate */
     int64_t escalate_window; /* seconds; 0 = the default 3/1h */
+    char *syslog;        /* syslog = off | local | udp://HOST:PORT | unix:PATH; NULL: local */
+    int syslog_facility; /* syslog-facility's code; 0: the default, daemon (audit/siem.h) */
 } config_watch;
 
 typedef struct config_objectives {
@@ -36,6 +37,10 @@ typedef struct config_service {
     char **http_headers;           /* http-header = Name: value (repeatable) */
     size_t nheaders;
     int http_line;                 /* the last http-* key, for the check that the probe is http */
+    char *mirror_of;               /* registry: probes: the upstream this registry mirrors */
+    char **repositories;           /* what mirror-of compares (required with it) */
+    size_t nrepositories, repo_cap;
+    int mirror_line;               /* the last mirror-of or repositories key */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
     int64_t recover_timeout, verify_timeout; /* seconds: the recovery command's, and its verification's */

@@ -1,6 +1,6 @@
 /* probe — one health check of a service with a hard deadline: one table of functions
- * per probe kind (tcp://, http(s)://, exec:, redis:, postgres:,
- * registry:), each returning a state, the latency and
+ * per probe kind (tcp://, http(s)://, exec:, redis:, postgres:, registry: with, under
+ * mirror-of, a comparison with the upstream), each returning a state, the latency and
  * a one-line detail. No call blocks past the timeout; nothing here keeps state
  * between runs (rise/fall counting is health.h). */
 #ifndef LL_PROBE_H
@@ -26,6 +26,11 @@ typedef struct probe_spec {
     const char *address, *user, *password;
     /* postgres:SOURCE: the source's conninfo (no password in it: libpq reads PGPASSFILE) */
     const char *conninfo;
+    /* registry:URL with mirror-of: URL is a mirror of this upstream registry; each of
+     * the repositories must serve the same tags and manifest digests (probe_registry.c) */
+    const char *mirror_of;
+    const char *const *repositories;
+    size_t nrepositories;
 } probe_spec;
 
 typedef struct probe_result {
@@ -41,6 +46,10 @@ void probe_global_cleanup(void);
  * only when the spec itself is unusable (an unknown kind, an empty target). */
 int probe_run(const probe_spec *spec, probe_result *out) WUR;
 const char *probe_state_name(probe_state s);
+/* 1 when name is a registry repository name a mirror-of probe accepts: the
+ * distribution spec's grammar (lowercase, digits, '.', '_', '-' inside components
+ * separated by '/'), at most 255 bytes. The configuration checks with it. */
+int probe_registry_name_valid(const char *name);
 
 typedef struct pool pool;
 /* Runs n checks at once on the pool's threads and waits for all: the whole takes

@@ -1,8 +1,8 @@
 /* probe_http — http(s):// passes on the expected status (default any 2xx or 3xx) and,
  * when asked, a substring of the body. libcurl with CURLOPT_TIMEOUT_MS for the whole
  * exchange (its threaded resolver honours it too); no redirects are followed. The
- * detail never shows the URL, which may carry credentials. registry:URL is an OCI
- * registry's `GET /v2/` (200, or 401 asking for a login). */
+ * detail never shows the URL, which may carry credentials. registry:URL's plain check
+ * (probe_registry.c) comes here with expect_status PROBE_REGISTRY_STATUS. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -70,21 +70,6 @@ static void judge(const probe_spec *spec, long status, const body *b, probe_resu
     } else {
         probe_set(out, PROBE_HEALTHY, "HTTP %ld", status);
     }
-}
-
-void probe_registry(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)
-{
-    char v2[1024];
-    size_t n = strlen(url);
-    while (n && url[n - 1] == '/')
-        n--;
-    if (n + sizeof "/v2/" > sizeof v2) {
-        probe_set(out, PROBE_FAILED, "registry URL too long");
-        return;
-    }
-    snprintf(v2, sizeof v2, "%.*s/v2/", (int)n, url);
-    probe_spec s = {.target = spec->target, .timeout_ms = spec->timeout_ms, .expect_status = PROBE_REGISTRY_STATUS};
-    probe_http(&s, v2, deadline_ms, out);
 }
 
 void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)

@@ -19,6 +19,11 @@ void probe_http(const probe_spec *spec, const char *rest, int64_t deadline_ms, p
 /* expect_status of registry probes: 200 or 401 */
 #define PROBE_REGISTRY_STATUS (-401)
 void probe_registry(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
+/* A Link header's value (`<URL>; rel="next"`) as the absolute URL of the next page in
+ * out: a relative URL is put on origin (scheme://host:port); an absolute one must be
+ * on origin. -1 when it is no next link, or one to elsewhere. For probe_registry.c. */
+int probe_registry_next_link(const char *value, const char *origin, char *out, size_t cap);
+
 void probe_redis(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_postgres(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);
 void probe_exec(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out);

@@ -82,7 +82,7 @@ static void svc_free(agent_svc *s)
         free(s->job);
         s->job = NULL;
     }
-    watch_probe_spec_free(&s->spec, &s->secret);
+    watch_spec_free(&s->owned);
 }
 
 static void svcs_free(agent *a)
@@ -136,10 +136,10 @@ static int build_svcs(agent *a, const config *cfg, agent_svc **out)
     int64_t now = proc_now_ms(), wall = agent_wall_ms();
     for (size_t i = 0; i < cfg->nservices; i++) {
         const config_service *c = &cfg->services[i];
-        int rc = watch_probe_spec(cfg, c, &v[i].spec, &v[i].secret);
+        int rc = watch_probe_spec(cfg, c, &v[i].spec, &v[i].owned);
         if (rc) {
             for (size_t k = 0; k < i; k++)
-                watch_probe_spec_free(&v[k].spec, &v[k].secret);
+                watch_spec_free(&v[k].owned);
             free(v);
             return err_wrap("[service \"%s\"]", c->name);
         }
@@ -577,6 +577,8 @@ static int setup(agent *a)
         rc = notify_new(a->cfg, a->st, a->node, &a->nt);
     if (!rc && siem_open(a->cfg->watch.syslog ? a->cfg->watch.syslog : "local", "lifeline", &a->sy) != 0)
         LOG_WARN("syslog: %s (audit records and the state database go on)", err_msg());
+    if (!rc && a->sy && a->cfg->watch.syslog_facility)
+        siem_set_facility(a->sy, a->cfg->watch.syslog_facility);
     if (!rc)
         rc = build_svcs(a, a->cfg, &a->svcs);
     if (!rc) {

@@ -34,7 +34,7 @@ typedef struct agent_job {
 typedef struct agent_svc {
     const config_service *cfg; /* in the agent's current configuration */
     probe_spec spec;
-    char *secret; /* a redis password read for the probe */
+    struct watch_spec *owned; /* what the probe spec holds (a redis password read for it) */
     health h;
     probe_result last, pending;
     atomic_int probing;     /* a probe of it is on the pool */

@@ -204,7 +204,7 @@ static void watch_sections_parse(void **state)
 {
     (void)state;
     const char *text = "[watch]\nnode = zone-a-1\nlisten = 127.0.0.1:8008\nstate-dir = /var/lib/lifeline\n"
-                       "loop = 1s\n"
+                       "loop = 1s\nsyslog = udp://siem.example:514\nsyslog-facility = local3\n"
                        "[objectives]\nservices-rto = 10m\nmttr = 15m\n"
                        "[source \"main-db\"]\ntype = postgres\nconninfo = host=/run/pg\n"
                        "[source \"cache\"]\ntype = redis\n"
@@ -221,6 +221,7 @@ static void watch_sections_parse(void **state)
                        "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
                        "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
                        "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
+                       "mirror-of = https://registry.example/\nrepositories = app lib/base, my-org/web.ui_2\n"
                        "[notify \"oncall\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = pagerduty\n"
                        "events = incident escalation\nafter = 15m\n"
                        "[notify \"ops\"]\ntype = command\ncommand = /usr/local/bin/page\n"
@@ -231,6 +232,8 @@ static void watch_sections_parse(void **state)
     assert_string_equal(c->watch.listen, "127.0.0.1:8008");
     assert_string_equal(c->watch.state_dir, "/var/lib/lifeline");
     assert_int_equal(c->watch.loop, 1);
+    assert_string_equal(c->watch.syslog, "udp://siem.example:514");
+    assert_int_equal(c->watch.syslog_facility, 19);
     assert_int_equal(c->objectives.services_rto, 600);
     assert_int_equal(c->objectives.mttr, 900);
     const config_service *b = config_service_find(c, "backend");
@@ -265,6 +268,12 @@ static void watch_sections_parse(void **state)
     assert_int_equal(c->notifies[1].type, NOTIFY_COMMAND);
     assert_int_equal(c->notifies[1].events, 0);
     assert_null(config_service_find(c, "nope"));
+    const config_service *m = config_service_find(c, "mirror");
+    assert_string_equal(m->mirror_of, "https://registry.example/");
+    assert_int_equal(m->nrepositories, 3);
+    assert_string_equal(m->repositories[0], "app");
+    assert_string_equal(m->repositories[2], "my-org/web.ui_2");
+    assert_null(b->mirror_of);
     config_free(&c);
 }
 
@@ -281,6 +290,11 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[watch]\nlisten = 8008\n", "w.conf:2", "listen: '8008' is not HOST:PORT"},
         {"[watch]\nlisten = host:99999\n", "w.conf:2", "is not HOST:PORT"},
         {"[watch]\nnode =\n", "w.conf:2", "node: empty value"},
+        {"[watch]\nsyslog = on\n", "w.conf:2", "syslog: 'on' is not off, local, udp://HOST:PORT or unix:PATH"},
+        {"[watch]\nsyslog = udp://siem\n", "w.conf:2", "syslog: 'udp://siem' is not udp://HOST:PORT"},
+        {"[watch]\nsyslog = unix:dev/log\n", "w.conf:2", "unix:PATH needs an absolute path"},
+        {"[watch]\nsyslog-facility = kern\n", "w.conf:2", "syslog-facility: 'kern' is not one of"},
+        {"[watch]\nsyslog-facility = local9\n", "w.conf:2", "syslog-facility: 'local9'"},
         {"[objectives]\nrto = 10m\n", "w.conf:2", "unknown key 'rto' in [objectives]"},
         {"[objectives]\nmttr = 15 minutes\n", "w.conf:2", "mttr:"},
         {"[service \"a\"]\nprobe = tcp://h:1\nprobes = x\n", "w.conf:3", "unknown key 'probes' in [service \"a\"]"},
@@ -324,6 +338,24 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[service \"x\"]\nprobe = tcp://h:1\ndepends-on = a\n[service \"a\"]\nprobe = tcp://h:1\n"
          "depends-on = b\n[service \"b\"]\nprobe = tcp://h:1\ndepends-on = a\n",
          "w.conf:9", "a cycle: a -> b -> a"},
+        {"[service \"a\"]\nprobe = http://h/\nmirror-of = http://u/\nrepositories = app\n", "w.conf:4",
+         "mirror-of needs a registry: probe"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://u/\n", "w.conf:3",
+         "mirror-of needs repositories"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = app\n", "w.conf:3",
+         "repositories without mirror-of"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = ftp://u/\n", "w.conf:3",
+         "mirror-of: 'ftp://u/' is not an http:// or https:// URL"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://\n", "w.conf:3", "mirror-of: 'http://'"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nmirror-of = http://u/\nrepositories = App\n", "w.conf:4",
+         "repositories: 'App' is not a repository name"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = ../etc\n", "w.conf:3", "'../etc' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a//b\n", "w.conf:3", "'a//b' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a/\n", "w.conf:3", "'a/' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a-\n", "w.conf:3", "'a-' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = a?b\n", "w.conf:3", "'a?b' is not"},
+        {"[service \"a\"]\nprobe = registry:http://h/\nrepositories = ,\n", "w.conf:3",
+         "repositories: empty value"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-method = get\n", "w.conf:3", "http-method: 'get' is not a method"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 99\n", "w.conf:3", "http-status: '99' is not an HTTP status"},
         {"[service \"a\"]\nprobe = http://h/\nhttp-status = 600\n", "w.conf:3", "http-status: '600'"},

@@ -15,6 +15,7 @@
 
 #include "core/pool.h"
 #include "probe/probe.h"
+#include "probe/probe_impl.h"
 
 static const char server_py[] =
     "import http.server, socketserver, sys, time\n"
@@ -461,6 +462,70 @@ static void checks_run_concurrently(void **state)
     assert_non_null(strstr(results[9].detail, "probe 'gopher://x': not a kind"));
 }
 
+/* A tags list's Link header: the next page on the same origin, nothing else. */
+static void registry_next_link(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *want; /* want NULL: refused */
+    } cases[] = {
+        {" </v2/app/tags/list?last=b&n=2>; rel=\"next\"", "http://r:5000/v2/app/tags/list?last=b&n=2"},
+        {"<http://r:5000/v2/app/tags/list?last=b>; rel=\"next\"", "http://r:5000/v2/app/tags/list?last=b"},
+        {"</v2/x>; rel=next", "http://r:5000/v2/x"},
+        {"</v2/x>; rel=\"prev\"", NULL},                      /* not the next page */
+        {"<http://evil:80/v2/x>; rel=\"next\"", NULL},         /* another host */
+        {"<http://r:5000.evil/v2/x>; rel=\"next\"", NULL},     /* the origin as a prefix of another */
+        {"<//evil/v2/x>; rel=\"next\"", NULL},                 /* scheme-relative: elsewhere */
+        {"</v2/a b>; rel=\"next\"", NULL},                     /* a space in the URL */
+        {"</v2/x; rel=\"next\"", NULL},                        /* no closing '>' */
+        {"rel=\"next\"", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[256] = "";
+        int rc = probe_registry_next_link(cases[i].value, "http://r:5000", out, sizeof out);
+        if (cases[i].want ? rc != 0 || strcmp(out, cases[i].want) : rc != -1)
+            fail_msg("case %zu '%s': rc %d, '%s'", i, cases[i].value, rc, out);
+    }
+    char tiny[16];
+    assert_int_equal(probe_registry_next_link("</v2/app/tags/list>; rel=next", "http://r:5000", tiny, sizeof tiny), -1);
+}
+
+static void registry_names(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"app", "lib/base", "my-org/web.ui_2", "a__b", "a--b", "x/y/z", "0"};
+    static const char *const bad[] = {"", "App", "../etc", "a//b", "/a", "a/", "-a", "a-", "a.", ".a",
+                                      "a/.b", "a?b", "a b", "a%2f"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        if (!probe_registry_name_valid(good[i]))
+            fail_msg("'%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (probe_registry_name_valid(bad[i]))
+            fail_msg("'%s' accepted", bad[i]);
+    char longname[300];
+    memset(longname, 'a', 256);
+    longname[256] = '\0';
+    assert_false(probe_registry_name_valid(longname));
+}
+
+/* A spec the probe refuses to build a URL from: failed, without a request. */
+static void registry_mirror_bad_spec(void **state)
+{
+    (void)state;
+    const char *repos[] = {"../x"};
+    probe_spec spec = {.target = "registry:http://127.0.0.1:1", .timeout_ms = 500, .mirror_of = "http://127.0.0.1:2",
+                       .repositories = repos, .nrepositories = 1};
+    probe_result r;
+    assert_int_equal(probe_run(&spec, &r), 0);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "repository name '../x' is not valid"));
+    repos[0] = "app";
+    spec.mirror_of = "not a url";
+    assert_int_equal(probe_run(&spec, &r), 0);
+    assert_int_equal(r.state, PROBE_FAILED);
+    assert_non_null(strstr(r.detail, "mirror-of URL unusable"));
+}
+
 static void unknown_kinds_are_refused(void **state)
 {
     (void)state;
@@ -488,6 +553,9 @@ int main(void)
         cmocka_unit_test(postgres_select_and_deadline),
         cmocka_unit_test(checks_run_concurrently),
         cmocka_unit_test(unknown_kinds_are_refused),
+        cmocka_unit_test(registry_next_link),
+        cmocka_unit_test(registry_names),
+        cmocka_unit_test(registry_mirror_bad_spec),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
