@@ -403,7 +403,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 
 int http_start(const char *addr, const http_source *src, http_server **out)
 {
-    int fd, port, rc;
+    int fd = -1, port = 0, rc;
     *out = NULL;
     if ((rc = open_listener(addr, &fd, &port)))
         return rc;
