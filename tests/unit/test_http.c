@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -534,6 +537,51 @@ static void test_ipv6(void **state)
     fake_free(&f);
 }
 
+/* A raw loopback connection to port that sends nothing. */
+static int idle_connection(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* One client cannot hold more than its share: past 16 connections from one address
+ * the next is refused; once they go, the server answers again. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    fake f;
+    http_source src;
+    fake_init(&f);
+    http_server *s = serve(&f, &src);
+    int fds[16];
+    for (int i = 0; i < 16; i++)
+        fds[i] = idle_connection(http_port(s));
+    usleep(200000); /* the server has accepted them */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", http_port(s));
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    CURLcode cc = curl_easy_perform(c);
+    assert_int_not_equal(cc, CURLE_OK);
+    curl_easy_cleanup(c);
+    for (int i = 0; i < 16; i++)
+        close(fds[i]);
+    usleep(200000);
+    reply r;
+    fetch(http_port(s), "GET", "/health", &r);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
+    http_stop(&s);
+    fake_free(&f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -544,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_page_served_escaped), cmocka_unit_test(test_page_content),
         cmocka_unit_test(test_page_odd_input),    cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_address_in_use),    cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_connection_limit),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
