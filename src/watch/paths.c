@@ -1,0 +1,29 @@
+/* paths — see paths.h. */
+#include "paths.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../config/config.h"
+
+int watch_state_dir(const config *cfg, char *out, size_t cap)
+{
+    const char *env = getenv("LIFELINE_STATE_DIR"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n;
+    /* the same order as audit_local_path, with the configuration's word first: the
+     * agent and the commands must agree on one folder */
+    if (cfg && cfg->watch.state_dir && *cfg->watch.state_dir)
+        n = snprintf(out, cap, "%s", cfg->watch.state_dir);
+    else if (env && *env)
+        n = snprintf(out, cap, "%s", env);
+    else if (geteuid() == 0)
+        n = snprintf(out, cap, "/var/lib/lifeline");
+    else if (xdg && *xdg)
+        n = snprintf(out, cap, "%s/lifeline", xdg);
+    else
+        n = snprintf(out, cap, "%s/.local/state/lifeline", home ? home : "/tmp");
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(ERR_USAGE, "the state folder's path is too long (over %zu bytes)", cap - 1);
+    return 0;
+}
