@@ -113,6 +113,7 @@ int cmd_status(cli *c, int argc, char **argv);
 int cmd_pause(cli *c, int argc, char **argv);
 int cmd_resume(cli *c, int argc, char **argv);
 int cmd_probe(cli *c, int argc, char **argv);
+int cmd_incidents(cli *c, int argc, char **argv); /* cmd_incidents.c */
 /* Sources: backup --source and restore --source, by the source's type. */
 typedef struct source_args {
     const char *source, *class_name, *host;

@@ -465,6 +465,56 @@
 
 #define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
 
+#define HELP_INCIDENTS \
+    "Usage: lifeline incidents [--open] [--since DURATION]\n" \
+    "       lifeline incidents show ID [--format text|markdown|json]\n" \
+    "       lifeline incidents update ID --status STATUS --message TEXT\n" \
+    "       lifeline incidents mark ID --false-positive | --not-false-positive\n\n" \
+    "The watch agent's incidents, from the state database <state folder>/state.db.\n" \
+    "The state folder is [watch] state-dir of the configuration (-c), else\n" \
+    "LIFELINE_STATE_DIR, else /var/lib/lifeline for root, else\n" \
+    "$XDG_STATE_HOME/lifeline or ~/.local/state/lifeline. No agent needs to run; a\n" \
+    "missing database is an error (exit 18) and is not created.\n\n" \
+    "  (no subcommand)  the incidents, newest first: id, service, status, when opened,\n" \
+    "                   time to recovery (or how long open), false-positive mark, title;\n" \
+    "                   then the metrics of the same window (below)\n" \
+    "  show ID          one incident with its timeline: opened (the first failed probe),\n" \
+    "                   detection (failure confirmed), recovery attempts and their\n" \
+    "                   verification, escalations, holds, notifications delivered or\n" \
+    "                   dead-lettered, human updates, closed\n" \
+    "  update ID        a human status update: it sets the incident's status and joins\n" \
+    "                   its timeline, where the status page and a running agent (which\n" \
+    "                   sends it to the notification channels) find it. --status\n" \
+    "                   resolved closes an open incident (should the service still\n" \
+    "                   fail, the agent opens a new one); a closed incident takes only\n" \
+    "                   resolved (a late note)\n" \
+    "  mark ID          sets or clears the false-positive mark (for the metrics)\n\n" \
+    "Options:\n" \
+    "  --open                 only incidents still open\n" \
+    "  --since DURATION       only incidents open during the last DURATION (30m, 24h,\n" \
+    "                         7d); the metrics count incidents opened in it\n" \
+    "  --format FORMAT        show: text (default), json (as --json), or markdown: a\n" \
+    "                         post-incident review (summary, timeline in UTC, detection\n" \
+    "                         gaps, 5 whys, People / Process / Technology, action items)\n" \
+    "  --status STATUS        investigating, identified, monitoring or resolved\n" \
+    "  --message TEXT         what people should know (up to 4096 bytes)\n" \
+    "  --false-positive, --not-false-positive   the mark to set\n" \
+    "  --json                 list: {\"incidents\": [...], \"metrics\": {...}}; show, update,\n" \
+    "                         mark: the incident (the shape of the status document)\n\n" \
+    "Metrics (docs/ARCHITECTURE.md defines them exactly):\n" \
+    "  MTTR                   mean of resolved - failure confirmed over closed incidents\n" \
+    "  recovery success       automatic recoveries verified and not failing again\n" \
+    "                         within an hour / recovery attempts\n" \
+    "  false positives        incidents marked so, or closed with no failure confirmed,\n" \
+    "                         / all incidents\n\n" \
+    "Examples:\n" \
+    "  lifeline incidents --open\n" \
+    "  lifeline incidents show 12 --format markdown > review-12.md\n" \
+    "  lifeline incidents update 12 --status identified --message 'bad deploy; rolling back'\n" \
+    "  lifeline incidents mark 12 --false-positive\n\n" \
+    "Exit codes: 0 ok, 2 usage (a bad status or option), 18 no such incident or no\n" \
+    "state database, 11 the database stayed locked for 5 s, 16 I/O error.\n" HELP_GLOBAL
+
 #endif
 
 /* ---- the watch agent (cmd_watch.c) ---- */

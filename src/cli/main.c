@@ -43,6 +43,7 @@ const cli_command cli_commands[] = {
     {"pause", cmd_pause, "hold the agent's automation (for one service or all)", HELP_PAUSE},
     {"resume", cmd_resume, "resume held automation", HELP_RESUME},
     {"probe", cmd_probe, "run one service's probe once (as the agent would)", HELP_PROBE},
+    {"incidents", cmd_incidents, "list, show, update and mark the watch agent's incidents", HELP_INCIDENTS},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

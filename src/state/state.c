@@ -170,7 +170,8 @@ static int set_wal(state *s)
     return rc;
 }
 
-int state_open(const char *path, int busy_ms, state **out)
+/* create 0: a missing file is ERR_NOTFOUND and nothing is made (commands that read). */
+static int open_db(const char *path, int busy_ms, int create, state **out)
 {
     *out = NULL;
     state *s = calloc(1, sizeof *s);
@@ -186,6 +187,15 @@ int state_open(const char *path, int busy_ms, state **out)
      * would then checkpoint and remove the WAL under them. */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     int rc = fd < 0 && errno != EEXIST ? err_sys(ERR_IO, "state database %s", path) : 0;
+     * mode) never makes a readable one */
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+    int rc = 0;
+    if (fd < 0 && !create && errno == ENOENT) {
+        rc = err_set(ERR_NOTFOUND, "no state database at %s (has lifeline watch run here?)", path);
+        err_hint("the state folder is [watch] state-dir, else LIFELINE_STATE_DIR, else the default one");
+    } else if (fd < 0) {
+        rc = err_sys(ERR_IO, "state database %s", path);
+    }
     if (fd >= 0)
         close(fd);
     int src = rc ? SQLITE_OK : sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
@@ -207,6 +217,9 @@ int state_open(const char *path, int busy_ms, state **out)
     *out = s;
     return 0;
 }
+
+int state_open(const char *path, int busy_ms, state **out) { return open_db(path, busy_ms, 1, out); }
+int state_open_existing(const char *path, int busy_ms, state **out) { return open_db(path, busy_ms, 0, out); }
 
 void state_close(state **sp)
 {

@@ -19,6 +19,9 @@ typedef struct state state;
  * STATE_SCHEMA_VERSION; a database of a newer version is refused (ERR_VERSION).
  * busy_ms bounds every wait for another process's lock (ERR_LOCKED past it). */
 int state_open(const char *path, int busy_ms, state **out) WUR;
+/* As state_open, for commands that only look (lifeline incidents): a database that
+ * does not exist is ERR_NOTFOUND ("no state database at PATH") and is not created. */
+int state_open_existing(const char *path, int busy_ms, state **out) WUR;
 void state_close(state **s);
 
 /* One thing that happened; incident is 0 when it belongs to none. Times are
@@ -32,12 +35,30 @@ int state_incident_open(state *s, const char *target, const char *title, int64_t
 /* One entry of an open or closed incident's timeline (detection, action, update...). */
 int state_incident_note(state *s, int64_t id, int64_t at_ms, const char *kind, const char *message) WUR;
 /* Closes an open incident (ERR_NOTFOUND when there is none such open), with a
- * "closed" timeline entry saying why. */
+ * "closed" timeline entry saying why; its status becomes "resolved". */
 int state_incident_close(state *s, int64_t id, int64_t at_ms, const char *message) WUR;
+
+/* Timeline entry kinds, as the agent and the commands write them:
+ *   opened        the incident began (the first failed probe); message: the title
+ *   detection     the failure was confirmed (fall probes in a row failed)
+ *   action        an automatic recovery attempt; message: what was run
+ *   verification  its result: "verified: ..." (the probe passed rise times) or
+ *                 "failed: ..."
+ *   recovered     healthy again; escalation, hold, resume: automation's state
+ *   notification  "delivered to CHANNEL" / "dead-lettered at CHANNEL: why"
+ *   update        a person's status update (status set, see state_incident_update)
+ *   mark          a person's false-positive mark (state_incident_mark); no status
+ *   closed        the incident ended; message: why */
+
+/* The incident statuses of a status page, in their usual order. */
+extern const char *const state_incident_statuses[]; /* NULL-terminated */
+/* Is status one of state_incident_statuses? */
+int state_incident_status_valid(const char *status);
 
 typedef struct state_entry {
     int64_t at_ms;
     char *kind, *message;
+    char *status; /* an "update" entry's status; NULL on every other entry */
 } state_entry;
 
 typedef struct state_incident {
@@ -45,11 +66,66 @@ typedef struct state_incident {
     char *target, *title;
     state_entry *entries;             /* the timeline, oldest first */
     size_t nentries;
+    char *status;                     /* investigating identified monitoring resolved */
+    int false_positive;               /* marked so by a person */
+    int64_t detected_ms;              /* the first "detection" entry's time; 0: none */
 } state_incident;
 
 /* ERR_NOTFOUND when there is no incident id. */
 int state_incident_get(state *s, int64_t id, state_incident *out) WUR;
 void state_incident_free(state_incident *in);
+
+/* A person's update of incident id: sets its status (one of
+ * state_incident_statuses, else ERR_USAGE) and adds an "update" timeline entry
+ * with that status and message; by (who) goes into the events table with it.
+ * "resolved" on an open incident also closes it (a "closed" entry saying by whom):
+ * a person declares it over, as on a status page; should the service still fail,
+ * the agent opens a new incident. A closed incident takes only "resolved" updates
+ * (a late note); another status is ERR_USAGE (it is not reopened). ERR_NOTFOUND
+ * when there is no incident id. */
+int state_incident_update(state *s, int64_t id, int64_t at_ms, const char *status, const char *message,
+                          const char *by) WUR;
+/* Sets (1) or clears (0) the false-positive mark of incident id, with a "mark"
+ * timeline entry naming by. ERR_NOTFOUND when there is no incident id. */
+int state_incident_mark(state *s, int64_t id, int false_positive, int64_t at_ms, const char *by) WUR;
+
+/* Incidents newest first (opened_ms, then id, descending): only the open ones when
+ * open_only; with since_ms > 0 only those still open or closed at or after since_ms
+ * (those that overlap the window). Each with its timeline when timelines, else
+ * entries NULL. Free with state_incidents_free. */
+int state_incident_list(state *s, int open_only, int64_t since_ms, int timelines, state_incident **out,
+                        size_t *n) WUR;
+void state_incidents_free(state_incident **list, size_t n);
+
+/* What the status document, /metrics and `lifeline incidents` report. The window
+ * is since_ms (0: everything). Definitions (docs/ARCHITECTURE.md, "Incident
+ * metrics"):
+ *   incidents_open   incidents open now (whatever the window)
+ *   incidents_total  incidents opened at or after since_ms
+ *   mttr_seconds     mean over those of them that are closed of closed_ms - detected,
+ *                    detected = the first "detection" entry, else opened_ms
+ *                    ("recovered - failure confirmed"); -1 when none is closed
+ *   recovery_attempts    "action" entries at or after since_ms
+ *   recoveries_verified  "verification" entries at or after since_ms whose message
+ *                    starts with "verified", and after which, within one hour, the
+ *                    same target failed no more: no later "action" in the same
+ *                    incident and no new incident of the same target opened
+ *                    (a success less than an hour old counts until it fails)
+ *   recovery_success_rate  verified / attempts; -1 when no attempt
+ *   false_positives  of incidents_total: marked false positive, or closed without
+ *                    any "detection" entry (the failure was never confirmed)
+ *   false_positive_rate    false_positives / incidents_total; -1 when none
+ *   notifications_*  outbox items pending / dead-lettered / delivered (all time) */
+typedef struct state_metrics {
+    int64_t incidents_open, incidents_total;
+    double mttr_seconds;
+    int64_t recovery_attempts, recoveries_verified;
+    double recovery_success_rate;
+    int64_t false_positives;
+    double false_positive_rate;
+    int64_t notifications_pending, notifications_failed, notifications_delivered;
+} state_metrics;
+int state_metrics_get(state *s, int64_t since_ms, state_metrics *m) WUR;
 
 /* The outbox: a notification is committed here before any attempt to send it. */
 enum { STATE_OUT_PENDING, STATE_OUT_DELIVERED, STATE_OUT_DEAD };

@@ -5,11 +5,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../config/config.h"
+
 int watch_state_dir(const config *cfg, char *out, size_t cap)
 {
     const char *env = getenv("LIFELINE_STATE_DIR"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     int n;
     if (cfg && cfg->watch.state_dir)
+    /* the same order as audit_local_path, with the configuration's word first: the
+     * agent and the commands must agree on one folder */
+    if (cfg && cfg->watch.state_dir && *cfg->watch.state_dir)
         n = snprintf(out, cap, "%s", cfg->watch.state_dir);
     else if (env && *env)
         n = snprintf(out, cap, "%s", env);
@@ -34,4 +39,10 @@ int watch_state_file(const config *cfg, const char *name, char *out, size_t cap)
         return rc;
     int n = snprintf(out, cap, "%s/%s", dir, name);
     return n < 0 || (size_t)n >= cap ? err_set(ERR_CONFIG, "state folder path too long: %s", dir) : 0;
+}
+    else
+        n = snprintf(out, cap, "%s/.local/state/lifeline", home ? home : "/tmp");
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(ERR_USAGE, "the state folder's path is too long (over %zu bytes)", cap - 1);
+    return 0;
 }

@@ -229,6 +229,282 @@ static void a_held_lock_times_out(void **st)
     tu_rmrf(dir);
 }
 
+static void update_sets_status_and_resolved_closes(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    int64_t id;
+    assert_int_equal(state_incident_open(s, "backend", "down", 1000, &id), 0);
+    state_incident in;
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_string_equal(in.status, "investigating");
+    assert_int_equal(in.detected_ms, 0);
+    assert_null(in.entries[0].status);
+    state_incident_free(&in);
+    assert_int_equal(state_incident_update(s, id, 2000, "identified", "bad deploy", "alice"), 0);
+    assert_int_equal(state_incident_update(s, id, 2500, "bogus", "x", "alice"), ERR_USAGE);
+    assert_int_equal(state_incident_update(s, id, 2500, NULL, "x", "alice"), ERR_USAGE);
+    assert_int_equal(state_incident_update(s, 999, 2500, "identified", "x", "alice"), ERR_NOTFOUND);
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_string_equal(in.status, "identified");
+    assert_int_equal(in.closed_ms, 0);
+    assert_int_equal(in.nentries, 2);
+    assert_string_equal(in.entries[1].kind, "update");
+    assert_string_equal(in.entries[1].status, "identified");
+    assert_string_equal(in.entries[1].message, "bad deploy");
+    state_incident_free(&in);
+    /* a person's "resolved" closes it, saying who */
+    assert_int_equal(state_incident_update(s, id, 3000, "resolved", "rolled back", "bob"), 0);
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_string_equal(in.status, "resolved");
+    assert_int_equal(in.closed_ms, 3000);
+    assert_int_equal(in.nentries, 4);
+    assert_string_equal(in.entries[3].kind, "closed");
+    assert_string_equal(in.entries[3].message, "resolved by bob");
+    state_incident_free(&in);
+    /* closed: a late "resolved" note is taken, another status is refused, nothing changes */
+    assert_int_equal(state_incident_update(s, id, 4000, "monitoring", "x", "bob"), ERR_USAGE);
+    assert_non_null(strstr(err_msg(), "is closed"));
+    assert_int_equal(state_incident_update(s, id, 4000, "resolved", "postmortem on Monday", "bob"), 0);
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_int_equal(in.nentries, 5);
+    assert_int_equal(in.closed_ms, 3000);
+    state_incident_free(&in);
+    /* the agent's close also resolves */
+    assert_int_equal(state_incident_open(s, "cache", "down", 5000, &id), 0);
+    assert_int_equal(state_incident_close(s, id, 6000, "healthy again"), 0);
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_string_equal(in.status, "resolved");
+    state_incident_free(&in);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
+static void mark_sets_and_clears(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    int64_t id;
+    assert_int_equal(state_incident_open(s, "backend", "down", 1000, &id), 0);
+    assert_int_equal(state_incident_mark(s, id, 1, 2000, "alice"), 0);
+    state_incident in;
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_int_equal(in.false_positive, 1);
+    assert_string_equal(in.entries[1].kind, "mark");
+    assert_non_null(strstr(in.entries[1].message, "alice"));
+    state_incident_free(&in);
+    assert_int_equal(state_incident_mark(s, id, 0, 3000, "bob"), 0);
+    assert_int_equal(state_incident_get(s, id, &in), 0);
+    assert_int_equal(in.false_positive, 0);
+    assert_int_equal(in.nentries, 3);
+    state_incident_free(&in);
+    assert_int_equal(state_incident_mark(s, 77, 1, 3000, "bob"), ERR_NOTFOUND);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
+static void list_newest_first_open_since_and_timelines(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    int64_t a, b, c;
+    assert_int_equal(state_incident_open(s, "a", "first", 1000, &a), 0);
+    assert_int_equal(state_incident_close(s, a, 2000, "ok"), 0);
+    assert_int_equal(state_incident_open(s, "b", "second", 3000, &b), 0);
+    assert_int_equal(state_incident_note(s, b, 3500, "detection", "confirmed"), 0);
+    assert_int_equal(state_incident_close(s, b, 9000, "ok"), 0);
+    assert_int_equal(state_incident_open(s, "c", "third", 5000, &c), 0);
+    state_incident *l;
+    size_t n;
+    assert_int_equal(state_incident_list(s, 0, 0, 0, &l, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(l[0].id, c);
+    assert_int_equal(l[1].id, b);
+    assert_int_equal(l[2].id, a);
+    assert_null(l[0].entries);
+    assert_int_equal(l[1].detected_ms, 3500);
+    state_incidents_free(&l, n);
+    assert_null(l);
+    assert_int_equal(state_incident_list(s, 1, 0, 1, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(l[0].id, c);
+    assert_int_equal(l[0].nentries, 1);
+    state_incidents_free(&l, n);
+    /* since: what overlaps the window (open, or closed in it) */
+    assert_int_equal(state_incident_list(s, 0, 4000, 1, &l, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0].id, c);
+    assert_int_equal(l[1].id, b);
+    assert_int_equal(l[1].nentries, 3);
+    state_incidents_free(&l, n);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
+#define MIN 60000
+#define HOUR (60 * MIN)
+
+static void metrics_mttr_success_and_false_positives(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    state_metrics m;
+    assert_int_equal(state_metrics_get(s, 0, &m), 0);
+    assert_int_equal(m.incidents_total, 0);
+    assert_true(m.mttr_seconds < 0);
+    assert_true(m.recovery_success_rate < 0);
+    assert_true(m.false_positive_rate < 0);
+    int64_t a, b, c, d, t = 10 * HOUR;
+    /* a: backend, confirmed 10 s after opening, one verified recovery; closed 40 s after
+     * confirmation, but backend fails again 30 min later (c): that success does not count */
+    assert_int_equal(state_incident_open(s, "backend", "down", t, &a), 0);
+    assert_int_equal(state_incident_note(s, a, t + 10000, "detection", "confirmed"), 0);
+    assert_int_equal(state_incident_note(s, a, t + 11000, "action", "restart"), 0);
+    assert_int_equal(state_incident_note(s, a, t + 20000, "verification", "verified: passed 2 times"), 0);
+    assert_int_equal(state_incident_close(s, a, t + 50000, "recovered"), 0);
+    /* b: cache, closed with no detection (never confirmed): a false positive; TTR from opening: 20 s */
+    assert_int_equal(state_incident_open(s, "cache", "slow", t + MIN, &b), 0);
+    assert_int_equal(state_incident_close(s, b, t + MIN + 20000, "fine"), 0);
+    /* c: backend again at t+30min: one failed and one verified attempt; that success holds */
+    int64_t tc = t + 30 * MIN;
+    assert_int_equal(state_incident_open(s, "backend", "down again", tc, &c), 0);
+    assert_int_equal(state_incident_note(s, c, tc + 5000, "detection", "confirmed"), 0);
+    assert_int_equal(state_incident_note(s, c, tc + 6000, "action", "restart"), 0);
+    assert_int_equal(state_incident_note(s, c, tc + 9000, "verification", "failed: still down"), 0);
+    assert_int_equal(state_incident_note(s, c, tc + 10000, "action", "restart"), 0);
+    assert_int_equal(state_incident_note(s, c, tc + 15000, "verification", "verified: passed 2 times"), 0);
+    assert_int_equal(state_incident_close(s, c, tc + 65000, "recovered"), 0);
+    /* d: db, open, marked false positive */
+    assert_int_equal(state_incident_open(s, "db", "flap", t + 2 * HOUR, &d), 0);
+    assert_int_equal(state_incident_note(s, d, t + 2 * HOUR + 1000, "detection", "confirmed"), 0);
+    assert_int_equal(state_incident_mark(s, d, 1, t + 2 * HOUR + 5000, "alice"), 0);
+
+    assert_int_equal(state_metrics_get(s, 0, &m), 0);
+    assert_int_equal(m.incidents_open, 1);
+    assert_int_equal(m.incidents_total, 4);
+    /* (40 + 20 + 60) / 3 */
+    assert_true(m.mttr_seconds > 39.999 && m.mttr_seconds < 40.001);
+    assert_int_equal(m.recovery_attempts, 3);
+    assert_int_equal(m.recoveries_verified, 1);
+    assert_true(m.recovery_success_rate > 0.333 && m.recovery_success_rate < 0.334);
+    assert_int_equal(m.false_positives, 2);
+    assert_true(m.false_positive_rate > 0.499 && m.false_positive_rate < 0.501);
+
+    /* a re-failure after more than an hour does not take a success back */
+    int64_t e, te = tc + 15000 + HOUR + 1000;
+    assert_int_equal(state_incident_open(s, "backend", "down a third time", te, &e), 0);
+    assert_int_equal(state_metrics_get(s, 0, &m), 0);
+    assert_int_equal(m.recoveries_verified, 1);
+    assert_int_equal(m.incidents_open, 2);
+    /* ... one inside the hour does */
+    assert_int_equal(state_incident_close(s, e, te + 1000, "x"), 0);
+    int64_t f;
+    assert_int_equal(state_incident_open(s, "backend", "again", tc + 15000 + HOUR - 1000, &f), 0);
+    assert_int_equal(state_metrics_get(s, 0, &m), 0);
+    assert_int_equal(m.recoveries_verified, 0);
+    assert_true(m.recovery_success_rate == 0.0);
+
+    /* the window: only incidents opened (and attempts made) since it began */
+    assert_int_equal(state_metrics_get(s, t + 2 * HOUR, &m), 0);
+    assert_int_equal(m.incidents_total, 1); /* d (e and f opened at about t + 1h30m) */
+    assert_int_equal(m.incidents_open, 2);  /* d and f: open is "now", whatever the window */
+    assert_int_equal(m.recovery_attempts, 0);
+    assert_true(m.recovery_success_rate < 0);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
+static void open_existing_never_creates(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    state *s = NULL;
+    assert_int_equal(state_open_existing(path, 100, &s), ERR_NOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(err_msg(), "no state database at"));
+    assert_non_null(strstr(err_msg(), path));
+    assert_int_equal(access(path, F_OK), -1);
+    s = open_in(dir, path, sizeof path);
+    state_close(&s);
+    assert_int_equal(state_open_existing(path, 100, &s), 0);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
+static void holds_services_and_counters(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    state_hold *h;
+    size_t n;
+    assert_int_equal(state_hold_list(s, &h, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(state_hold_set(s, "db", "pause", "maintenance window", "alice", 100), 0);
+    assert_int_equal(state_hold_set(s, "*", "escalation", "partition", "agent", 200), 0);
+    /* a new hold on the same target replaces the old one */
+    assert_int_equal(state_hold_set(s, "db", "escalation", "3 recoveries in 1h", "agent", 300), 0);
+    assert_int_equal(state_hold_list(s, &h, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(h[0].target, "*");
+    assert_string_equal(h[1].target, "db");
+    assert_string_equal(h[1].kind, "escalation");
+    assert_string_equal(h[1].reason, "3 recoveries in 1h");
+    assert_string_equal(h[1].by, "agent");
+    assert_int_equal(h[1].at_ms, 300);
+    state_holds_free(&h, n);
+    assert_null(h);
+    int cleared = -1;
+    assert_int_equal(state_hold_clear(s, "db", &cleared), 0);
+    assert_int_equal(cleared, 1);
+    assert_int_equal(state_hold_clear(s, "db", &cleared), 0);
+    assert_int_equal(cleared, 0);
+    assert_int_equal(state_hold_list(s, &h, &n), 0);
+    assert_int_equal(n, 1);
+    state_holds_free(&h, n);
+
+    char name[] = "backend", failed[] = "failed", healthy[] = "healthy", detail[] = "HTTP 500", rec[] = "100,200",
+         api[] = "api";
+    state_service sv = {.name = name, .state = failed, .detail = detail, .since_ms = 10, .incident = 4,
+                        .recoveries = rec};
+    assert_int_equal(state_service_put(s, &sv), 0);
+    state_service sv2 = {.name = api, .state = healthy, .since_ms = 5};
+    assert_int_equal(state_service_put(s, &sv2), 0);
+    sv.state = healthy;
+    sv.incident = 0;
+    assert_int_equal(state_service_put(s, &sv), 0);
+    state_service *l;
+    assert_int_equal(state_service_list(s, &l, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].name, "api");
+    assert_string_equal(l[0].detail, "");
+    assert_string_equal(l[1].state, "healthy");
+    assert_int_equal(l[1].incident, 0);
+    assert_string_equal(l[1].recoveries, "100,200");
+    state_services_free(&l, n);
+
+    int64_t v1, v2, v3, o;
+    assert_int_equal(state_counter_next(s, "epoch/pg", &v1), 0);
+    assert_int_equal(state_counter_next(s, "epoch/pg", &v2), 0);
+    assert_int_equal(state_counter_next(s, "epoch/redis", &o), 0);
+    assert_int_equal(o, 1);
+    assert_true(v2 > v1);
+    state_close(&s);
+    s = open_in(dir, path, sizeof path);
+    assert_int_equal(state_counter_next(s, "epoch/pg", &v3), 0);
+    assert_true(v3 > v2);
+    assert_int_equal(state_hold_list(s, &h, &n), 0);
+    assert_int_equal(n, 1); /* holds survive a restart */
+    state_holds_free(&h, n);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +515,12 @@ int main(void)
         cmocka_unit_test(incident_timeline_open_note_close),
         cmocka_unit_test(outbox_dedups_and_keeps_order_per_channel),
         cmocka_unit_test(a_held_lock_times_out),
+        cmocka_unit_test(update_sets_status_and_resolved_closes),
+        cmocka_unit_test(mark_sets_and_clears),
+        cmocka_unit_test(list_newest_first_open_since_and_timelines),
+        cmocka_unit_test(metrics_mttr_success_and_false_positives),
+        cmocka_unit_test(open_existing_never_creates),
+        cmocka_unit_test(holds_services_and_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
