@@ -33,6 +33,7 @@ typedef struct config_service {
     char **http_headers;           /* http-header = Name: value (repeatable) */
     size_t nheaders;
     int http_line;                 /* the last http-* key, for the check that the probe is http */
+    int64_t start_timeout, stop_timeout; /* seconds: a start/stop stage's time to healthy/down (2m, 1m) */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
 } config_service;
