@@ -443,8 +443,9 @@
     "  --timeout DURATION  every stage's timeout (90s, 5m), instead of each service's\n" \
     "                      start-timeout (default 2m) or stop-timeout (default 1m)\n" \
     "  -n, --dry-run       print the plan (stages, commands, gates) and do nothing\n" \
-    "  --json              a report on stdout: {ok, command, dry_run, stages: [{stage,\n" \
-    "                      services: [{name, action, seconds, detail, depends_on}]}]};\n" \
+    "  --json              a report on stdout: {ok, command, dry_run, stages:\n" \
+    "                      [{stage, services: [{name, action, seconds, detail,\n" \
+    "                      depends_on}]}]};\n" \
     "                      action is started, already-running, stopped, already-down,\n" \
     "                      skipped, cancelled, failed or pending (not run)\n" \
     "Stages: a service's stage is one after the latest stage of what it depends on\n" \
