@@ -114,6 +114,8 @@ int cmd_pause(cli *c, int argc, char **argv);
 int cmd_resume(cli *c, int argc, char **argv);
 int cmd_probe(cli *c, int argc, char **argv);
 int cmd_incidents(cli *c, int argc, char **argv); /* cmd_incidents.c */
+int cmd_start(cli *c, int argc, char **argv); /* cmd_stage.c */
+int cmd_stop(cli *c, int argc, char **argv);
 /* Sources: backup --source and restore --source, by the source's type. */
 typedef struct source_args {
     const char *source, *class_name, *host;

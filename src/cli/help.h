@@ -514,6 +514,80 @@
     "  lifeline incidents mark 12 --false-positive\n\n" \
     "Exit codes: 0 ok, 2 usage (a bad status or option), 18 no such incident or no\n" \
     "state database, 11 the database stayed locked for 5 s, 16 I/O error.\n" HELP_GLOBAL
+#define HELP_STAGE_COMMON \
+    "Options:\n" \
+    "  --timeout DURATION  every stage's timeout (90s, 5m), instead of each service's\n" \
+    "                      start-timeout (default 2m) or stop-timeout (default 1m)\n" \
+    "  -n, --dry-run       print the plan (stages, commands, gates) and do nothing\n" \
+    "  --json              a report on stdout: {ok, command, dry_run, stages:\n" \
+    "                      [{stage, services: [{name, action, seconds, detail,\n" \
+    "                      depends_on}]}]};\n" \
+    "                      action is started, already-running, stopped, already-down,\n" \
+    "                      skipped, cancelled, failed or pending (not run)\n" \
+    "Stages: a service's stage is one after the latest stage of what it depends on\n" \
+    "(depends-on in its [service] section); the services of one stage run at once,\n" \
+    "each with its own timeout counted from the start of the stage. Progress goes to\n" \
+    "stderr, one line per stage and one per service as it ends:\n" \
+    "  stage 1/3: main-db ... healthy after 3.2s\n" \
+    "Commands run through /bin/sh -c with LIFELINE_SERVICE=NAME in the environment,\n" \
+    "in a process group that is killed when the command returns or its time is up:\n" \
+    "a command that leaves a process running must detach it (setsid, or a manager\n" \
+    "such as docker or systemctl), with its output sent away from the pipe.\n" \
+    "Holds: the state database (<state-dir>/state.db; [watch] state-dir, else\n" \
+    "$LIFELINE_STATE_DIR, else /var/lib/lifeline for root or ~/.local/state/lifeline)\n" \
+    "tells a running agent what was stopped on purpose; when it cannot be opened the\n" \
+    "command warns and goes on.\n"
+
+#define HELP_START \
+    "Usage: lifeline start [--timeout DURATION] [--dry-run] [--json] [NAME]\n\n" \
+    "Starts NAME and everything it depends on, or every [service] without NAME, in\n" \
+    "dependency order: what others depend on first. Each service is gated on its\n" \
+    "probe: its start-command runs, then the probe runs every interval until it\n" \
+    "passes rise times in a row (a degraded answer passes: the service answers).\n" \
+    "No stage begins before the one before it is healthy: the health gate replaces\n" \
+    "the runbook's 'sleep 30'. A service whose probe already passes rise times is\n" \
+    "already running: its start-command is not run.\n" \
+    "The first stage that fails ends the start at once: its start-command exited\n" \
+    "non-zero (its first line of output is shown), or the service was not healthy\n" \
+    "within the timeout (the last probe's answer is shown); later stages are not\n" \
+    "started, and the error names the stage, the service and what failed.\n" \
+    "A service held by a person ('lifeline pause') or by the agent (an escalation)\n" \
+    "is not started: the error names the hold and 'lifeline resume NAME'. The\n" \
+    "maintenance hold 'lifeline stop' left is lifted from each service that is\n" \
+    "healthy again.\n\n" \
+    HELP_STAGE_COMMON \
+    "\nExamples:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf start            the whole stack\n" \
+    "  lifeline start backend --timeout 5m   backend and what it depends on\n" \
+    "  lifeline start --dry-run              the order, without doing anything\n" \
+    "\nExit codes: 0 every service healthy; 24 a stage failed (the message names it);\n" \
+    "  18 no such service; 15 configuration error; 2 usage.\n" HELP_GLOBAL
+
+#define HELP_STOP \
+    "Usage: lifeline stop [--timeout DURATION] [--dry-run] [--json] [NAME]\n\n" \
+    "Stops NAME and everything that depends on it, or every [service] without NAME,\n" \
+    "in reverse dependency order: dependents first. Each service's stop-command runs,\n" \
+    "then its probe runs every interval until it fails fall times in a row (the\n" \
+    "service is really down) within the timeout; only then does the next stage\n" \
+    "begin. A service whose probe already fails fall times is already down: its\n" \
+    "stop-command is not run.\n" \
+    "The first stage that fails ends the stop at once (stop-command exit non-zero,\n" \
+    "or still up at the timeout); later stages are not stopped.\n" \
+    "A service without a stop-command: with NAME, an error before anything is done\n" \
+    "(its dependencies must not go down under it); without NAME, it is skipped with\n" \
+    "a warning and left running.\n" \
+    "Before its stop-command, each service gets a 'maintenance' hold in the state\n" \
+    "database, so that a running agent does not bring back what was stopped on\n" \
+    "purpose ('lifeline start' lifts it); a person's pause or an escalation hold\n" \
+    "already on the service is kept as it is.\n\n" \
+    HELP_STAGE_COMMON \
+    "\nExamples:\n" \
+    "  lifeline stop                   the whole stack, dependents first\n" \
+    "  lifeline stop main-db           main-db and everything that uses it\n" \
+    "  lifeline stop main-db --dry-run --json\n" \
+    "\nExit codes: 0 every service down; 24 a stage failed (the message names it);\n" \
+    "  18 no such service; 15 configuration error (with NAME: a service without a\n" \
+    "  stop-command); 2 usage.\n" HELP_GLOBAL
 
 #endif
 

@@ -44,6 +44,8 @@ const cli_command cli_commands[] = {
     {"resume", cmd_resume, "resume held automation", HELP_RESUME},
     {"probe", cmd_probe, "run one service's probe once (as the agent would)", HELP_PROBE},
     {"incidents", cmd_incidents, "list, show, update and mark the watch agent's incidents", HELP_INCIDENTS},
+    {"start", cmd_start, "start services in dependency order, gated on health", HELP_START},
+    {"stop", cmd_stop, "stop services in reverse dependency order", HELP_STOP},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

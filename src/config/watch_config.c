@@ -244,6 +244,9 @@ static config_service *service_get(config *c, const char *name, int line)
         s->verify_timeout = 60;
         s->backoff = 5;
         s->backoff_max = 300;
+        /* lifeline start/stop: the time a stage has to get healthy or down */
+        s->start_timeout = 120;
+        s->stop_timeout = 60;
     }
     return s;
 }
@@ -310,6 +313,10 @@ static int service_key(config *c, int line, const char *name, const char *key, c
         return set_text(&s->stop_command, key, v, err, cap);
     if (!strcmp(key, "recover-command"))
         return set_text(&s->recover_command, key, v, err, cap);
+    if (!strcmp(key, "start-timeout"))
+        return set_interval(&s->start_timeout, key, v, 0, err, cap);
+    if (!strcmp(key, "stop-timeout"))
+        return set_interval(&s->stop_timeout, key, v, 0, err, cap);
     if (!strcmp(key, "depends-on")) {
         s->deps_line = line;
         return depends_on(s, v, err, cap);

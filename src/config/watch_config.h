@@ -41,6 +41,7 @@ typedef struct config_service {
     char **repositories;           /* what mirror-of compares (required with it) */
     size_t nrepositories, repo_cap;
     int mirror_line;               /* the last mirror-of or repositories key */
+    int64_t start_timeout, stop_timeout; /* seconds: a start/stop stage's time to healthy/down (2m, 1m) */
     int max_recoveries;      /* 0 = no limit */
     int64_t recovery_window; /* seconds, the INTERVAL of max-recoveries = N/INTERVAL */
     int64_t recover_timeout, verify_timeout; /* seconds: the recovery command's, and its verification's */

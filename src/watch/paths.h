@@ -15,6 +15,9 @@ int watch_state_file(const config *cfg, const char *name, char *out, size_t cap)
 /* paths — where the watch agent keeps its files: the state folder (the SQLite
  * database state.db, the control socket). One rule for the agent and every command
  * that reads what it wrote. */
+/* paths — where the watch agent and the commands that talk to it keep their state:
+ * one folder (the SQLite state database, the control socket), chosen in one place so
+ * that `lifeline watch`, `start`, `stop` and `status` always agree on it. */
 #ifndef LL_WATCH_PATHS_H
 #define LL_WATCH_PATHS_H
 
@@ -30,5 +33,13 @@ struct config;
  * audit copy too: audit_local_path). Creates nothing. ERR_USAGE when it does not fit
  * in cap. */
 int watch_state_dir(const struct config *cfg, char *out, size_t cap) WUR;
+typedef struct config config;
+
+/* The state folder: [watch] state-dir; else $LIFELINE_STATE_DIR (the folder the local
+ * audit copy uses); else /var/lib/lifeline for root; else $XDG_STATE_HOME/lifeline or
+ * ~/.local/state/lifeline. cfg may be NULL. Nothing is created. */
+int watch_state_path(const config *cfg, char *out, size_t cap) WUR;
+/* <state folder>/state.db, the folder created (0700) when missing. */
+int watch_state_db_path(const config *cfg, char *out, size_t cap) WUR;
 
 #endif
