@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -185,19 +186,20 @@ static int open_db(const char *path, int busy_ms, int create, state **out)
      * descriptor of a database this process already has open would drop the POSIX
      * locks of its other connections (the agent has three), and another process
      * would then checkpoint and remove the WAL under them. */
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = fd < 0 && errno != EEXIST ? err_sys(ERR_IO, "state database %s", path) : 0;
-     * mode) never makes a readable one */
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-    int rc = 0;
-    if (fd < 0 && !create && errno == ENOENT) {
+    struct stat sb;
+    int rc = 0, exists = lstat(path, &sb) == 0;
+    if (!exists && !create && errno == ENOENT) {
         rc = err_set(ERR_NOTFOUND, "no state database at %s (has lifeline watch run here?)", path);
         err_hint("the state folder is [watch] state-dir, else LIFELINE_STATE_DIR, else the default one");
-    } else if (fd < 0) {
+    } else if (!exists && errno != ENOENT) {
         rc = err_sys(ERR_IO, "state database %s", path);
+    } else if (!exists) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno != EEXIST)
+            rc = err_sys(ERR_IO, "state database %s", path);
+        if (fd >= 0)
+            close(fd);
     }
-    if (fd >= 0)
-        close(fd);
     int src = rc ? SQLITE_OK : sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (!rc && src != SQLITE_OK)
         rc = state_db_fail(s, src, "open");

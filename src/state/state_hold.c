@@ -1,7 +1,5 @@
 /* state_hold — see state.h: holds of automation, services' last known states, named
  * counters and the human updates the agent sends on. */
-/* state_hold — see state.h: holds of automation, services' last known states and
- * named counters. */
 #include "state_impl.h"
 
 #include <stdlib.h>
@@ -48,17 +46,6 @@ int state_hold_forget(state *s, const char *target, int64_t released_ms)
     return rc ? rc : state_db_finish(s, st, "forget a released hold", NULL);
 }
 
-int state_hold_clear(state *s, const char *target, int *cleared)
-{
-    sqlite3_stmt *st;
-    int changed = 0, rc = state_db_prepare(s, &st, "clear a hold", "DELETE FROM holds WHERE target = ?", "t", target);
-    if (!rc)
-        rc = state_db_finish(s, st, "clear a hold", &changed);
-    if (cleared)
-        *cleared = changed;
-    return rc;
-}
-
 /* Grows *list by one zeroed element; NULL when out of memory. */
 static void *grow(void **list, size_t *n, size_t size)
 {
@@ -79,7 +66,6 @@ int state_hold_list(state *s, state_hold **out, size_t *n)
                               "SELECT target, kind, reason, by, at_ms, recorded, released_ms, released_by"
                               " FROM holds ORDER BY target",
                               "");
-                              "SELECT target, kind, reason, by, at_ms FROM holds ORDER BY target", "");
     int step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         state_hold *h = grow((void **)out, n, sizeof *h);
@@ -92,10 +78,6 @@ int state_hold_list(state *s, state_hold **out, size_t *n)
             h->recorded = sqlite3_column_int(st, 5);
             h->released_ms = sqlite3_column_int64(st, 6);
         }
-            !(h->reason = state_db_str(st, 2)) || !(h->by = state_db_str(st, 3)))
-            rc = err_set(ERR_FATAL, "out of memory");
-        else
-            h->at_ms = sqlite3_column_int64(st, 4);
     }
     if (!rc && step != SQLITE_DONE)
         rc = state_db_fail(s, step, "read the holds");

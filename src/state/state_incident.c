@@ -1,20 +1,3 @@
-/* state_incident — see state.h: incidents, their timelines and human updates. */
-#include "state_impl.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-/* A timeline entry, if incident id exists; *changed 0 when it does not. */
-static int note(state *s, int64_t id, int64_t at_ms, const char *kind, const char *message, int *changed)
-{
-    sqlite3_stmt *st;
-    int rc = state_db_prepare(s, &st, "add a timeline entry",
-                     "INSERT INTO timeline(incident, at_ms, kind, message) SELECT ?1, ?2, ?3, ?4"
-                     " WHERE EXISTS(SELECT 1 FROM incidents WHERE id = ?1)",
-                     "iitt", id, at_ms, kind, message);
-    return rc ? rc : state_db_finish(s, st, "add a timeline entry", changed);
-}
-
 /* state_incident — see state.h: incidents, their timelines, human updates and
  * false-positive marks, listings, and the metrics computed from them. */
 #include "state_impl.h"
@@ -64,7 +47,6 @@ int state_incident_open(state *s, const char *target, const char *title, int64_t
         rc = state_db_finish(s, st, "open an incident", NULL);
     int64_t new_id = rc ? 0 : sqlite3_last_insert_rowid(s->db);
     if (!rc)
-        rc = note(s, new_id, at_ms, "opened", title, &changed);
         rc = note(s, new_id, at_ms, "opened", title, NULL, &changed);
     rc = state_db_end(s, rc, "open an incident");
     if (!rc)
@@ -74,9 +56,6 @@ int state_incident_open(state *s, const char *target, const char *title, int64_t
 
 int state_incident_note(state *s, int64_t id, int64_t at_ms, const char *kind, const char *message)
 {
-    int changed = 0, rc = note(s, id, at_ms, kind, message, &changed);
-    if (!rc && !changed)
-        rc = err_set(ERR_NOTFOUND, "state database %s: no incident %lld", s->path, (long long)id);
     int changed = 0, rc = note(s, id, at_ms, kind, message, NULL, &changed);
     if (!rc && !changed)
         rc = no_incident(s, id);
@@ -100,20 +79,6 @@ static int close_open(state *s, int64_t id, int64_t at_ms, const char *message, 
 
 int state_incident_close(state *s, int64_t id, int64_t at_ms, const char *message)
 {
-    sqlite3_stmt *st;
-    int changed = 0, rc = state_db_begin(s, "close an incident");
-    if (!rc)
-        rc = state_db_prepare(s, &st, "close an incident",
-                     "UPDATE incidents SET closed_ms = ?2 WHERE id = ?1 AND closed_ms IS NULL", "ii", id, at_ms);
-    if (!rc)
-        rc = state_db_finish(s, st, "close an incident", &changed);
-    if (!rc && !changed)
-        rc = err_set(ERR_NOTFOUND, "state database %s: no open incident %lld", s->path, (long long)id);
-    if (!rc)
-        rc = note(s, id, at_ms, "closed", message, &changed);
-    return state_db_end(s, rc, "close an incident");
-}
-
     int changed = 0, rc = state_db_begin(s, "close an incident");
     if (!rc)
         rc = close_open(s, id, at_ms, message, &changed);
@@ -221,7 +186,6 @@ static int read_timeline(state *s, state_incident *in)
 {
     sqlite3_stmt *st;
     int rc = state_db_prepare(s, &st, "read a timeline",
-                     "SELECT at_ms, kind, message FROM timeline WHERE incident = ? ORDER BY id", "i", in->id);
                      "SELECT at_ms, kind, message, status FROM timeline WHERE incident = ? ORDER BY id", "i", in->id);
     int step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -232,10 +196,6 @@ static int read_timeline(state *s, state_incident *in)
         }
         in->entries = e;
         e = &e[in->nentries++];
-        e->at_ms = sqlite3_column_int64(st, 0);
-        e->kind = state_db_str(st, 1);
-        e->message = state_db_str(st, 2);
-        if (!e->kind || !e->message)
         memset(e, 0, sizeof *e);
         e->at_ms = sqlite3_column_int64(st, 0);
         e->kind = state_db_str(st, 1);
@@ -277,23 +237,6 @@ int state_incident_get(state *s, int64_t id, state_incident *out)
     /* one read transaction: the incident and its timeline as of one moment */
     int rc = state_db_exec(s, "BEGIN", "read an incident");
     if (!rc)
-        rc = state_db_prepare(s, &st, "read an incident",
-                     "SELECT id, target, title, opened_ms, closed_ms FROM incidents WHERE id = ?", "i", id);
-    if (!rc) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            out->id = sqlite3_column_int64(st, 0);
-            out->target = state_db_str(st, 1);
-            out->title = state_db_str(st, 2);
-            out->opened_ms = sqlite3_column_int64(st, 3);
-            out->closed_ms = sqlite3_column_int64(st, 4);
-            if (!out->target || !out->title)
-                rc = err_set(ERR_FATAL, "out of memory");
-        } else {
-            rc = step == SQLITE_DONE
-                     ? err_set(ERR_NOTFOUND, "state database %s: no incident %lld", s->path, (long long)id)
-                     : state_db_fail(s, step, "read an incident");
-        }
         rc = state_db_prepare(s, &st, "read an incident", "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?", "i",
                               id);
     if (!rc) {
@@ -322,9 +265,6 @@ void state_incident_free(state_incident *in)
     free(in->entries);
     free(in->target);
     free(in->title);
-    memset(in, 0, sizeof *in);
-}
-
     free(in->status);
     memset(in, 0, sizeof *in);
 }

@@ -397,7 +397,7 @@ static cJSON *http_incidents(void *ctx, int64_t since_ms)
     pthread_mutex_lock(&a->http_lock);
     state_incident *in;
     size_t n;
-    if (state_incident_list(a->http_st, 0, since_ms, &in, &n) == 0) {
+    if (state_incident_list(a->http_st, 0, since_ms, 1, &in, &n) == 0) {
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(list, report_incident_json(&in[i]));
         state_incidents_free(&in, n);

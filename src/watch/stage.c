@@ -495,6 +495,8 @@ static const state_hold *hold_for(const state_hold *h, size_t n, const char *nam
 {
     const state_hold *all = NULL;
     for (size_t i = 0; i < n; i++) {
+        if (h[i].released_ms) /* released, waiting for the agent to record it */
+            continue;
         if (!strcmp(h[i].target, name))
             return &h[i];
         if (!strcmp(h[i].target, "*"))
@@ -552,7 +554,7 @@ static void holds_after(stage_plan *p, size_t l, const state_hold *h, size_t nh,
         const state_hold *own = hold_for(h, nh, name, 1);
         int up = e->item.action == STAGE_STARTED || e->item.action == STAGE_ALREADY_RUNNING;
         if (p->dir == STAGE_START && up && own && !strcmp(own->kind, "maintenance") &&
-            state_hold_clear(o->st, name, NULL)) {
+            state_hold_release(o->st, name, "lifeline start", wall_ms(), NULL)) {
             LOG_WARN("maintenance hold on %s not lifted: %s", name, err_msg());
             err_clear();
         }

@@ -460,10 +460,16 @@ static void holds_services_and_counters(void **st)
     state_holds_free(&h, n);
     assert_null(h);
     int cleared = -1;
-    assert_int_equal(state_hold_clear(s, "db", &cleared), 0);
+    assert_int_equal(state_hold_release(s, "db", "bob", 400, &cleared), 0);
     assert_int_equal(cleared, 1);
-    assert_int_equal(state_hold_clear(s, "db", &cleared), 0);
-    assert_int_equal(cleared, 0);
+    assert_int_equal(state_hold_release(s, "db", "bob", 401, &cleared), 0);
+    assert_int_equal(cleared, 0); /* released once */
+    assert_int_equal(state_hold_list(s, &h, &n), 0);
+    assert_int_equal(n, 2); /* listed, released, until the agent has recorded it */
+    assert_int_equal(h[1].released_ms, 400);
+    assert_string_equal(h[1].released_by, "bob");
+    state_holds_free(&h, n);
+    assert_int_equal(state_hold_forget(s, "db", 400), 0);
     assert_int_equal(state_hold_list(s, &h, &n), 0);
     assert_int_equal(n, 1);
     state_holds_free(&h, n);
