@@ -108,6 +108,7 @@ int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_wal_push(cli *c, int argc, char **argv);
 int cmd_wal_fetch(cli *c, int argc, char **argv);
+int cmd_notify(cli *c, int argc, char **argv);     /* cmd_notify.c */
 /* Sources: backup --source and restore --source, by the source's type. */
 typedef struct source_args {
     const char *source, *class_name, *host;

@@ -38,6 +38,7 @@ const cli_command cli_commands[] = {
     {"unlock", cmd_unlock, "remove stale repository locks", HELP_UNLOCK},
     {"wal-push", cmd_wal_push, "archive a PostgreSQL WAL file (archive_command)", HELP_WAL_PUSH},
     {"wal-fetch", cmd_wal_fetch, "fetch an archived WAL file (restore_command)", HELP_WAL_FETCH},
+    {"notify", cmd_notify, "send a test through the notification channels", HELP_NOTIFY},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };
