@@ -538,7 +538,9 @@ static int attempt(notify *n, const state_outbox_item *it, int64_t now_ms, notif
         return rc ? rc : to_fallback(n, ch, it, now_ms);
     }
     int64_t delay = !ch ? NOTIFY_BACKOFF_CAP_MS : notify_backoff_ms(it->attempts, (uint32_t)random() * 2u);
-    if (res->retry_after_ms >= 0)
+    /* Retry-After says "not before": a shorter one than our backoff does not make
+     * us hammer a receiver (Retry-After: 0 would, in a loop) */
+    if (res->retry_after_ms > delay)
         delay = res->retry_after_ms < NOTIFY_RETRY_AFTER_MAX_MS ? res->retry_after_ms : NOTIFY_RETRY_AFTER_MAX_MS;
     return state_outbox_mark_retry(n->st, it->id, now_ms, now_ms + delay, res->error);
 }

@@ -277,6 +277,9 @@ static void post(const notify_channel *ch, const char *body, const char *dedup, 
     char idem[300];
     reply r = {.len = 0};
     snprintf(idem, sizeof idem, "Idempotency-Key: %s", dedup);
+    for (char *p = idem; *p; p++) /* one header line, whatever the id holds */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     const char *add[] = {"Content-Type: application/json", "Accept: application/json", idem};
     for (size_t i = 0; i < sizeof add / sizeof *add; i++) {
         struct curl_slist *more = curl_slist_append(hdrs, add[i]);

@@ -562,10 +562,18 @@ static void dispatch_retries_in_order(void **st)
     rx_control(&e, "/_ok");
     assert_int_equal(dispatch(&e, T0 + 15001, &s), 0);
     assert_int_equal(s.delivered, 1);
+    /* Retry-After: 0 does not make a hot loop: the backoff still applies */
+    rx_control(&e, "/_fail?status=429&count=1&retry_after=0");
+    emit(&e, "a/4", T0 + 20000);
+    assert_int_equal(dispatch(&e, T0 + 20000, &s), 0);
+    assert_int_equal(s.retried, 1);
+    assert_int_equal(s.delivered, 0);
+    assert_int_equal(dispatch(&e, T0 + 25000, &s), 0);
+    assert_int_equal(s.delivered, 1);
     int64_t pending, dead, delivered;
     assert_int_equal(notify_counts(e.n, &pending, &dead, &delivered), 0);
     assert_int_equal(pending, 0);
-    assert_int_equal(delivered, 3);
+    assert_int_equal(delivered, 4);
     /* the body the receiver got is the Alertmanager shape */
     FILE *f = fopen(e.out, "r");
     char line[16384];
