@@ -462,6 +462,27 @@
     "Exit codes: 0 the probe ran and the service is healthy or degraded (the state is\n" \
     "printed); 20 it ran and the service failed; 15 no such service, or a bad\n" \
     "configuration; 2 usage. See below for the rest.\n" HELP_GLOBAL HELP_EXIT_CODES
+#define HELP_NOTIFY \
+    "Usage: lifeline notify test [NAME] [--json]\n\n" \
+    "Sends a test alert (event \"test\", severity info) through every [notify \"NAME\"]\n" \
+    "channel of the configuration, or only through NAME, at once and not through the\n" \
+    "watch agent's outbox, and prints for each channel whether its receiver accepted\n" \
+    "it or why not: HTTP status and the start of the answer, the SMTP reply, the\n" \
+    "command's exit and last line of output, or the network error. The runbook's\n" \
+    "\"verify contact lists and escalation paths\", before an incident needs them.\n" \
+    "The channel's events, severity and after rules do not apply to a test; its\n" \
+    "secrets (url-file, password-file, routing-key-file) are read as the agent\n" \
+    "reads them, and never printed.\n\n" \
+    "Options:\n" \
+    "  NAME     only this channel\n" \
+    "  --json   {\"channels\": [{\"name\", \"type\", \"accepted\": true|false,\n" \
+    "           \"error\": null|TEXT}], \"accepted\": N, \"failed\": N}\n\n" \
+    "Examples:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf notify test\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf notify test oncall --json\n\n" \
+    "Exit codes: 0 every channel tried accepted the test; 20 at least one did not;\n" \
+    "15 no channel configured, or a channel's secret file cannot be read; 18 no\n" \
+    "channel NAME; 2 bad arguments.\n" HELP_GLOBAL
 
 #define HELP_VERSION "Usage: lifeline version\n\nPrints the version.\n" HELP_GLOBAL
 

@@ -46,6 +46,7 @@ const cli_command cli_commands[] = {
     {"incidents", cmd_incidents, "list, show, update and mark the watch agent's incidents", HELP_INCIDENTS},
     {"start", cmd_start, "start services in dependency order, gated on health", HELP_START},
     {"stop", cmd_stop, "stop services in reverse dependency order", HELP_STOP},
+    {"notify", cmd_notify, "send a test through the notification channels", HELP_NOTIFY},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

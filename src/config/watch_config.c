@@ -381,6 +381,30 @@ static int set_choice(int *dst, const char *key, const char *v, const char *cons
     return bad(err, cap, "%s: unknown value '%s'", key, v);
 }
 
+/* The keys beyond the issue's example: fallback, max-age, timeout, severity and the
+ * secrets of smtp and pagerduty (files, never values in the configuration). */
+static int notify_more_key(config_notify *n, int line, const char *key, const char *v, char *err, size_t cap)
+{
+    static const char *const severities[] = {"info", "warning", "critical", NULL};
+    if (!strcmp(key, "fallback")) {
+        n->fallback_line = line;
+        return set_text(&n->fallback, key, v, err, cap);
+    }
+    if (!strcmp(key, "max-age"))
+        return set_interval(&n->max_age, key, v, 0, err, cap);
+    if (!strcmp(key, "timeout"))
+        return set_interval(&n->timeout, key, v, 0, err, cap);
+    if (!strcmp(key, "severity"))
+        return set_choice(&n->severity, key, v, severities, NOTIFY_SEV_INFO, err, cap);
+    if (!strcmp(key, "user"))
+        return set_text(&n->user, key, v, err, cap);
+    if (!strcmp(key, "password-file"))
+        return set_text(&n->password_file, key, v, err, cap);
+    if (!strcmp(key, "routing-key-file"))
+        return set_text(&n->routing_key_file, key, v, err, cap);
+    return bad(err, cap, "unknown key '%s' in [notify \"%s\"]", key, n->name);
+}
+
 static config_notify *notify_get(config *c, const char *name, int line)
 {
     int fresh = 0;
@@ -420,7 +444,7 @@ static int notify_key(config *c, int line, const char *name, const char *key, co
         return notify_events(n, v, err, cap);
     if (!strcmp(key, "after"))
         return set_interval(&n->after, key, v, 1, err, cap);
-    return bad(err, cap, "unknown key '%s' in [notify \"%s\"]", key, name);
+    return notify_more_key(n, line, key, v, err, cap);
 }
 
 int watch_config_key(config *c, const char *kind, int line, const char *name, const char *key,
@@ -524,20 +548,45 @@ static int check_service(const config *c, const config_service *s, int *line, ch
     return 0;
 }
 
-/* A secret URL lives in its own file: it must be there, and should be readable by its owner only. */
-static int check_url_file(const config_notify *n, char *err, size_t cap)
+/* A secret (URL, password, routing key) lives in its own file: it must be there, and
+ * should be readable by its owner only. key names it ("url-file"). */
+static int check_secret_file(const config_notify *n, const char *key, const char *path, char *err, size_t cap)
 {
     struct stat st;
-    if (stat(n->url_file, &st) != 0 && errno == EACCES)
+    if (!path)
+        return 0;
+    if (stat(path, &st) != 0 && errno == EACCES)
         return 0; /* another user's file (e.g. postgres running wal-push with root's config):
                    * the agent that sends notifications checks it when it reads it */
-    if (stat(n->url_file, &st) != 0)
-        return bad(err, cap, "url-file %s: %s", n->url_file, strerror(errno));
+    if (stat(path, &st) != 0)
+        return bad(err, cap, "%s %s: %s", key, path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return bad(err, cap, "url-file %s: not a regular file", n->url_file);
+        return bad(err, cap, "%s %s: not a regular file", key, path);
     if (st.st_mode & 077)
-        LOG_WARN("url-file %s of [notify \"%s\"] is readable by others (mode %03o); hint: chmod 600 %s",
-                 n->url_file, n->name, (unsigned)(st.st_mode & 0777), n->url_file);
+        LOG_WARN("%s %s of [notify \"%s\"] is readable by others (mode %03o); hint: chmod 600 %s", key, path,
+                 n->name, (unsigned)(st.st_mode & 0777), path);
+    return 0;
+}
+
+/* fallback names another channel, not this one, and following fallbacks ends. */
+static int check_fallback(const config *c, const config_notify *n, char *err, size_t cap)
+{
+    const config_notify *at = n;
+    for (size_t hops = 0; at && at->fallback; hops++) {
+        const config_notify *next = NULL;
+        for (size_t i = 0; i < c->nnotifies; i++)
+            if (!strcmp(c->notifies[i].name, at->fallback))
+                next = &c->notifies[i];
+        if (!next)
+            return bad(err, cap, "fallback: no [notify \"%s\"] in this file", at->fallback);
+        if (next == n)
+            return bad(err, cap, hops ? "fallback: [notify \"%s\"] is in a cycle of fallbacks"
+                                      : "fallback: [notify \"%s\"] falls back on itself",
+                       n->name);
+        if (hops > c->nnotifies)
+            return 0; /* a cycle further on, which that channel's own check names */
+        at = next;
+    }
     return 0;
 }
 
@@ -552,11 +601,21 @@ static int check_notify(const config_notify *n, char *err, size_t cap)
             return bad(err, cap, "[notify \"%s\"] of type command has no command", n->name);
         return 0;
     }
-    if (!n->url && !n->url_file)
+    int pagerduty = n->type == NOTIFY_WEBHOOK && n->format == NOTIFY_PAGERDUTY;
+    if (!n->url && !n->url_file && !pagerduty) /* pagerduty has a default URL */
         return bad(err, cap, "[notify \"%s\"] has neither url nor url-file", n->name);
     if (n->type == NOTIFY_SMTP && !n->to)
         return bad(err, cap, "[notify \"%s\"] of type smtp has no 'to'", n->name);
-    return n->url_file ? check_url_file(n, err, cap) : 0;
+    if (n->type != NOTIFY_SMTP && (n->user || n->password_file))
+        return bad(err, cap, "[notify \"%s\"]: user and password-file are for type smtp", n->name);
+    if (n->routing_key_file && !pagerduty)
+        return bad(err, cap, "[notify \"%s\"]: routing-key-file is for type webhook with format pagerduty",
+                   n->name);
+    if (n->password_file && !n->user)
+        return bad(err, cap, "[notify \"%s\"]: password-file without user", n->name);
+    return check_secret_file(n, "url-file", n->url_file, err, cap) ||
+           check_secret_file(n, "password-file", n->password_file, err, cap) ||
+           check_secret_file(n, "routing-key-file", n->routing_key_file, err, cap);
 }
 
 int watch_config_check(config *c, int *line, char *err, size_t cap)
@@ -577,6 +636,10 @@ int watch_config_check(config *c, int *line, char *err, size_t cap)
     for (size_t i = 0; !r && i < c->nnotifies; i++) {
         *line = c->notifies[i].line;
         r = check_notify(&c->notifies[i], err, cap);
+        if (!r && c->notifies[i].fallback) {
+            *line = c->notifies[i].fallback_line;
+            r = check_fallback(c, &c->notifies[i], err, cap);
+        }
     }
     return r;
 }
@@ -614,6 +677,10 @@ void watch_config_free(config *c)
         free(n->command);
         free(n->to);
         free(n->from);
+        free(n->fallback);
+        free(n->user);
+        free(n->password_file);
+        free(n->routing_key_file);
     }
     free(c->notifies);
 }

@@ -50,6 +50,8 @@ typedef struct config_service {
 
 enum { NOTIFY_WEBHOOK = 1, NOTIFY_SMTP, NOTIFY_COMMAND };
 enum { NOTIFY_JSON = 0, NOTIFY_SLACK, NOTIFY_PAGERDUTY };
+/* Alert severities in rising order (severity = the minimum a channel takes). */
+enum { NOTIFY_SEV_INFO = 0, NOTIFY_SEV_WARNING, NOTIFY_SEV_CRITICAL };
 
 typedef struct config_notify {
     char name[64];
@@ -58,6 +60,13 @@ typedef struct config_notify {
     char *url, *url_file, *command, *to, *from;
     unsigned events; /* bit per watch_config_events[] entry; 0 = all */
     int64_t after;   /* seconds */
+    char *fallback;  /* the [notify] that gets what this one dead-letters; NULL: none */
+    int fallback_line;
+    int64_t max_age; /* seconds a queued alert may wait before it is dead-lettered; 0 = 24h */
+    int64_t timeout; /* seconds one delivery attempt may take; 0 = 10s */
+    int severity;    /* the least severe alert this channel takes (NOTIFY_SEV_*) */
+    char *user, *password_file;  /* smtp: the login; the password lives in its own file */
+    char *routing_key_file;      /* webhook format pagerduty: the integration's routing key */
 } config_notify;
 
 /* The event names `events =` accepts, in bit order. */

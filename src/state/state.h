@@ -154,6 +154,13 @@ void state_outbox_item_free(state_outbox_item *it);
 int state_outbox_mark_delivered(state *s, int64_t id, int64_t now_ms) WUR;
 int state_outbox_mark_retry(state *s, int64_t id, int64_t now_ms, int64_t next_ms, const char *error) WUR;
 int state_outbox_mark_dead(state *s, int64_t id, int64_t now_ms, const char *error) WUR;
+/* How many items are pending, dead-lettered and delivered (for metrics). */
+int state_outbox_counts(state *s, int64_t *pending, int64_t *dead, int64_t *delivered) WUR;
+/* Whether (dedup_key, channel) was ever queued, in any state: *exists 0 or 1. */
+int state_outbox_exists(state *s, const char *dedup_key, const char *channel, int *exists) WUR;
+/* *n: how many items of channel (in any state) have a dedup key that begins with
+ * prefix ("was this channel told anything of incident 12": "incident/12/"). */
+int state_outbox_count_prefix(state *s, const char *channel, const char *prefix, int64_t *n) WUR;
 
 
 /* Holds of automation: while target (a service, a group, or "*" for everything) is

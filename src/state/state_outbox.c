@@ -141,3 +141,68 @@ int state_outbox_mark_dead(state *s, int64_t id, int64_t now_ms, const char *err
 {
     return mark(s, id, STATE_OUT_DEAD, now_ms, now_ms, error);
 }
+
+/* One row of integers from sql (with its parameters); each column into out[i]. */
+static int count_query(state *s, const char *what, int64_t *out, int ncols, sqlite3_stmt *st)
+{
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW)
+        for (int i = 0; i < ncols; i++)
+            out[i] = sqlite3_column_int64(st, i);
+    else
+        rc = state_db_fail(s, step, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int state_outbox_counts(state *s, int64_t *pending, int64_t *dead, int64_t *delivered)
+{
+    sqlite3_stmt *st;
+    int64_t v[3] = {0, 0, 0};
+    const char *what = "count notifications";
+    int rc = state_db_prepare(s, &st, what,
+                              "SELECT coalesce(sum(state = ?1), 0), coalesce(sum(state = ?2), 0),"
+                              " coalesce(sum(state = ?3), 0) FROM outbox",
+                              "iii", (int64_t)STATE_OUT_PENDING, (int64_t)STATE_OUT_DEAD,
+                              (int64_t)STATE_OUT_DELIVERED);
+    if (!rc)
+        rc = count_query(s, what, v, 3, st);
+    *pending = v[0];
+    *dead = v[1];
+    *delivered = v[2];
+    return rc;
+}
+
+int state_outbox_count_prefix(state *s, const char *channel, const char *prefix, int64_t *n)
+{
+    sqlite3_stmt *st;
+    const char *what = "look up a notification";
+    *n = 0;
+    /* a range over the (dedup_key, channel) index: keys from prefix up to prefix with
+     * its last byte one higher (the agent's keys are ASCII, so that byte is no 0xff) */
+    size_t len = strlen(prefix);
+    char *upper = strdup(prefix);
+    if (!upper)
+        return err_set(ERR_FATAL, "out of memory");
+    if (len && (unsigned char)upper[len - 1] < 0xff)
+        upper[len - 1]++;
+    int rc = state_db_prepare(s, &st, what,
+                              "SELECT count(*) FROM outbox WHERE dedup_key >= ?2 AND (?3 = ?2 OR dedup_key < ?3)"
+                              " AND channel = ?1 AND substr(dedup_key, 1, length(?2)) = ?2",
+                              "ttt", channel, prefix, upper);
+    free(upper);
+    return rc ? rc : count_query(s, what, n, 1, st);
+}
+
+int state_outbox_exists(state *s, const char *dedup_key, const char *channel, int *exists)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    const char *what = "look up a notification";
+    int rc = state_db_prepare(s, &st, what, "SELECT count(*) FROM outbox WHERE dedup_key = ?1 AND channel = ?2",
+                              "tt", dedup_key, channel);
+    if (!rc)
+        rc = count_query(s, what, &n, 1, st);
+    *exists = n > 0;
+    return rc;
+}

@@ -382,6 +382,22 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[notify \"n\"]\ntype = webhook\nurl-file = /tmp\n", "w.conf:2", "not a regular file"},
         {"[notify \"n\"]\ntype = command\n", "w.conf:2", "of type command has no command"},
         {"[notify \"n\"]\ntype = smtp\nurl = smtp://m:25\n", "w.conf:2", "of type smtp has no 'to'"},
+        {"[notify \"n\"]\ntype = command\ncommand = x\nfallback = m\n", "w.conf:4", "fallback: no [notify \"m\"]"},
+        {"[notify \"n\"]\ntype = command\ncommand = x\nfallback = n\n", "w.conf:4", "falls back on itself"},
+        {"[notify \"a\"]\ntype = command\ncommand = x\nfallback = b\n[notify \"b\"]\ntype = command\ncommand = x\n"
+         "fallback = a\n", "w.conf:4", "[notify \"a\"] is in a cycle of fallbacks"},
+        {"[notify \"n\"]\ntype = command\ncommand = x\nseverity = major\n", "w.conf:4", "severity: unknown value"},
+        {"[notify \"n\"]\ntype = command\ncommand = x\nmax-age = 0s\n", "w.conf:4", "max-age: '0s' must be"},
+        {"[notify \"n\"]\ntype = command\ncommand = x\ntimeout = soon\n", "w.conf:4", "timeout:"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nuser = u\n", "w.conf:2", "user and password-file are for"},
+        {"[notify \"n\"]\ntype = smtp\nurl = smtp://m\nto = a@b\npassword-file = /etc/hostname\n", "w.conf:2",
+         "password-file without user"},
+        {"[notify \"n\"]\ntype = webhook\nurl = http://x\nrouting-key-file = /etc/hostname\n", "w.conf:2",
+         "routing-key-file is for type webhook with format pagerduty"},
+        {"[notify \"n\"]\ntype = webhook\nformat = pagerduty\nrouting-key-file = /nonexistent/key\n", "w.conf:2",
+         "routing-key-file /nonexistent/key: No such file"},
+        {"[notify \"n\"]\ntype = smtp\nurl = smtp://m\nto = a@b\nuser = u\npassword-file = /nonexistent/pw\n",
+         "w.conf:2", "password-file /nonexistent/pw: No such file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         config *c = NULL;
@@ -394,6 +410,32 @@ static void watch_sections_refuse_bad_input(void **state)
 }
 
 /* url-file: the secret URL's own file; accepted when it exists (a warning when others may read it). */
+/* The keys beyond the issue's example: fallback, max-age, timeout, severity, smtp's
+ * login, pagerduty's routing key and default URL. */
+static void notify_more_keys(void **state)
+{
+    (void)state;
+    config *c = NULL;
+    assert_int_equal(config_parse_string("[notify \"pd\"]\ntype = webhook\nformat = pagerduty\n"
+                                         "routing-key-file = /etc/hostname\nfallback = mail\nmax-age = 2h\n"
+                                         "timeout = 5s\nseverity = warning\n"
+                                         "[notify \"mail\"]\ntype = smtp\nurl = smtps://m:465\nto = a@b c@d\n"
+                                         "user = u\npassword-file = /etc/hostname\n",
+                                         "m.conf", &c),
+                     0);
+    const config_notify *pd = &c->notifies[0], *mail = &c->notifies[1];
+    assert_null(pd->url); /* the default is notify's */
+    assert_string_equal(pd->routing_key_file, "/etc/hostname");
+    assert_string_equal(pd->fallback, "mail");
+    assert_int_equal(pd->max_age, 7200);
+    assert_int_equal(pd->timeout, 5);
+    assert_int_equal(pd->severity, NOTIFY_SEV_WARNING);
+    assert_int_equal(mail->severity, NOTIFY_SEV_INFO);
+    assert_string_equal(mail->user, "u");
+    assert_string_equal(mail->password_file, "/etc/hostname");
+    config_free(&c);
+}
+
 static void notify_url_file(void **state)
 {
     (void)state;
@@ -426,6 +468,7 @@ int main(void)
         cmocka_unit_test(watch_sections_parse),
         cmocka_unit_test(watch_sections_refuse_bad_input),
         cmocka_unit_test(notify_url_file),
+        cmocka_unit_test(notify_more_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
