@@ -48,10 +48,18 @@ status_json() { run_cmd "$LL" -c "$CONF" --json status; }
 svc_state() { status_json; json "j['services'][0]['state']"; }
 cleanup_watch() { agent_stop; [[ -s $T/web.pid ]] && kill "$(cat "$T/web.pid")" 2>/dev/null; true; }
 
+webhook_start() { # a receiver (webhook_rx.py) whose deliveries land in $T/hooks
+  python3 "$HERE/webhook_rx.py" --out "$T/hooks" --port-file "$T/hook.port" >/dev/null 2>&1 &
+  HOOK=$!
+  wait_for 10 "[[ -s $T/hook.port ]]"
+  printf '[notify "oncall"]\ntype = webhook\nurl = http://127.0.0.1:%s/hook\nformat = json\n' "$(cat "$T/hook.port")" >>"$CONF"
+}
+
 t_watch_detects_and_recovers_a_killed_service() {
-  trap cleanup_watch RETURN
+  trap 'cleanup_watch; kill $HOOK 2>/dev/null' RETURN
   port=$(free_port)
   watch_conf "$port"
+  webhook_start
   svc_start "$port"
   agent_start
   wait_for 10 '[[ $(svc_state) == healthy ]]'
@@ -66,6 +74,16 @@ t_watch_detects_and_recovers_a_killed_service() {
     fail "wrong order: $(cat "$T/order")"
   # detection came after fall (2) failed probes, not the first
   grep -q "failure confirmed after 2 failed probes" "$T/agent.log" || fail "no fall count in the detection"
+  # the receiver got the incident opened (firing) and resolved, in that order, in the
+  # Alertmanager webhook shape
+  wait_for 15 '[[ $(python3 -c "import json; print(sum(1 for l in open(\"$T/hooks\") if \"incident\" in l))") -ge 2 ]]'
+  python3 - "$T/hooks" <<'PY' || fail "webhook deliveries: $(cat "$T/hooks")"
+import json, sys
+got = [json.loads(l)["body"] for l in open(sys.argv[1])]
+st = [(b["status"], b["alerts"][0]["labels"].get("service")) for b in got if b.get("version") == "4"]
+assert ("firing", "web") in st and ("resolved", "web") in st, st
+assert st.index(("firing", "web")) < st.index(("resolved", "web")), st
+PY
 }
 
 t_watch_escalates_past_max_recoveries_and_resume_reenables() {
