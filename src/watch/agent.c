@@ -110,6 +110,14 @@ static void resume_from_state(agent *a)
             if (strcmp(list[i].name, s->cfg->name))
                 continue;
             s->incident = list[i].incident;
+            state_incident in;
+            if (s->incident && state_incident_get(a->st, s->incident, &in) == 0) {
+                if (in.closed_ms) /* closed by a person while the agent was down */
+                    s->incident = 0;
+                s->opened_wall = in.opened_ms;
+                snprintf(s->title, sizeof s->title, "%s", in.title);
+                state_incident_free(&in);
+            }
             const char *p = list[i].recoveries;
             char *end;
             while (*p && s->nattempts < AGENT_MAX_ATTEMPTS) {
@@ -155,6 +163,8 @@ static int build_svcs(agent *a, const config *cfg, agent_svc **out)
             v[i].h.fall = c->fall;
             v[i].last = o->last;
             v[i].incident = o->incident;
+            v[i].opened_wall = o->opened_wall;
+            memcpy(v[i].title, o->title, sizeof o->title);
             v[i].nattempts = o->nattempts;
             memcpy(v[i].attempts, o->attempts, sizeof o->attempts);
             v[i].backoff_step = o->backoff_step;
@@ -248,6 +258,13 @@ static void send_updates(agent *a)
         snprintf(id, sizeof id, "update-%lld", (long long)u[i].timeline_id);
         agent_alert(a, "update", "info", u[i].target, u[i].incident, title, u[i].message);
         (void)id;
+        /* a person resolved it: the agent stops acting for that incident */
+        for (size_t k = 0; k < a->nsvcs && !strcmp(u[i].status, "resolved"); k++)
+            if (a->svcs[k].incident == u[i].incident) {
+                a->svcs[k].incident = 0;
+                a->svcs[k].phase = RECOVERY_IDLE;
+                agent_svc_save(a, &a->svcs[k], proc_now_ms());
+            }
         if (state_counter_set(a->st, "update-sent", u[i].timeline_id) != 0)
             LOG_WARN("%s", err_msg());
     }
@@ -439,8 +456,8 @@ static void open_list(const agent *a, notify_open *out, size_t *n)
     *n = 0;
     for (size_t i = 0; i < a->nsvcs; i++)
         if (a->svcs[i].incident) {
-            out[*n] = (notify_open){.id = a->svcs[i].incident, .opened_ms = a->svcs[i].h.since_ms,
-                                    .target = a->svcs[i].cfg->name, .title = a->svcs[i].last.detail};
+            out[*n] = (notify_open){.id = a->svcs[i].incident, .opened_ms = a->svcs[i].opened_wall,
+                                    .target = a->svcs[i].cfg->name, .title = a->svcs[i].title};
             (*n)++;
         }
 }

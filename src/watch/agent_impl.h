@@ -40,6 +40,8 @@ typedef struct agent_svc {
     atomic_int probing;     /* a probe of it is on the pool */
     int64_t next_probe;     /* monotonic ms */
     int64_t incident;       /* open incident, 0 when none */
+    int64_t opened_wall;    /* when it was opened (wall ms) */
+    char title[300];        /* its title */
     recovery_phase phase;
     agent_job *job;
     int64_t next_attempt;   /* monotonic: the earliest next recovery */

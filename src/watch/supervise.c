@@ -108,9 +108,13 @@ static void open_incident(agent *a, agent_svc *s, int64_t wall)
 {
     char title[400];
     snprintf(title, sizeof title, "%s failed: %s", s->cfg->name, s->last.detail);
-    if (!s->incident && state_incident_open(a->st, s->cfg->name, title, wall, &s->incident) != 0) {
-        LOG_WARN("%s", err_msg());
-        s->incident = 0;
+    if (!s->incident) {
+        if (state_incident_open(a->st, s->cfg->name, title, wall, &s->incident) != 0) {
+            LOG_WARN("%s", err_msg());
+            s->incident = 0;
+        }
+        s->opened_wall = wall;
+        snprintf(s->title, sizeof s->title, "%s", title);
     }
     agent_record(a, "detection", s->cfg->name, s->incident, "failed",
                  "failure confirmed after %d failed probes: %s", s->cfg->fall, s->last.detail);
