@@ -160,7 +160,30 @@ static struct curl_slist *recipients(const char *to)
     return list;
 }
 
-static void judge(CURL *h, CURLcode rc, notify_result *res)
+/* The server's last refusal ("550 5.1.1 no such user"), for the error message:
+ * libcurl's own words for a refused RCPT are only "failed sending data". Only what
+ * the server sent is looked at, never what we sent (a login). */
+typedef struct last_reply {
+    char line[200];
+} last_reply;
+
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *user)
+{
+    (void)h;
+    last_reply *r = user;
+    /* only refusals (4xx, 5xx): a failed transfer still ends with "221 Bye" */
+    if (type != CURLINFO_HEADER_IN || !size || (data[0] != '4' && data[0] != '5'))
+        return 0;
+    size_t n = 0;
+    while (n < size && n + 1 < sizeof r->line && data[n] != '\r' && data[n] != '\n') {
+        unsigned char c = (unsigned char)data[n];
+        r->line[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    r->line[n] = '\0';
+    return 0;
+}
+
+static void judge(CURL *h, CURLcode rc, const last_reply *reply, notify_result *res)
 {
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -178,7 +201,9 @@ static void judge(CURL *h, CURLcode rc, notify_result *res)
                                rc == CURLE_USE_SSL_FAILED
                            ? NOTIFY_FAILED
                            : NOTIFY_RETRY;
-    if (code)
+    if (code && reply->line[0] && strtol(reply->line, NULL, 10) == code)
+        snprintf(res->error, sizeof res->error, "SMTP %s", reply->line);
+    else if (code)
         snprintf(res->error, sizeof res->error, "SMTP %ld: %s", code,
                  rc == CURLE_OPERATION_TIMEDOUT ? "no answer within the timeout" : curl_easy_strerror(rc));
     else
@@ -192,6 +217,7 @@ static void smtp_send(const notify_channel *ch, const cJSON *alert, int64_t now_
     struct curl_slist *rcpt = recipients(ch->to);
     CURL *h = curl_easy_init();
     upload u = {mail, mail ? strlen(mail) : 0};
+    last_reply reply = {.line = ""};
     long t = (long)ch->timeout_ms;
     /* a password never crosses the network in the clear: smtp:// with a login
      * requires STARTTLS; without one it is used when offered */
@@ -205,7 +231,9 @@ static void smtp_send(const notify_channel *ch, const cJSON *alert, int64_t now_
               curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read) || curl_easy_setopt(h, CURLOPT_READDATA, &u) ||
               curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.left) ||
               (ch->user && curl_easy_setopt(h, CURLOPT_USERNAME, ch->user)) ||
-              (ch->password && curl_easy_setopt(h, CURLOPT_PASSWORD, ch->password));
+              (ch->password && curl_easy_setopt(h, CURLOPT_PASSWORD, ch->password)) ||
+              curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug) || curl_easy_setopt(h, CURLOPT_DEBUGDATA, &reply) ||
+              curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     if (bad) {
         res->outcome = NOTIFY_RETRY;
         snprintf(res->error, sizeof res->error, "%s",
@@ -213,7 +241,7 @@ static void smtp_send(const notify_channel *ch, const cJSON *alert, int64_t now_
         if (!rcpt && mail && h)
             res->outcome = NOTIFY_FAILED;
     } else {
-        judge(h, curl_easy_perform(h), res);
+        judge(h, curl_easy_perform(h), &reply, res);
     }
     if (h)
         curl_easy_cleanup(h);

@@ -126,6 +126,24 @@ assert m.get_content_type() == 'text/plain' and m.get_content_charset() == 'utf-
 body = m.get_payload(decode=True).decode()
 assert 'A test of this channel' in body and 'event:    test' in body, body
 PY
+  # a server that refuses a recipient (550): failed, with the server's code
+  kill "${RX_PIDS[0]}"; wait "${RX_PIDS[0]}" 2>/dev/null || true; RX_PIDS=()
+  cat >"$T/rejecting.py" <<'PY'
+from aiosmtpd.handlers import Sink
+class Rejecting(Sink):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith('nobody@'):
+            return '550 5.1.1 no such user'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+PY
+  PYTHONPATH=$T /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c rejecting.Rejecting &
+  RX_PIDS+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  sed -i 's/^to = .*/to = nobody@example.org/' "$CONF"
+  notify notify test
+  [[ $RC -eq 20 ]] || fail "a refused recipient: exited $RC, wanted 20"
+  expect_out "^mail +smtp +failed: SMTP 550 5.1.1 no such user"
   # a server that is gone: a clear network error, exit 20
   kill "${RX_PIDS[0]}"; wait "${RX_PIDS[0]}" 2>/dev/null || true; RX_PIDS=()
   notify notify test
