@@ -76,7 +76,11 @@ void agent_alert(agent *a, const char *event, const char *severity, const char *
     int64_t at = agent_wall_ms();
     char id[200];
     /* the dedup key: one per incident and event (a repeat of the same is one notification) */
-    if (incident)
+    if (incident && !strcmp(event, "incident")) /* the key notify's `after` rule re-queues under */
+        snprintf(id, sizeof id, NOTIFY_KEY_OPENED, (long long)incident);
+    else if (incident && !strcmp(event, "update")) /* each update is news */
+        snprintf(id, sizeof id, "incident/%lld/update/%lld", (long long)incident, (long long)at);
+    else if (incident)
         snprintf(id, sizeof id, "incident/%lld/%s", (long long)incident, event);
     else
         snprintf(id, sizeof id, "%s/%s/%lld", event, service ? service : "*", (long long)at);
