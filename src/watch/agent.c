@@ -254,10 +254,9 @@ static void send_updates(agent *a)
         if (a->sy)
             (void)siem_send(a->sy, &r);
         pthread_mutex_unlock(&a->evidence_lock);
-        char id[64];
-        snprintf(id, sizeof id, "update-%lld", (long long)u[i].timeline_id);
-        agent_alert(a, "update", "info", u[i].target, u[i].incident, title, u[i].message);
-        (void)id;
+        char key[96];
+        snprintf(key, sizeof key, "incident/%lld/update/%lld", (long long)u[i].incident, (long long)u[i].timeline_id);
+        agent_alert_keyed(a, key, "update", "info", u[i].target, u[i].incident, title, u[i].message);
         /* a person resolved it: the agent stops acting for that incident */
         for (size_t k = 0; k < a->nsvcs && !strcmp(u[i].status, "resolved"); k++)
             if (a->svcs[k].incident == u[i].incident) {

@@ -106,6 +106,11 @@ void agent_record(agent *a, const char *kind, const char *target, int64_t incide
 void agent_alert(agent *a, const char *event, const char *severity, const char *service, int64_t incident,
                  const char *title, const char *message);
 
+/* The same with its own dedup key (an update: its timeline id, so a restart that
+ * sends it again sends it once). */
+void agent_alert_keyed(agent *a, const char *key, const char *event, const char *severity, const char *service,
+                       int64_t incident, const char *title, const char *message);
+
 /* supervise.c */
 void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now);
 void agent_svc_act(agent *a, agent_svc *s, int64_t now);

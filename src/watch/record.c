@@ -73,13 +73,19 @@ void agent_record(agent *a, const char *kind, const char *target, int64_t incide
 void agent_alert(agent *a, const char *event, const char *severity, const char *service, int64_t incident,
                  const char *title, const char *message)
 {
+    agent_alert_keyed(a, NULL, event, severity, service, incident, title, message);
+}
+
+void agent_alert_keyed(agent *a, const char *key, const char *event, const char *severity, const char *service,
+                       int64_t incident, const char *title, const char *message)
+{
     int64_t at = agent_wall_ms();
     char id[200];
     /* the dedup key: one per incident and event (a repeat of the same is one notification) */
-    if (incident && !strcmp(event, "incident")) /* the key notify's `after` rule re-queues under */
+    if (key)
+        snprintf(id, sizeof id, "%s", key);
+    else if (incident && !strcmp(event, "incident")) /* the key notify's `after` rule re-queues under */
         snprintf(id, sizeof id, NOTIFY_KEY_OPENED, (long long)incident);
-    else if (incident && !strcmp(event, "update")) /* each update is news */
-        snprintf(id, sizeof id, "incident/%lld/update/%lld", (long long)incident, (long long)at);
     else if (incident)
         snprintf(id, sizeof id, "incident/%lld/%s", (long long)incident, event);
     else
