@@ -128,8 +128,12 @@ static void resume_from_state(agent *a)
                 p = end;
             }
             s->backoff_step = (int)s->nattempts;
-            if (s->incident) /* a failure was confirmed before the restart: count it so */
-                health_init(&s->h, s->cfg->rise, 1, 0, agent_wall_ms());
+            s->outage = s->incident != 0;
+            if (s->incident) { /* a failure was confirmed before the restart: it still counts */
+                s->h.state = HEALTH_FAILED;
+                s->h.failures = s->cfg->fall;
+                s->h.since_ms = list[i].since_ms;
+            }
         }
     state_services_free(&list, n);
 }
@@ -163,6 +167,7 @@ static int build_svcs(agent *a, const config *cfg, agent_svc **out)
             v[i].h.fall = c->fall;
             v[i].last = o->last;
             v[i].incident = o->incident;
+            v[i].outage = o->outage;
             v[i].opened_wall = o->opened_wall;
             memcpy(v[i].title, o->title, sizeof o->title);
             v[i].nattempts = o->nattempts;
@@ -261,6 +266,7 @@ static void send_updates(agent *a)
         for (size_t k = 0; k < a->nsvcs && !strcmp(u[i].status, "resolved"); k++)
             if (a->svcs[k].incident == u[i].incident) {
                 a->svcs[k].incident = 0;
+                a->svcs[k].outage = 0;
                 a->svcs[k].phase = RECOVERY_IDLE;
                 agent_svc_save(a, &a->svcs[k], proc_now_ms());
             }

@@ -39,7 +39,9 @@ typedef struct agent_svc {
     probe_result last, pending;
     atomic_int probing;     /* a probe of it is on the pool */
     int64_t next_probe;     /* monotonic ms */
-    int64_t incident;       /* open incident, 0 when none */
+    int64_t incident;       /* open incident, 0 when none (or the database could not take it) */
+    int outage;             /* a confirmed failure not over yet: what recovery acts on, kept
+                             * apart from incident so a full disk does not stop recovery */
     int64_t opened_wall;    /* when it was opened (wall ms) */
     char title[300];        /* its title */
     recovery_phase phase;

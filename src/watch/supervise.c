@@ -108,6 +108,7 @@ static void open_incident(agent *a, agent_svc *s, int64_t wall)
 {
     char title[400];
     snprintf(title, sizeof title, "%s failed: %s", s->cfg->name, s->last.detail);
+    s->outage = 1;
     if (!s->incident) {
         if (state_incident_open(a->st, s->cfg->name, title, wall, &s->incident) != 0) {
             LOG_WARN("%s", err_msg());
@@ -130,10 +131,11 @@ static void open_incident(agent *a, agent_svc *s, int64_t wall)
 
 static void close_incident(agent *a, agent_svc *s, int64_t wall, const char *how)
 {
-    if (!s->incident)
+    if (!s->outage)
         return;
+    s->outage = 0;
     agent_record(a, "recovered", s->cfg->name, s->incident, "ok", "%s is healthy again (%s)", s->cfg->name, how);
-    if (state_incident_close(a->st, s->incident, wall, how) != 0)
+    if (s->incident && state_incident_close(a->st, s->incident, wall, how) != 0)
         LOG_WARN("%s", err_msg());
     char title[300];
     snprintf(title, sizeof title, "%s recovered", s->cfg->name);
@@ -157,7 +159,7 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
     s->healthy_since = s->h.state == HEALTH_HEALTHY ? now : 0;
     if (s->h.state == HEALTH_FAILED && !in_maintenance(a, s)) {
         open_incident(a, s, wall);
-    } else if (s->h.state != HEALTH_FAILED && before == HEALTH_FAILED && s->incident) {
+    } else if (s->h.state != HEALTH_FAILED && before == HEALTH_FAILED && s->outage) {
         if (s->phase == RECOVERY_VERIFY) {
             agent_record(a, "verification", s->cfg->name, s->incident, "ok",
                          "verified: %d passing probes %.1fs after the recovery", s->cfg->rise,
@@ -286,7 +288,7 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now)
         s->nattempts = 0;
         agent_svc_save(a, s, now);
     }
-    if (s->h.state != HEALTH_FAILED || s->phase != RECOVERY_IDLE || now < s->next_attempt || !s->incident)
+    if (s->h.state != HEALTH_FAILED || s->phase != RECOVERY_IDLE || now < s->next_attempt || !s->outage)
         return;
     if (agent_hold_of(a, s) || (!s->cfg->recover_command && !s->cfg->start_command))
         return;

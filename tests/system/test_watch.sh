@@ -208,3 +208,88 @@ t_watch_sighup_reload_keeps_old_config_when_bad() {
   wait_for 10 'grep -q "configuration reloaded: 2 services" "$T/agent.log"'
   wait_for 10 '[[ $(good) == 2 ]]'
 }
+
+t_watch_actions_are_in_the_audit_trail() {
+  trap cleanup_watch RETURN
+  new_repo
+  ok key add --new-key-file "$T/agent.key"
+  port=$(free_port)
+  watch_conf "$port" "max-recoveries = 1/1h"
+  sed -i "1i [repository]\npath = $REPO\nkey-file = $T/agent.key\n" "$CONF"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  svc_kill
+  wait_for 20 'grep -q "recovered web" "$T/agent.log"'
+  svc_kill
+  wait_for 20 'grep -q "^escalation web" "$T/agent.log"'
+  expect_rc 0 -c "$CONF" resume web
+  wait_for 10 'grep -q "^resume web" "$T/agent.log"'
+  ok --json audit show
+  python3 - "$OUT" <<'PY' || fail "audit trail: $OUT"
+import json, sys
+recs = json.loads(sys.argv[1])
+recs = recs if isinstance(recs, list) else recs.get("records", recs)
+acts = [r["args"][0] for r in recs if r.get("command") == "watch"]
+for want in ["start", "probe", "detection", "action", "verification", "recovered", "escalation", "resume"]:
+    assert want in acts, (want, acts)
+assert acts.index("detection") < acts.index("action") < acts.index("recovered") < acts.index("escalation"), acts
+PY
+  ok audit verify
+}
+
+t_watch_receiver_down_and_agent_killed_every_event_once_in_order() {
+  trap 'cleanup_watch; kill $HOOK 2>/dev/null' RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  webhook_start
+  curl -sf "http://127.0.0.1:$(cat "$T/hook.port")/_fail?status=503&count=-1" >/dev/null
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  for i in 1 2; do
+    svc_kill
+    wait_for 20 "grep -q 'recovered web (incident $i)' '$T/agent.log'"
+  done
+  kill -9 "$AGENT"; wait "$AGENT" 2>/dev/null || true
+  # four notifications pending (two incidents opened and resolved), none delivered
+  [[ ! -s $T/hooks ]] || fail "delivered while the receiver refused"
+  curl -sf "http://127.0.0.1:$(cat "$T/hook.port")/_ok" >/dev/null
+  agent_start
+  wait_for 60 '[[ $(wc -l <"$T/hooks") -ge 4 ]]'
+  sleep 2
+  python3 - "$T/hooks" <<'PY' || fail "deliveries: $(cat "$T/hooks")"
+import json, sys
+got = [json.loads(l)["body"] for l in open(sys.argv[1])]
+keys = [(b["alerts"][0]["labels"].get("incident"), b["status"]) for b in got if b.get("version") == "4"]
+inc = [k for k in keys if k[0] in ("1", "2")]
+assert inc == [("1", "firing"), ("1", "resolved"), ("2", "firing"), ("2", "resolved")], keys
+PY
+}
+
+t_watch_state_folder_on_a_full_disk() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: mounting a small file system needs root"; return 0; }
+  trap 'cleanup_watch; umount "$T/wstate" 2>/dev/null; true' RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  mkdir -p "$T/wstate"
+  mount -t tmpfs -o size=2m tmpfs "$T/wstate"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  dd if=/dev/zero of="$T/wstate/fill" bs=64k 2>/dev/null || true   # until the disk is full
+  svc_kill
+  wait_for 20 'grep -q "recovered web" "$T/agent.log"'            # it goes on recovering
+  grep -qiE "warning: .*(full|no space)" "$T/agent.log" || fail "no clear error about the full disk"
+  kill -0 "$AGENT" || fail "the agent died on a full disk"
+  [[ $(svc_state) == healthy ]] || fail "status does not answer on a full disk"
+  rm -f "$T/wstate/fill"
+  svc_kill
+  wait_for 20 '[[ $(grep -c "recovered web" "$T/agent.log") -ge 2 ]]'
+  agent_stop
+  # what happened once there was room again is in the state database
+  ok_inc() { run_cmd "$LL" -c "$CONF" --json incidents; }
+  ok_inc
+  [[ $RC -eq 0 ]] || fail "incidents: $ERR"
+  [[ $(json "len(j['incidents'])") -ge 1 ]] || fail "no incident recorded after the disk had room: $OUT"
+}
