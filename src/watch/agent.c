@@ -431,12 +431,14 @@ static cJSON *http_incidents(void *ctx, int64_t since_ms)
     return list;
 }
 
-/* The metrics of the status document, every 10 s (they read all incidents). */
+/* The metrics of the status document: after anything was recorded, else every 10 s
+ * (notifications delivered meanwhile). */
 static void refresh_metrics(agent *a, int64_t now)
 {
-    if (a->metrics && now - a->metrics_at < 10000)
+    if (a->metrics && !a->metrics_dirty && now - a->metrics_at < 10000)
         return;
     a->metrics_at = now;
+    a->metrics_dirty = 0;
     state_metrics m;
     if (state_metrics_get(a->st, 0, &m) != 0) {
         LOG_WARN("%s", err_msg());

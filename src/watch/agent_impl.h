@@ -87,6 +87,7 @@ typedef struct agent {
     char *status_json;
     cJSON *metrics; /* refreshed every few seconds */
     int64_t metrics_at;
+    int metrics_dirty; /* something was recorded: refresh them on this turn */
     atomic_int stop, sender_stop;
     char db_path[4100];
     /* threads */

@@ -52,6 +52,7 @@ void agent_record(agent *a, const char *kind, const char *target, int64_t incide
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     int64_t at = agent_wall_ms();
+    a->metrics_dirty = 1;
     if (state_event_add(a->st, at, kind, target, msg, incident, NULL) != 0)
         LOG_WARN("event not recorded: %s", err_msg());
     if (incident && state_incident_note(a->st, incident, at, kind, msg) != 0)

@@ -46,7 +46,7 @@ agent_start() {
 agent_stop() { kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null; true; }
 status_json() { run_cmd "$LL" -c "$CONF" --json status; }
 svc_state() { status_json; json "j['services'][0]['state']"; }
-cleanup_watch() { agent_stop; [[ -s $T/web.pid ]] && kill "$(cat "$T/web.pid")" 2>/dev/null; true; }
+cleanup_watch() { agent_stop; if [[ -s $T/web.pid ]]; then kill "$(cat "$T/web.pid")" 2>/dev/null || true; fi; }
 
 webhook_start() { # a receiver (webhook_rx.py) whose deliveries land in $T/hooks
   python3 "$HERE/webhook_rx.py" --out "$T/hooks" --port-file "$T/hook.port" >/dev/null 2>&1 &
@@ -56,7 +56,7 @@ webhook_start() { # a receiver (webhook_rx.py) whose deliveries land in $T/hooks
 }
 
 t_watch_detects_and_recovers_a_killed_service() {
-  trap 'cleanup_watch; kill $HOOK 2>/dev/null' RETURN
+  trap 'cleanup_watch; kill $HOOK 2>/dev/null; true' RETURN
   port=$(free_port)
   watch_conf "$port"
   webhook_start
@@ -239,7 +239,7 @@ PY
 }
 
 t_watch_receiver_down_and_agent_killed_every_event_once_in_order() {
-  trap 'cleanup_watch; kill $HOOK 2>/dev/null' RETURN
+  trap 'cleanup_watch; kill $HOOK 2>/dev/null; true' RETURN
   port=$(free_port)
   watch_conf "$port"
   webhook_start
@@ -292,4 +292,58 @@ t_watch_state_folder_on_a_full_disk() {
   ok_inc
   [[ $RC -eq 0 ]] || fail "incidents: $ERR"
   [[ $(json "len(j['incidents'])") -ge 1 ]] || fail "no incident recorded after the disk had room: $OUT"
+}
+
+t_watch_status_page_incident_updates_and_metrics_from_the_agent() {
+  CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+  [[ -n $CHROMIUM ]] || fail "chromium is not installed (scripts/install-deps installs it)"
+  trap 'cleanup_watch; kill $HOOK 2>/dev/null; true' RETURN
+  port=$(free_port) hport=$(free_port)
+  watch_conf "$port"
+  sed -i "/^loop = 1s/a listen = 127.0.0.1:$hport" "$CONF"
+  webhook_start
+  svc_start "$port"
+  expect_rc 0 -c "$CONF" pause web --reason "keep the incident open"
+  agent_start
+  wait_for 10 "curl -sf http://127.0.0.1:$hport/health"
+  svc_kill
+  wait_for 15 'grep -q "detection web (incident 1)" "$T/agent.log"'
+  expect_rc 0 -c "$CONF" incidents update 1 --status identified --message "the <b>cache</b> filled the disk"
+  # the update reaches the channels and the page
+  wait_for 15 'grep -q "the <b>cache</b> filled the disk" "$T/hooks"'
+  wait_for 10 "curl -sf http://127.0.0.1:$hport/api/status | grep -q identified"
+  curl -sf "http://127.0.0.1:$hport/metrics" >"$T/metrics"
+  grep -qx "lifeline_incidents_open 1" "$T/metrics" || fail "metrics: $(grep incidents "$T/metrics")"
+  grep -q '^lifeline_service_up{service="web"} 0' "$T/metrics" || fail "metrics: $(grep service_up "$T/metrics")"
+  mkdir -p "$T/home"
+  HOME=$T/home timeout -k 5 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --no-first-run --disable-extensions --user-data-dir="$T/profile" --dump-dom "http://127.0.0.1:$hport/" \
+    >"$T/dom.html" 2>"$T/chromium.err" || { tail "$T/chromium.err"; fail "chromium failed"; }
+  python3 - "$T/dom.html" <<'PY' || fail "status page DOM"
+import sys
+from html.parser import HTMLParser
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.els = []; self.stack = []
+    def handle_starttag(self, tag, attrs):
+        el = {"tag": tag, "attrs": dict(attrs), "text": ""}
+        self.els.append(el)
+        if tag not in ("meta", "link", "br"): self.stack.append(el)
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()["tag"] != tag: pass
+    def handle_data(self, data):
+        for el in self.stack: el["text"] += data
+d = Dom(); d.feed(open(sys.argv[1], encoding="utf-8").read())
+comp = [e for e in d.els if e["attrs"].get("data-component") == "web"]
+assert comp and comp[0]["attrs"].get("data-status") == "major-outage", [c["attrs"] for c in comp]
+inc = [e for e in d.els if e["attrs"].get("id") == "incident-1"]
+assert inc and inc[0]["attrs"].get("data-status") == "identified", [i["attrs"] for i in inc]
+assert "the <b>cache</b> filled the disk" in inc[0]["text"], inc[0]["text"]
+assert not any(e["tag"] == "b" for e in d.els), "an update's text became markup"
+PY
+  art=$(dirname "$LL")/test-artifacts; mkdir -p "$art"
+  HOME=$T/home timeout -k 5 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --no-first-run --user-data-dir="$T/profile" --screenshot="$art/statuspage-agent.png" --window-size=1280,1200 \
+    "http://127.0.0.1:$hport/" >/dev/null 2>&1 || fail "chromium --screenshot failed"
+  echo "screenshot: $art/statuspage-agent.png"
 }
