@@ -533,9 +533,10 @@ static void turn(agent *a, int64_t now)
 {
     read_holds(a);
     probe_round(a, now);
-    for (size_t i = 0; i < a->nsvcs; i++)
-        agent_svc_act(a, &a->svcs[i], now);
     agent_escalations(a, now);
+    int partition = agent_partition_suspected(a);
+    for (size_t i = 0; i < a->nsvcs; i++)
+        agent_svc_act(a, &a->svcs[i], now, partition);
     send_updates(a);
     notify_open *list = calloc(a->nsvcs + 1, sizeof *list);
     size_t nopen = 0;

@@ -116,8 +116,11 @@ void agent_alert_keyed(agent *a, const char *key, const char *event, const char 
 
 /* supervise.c */
 void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now);
-void agent_svc_act(agent *a, agent_svc *s, int64_t now);
+void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition);
 void agent_escalations(agent *a, int64_t now);
+/* Most services failing now from here (confirmed or not yet): no action is started
+ * while it lasts, since restarting what only this node cannot reach would not help. */
+int agent_partition_suspected(const agent *a);
 const state_hold *agent_hold_of(const agent *a, const agent_svc *s);
 const char *agent_svc_state(const agent *a, const agent_svc *s);
 void agent_svc_save(agent *a, agent_svc *s, int64_t now);

@@ -91,9 +91,9 @@ static void escalate(agent *a, agent_svc *s, const char *target, int64_t inciden
         held |= !strcmp(a->holds[i].target, target);
     if (!held && state_hold_set(a->st, target, "escalation", why, "lifeline watch", wall) != 0)
         LOG_WARN("%s", err_msg());
+    int all = !strcmp(target, "*");
     agent_record(a, "escalation", s ? s->cfg->name : target, incident, "held", "%s; automation held for %s until "
-                 "`lifeline resume %s`", why, !strcmp(target, "*") ? "every service" : target,
-                 !strcmp(target, "*") ? "" : target);
+                 "`lifeline resume%s%s`", why, all ? "every service" : target, all ? "" : " ", all ? "" : target);
     char title[300];
     snprintf(title, sizeof title, "escalation: %s", why);
     agent_alert(a, "escalation", "critical", s ? s->cfg->name : NULL, incident, title, why);
@@ -268,7 +268,7 @@ static void job_finished(agent *a, agent_svc *s, int64_t now)
     s->job = NULL;
 }
 
-void agent_svc_act(agent *a, agent_svc *s, int64_t now)
+void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition)
 {
     int64_t wall = agent_wall_ms();
     if (s->job && atomic_load(&s->job->done))
@@ -290,7 +290,7 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now)
     }
     if (s->h.state != HEALTH_FAILED || s->phase != RECOVERY_IDLE || now < s->next_attempt || !s->outage)
         return;
-    if (agent_hold_of(a, s) || (!s->cfg->recover_command && !s->cfg->start_command))
+    if (partition || agent_hold_of(a, s) || (!s->cfg->recover_command && !s->cfg->start_command))
         return;
     expire_attempts(s, s, wall);
     if (s->cfg->max_recoveries > 0 && (int)s->nattempts >= s->cfg->max_recoveries) {
@@ -312,6 +312,15 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now)
 
 /* Escalations across services: most failing at once from here (a partition, or this
  * node's network), several failing within an hour. Each at most once an hour. */
+int agent_partition_suspected(const agent *a)
+{
+    size_t failing = 0;
+    for (size_t i = 0; i < a->nsvcs; i++)
+        failing += (a->svcs[i].h.failures > 0 || a->svcs[i].h.state == HEALTH_FAILED) &&
+                   !in_maintenance(a, &a->svcs[i]);
+    return a->nsvcs >= 3 && failing * 2 > a->nsvcs;
+}
+
 void agent_escalations(agent *a, int64_t now)
 {
     (void)now;

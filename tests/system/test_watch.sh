@@ -347,3 +347,70 @@ PY
     "http://127.0.0.1:$hport/" >/dev/null 2>&1 || fail "chromium --screenshot failed"
   echo "screenshot: $art/statuspage-agent.png"
 }
+
+# three services (web, api, jobs), each its own svc.py on its own port
+three_conf() {
+  watch_conf "$1"
+  for name in api jobs; do
+    p=$(free_port); eval "P_$name=$p"
+    cat >>"$CONF" <<CONF
+[service "$name"]
+probe = http://127.0.0.1:$p/health
+interval = 1s
+timeout = 1s
+fall = 2
+rise = 2
+start-command = setsid -f $SVC $p $T/$name.pid $T/starts.log >/dev/null 2>&1
+stop-command = kill \$(cat $T/$name.pid) 2>/dev/null; true
+verify-timeout = 6s
+backoff = 1s
+CONF
+    setsid -f $SVC "$p" "$T/$name.pid" "$T/starts.log" >/dev/null 2>&1
+  done
+}
+
+t_watch_escalates_on_a_partition_and_on_several_failures_in_an_hour() {
+  trap 'cleanup_watch; for n in api jobs; do kill "$(cat "$T/$n.pid" 2>/dev/null)" 2>/dev/null || true; done' RETURN
+  port=$(free_port)
+  three_conf "$port"
+  svc_start "$port"
+  agent_start
+  all_healthy() { status_json; [[ $(json "all(s['state'] == 'healthy' for s in j['services'])") == True ]]; }
+  wait_for 10 all_healthy
+  # one after the other, each recovered: the third within the hour escalates
+  for name in web api; do
+    kill -9 "$(cat "$T/$name.pid")"
+    wait_for 20 "grep -q 'recovered $name' '$T/agent.log'"
+  done
+  kill -9 "$(cat "$T/jobs.pid")"
+  wait_for 10 'grep -q "^escalation .*3 services failed within 3600s" "$T/agent.log"'
+  status_json
+  [[ $(json "j['hold_all']['kind']") == escalation ]] || fail "no hold of every service: $OUT"
+  sleep 3
+  grep -q "action jobs" "$T/agent.log" && fail "the agent acted after escalating"
+  expect_rc 0 -c "$CONF" resume
+  wait_for 10 'grep -q "^resume \*" "$T/agent.log"'
+  wait_for 20 "grep -q 'recovered jobs' '$T/agent.log'"
+  # all three at once, from here: a partition (or this node's network), held, no action
+  starts=$(grep -c started "$T/starts.log")
+  for name in web api jobs; do kill -9 "$(cat "$T/$name.pid")"; done
+  wait_for 20 'grep -qE "network partition suspected: [23] of 3 services fail from test-node" "$T/agent.log"'
+  sleep 3
+  [[ $(grep -c started "$T/starts.log") -eq $starts ]] || fail "the agent acted during a partition"
+}
+
+t_watch_leaves_what_lifeline_stop_stopped() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port"
+  svc_start "$port"
+  agent_start
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+  expect_rc 0 -c "$CONF" stop web
+  wait_for 10 '[[ $(svc_state) == maintenance ]]'
+  sleep 4
+  grep -q "^detection web" "$T/agent.log" && fail "a service stopped on purpose opened an incident"
+  [[ $(grep -c started "$T/starts.log") -eq 1 ]] || fail "the agent restarted what lifeline stop stopped"
+  expect_rc 0 -c "$CONF" start web
+  wait_for 10 '[[ $(svc_state) == healthy ]]'
+}
