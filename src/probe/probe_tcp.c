@@ -117,6 +117,16 @@ int probe_tcp_connect(const char *host_port, int64_t deadline_ms, int *fd, probe
         free(l);
         return probe_set(out, PROBE_FAILED, "'%s' is not HOST:PORT", host_port), -1;
     }
+    /* a numeric address needs no lookup: no resolver thread per probe (the agent runs
+     * hundreds a second) */
+    struct addrinfo numeric = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    if (getaddrinfo(l->host, l->port, &numeric, &l->cb.ar_result) == 0) {
+        int rc = try_addresses(l, deadline_ms, fd, out);
+        freeaddrinfo(l->cb.ar_result);
+        free(l);
+        return rc;
+    }
+    l->cb.ar_result = NULL;
     l->hints = (struct addrinfo){.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     l->cb = (struct gaicb){.ar_name = l->host, .ar_service = l->port, .ar_request = &l->hints};
     struct gaicb *list[1] = {&l->cb};

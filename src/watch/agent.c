@@ -76,12 +76,8 @@ static int take_folder(agent *a)
 
 static void svc_free(agent_svc *s)
 {
-    if (s->job) { /* shutting down: let the command finish or reach its deadline */
-        pthread_join(s->job->thread, NULL);
-        free(s->job->command);
-        free(s->job);
-        s->job = NULL;
-    }
+    if (s->job) /* a removed service, or shutting down: the command runs on, unwatched */
+        agent_job_orphan(&s->job);
     watch_spec_free(&s->owned);
 }
 
@@ -160,7 +156,15 @@ static int build_svcs(agent *a, const config *cfg, agent_svc **out)
         v[i].next_probe = now + (int64_t)(i * 37 % 1000) * c->interval; /* spread the first round */
         for (size_t k = 0; k < a->nsvcs; k++) {
             agent_svc *o = &a->svcs[k];
-            if (strcmp(o->cfg->name, c->name) || strcmp(o->cfg->probe, c->probe))
+            if (strcmp(o->cfg->name, c->name))
+                continue;
+            /* a recovery under way goes on in the new service (its command is its own copy) */
+            v[i].job = o->job;
+            o->job = NULL;
+            v[i].phase = o->phase;
+            v[i].verify_until = o->verify_until;
+            v[i].action_wall = o->action_wall;
+            if (strcmp(o->cfg->probe, c->probe))
                 continue;
             v[i].h = o->h;
             v[i].h.rise = c->rise;
@@ -212,10 +216,14 @@ static void read_holds(agent *a)
             /* a person said go: the service's attempts start over */
             for (size_t k = 0; k < a->nsvcs; k++)
                 if (!strcmp(h->target, "*") || !strcmp(a->svcs[k].cfg->name, h->target)) {
-                    a->svcs[k].nattempts = 0;
-                    a->svcs[k].backoff_step = 0;
-                    a->svcs[k].escalated = 0;
-                    a->svcs[k].next_attempt = 0;
+                    agent_svc *v = &a->svcs[k];
+                    v->nattempts = 0;
+                    v->backoff_step = 0;
+                    v->escalated = 0;
+                    v->next_attempt = 0;
+                    /* down on purpose until now, and still down: that is an outage now */
+                    if (!strcmp(h->kind, "maintenance") && v->h.state == HEALTH_FAILED && !v->outage)
+                        agent_svc_confirm(a, v, agent_wall_ms());
                 }
             continue;
         }
@@ -365,7 +373,8 @@ static void sent(void *ctx, const char *channel, const char *dedup_key, int deli
         LOG_DEBUG("%s", err_msg()); /* the incident may be another node's */
     if (delivered || dead) {
         pthread_mutex_lock(&x->a->evidence_lock);
-        siem_record r = {.severity = dead ? 3 : 6, .actor = "lifeline-watch", .action = "notification",
+        uint64_t audited = agent_audit(x->a, "notification", channel, dead ? "failed" : "ok", msg);
+        siem_record r = {.audit_seq = audited, .severity = dead ? 3 : 6, .actor = "lifeline-watch", .action = "notification",
                          .target = channel, .outcome = dead ? "dead-letter" : "delivered", .message = msg,
                          .incident = incident, .at_ms = at, .hostname = x->a->node, .msgid = "notification"};
         if (x->a->sy)
@@ -401,6 +410,7 @@ static int sender_start(agent *a, const char *db)
         rc = notify_new(a->cfg, x->st, a->node, &x->nt);
     if (!rc && pthread_create(&a->sender, NULL, sender_main, x) != 0)
         rc = err_set(ERR_FATAL, "cannot start the notification thread");
+    a->sender_running = !rc;
     if (rc) {
         notify_free(&x->nt);
         state_close(&x->st);
@@ -469,6 +479,31 @@ static void open_list(const agent *a, notify_open *out, size_t *n)
         }
 }
 
+static int same_text(const char *x, const char *y) { return (!x && !y) || (x && y && !strcmp(x, y)); }
+
+static void sender_stop(agent *a)
+{
+    if (!a->sender_running)
+        return;
+    atomic_store(&a->sender_stop, 1);
+    pthread_join(a->sender, NULL);
+    atomic_store(&a->sender_stop, 0);
+    a->sender_running = 0;
+}
+
+/* Probes run at once, up to 64 at a time: a round takes about one timeout even when
+ * most targets do not answer (a partition), not the sum of their timeouts. */
+static int pool_resize(agent *a)
+{
+    if (a->probes) {
+        if (pool_wait(a->probes) != 0)
+            LOG_DEBUG("probe pool: %s", err_msg());
+        pool_free(&a->probes);
+    }
+    unsigned threads = a->nsvcs < 2 ? 2 : a->nsvcs > 64 ? 64 : (unsigned)a->nsvcs;
+    return pool_new(threads, a->nsvcs + 16, &a->probes);
+}
+
 /* SIGHUP: a new configuration, refused whole (the old one kept) when it does not load. */
 static void reload(agent *a)
 {
@@ -481,6 +516,13 @@ static void reload(agent *a)
                 (!fresh->watch.state_dir) != (!a->cfg->watch.state_dir)))
         rc = err_set(ERR_CONFIG, "%s: state-dir cannot change while the agent runs (restart it)",
                      a->opts->config_path);
+    if (!rc && !same_text(fresh->watch.listen, a->cfg->watch.listen))
+        rc = err_set(ERR_CONFIG, "%s: listen cannot change while the agent runs (restart it)", a->opts->config_path);
+    if (!rc && !same_text(fresh->watch.node, a->cfg->watch.node))
+        rc = err_set(ERR_CONFIG, "%s: node cannot change while the agent runs (restart it)", a->opts->config_path);
+    notify *nt = NULL;
+    if (!rc) /* a channel whose secret cannot be read refuses the whole reload */
+        rc = notify_new(fresh, a->st, a->node, &nt);
     if (!rc) {
         /* in-flight probes point at the old services */
         if (pool_wait(a->probes) != 0)
@@ -493,24 +535,26 @@ static void reload(agent *a)
     if (rc) {
         agent_record(a, "reload", a->opts->config_path, 0, "failed",
                      "new configuration refused, the running one kept: %s", err_msg());
+        notify_free(&nt);
         config_free(&fresh);
         sd_say("READY=1");
         return;
     }
     size_t old = a->nsvcs;
     /* the notifiers read the configuration: they are made anew with it */
-    atomic_store(&a->sender_stop, 1);
-    pthread_join(a->sender, NULL);
-    atomic_store(&a->sender_stop, 0);
+    sender_stop(a);
     notify_free(&a->nt);
+    a->nt = nt;
     svcs_free(a);
     a->svcs = v;
     a->nsvcs = fresh->nservices;
     config_free(&a->cfg);
     a->cfg = fresh;
     a->opts->cfg = fresh;
-    if (notify_new(a->cfg, a->st, a->node, &a->nt) != 0 || sender_start(a, a->db_path) != 0)
+    if (sender_start(a, a->db_path) != 0)
         agent_record(a, "reload", a->opts->config_path, 0, "failed", "notifications stopped: %s", err_msg());
+    if (old != a->nsvcs && pool_resize(a) != 0)
+        agent_record(a, "reload", a->opts->config_path, 0, "failed", "probe threads: %s", err_msg());
     agent_record(a, "reload", a->opts->config_path, 0, "ok", "configuration reloaded: %zu services (was %zu)",
                  a->nsvcs, old);
     sd_say("READY=1");
@@ -528,11 +572,25 @@ static int handle_signals(agent *a)
     return 0;
 }
 
-/* One turn of the loop: results in, decisions, the evidence out. */
+static int jobs_done(const agent *a)
+{
+    for (size_t i = 0; i < a->nsvcs; i++)
+        if (a->svcs[i].job && atomic_load(&a->svcs[i].job->done))
+            return 1;
+    return 0;
+}
+
+/* One turn of the loop: results in, decisions, the evidence out. Probe results are
+ * taken on every wake; the rest runs once a `loop` tick, or at once when something
+ * was recorded or a recovery command ended (hundreds of probes a second must not
+ * each cost a status document). */
 static void turn(agent *a, int64_t now)
 {
-    read_holds(a);
     probe_round(a, now);
+    if (now < a->next_full && !a->metrics_dirty && !jobs_done(a))
+        return;
+    a->next_full = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
+    read_holds(a);
     agent_escalations(a, now);
     int partition = agent_partition_suspected(a);
     for (size_t i = 0; i < a->nsvcs; i++)
@@ -609,8 +667,7 @@ static int setup(agent *a)
     if (!rc) {
         a->nsvcs = a->cfg->nservices;
         resume_from_state(a);
-        unsigned threads = a->nsvcs < 8 ? (unsigned)a->nsvcs + 1 : 8;
-        rc = pool_new(threads, a->nsvcs + 16, &a->probes);
+        rc = pool_resize(a);
     }
     if (!rc && (a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         rc = err_sys(ERR_FATAL, "eventfd");
@@ -629,16 +686,17 @@ static void teardown(agent *a)
 {
     atomic_store(&a->stop, 1);
     http_stop(&a->http);
-    if (a->sender) {
-        pthread_join(a->sender, NULL);
-        a->sender = 0;
-    }
+    sender_stop(a);
     agent_control_stop(a);
     if (a->probes) {
         if (pool_wait(a->probes) != 0)
             LOG_DEBUG("probe pool: %s", err_msg());
         pool_free(&a->probes);
     }
+    for (size_t i = 0; i < a->nsvcs; i++)
+        if (a->svcs[i].job && !atomic_load(&a->svcs[i].job->done))
+            agent_record(a, "command", a->svcs[i].cfg->name, a->svcs[i].incident, "interrupted",
+                         "the agent stopped while the recovery command ran: it goes on unwatched");
     svcs_free(a);
     state_holds_free(&a->holds, a->nholds);
     notify_free(&a->nt);

@@ -27,8 +27,9 @@ typedef struct agent_job {
     int rc; /* proc_run's */
     char error[256], output[512];
     struct proc_result *res;
-    atomic_int done;
+    atomic_int done; /* 1: the command is over; 2: orphaned (the thread frees the job) */
     int wake_fd;
+    char env[2][96]; /* LIFELINE_SERVICE=, LIFELINE_INCIDENT= */
 } agent_job;
 
 typedef struct agent_svc {
@@ -43,6 +44,7 @@ typedef struct agent_svc {
     int outage;             /* a confirmed failure not over yet: what recovery acts on, kept
                              * apart from incident so a full disk does not stop recovery */
     int64_t opened_wall;    /* when it was opened (wall ms) */
+    int64_t first_fail_wall; /* the first failed probe of the current run of failures */
     char title[300];        /* its title */
     recovery_phase phase;
     agent_job *job;
@@ -88,10 +90,12 @@ typedef struct agent {
     cJSON *metrics; /* refreshed every few seconds */
     int64_t metrics_at;
     int metrics_dirty; /* something was recorded: refresh them on this turn */
+    int64_t next_full; /* monotonic: the next full turn (holds, actions, status) */
     atomic_int stop, sender_stop;
     char db_path[4100];
     /* threads */
     pthread_t sender, control;
+    int sender_running;
     int control_fd;
     state *http_st; /* HTTP's connection (under http_lock) */
     pthread_mutex_t http_lock;
@@ -105,6 +109,9 @@ int64_t agent_wall_ms(void);
  * the repository), a syslog line. outcome: "ok", "failed", "held"... */
 void agent_record(agent *a, const char *kind, const char *target, int64_t incident, const char *outcome,
                   const char *fmt, ...) PRINTF(6, 7);
+/* An audit record (command "watch", args [kind, target]) when the agent has the
+ * repository; 1 when written. The caller holds evidence_lock. */
+uint64_t agent_audit(agent *a, const char *kind, const char *target, const char *outcome, const char *msg);
 /* Hands an alert to the notifier: event is one of watch_config_events. */
 void agent_alert(agent *a, const char *event, const char *severity, const char *service, int64_t incident,
                  const char *title, const char *message);
@@ -115,6 +122,11 @@ void agent_alert_keyed(agent *a, const char *key, const char *event, const char 
                        int64_t incident, const char *title, const char *message);
 
 /* supervise.c */
+/* Leaves a running recovery to itself (a removed service, the agent stopping): its
+ * thread frees the job when the command ends. */
+void agent_job_orphan(agent_job **j);
+/* A confirmed failure (or one found when a maintenance hold ends): incident, alert. */
+void agent_svc_confirm(agent *a, agent_svc *s, int64_t wall);
 void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now);
 void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition);
 void agent_escalations(agent *a, int64_t now);

@@ -28,8 +28,9 @@ static int severity_of(const char *kind, const char *outcome)
     return 6;     /* informational */
 }
 
-/* The audit record: command "watch", args [kind, target], the message. */
-static uint64_t audit_write(agent *a, const char *kind, const char *target, const char *outcome, const char *msg)
+/* The audit record: command "watch", args [kind, target], the message. The caller
+ * holds evidence_lock. */
+uint64_t agent_audit(agent *a, const char *kind, const char *target, const char *outcome, const char *msg)
 {
     if (!a->audit)
         return 0;
@@ -58,7 +59,7 @@ void agent_record(agent *a, const char *kind, const char *target, int64_t incide
     if (incident && state_incident_note(a->st, incident, at, kind, msg) != 0)
         LOG_WARN("timeline entry not recorded: %s", err_msg());
     pthread_mutex_lock(&a->evidence_lock);
-    uint64_t audited = audit_write(a, kind, target, outcome, msg);
+    uint64_t audited = agent_audit(a, kind, target, outcome, msg);
     siem_record r = {.severity = severity_of(kind, outcome), .actor = "lifeline-watch", .action = kind,
                      .target = target, .outcome = outcome, .message = msg, .incident = incident,
                      .audit_seq = audited, .at_ms = at, .hostname = a->node, .msgid = kind};

@@ -7,6 +7,8 @@
 #include "../evidence/report.h"
 #include "agent_impl.h"
 
+#define STATUS_TIMELINE_MAX 50
+
 static cJSON *hold_json(const state_hold *h)
 {
     if (!h)
@@ -44,7 +46,11 @@ static cJSON *service_json(const agent *a, const agent_svc *s)
         cJSON_AddNumberToObject(o, "incident", (double)s->incident);
     else
         cJSON_AddNullToObject(o, "incident");
-    cJSON_AddNumberToObject(o, "recoveries_in_window", (double)s->nattempts);
+    int64_t window = s->cfg->recovery_window > 0 ? s->cfg->recovery_window * 1000 : 3600000, now = agent_wall_ms();
+    size_t recent = 0;
+    for (size_t i = 0; i < s->nattempts; i++)
+        recent += now - s->attempts[i] < window;
+    cJSON_AddNumberToObject(o, "recoveries_in_window", (double)recent);
     cJSON *deps = cJSON_AddArrayToObject(o, "depends_on");
     for (size_t d = 0; d < s->cfg->ndeps; d++)
         cJSON_AddItemToArray(deps, cJSON_CreateString(s->cfg->depends_on[d]));
@@ -58,7 +64,12 @@ static cJSON *open_incidents(agent *a)
         state_incident in;
         if (!a->svcs[i].incident || state_incident_get(a->st, a->svcs[i].incident, &in) != 0)
             continue;
-        cJSON_AddItemToArray(list, report_incident_json(&in));
+        cJSON *o = report_incident_json(&in);
+        /* the newest entries: a long incident must not make every status document grow */
+        cJSON *tl = cJSON_GetObjectItem(o, "timeline");
+        while (cJSON_GetArraySize(tl) > STATUS_TIMELINE_MAX)
+            cJSON_DeleteItemFromArray(tl, 0);
+        cJSON_AddItemToArray(list, o);
         state_incident_free(&in);
     }
     return list;

@@ -94,9 +94,14 @@ static void escalate(agent *a, agent_svc *s, const char *target, int64_t inciden
     int all = !strcmp(target, "*");
     agent_record(a, "escalation", s ? s->cfg->name : target, incident, "held", "%s; automation held for %s until "
                  "`lifeline resume%s%s`", why, all ? "every service" : target, all ? "" : " ", all ? "" : target);
-    char title[300];
+    char title[300], key[160];
     snprintf(title, sizeof title, "escalation: %s", why);
-    agent_alert(a, "escalation", "critical", s ? s->cfg->name : NULL, incident, title, why);
+    /* each escalation is news (a second one after a resume must reach people too) */
+    if (incident)
+        snprintf(key, sizeof key, "incident/%lld/escalation/%lld", (long long)incident, (long long)wall);
+    else
+        snprintf(key, sizeof key, "escalation/%s/%lld", target, (long long)wall);
+    agent_alert_keyed(a, key, "escalation", "critical", s ? s->cfg->name : NULL, incident, title, why);
     /* the loop re-reads holds before its next action: make this one count now */
     state_holds_free(&a->holds, a->nholds);
     a->nholds = 0;
@@ -104,17 +109,19 @@ static void escalate(agent *a, agent_svc *s, const char *target, int64_t inciden
         LOG_WARN("%s", err_msg());
 }
 
-static void open_incident(agent *a, agent_svc *s, int64_t wall)
+void agent_svc_confirm(agent *a, agent_svc *s, int64_t wall)
 {
     char title[400];
     snprintf(title, sizeof title, "%s failed: %s", s->cfg->name, s->last.detail);
     s->outage = 1;
     if (!s->incident) {
-        if (state_incident_open(a->st, s->cfg->name, title, wall, &s->incident) != 0) {
+        /* opened at the first failed probe of the run; detected (confirmed) now */
+        int64_t first = s->first_fail_wall && s->first_fail_wall <= wall ? s->first_fail_wall : wall;
+        if (state_incident_open(a->st, s->cfg->name, title, first, &s->incident) != 0) {
             LOG_WARN("%s", err_msg());
             s->incident = 0;
         }
-        s->opened_wall = wall;
+        s->opened_wall = first;
         snprintf(s->title, sizeof s->title, "%s", title);
     }
     agent_record(a, "detection", s->cfg->name, s->incident, "failed",
@@ -148,6 +155,8 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
     health_state before = s->h.state;
     s->last = *r;
     int64_t wall = agent_wall_ms();
+    if (r->state == PROBE_FAILED && s->h.failures == 0)
+        s->first_fail_wall = wall; /* the run of failures that may confirm an outage starts */
     if (!health_feed(&s->h, r->state, wall)) {
         if (s->h.state == HEALTH_HEALTHY && !s->healthy_since)
             s->healthy_since = now;
@@ -158,7 +167,7 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
                  s->cfg->name, health_state_name(before), health_state_name(s->h.state), r->detail);
     s->healthy_since = s->h.state == HEALTH_HEALTHY ? now : 0;
     if (s->h.state == HEALTH_FAILED && !in_maintenance(a, s)) {
-        open_incident(a, s, wall);
+        agent_svc_confirm(a, s, wall);
     } else if (s->h.state != HEALTH_FAILED && before == HEALTH_FAILED && s->outage) {
         if (s->phase == RECOVERY_VERIFY) {
             agent_record(a, "verification", s->cfg->name, s->incident, "ok",
@@ -177,18 +186,34 @@ static void *job_main(void *arg)
 {
     agent_job *j = arg;
     proc_result res;
-    j->rc = proc_run_leave(j->command, j->timeout_ms, NULL, NULL, j->output, sizeof j->output, &res);
+    const char *env[] = {j->env[0], j->env[1], NULL};
+    j->rc = proc_run_leave(j->command, j->timeout_ms, env, NULL, j->output, sizeof j->output, &res);
     if (j->rc)
         snprintf(j->error, sizeof j->error, "%s", err_msg());
     else
         proc_describe(&res, j->error, sizeof j->error);
     j->rc = j->rc ? j->rc : (res.exited && res.status == 0 ? 0 : ERR_SERVICE);
-    atomic_store(&j->done, 1);
+    if (atomic_exchange(&j->done, 1) == 2) { /* orphaned: nobody waits for it */
+        free(j->command);
+        free(j);
+        return NULL;
+    }
     uint64_t one = 1;
     if (write(j->wake_fd, &one, sizeof one) < 0) {
         /* the loop wakes on its tick anyway */
     }
     return NULL;
+}
+
+void agent_job_orphan(agent_job **jp)
+{
+    agent_job *j = *jp;
+    *jp = NULL;
+    pthread_detach(j->thread);
+    if (atomic_exchange(&j->done, 2) == 1) { /* it had ended already */
+        free(j->command);
+        free(j);
+    }
 }
 
 /* The recover command: recover-command, else stop-command then start-command. */
@@ -216,6 +241,8 @@ static void start_attempt(agent *a, agent_svc *s, int64_t now)
     }
     j->timeout_ms = s->cfg->recover_timeout * 1000;
     j->wake_fd = a->wake_fd;
+    snprintf(j->env[0], sizeof j->env[0], "LIFELINE_SERVICE=%s", s->cfg->name);
+    snprintf(j->env[1], sizeof j->env[1], "LIFELINE_INCIDENT=%lld", (long long)s->incident);
     s->action_wall = agent_wall_ms();
     s->attempts[s->nattempts++] = s->action_wall;
     s->phase = RECOVERY_RUNNING;
@@ -250,14 +277,19 @@ static void job_finished(agent *a, agent_svc *s, int64_t now)
     pthread_join(j->thread, NULL);
     char first[200];
     snprintf(first, sizeof first, "%.*s", (int)strcspn(j->output, "\n"), j->output);
-    agent_record(a, "action", s->cfg->name, s->incident, j->rc ? "failed" : "ok", "recovery command: %s%s%s",
+    /* kind "command": the attempt itself is the one "action" entry (metrics count those) */
+    agent_record(a, "command", s->cfg->name, s->incident, j->rc ? "failed" : "ok", "recovery command: %s%s%s",
                  j->error, first[0] ? ": " : "", first);
+    /* the next attempt waits backoff, doubled for each attempt before it */
+    int64_t wait = backoff_ms(s);
     s->backoff_step++;
-    if (j->rc) { /* the command failed: that attempt is over */
-        agent_record(a, "verification", s->cfg->name, s->incident, "failed", "failed: the recovery command did not "
-                     "succeed; next attempt in %.0fs at the earliest", (double)backoff_ms(s) / 1000.0);
+    s->next_attempt = now + wait;
+    if (!s->outage) { /* healthy again while the command ran: nothing left to verify */
         s->phase = RECOVERY_IDLE;
-        s->next_attempt = now + backoff_ms(s);
+    } else if (j->rc) { /* the command failed: that attempt is over */
+        agent_record(a, "verification", s->cfg->name, s->incident, "failed", "failed: the recovery command did not "
+                     "succeed; next attempt in %.0fs at the earliest", (double)wait / 1000.0);
+        s->phase = RECOVERY_IDLE;
     } else {
         s->phase = RECOVERY_VERIFY;
         s->verify_until = now + s->cfg->verify_timeout * 1000;
@@ -274,12 +306,11 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition)
     if (s->job && atomic_load(&s->job->done))
         job_finished(a, s, now);
     if (s->phase == RECOVERY_VERIFY && now >= s->verify_until && s->h.state == HEALTH_FAILED) {
-        int64_t wait = backoff_ms(s);
+        int64_t wait = s->next_attempt > now ? s->next_attempt - now : 0;
         agent_record(a, "verification", s->cfg->name, s->incident, "failed",
                      "failed: not healthy within %llds of the recovery (%s); next attempt in %.0fs at the earliest",
                      (long long)s->cfg->verify_timeout, s->last.detail, (double)wait / 1000.0);
         s->phase = RECOVERY_IDLE;
-        s->next_attempt = now + wait;
     }
     /* the counter resets only after a sustained healthy period, never on one pass */
     int64_t window = s->cfg->recovery_window > 0 ? s->cfg->recovery_window * 1000 : 3600000;
