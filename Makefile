@@ -5,8 +5,9 @@
 #                unit tests under ASan+UBSan; system tests against the real
 #                binary; a short run of every fuzz target
 #   make bench   the side-by-side benchmark (docs/BENCHMARKS.md)
-#   make install the release binary and lifeline(1) under PREFIX (default /usr/local),
-#                staged under DESTDIR when given (packaging)
+#   make install the release binary, lifeline(1) and the systemd unit lifeline-watch.service
+#                (PREFIX/lib/systemd/system) under PREFIX (default /usr/local), staged
+#                under DESTDIR when given (packaging)
 SHELL := /bin/bash
 BUILD := build
 SAN := build-san
@@ -63,7 +64,8 @@ bench: build
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
 
-# meson install: bin/lifeline and share/man/man1/lifeline.1 under PREFIX. The prefix
+# meson install: bin/lifeline, share/man/man1/lifeline.1 and lib/systemd/system/
+# lifeline-watch.service (its ExecStart naming PREFIX/bin/lifeline) under PREFIX. The prefix
 # is set on every run, so `make install PREFIX=/usr` after a default one is honoured.
 install: build
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
