@@ -344,15 +344,15 @@ static const char *const metric_sql[] = {
     /* recovery_attempts */
     "SELECT count(*) FROM timeline WHERE kind = 'action' AND at_ms >= ?1",
     /* recoveries_verified */
-    "SELECT count(*) FROM timeline t JOIN incidents i ON i.id = t.incident"
-    " WHERE t.kind = 'verification' AND substr(t.message, 1, 8) = 'verified' AND t.at_ms >= ?1"
-    " AND NOT EXISTS(SELECT 1 FROM timeline u WHERE u.incident = t.incident AND u.kind = 'action'"
-    "   AND u.at_ms >= t.at_ms AND u.id > t.id AND u.at_ms <= t.at_ms + " HOUR_MS ")"
-    " AND NOT EXISTS(SELECT 1 FROM incidents j WHERE j.target = i.target AND j.id <> i.id"
-    "   AND j.opened_ms >= t.at_ms AND j.opened_ms <= t.at_ms + " HOUR_MS ")",
+    ("SELECT count(*) FROM timeline t JOIN incidents i ON i.id = t.incident"
+     " WHERE t.kind = 'verification' AND substr(t.message, 1, 8) = 'verified' AND t.at_ms >= ?1"
+     " AND NOT EXISTS(SELECT 1 FROM timeline u WHERE u.incident = t.incident AND u.kind = 'action'"
+     "   AND u.at_ms >= t.at_ms AND u.id > t.id AND u.at_ms <= t.at_ms + " HOUR_MS ")"
+     " AND NOT EXISTS(SELECT 1 FROM incidents j WHERE j.target = i.target AND j.id <> i.id"
+     "   AND j.opened_ms >= t.at_ms AND j.opened_ms <= t.at_ms + " HOUR_MS ")"),
     /* false_positives */
-    "SELECT count(*) FROM incidents i WHERE i.opened_ms >= ?1 AND (i.false_positive <> 0 OR (i.closed_ms IS NOT NULL"
-    " AND NOT EXISTS(SELECT 1 FROM timeline t WHERE t.incident = i.id AND t.kind = 'detection')))",
+    ("SELECT count(*) FROM incidents i WHERE i.opened_ms >= ?1 AND (i.false_positive <> 0 OR (i.closed_ms IS NOT NULL"
+     " AND NOT EXISTS(SELECT 1 FROM timeline t WHERE t.incident = i.id AND t.kind = 'detection')))"),
     /* notifications: pending, dead, delivered */
     "SELECT count(*) FROM outbox WHERE state = 0 AND ?1 = ?1",
     "SELECT count(*) FROM outbox WHERE state = 2 AND ?1 = ?1",
