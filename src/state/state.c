@@ -260,3 +260,22 @@ char *state_db_str(sqlite3_stmt *st, int i)
     return strdup(t ? (const char *)t : "");
 }
 
+
+int state_prune(state *s, int64_t events_before_ms, int64_t outbox_before_ms, int64_t *removed)
+{
+    sqlite3_stmt *st;
+    int a = 0, b = 0, rc = state_db_begin(s, "prune the history");
+    if (!rc)
+        rc = state_db_prepare(s, &st, "prune the history", "DELETE FROM events WHERE at_ms < ?", "i", events_before_ms);
+    if (!rc)
+        rc = state_db_finish(s, st, "prune the history", &a);
+    if (!rc)
+        rc = state_db_prepare(s, &st, "prune the history", "DELETE FROM outbox WHERE state <> 0 AND done_ms < ?", "i",
+                              outbox_before_ms);
+    if (!rc)
+        rc = state_db_finish(s, st, "prune the history", &b);
+    rc = state_db_end(s, rc, "prune the history");
+    if (!rc && removed)
+        *removed = a + b;
+    return rc;
+}

@@ -206,6 +206,12 @@ int state_counter_next(state *s, const char *name, int64_t *value) WUR;
 int state_counter_get(state *s, const char *name, int64_t *value) WUR;
 int state_counter_set(state *s, const char *name, int64_t value) WUR;
 
+/* Forgets what the history no longer needs, so the database does not grow for ever:
+ * events before events_before_ms, and notifications delivered or dead-lettered before
+ * outbox_before_ms. Incidents and their timelines are kept (the status page shows 90
+ * days; reviews need them). *removed counts the rows. */
+int state_prune(state *s, int64_t events_before_ms, int64_t outbox_before_ms, int64_t *removed) WUR;
+
 /* Human updates (timeline entries of kind "update") with timeline id above after_id,
  * oldest first, at most max: for the agent to send them on. */
 typedef struct state_update {

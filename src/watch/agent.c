@@ -572,6 +572,20 @@ static int handle_signals(agent *a)
     return 0;
 }
 
+/* Once an hour: events older than 90 days and notifications done 30 days ago go (the
+ * incidents stay). */
+static void prune(agent *a, int64_t now)
+{
+    if (a->pruned_at && now - a->pruned_at < 3600000)
+        return;
+    a->pruned_at = now;
+    int64_t wall = agent_wall_ms(), removed = 0;
+    if (state_prune(a->st, wall - 90LL * 86400000, wall - 30LL * 86400000, &removed) != 0)
+        LOG_WARN("%s", err_msg());
+    else if (removed)
+        LOG_VERBOSE("state: %lld old events and notifications forgotten", (long long)removed);
+}
+
 static int jobs_done(const agent *a)
 {
     for (size_t i = 0; i < a->nsvcs; i++)
@@ -606,6 +620,7 @@ static void turn(agent *a, int64_t now)
     }
     refresh_metrics(a, now);
     agent_status_refresh(a);
+    prune(a, now);
 }
 
 static void wait_for_work(agent *a, int64_t until)

@@ -91,6 +91,7 @@ typedef struct agent {
     int64_t metrics_at;
     int metrics_dirty; /* something was recorded: refresh them on this turn */
     int64_t next_full; /* monotonic: the next full turn (holds, actions, status) */
+    int64_t pruned_at; /* monotonic: the last prune of old history */
     atomic_int stop, sender_stop;
     char db_path[4100];
     /* threads */

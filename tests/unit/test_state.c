@@ -511,6 +511,53 @@ static void holds_services_and_counters(void **st)
     tu_rmrf(dir);
 }
 
+/* Old events and finished notifications go; pending ones and incidents stay. Human
+ * updates after a mark, oldest first; counters set and read. */
+static void prune_updates_and_counter_marks(void **st)
+{
+    (void)st;
+    char *dir = tu_tempdir(), path[512];
+    state *s = open_in(dir, path, sizeof path);
+    int64_t inc, id, removed = -1, v = -1;
+    assert_int_equal(state_incident_open(s, "web", "web failed", 100, &inc), 0);
+    assert_int_equal(state_event_add(s, 100, "probe", "web", "old", 0, NULL), 0);
+    assert_int_equal(state_event_add(s, 5000, "probe", "web", "new", 0, NULL), 0);
+    assert_int_equal(state_outbox_enqueue(s, "a", "hook", "{}", 100, &id, NULL), 0);
+    assert_int_equal(state_outbox_mark_delivered(s, id, 200), 0);
+    assert_int_equal(state_outbox_enqueue(s, "b", "hook", "{}", 100, NULL, NULL), 0); /* pending: kept */
+    assert_int_equal(state_prune(s, 1000, 1000, &removed), 0);
+    assert_int_equal(removed, 2);
+    int64_t pending, dead, delivered;
+    assert_int_equal(state_outbox_counts(s, &pending, &dead, &delivered), 0);
+    assert_int_equal(pending, 1);
+    assert_int_equal(delivered, 0);
+    state_incident in;
+    assert_int_equal(state_incident_get(s, inc, &in), 0); /* incidents stay */
+    state_incident_free(&in);
+
+    assert_int_equal(state_incident_update(s, inc, 300, "identified", "found it", "alice"), 0);
+    assert_int_equal(state_incident_update(s, inc, 400, "monitoring", "fixed", "alice"), 0);
+    state_update *u;
+    size_t n;
+    assert_int_equal(state_updates_after(s, 0, 10, &u, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(u[0].status, "identified");
+    assert_string_equal(u[1].message, "fixed");
+    assert_string_equal(u[1].target, "web");
+    int64_t mark = u[0].timeline_id;
+    state_updates_free(&u, n);
+    assert_int_equal(state_updates_after(s, mark, 10, &u, &n), 0);
+    assert_int_equal(n, 1);
+    state_updates_free(&u, n);
+    assert_int_equal(state_counter_get(s, "update-sent", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(state_counter_set(s, "update-sent", mark), 0);
+    assert_int_equal(state_counter_get(s, "update-sent", &v), 0);
+    assert_int_equal(v, mark);
+    state_close(&s);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +574,7 @@ int main(void)
         cmocka_unit_test(metrics_mttr_success_and_false_positives),
         cmocka_unit_test(open_existing_never_creates),
         cmocka_unit_test(holds_services_and_counters),
+        cmocka_unit_test(prune_updates_and_counter_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
