@@ -241,6 +241,16 @@ static int watch_section_key(parse_ctx *p, int line, const char *kind, const cha
     return 1;
 }
 
+/* [coordination], [postgres "GROUP"], [member "NAME"]: ha_config gives the keys meaning. */
+static int ha_section_key(parse_ctx *p, int line, const char *kind, const char *name, const char *key,
+                          const char *v)
+{
+    char why[400];
+    if (ha_config_key(p->c, kind, line, name, key, v, why, sizeof why) != 0)
+        return fail(p, line, "%s", why);
+    return 1;
+}
+
 /* Every section kind the file may hold: its name, whether it takes a "NAME", and the
  * function that gives its keys meaning (and rejects unknown ones, naming the line).
  * A new kind is one more row. */
@@ -258,6 +268,9 @@ static const struct {
     {"objectives", 0, watch_section_key},
     {"service", 1, watch_section_key},
     {"notify", 1, watch_section_key},
+    {"coordination", 0, ha_section_key},
+    {"postgres", 1, ha_section_key},
+    {"member", 1, ha_section_key},
 };
 
 /* '#' starts a comment after a value too, as in the documented examples. */
@@ -299,6 +312,8 @@ static int finish(parse_ctx *p, int r, config **out)
     char why[400];
     int line = 0;
     if (r == 0 && !p->failed && watch_config_check(p->c, &line, why, sizeof why) != 0)
+        fail(p, line, "%s", why);
+    if (r == 0 && !p->failed && ha_config_check(p->c, &line, why, sizeof why) != 0)
         fail(p, line, "%s", why);
     if (r != 0 || p->failed) {
         config_free(&p->c);
@@ -362,6 +377,7 @@ void config_free(config **cp)
     }
     free(c->sources);
     watch_config_free(c);
+    ha_config_free(c);
     free(c);
     *cp = NULL;
 }

@@ -11,6 +11,7 @@
 
 #include "../core/err.h"
 #include "../repo/retention.h"
+#include "ha_config.h"
 #include "watch_config.h"
 
 typedef struct config_class {
@@ -42,6 +43,11 @@ typedef struct config {
     size_t nservices;
     config_notify *notifies;
     size_t nnotifies;
+    config_coord coord; /* high availability: ha_config.h */
+    config_pg_group *pg_groups;
+    size_t npg_groups;
+    config_member *members;
+    size_t nmembers;
 } config;
 
 /* Loads file; ERR_CONFIG with "file:line: ..." on any error. */

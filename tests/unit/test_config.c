@@ -458,12 +458,75 @@ static void notify_url_file(void **state)
     tu_rmrf(dir);
 }
 
+/* The HA sections of the example, and what they refuse. */
+static void ha_sections(void **state)
+{
+    (void)state;
+    static const char ok[] = "[coordination]\nbackend = etcd\nendpoints = http://10.0.0.1:2379 http://10.0.0.2:2379\n"
+                             "ttl = 10s\n[postgres \"main-db\"]\nmembers = pg-a pg-b\nsynchronous = on\n"
+                             "maximum-lag-on-failover = 1MB\non-role-change = /bin/true\n"
+                             "[member \"pg-a\"]\nnode = zone-a-1\nconninfo = host=10.0.0.1 port=5432 user=lifeline\n"
+                             "data-dir = /d\nbin-dir = /usr/lib/postgresql/15/bin\npriority = 0\n"
+                             "[member \"pg-b\"]\nnode = zone-b-1\nconninfo = host=10.0.0.2\n";
+    config *c = NULL;
+    assert_int_equal(config_parse_string(ok, "h.conf", &c), 0);
+    assert_int_equal(c->coord.backend, COORD_ETCD);
+    assert_int_equal(c->coord.nendpoints, 2);
+    assert_int_equal(c->coord.ttl_ms, 10000);
+    const config_pg_group *g = config_pg_group_find(c, "main-db");
+    assert_non_null(g);
+    assert_int_equal(g->nmembers, 2);
+    assert_int_equal(g->synchronous, SYNC_ON);
+    assert_int_equal(g->max_lag, 1u << 20);
+    const config_member *m = config_member_find(c, "pg-a");
+    assert_int_equal(m->priority, 0);
+    assert_string_equal(m->group, "main-db");
+    assert_int_equal(config_member_find(c, "pg-b")->priority, 100);
+    config_free(&c);
+    static const struct {
+        const char *text, *where, *what;
+    } bad[] = {
+        {"[coordination]\nbackend = zk\n", "h.conf:2", "backend: 'zk' is not local or etcd"},
+        {"[coordination]\nbackend = etcd\n", "h.conf:2", "backend = etcd needs endpoints"},
+        {"[coordination]\nendpoints = 10.0.0.1:2379\n", "h.conf:2", "is not an http:// or https:// URL"},
+        {"[coordination]\nttl = 1s\n", "h.conf:2", "ttl: '1s' is not from 2s to 5m"},
+        {"[postgres \"g\"]\nsynchronous = yes\n", "h.conf:2", "synchronous: 'yes' is not off, on or strict"},
+        {"[postgres \"g\"]\nmaximum-lag-on-failover = lots\n", "h.conf:2", "is not a size"},
+        {"[postgres \"g\"]\nmembers = a\n", "h.conf:2", "no [member \"a\"] in this file"},
+        {"[postgres \"g\"]\nmembers = a a\n[member \"a\"]\nnode = n\nconninfo = host=x\n", "h.conf:2",
+         "'a' is named twice"},
+        {"[member \"a\"]\nnode = n\nconninfo = host=x\n", "h.conf:2", "is in no [postgres] group"},
+        {"[postgres \"g\"]\nmembers = a\n[member \"a\"]\nconninfo = host=x\n", "h.conf:4", "has no node"},
+        {"[member \"a\"]\nconninfo = host=x password=s3cret\n", "h.conf:2", "has a password"},
+        {"[member \"a\"]\nconninfo = host='x\n", "h.conf:2", "conninfo:"},
+        {"[member \"a\"]\npriority = 1001\n", "h.conf:2", "priority: '1001'"},
+        {"[member \"a\"]\nport = 5\n", "h.conf:2", "unknown key 'port' in [member \"a\"]"},
+        {"[postgres \"g\"]\nmembers = a\nbackup-source = nope\n[member \"a\"]\nnode = n\nconninfo = host=x\n",
+         "h.conf:2", "backup-source: no [source \"nope\"]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = config_parse_string(bad[i].text, "h.conf", &c);
+        if (rc != ERR_CONFIG || !strstr(err_msg(), bad[i].where) || !strstr(err_msg(), bad[i].what))
+            fail_msg("case %zu: rc %d, message '%s', expected '%s: ...%s'", i, rc, err_msg(), bad[i].where,
+                     bad[i].what);
+        assert_null(c);
+    }
+    uint64_t v;
+    assert_int_equal(ha_config_parse_size("16MiB", &v), 0);
+    assert_int_equal(v, 16u << 20);
+    assert_int_equal(ha_config_parse_size("512kB", &v), 0);
+    assert_int_equal(v, 512u * 1024);
+    assert_int_equal(ha_config_parse_size("0", &v), 0);
+    assert_int_equal(ha_config_parse_size("-1MB", &v), -1);
+    assert_int_equal(ha_config_parse_size("99999999999TB", &v), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_the_documented_example),
         cmocka_unit_test(errors_name_file_and_line), cmocka_unit_test(silent_cuts_are_refused),
-        cmocka_unit_test(section_kinds_are_checked),
+        cmocka_unit_test(section_kinds_are_checked), cmocka_unit_test(ha_sections),
         cmocka_unit_test(source_sections_by_type),
         cmocka_unit_test(watch_sections_parse),
         cmocka_unit_test(watch_sections_refuse_bad_input),
