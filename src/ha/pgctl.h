@@ -1,0 +1,66 @@
+/* pgctl — one PostgreSQL server of an HA group, as the failover engine sees it: what it
+ * is (role, LSNs, timeline, streaming), and what can be done to it (promote, stop,
+ * start, follow a primary, rewind, fence, manage synchronous standbys). Queries go
+ * through libpq with connect_timeout and statement_timeout; programs (pg_ctl,
+ * pg_rewind, pg_controldata from the member's bin-dir) through proc_run: nothing blocks
+ * past its timeout. Every standby's application_name is its member name. */
+#ifndef LL_PGCTL_H
+#define LL_PGCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+
+typedef struct config_member config_member;
+
+typedef struct pg_state {
+    int reachable;           /* answered at all */
+    int primary;             /* 1: not in recovery (accepts writes unless read-only) */
+    int read_only;           /* default_transaction_read_only is on (a fenced primary) */
+    uint64_t current_lsn;    /* primary: pg_current_wal_lsn */
+    uint64_t receive_lsn;    /* standby: pg_last_wal_receive_lsn (0 if none) */
+    uint64_t replay_lsn;     /* standby: pg_last_wal_replay_lsn */
+    uint32_t timeline;
+    int streaming;           /* standby: its WAL receiver is streaming */
+    char upstream[256];      /* standby: the host:port it streams from ("" if none) */
+    char detail[256];        /* one line: why unreachable, or what it is */
+} pg_state;
+
+typedef struct pg_replica {  /* a row of the primary's pg_stat_replication */
+    char name[64];           /* application_name = member */
+    char state[32];          /* streaming, catchup... */
+    char sync_state[16];     /* async, sync, potential, quorum */
+    uint64_t flush_lsn, replay_lsn;
+} pg_replica;
+
+/* conninfo of a member with a deadline added (connect_timeout, options for
+ * statement_timeout) — what every call here uses. */
+int pgctl_query(const char *conninfo, int64_t timeout_ms, pg_state *out) WUR;
+int pgctl_replicas(const char *conninfo, int64_t timeout_ms, pg_replica **out, size_t *n) WUR;
+/* pg_promote(wait => true): 0 once it accepts writes. */
+int pgctl_promote(const char *conninfo, int64_t timeout_ms) WUR;
+/* The server refuses writes at once: default_transaction_read_only on (ALTER SYSTEM +
+ * reload) and every client backend's session terminated. Undone by pgctl_unfence. */
+int pgctl_fence(const char *conninfo, int64_t timeout_ms) WUR;
+int pgctl_unfence(const char *conninfo, int64_t timeout_ms) WUR;
+/* synchronous_standby_names (ALTER SYSTEM + reload); "" for none. */
+int pgctl_set_sync(const char *conninfo, const char *names, int64_t timeout_ms) WUR;
+/* pg_ctl stop -m fast|immediate / start -w, on the member's data-dir. */
+int pgctl_stop(const config_member *m, const char *mode, int64_t timeout_ms) WUR;
+int pgctl_start(const config_member *m, int64_t timeout_ms) WUR;
+/* Makes a stopped member a standby of primary_conninfo: standby.signal, primary_conninfo
+ * (with application_name = the member) and recovery_target_timeline = latest in
+ * postgresql.auto.conf; then starts it. */
+int pgctl_follow(const config_member *m, const char *primary_conninfo, int64_t timeout_ms) WUR;
+/* pg_rewind of a stopped former primary from source_conninfo (the new primary); the
+ * reason in err when it fails. *possible 0 (and why) when neither wal_log_hints nor
+ * data checksums allow a rewind (pg_controldata). */
+int pgctl_rewind(const config_member *m, const char *source_conninfo, int64_t timeout_ms, char *err,
+                 size_t cap) WUR;
+int pgctl_rewind_possible(const config_member *m, int *possible, char *why, size_t cap) WUR;
+/* "0/3000060" <-> 64-bit LSN */
+int pgctl_parse_lsn(const char *text, uint64_t *lsn);
+void pgctl_format_lsn(uint64_t lsn, char *out, size_t cap);
+
+#endif
