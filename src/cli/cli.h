@@ -112,6 +112,8 @@ int cmd_watch(cli *c, int argc, char **argv);  /* cmd_watch.c */
 int cmd_status(cli *c, int argc, char **argv);
 int cmd_pause(cli *c, int argc, char **argv);
 int cmd_resume(cli *c, int argc, char **argv);
+int cmd_switchover(cli *c, int argc, char **argv); /* cmd_ha.c */
+int cmd_failover(cli *c, int argc, char **argv);
 int cmd_probe(cli *c, int argc, char **argv);
 int cmd_incidents(cli *c, int argc, char **argv); /* cmd_incidents.c */
 int cmd_start(cli *c, int argc, char **argv); /* cmd_stage.c */

@@ -109,6 +109,27 @@ static void print_status(const cJSON *st)
         if (cJSON_IsObject(h))
             printf("%-20s   held (%s by %s): %s\n", "", str_of(h, "kind"), str_of(h, "by"), str_of(h, "reason"));
     }
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItem(st, "groups"))
+    {
+        const cJSON *leader = cJSON_GetObjectItem(g, "leader"), *held = cJSON_GetObjectItem(g, "held");
+        printf("\npostgres %s (%s, synchronous %s): leader %s, epoch %.0f%s%s\n", str_of(g, "name"),
+               str_of(g, "backend"), str_of(g, "synchronous"), cJSON_IsString(leader) ? leader->valuestring : "none",
+               num_of(g, "epoch"), cJSON_IsObject(held) ? ", HELD: " : "",
+               cJSON_IsObject(held) ? str_of(held, "reason") : "");
+        printf("  %-16s %-12s %-8s %-6s %-12s %-10s %s\n", "MEMBER", "NODE", "ROLE", "LEASE", "LSN", "LAG", "DETAIL");
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(g, "members"))
+        {
+            char lag[24] = "-";
+            const cJSON *l = cJSON_GetObjectItem(m, "lag_bytes");
+            if (cJSON_IsNumber(l))
+                snprintf(lag, sizeof lag, "%.0f", l->valuedouble);
+            printf("  %-16s %-12s %-8s %-6s %-12s %-10s %s\n", str_of(m, "name"), str_of(m, "node"), str_of(m, "role"),
+                   cJSON_IsTrue(cJSON_GetObjectItem(m, "lease")) ? "yes" : "-", str_of(m, "lsn"), lag,
+                   str_of(m, "detail"));
+        }
+    }
     const cJSON *incs = cJSON_GetObjectItem(st, "incidents");
     printf("\n%d open incident(s)\n", cJSON_GetArraySize(incs));
     cJSON_ArrayForEach(s, incs)
@@ -179,9 +200,10 @@ static void nudge(cli *c, const char *sock)
 
 static int check_name(cli *c, const char *name)
 {
-    if (!name || !strcmp(name, "*") || !c->cfg || config_service_find(c->cfg, name))
+    if (!name || !strcmp(name, "*") || !c->cfg || config_service_find(c->cfg, name) ||
+        config_pg_group_find(c->cfg, name))
         return 0;
-    return err_set(ERR_NOTFOUND, "no [service \"%s\"] in %s", name, c->cfg->file);
+    return err_set(ERR_NOTFOUND, "no [service \"%s\"] or [postgres \"%s\"] in %s", name, name, c->cfg->file);
 }
 
 int cmd_pause(cli *c, int argc, char **argv)

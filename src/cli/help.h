@@ -679,3 +679,29 @@
     "The service's recovery attempts start over. Resuming what is not held says so\n" \
     "and exits 0. The agent records the release (event, audit trail, syslog, a\n" \
     "`resume` notification).\n" HELP_GLOBAL
+
+/* ---- PostgreSQL high availability (cmd_ha.c) ---- */
+#define HELP_SWITCHOVER \
+    "Usage: lifeline [-c CONFIG] switchover GROUP [--to MEMBER] [--json]\n\n" \
+    "A planned, lossless change of the primary of [postgres \"GROUP\"], done by the running\n" \
+    "agent that manages the current primary: the old primary stops taking writes\n" \
+    "(read-only, sessions ended), the target standby receives all of its WAL, the old\n" \
+    "primary is stopped, the target is promoted with a new epoch, and the old primary\n" \
+    "follows it. Without --to, the streaming standby with the most WAL is chosen. If\n" \
+    "the target does not catch up within 30 s the switchover is abandoned and the old\n" \
+    "primary takes writes again. Prints the time clients could not write.\n\n" \
+    "Exit codes: 0 done; 20 refused or failed (the reason is printed); 25 no agent runs;\n" \
+    "18 no such group.\n\n" \
+    "Example:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf switchover main-db --to pg-b\n" HELP_GLOBAL
+
+#define HELP_FAILOVER \
+    "Usage: lifeline [-c CONFIG] failover GROUP --to MEMBER [--json]\n\n" \
+    "Forces MEMBER (a standby managed by this agent) to become the primary of GROUP\n" \
+    "now, whatever the primary's state: the old primary, where it still runs, is fenced\n" \
+    "(stopped, or made to refuse writes, and fence-command run), the group's key is\n" \
+    "taken with a new epoch, MEMBER is promoted. WAL the old primary acknowledged and\n" \
+    "MEMBER had not received is LOST: the warning says how many bytes at most. For a\n" \
+    "planned change use switchover, which loses nothing.\n\n" \
+    "Exit codes: 0 done; 20 refused or failed; 25 no agent runs; 18 no such group;\n" \
+    "2 no --to.\n" HELP_GLOBAL

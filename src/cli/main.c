@@ -42,6 +42,8 @@ const cli_command cli_commands[] = {
     {"status", cmd_status, "show the services as the running agent sees them", HELP_STATUS},
     {"pause", cmd_pause, "hold the agent's automation (for one service or all)", HELP_PAUSE},
     {"resume", cmd_resume, "resume held automation", HELP_RESUME},
+    {"switchover", cmd_switchover, "planned change of a PostgreSQL group's primary, zero loss", HELP_SWITCHOVER},
+    {"failover", cmd_failover, "forced promotion of a member (possible loss)", HELP_FAILOVER},
     {"probe", cmd_probe, "run one service's probe once (as the agent would)", HELP_PROBE},
     {"incidents", cmd_incidents, "list, show, update and mark the watch agent's incidents", HELP_INCIDENTS},
     {"start", cmd_start, "start services in dependency order, gated on health", HELP_START},

@@ -25,6 +25,7 @@
 #include "../core/proc.h"
 #include "../evidence/report.h"
 #include "../http/http.h"
+#include "../ha/ha.h"
 #include "agent_impl.h"
 #include "paths.h"
 #include "spec.h"
@@ -445,10 +446,10 @@ static cJSON *http_incidents(void *ctx, int64_t since_ms)
  * (notifications delivered meanwhile). */
 static void refresh_metrics(agent *a, int64_t now)
 {
-    if (a->metrics && !a->metrics_dirty && now - a->metrics_at < 10000)
+    if (a->metrics && !atomic_load(&a->metrics_dirty) && now - a->metrics_at < 10000)
         return;
     a->metrics_at = now;
-    a->metrics_dirty = 0;
+    atomic_store(&a->metrics_dirty, 0);
     state_metrics m;
     if (state_metrics_get(a->st, 0, &m) != 0) {
         LOG_WARN("%s", err_msg());
@@ -601,7 +602,7 @@ static int jobs_done(const agent *a)
 static void turn(agent *a, int64_t now)
 {
     probe_round(a, now);
-    if (now < a->next_full && !a->metrics_dirty && !jobs_done(a))
+    if (now < a->next_full && !atomic_load(&a->metrics_dirty) && !jobs_done(a))
         return;
     a->next_full = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
     read_holds(a);
@@ -658,6 +659,91 @@ static int loop(agent *a)
     return 0;
 }
 
+/* The failover engine's evidence: its own state connection and notifier (it runs on
+ * its own thread), the agent's audit trail and syslog (under evidence_lock), and its
+ * groups' incidents. */
+typedef struct ha_evidence {
+    agent *a;
+    state *st;
+    notify *nt;
+    struct {
+        char group[64];
+        int64_t id;
+    } open[16];
+} ha_evidence;
+
+static void ha_record(void *ctx, const char *kind, const char *target, const char *outcome, const char *message)
+{
+    ha_evidence *x = ctx;
+    int64_t incident = 0;
+    for (size_t i = 0; i < 16; i++)
+        if (x->open[i].id && !strncmp(target, x->open[i].group, strlen(x->open[i].group)))
+            incident = x->open[i].id;
+    agent_record_in(x->a, x->st, kind, target, incident, outcome, message);
+}
+
+static void ha_incident(void *ctx, const char *target, int open, const char *title)
+{
+    ha_evidence *x = ctx;
+    int64_t wall = agent_wall_ms();
+    for (size_t i = 0; i < 16; i++) {
+        if (!open && x->open[i].id && !strcmp(x->open[i].group, target)) {
+            if (state_incident_close(x->st, x->open[i].id, wall, title) != 0)
+                LOG_WARN("%s", err_msg());
+            agent_alert_in(x->a, x->st, x->nt, NULL, "resolved", "info", target, x->open[i].id, title, title);
+            x->open[i].id = 0;
+            return;
+        }
+        if (open && x->open[i].id && !strcmp(x->open[i].group, target))
+            return; /* one incident per group at a time */
+    }
+    for (size_t i = 0; open && i < 16; i++)
+        if (!x->open[i].id) {
+            snprintf(x->open[i].group, sizeof x->open[i].group, "%s", target);
+            if (state_incident_open(x->st, target, title, wall, &x->open[i].id) != 0)
+                LOG_WARN("%s", err_msg());
+            else
+                agent_alert_in(x->a, x->st, x->nt, NULL, "incident", "critical", target, x->open[i].id, title, title);
+            return;
+        }
+}
+
+static void ha_alert(void *ctx, const char *event, const char *severity, const char *target, const char *title,
+                     const char *message)
+{
+    ha_evidence *x = ctx;
+    char key[200];
+    snprintf(key, sizeof key, "ha/%s/%s/%lld", target, event, (long long)agent_wall_ms());
+    agent_alert_in(x->a, x->st, x->nt, key, event, severity, target, 0, title, message);
+}
+
+static int ha_setup(agent *a)
+{
+    if (!a->cfg->npg_groups)
+        return 0;
+    ha_evidence *x = calloc(1, sizeof *x);
+    if (!x)
+        return err_set(ERR_FATAL, "out of memory");
+    x->a = a;
+    a->hx = x;
+    int rc = state_open(a->db_path, 5000, &x->st);
+    if (!rc)
+        rc = notify_new(a->cfg, x->st, a->node, &x->nt);
+    ha_hooks hooks = {.ctx = x, .record = ha_record, .incident = ha_incident, .alert = ha_alert};
+    return rc ? rc : ha_start(a->cfg, a->node, a->db_path, &hooks, &a->ha);
+}
+
+static void ha_teardown(agent *a)
+{
+    ha_stop(&a->ha);
+    if (a->hx) {
+        notify_free(&a->hx->nt);
+        state_close(&a->hx->st);
+        free(a->hx);
+        a->hx = NULL;
+    }
+}
+
 static int setup(agent *a)
 {
     int rc = watch_state_dir(a->cfg, a->state_dir, sizeof a->state_dir);
@@ -687,6 +773,8 @@ static int setup(agent *a)
     if (!rc && (a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         rc = err_sys(ERR_FATAL, "eventfd");
     if (!rc)
+        rc = ha_setup(a);
+    if (!rc)
         rc = agent_control_start(a);
     if (!rc)
         rc = sender_start(a, a->db_path);
@@ -701,6 +789,7 @@ static void teardown(agent *a)
 {
     atomic_store(&a->stop, 1);
     http_stop(&a->http);
+    ha_teardown(a);
     sender_stop(a);
     agent_control_stop(a);
     if (a->probes) {

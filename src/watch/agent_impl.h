@@ -89,7 +89,7 @@ typedef struct agent {
     char *status_json;
     cJSON *metrics; /* refreshed every few seconds */
     int64_t metrics_at;
-    int metrics_dirty; /* something was recorded: refresh them on this turn */
+    atomic_int metrics_dirty; /* something was recorded: refresh them on this turn */
     int64_t next_full; /* monotonic: the next full turn (holds, actions, status) */
     int64_t pruned_at; /* monotonic: the last prune of old history */
     atomic_int stop, sender_stop;
@@ -101,6 +101,8 @@ typedef struct agent {
     state *http_st; /* HTTP's connection (under http_lock) */
     pthread_mutex_t http_lock;
     struct http_server *http;
+    struct ha *ha;          /* the failover engine, NULL without [postgres] groups here */
+    struct ha_evidence *hx; /* its own state connection and notifier (ha_hooks' ctx) */
 } agent;
 
 int64_t agent_wall_ms(void);
@@ -110,6 +112,12 @@ int64_t agent_wall_ms(void);
  * the repository), a syslog line. outcome: "ok", "failed", "held"... */
 void agent_record(agent *a, const char *kind, const char *target, int64_t incident, const char *outcome,
                   const char *fmt, ...) PRINTF(6, 7);
+/* The same, formatted, on a given state connection (the failover engine's thread has
+ * its own), and an alert through a given notifier. */
+void agent_record_in(agent *a, state *st, const char *kind, const char *target, int64_t incident,
+                     const char *outcome, const char *msg);
+void agent_alert_in(agent *a, state *st, notify *nt, const char *key, const char *event, const char *severity,
+                    const char *service, int64_t incident, const char *title, const char *message);
 /* An audit record (command "watch", args [kind, target]) when the agent has the
  * repository; 1 when written. The caller holds evidence_lock. */
 uint64_t agent_audit(agent *a, const char *kind, const char *target, const char *outcome, const char *msg);

@@ -16,6 +16,7 @@
 
 #include "../core/log.h"
 #include "../core/proc.h"
+#include "../ha/ha.h"
 #include "agent_impl.h"
 
 #define CONTROL_MAX 4096 /* a request; replies are the status document, sent whole */
@@ -73,7 +74,12 @@ static char *answer(agent *a, const char *req)
 {
     cJSON *in = cJSON_Parse(req), *cmd = cJSON_GetObjectItem(in, "cmd"), *out = NULL;
     const char *c = cJSON_IsString(cmd) ? cmd->valuestring : "";
-    if (!strcmp(c, "status")) {
+    if ((!strcmp(c, "switchover") || !strcmp(c, "failover")) && a->ha) {
+        out = ha_request(a->ha, in);
+    } else if (!strcmp(c, "switchover") || !strcmp(c, "failover")) {
+        out = cJSON_CreateObject();
+        cJSON_AddStringToObject(out, "error", "this agent manages no [postgres] group");
+    } else if (!strcmp(c, "status")) {
         out = agent_status_copy(a);
     } else if (!strcmp(c, "poke")) {
         uint64_t one = 1;
@@ -174,6 +180,15 @@ void agent_control_stop(agent *a)
 
 int control_request(const char *path, const char *cmd, int timeout_ms, cJSON **reply)
 {
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    int rc = control_ask(path, req, timeout_ms, reply);
+    cJSON_Delete(req);
+    return rc;
+}
+
+int control_ask(const char *path, const cJSON *req, int timeout_ms, cJSON **reply)
+{
     *reply = NULL;
     struct sockaddr_un sa;
     int rc = addr_of(path, &sa);
@@ -192,12 +207,14 @@ int control_request(const char *path, const char *cmd, int timeout_ms, cJSON **r
         return err_sys(e == EACCES ? ERR_USAGE : ERR_IO, "control socket %s", path);
     }
     int64_t deadline = proc_now_ms() + timeout_ms;
-    char req[256];
-    snprintf(req, sizeof req, "{\"cmd\":\"%s\"}\n", cmd);
+    char *body = cJSON_PrintUnformatted(req), line[CONTROL_MAX];
+    int fits = body && strlen(body) + 2 <= sizeof line;
+    snprintf(line, sizeof line, "%s\n", fits ? body : "{}");
+    free(body);
     size_t cap = 1 << 22;
     char *text = malloc(cap);
     ssize_t n = -1;
-    if (text && write_all(fd, req, strlen(req), deadline) == 0)
+    if (text && write_all(fd, line, strlen(line), deadline) == 0)
         n = read_line(fd, text, cap, deadline);
     close(fd);
     if (n <= 0) {

@@ -14,5 +14,7 @@
 /* Sends {"cmd": cmd} to the agent on socket path and gives its reply. ERR_NOAGENT
  * when no agent listens there; ERR_FATAL on a reply that is not JSON or too slow. */
 int control_request(const char *path, const char *cmd, int timeout_ms, cJSON **reply) WUR;
+/* The same with a whole request object (switchover, failover: {"cmd", "group", "to"}). */
+int control_ask(const char *path, const cJSON *req, int timeout_ms, cJSON **reply) WUR;
 
 #endif

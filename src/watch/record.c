@@ -44,19 +44,14 @@ uint64_t agent_audit(agent *a, const char *kind, const char *target, const char 
     return 1;
 }
 
-void agent_record(agent *a, const char *kind, const char *target, int64_t incident, const char *outcome,
-                  const char *fmt, ...)
+void agent_record_in(agent *a, state *st, const char *kind, const char *target, int64_t incident,
+                     const char *outcome, const char *msg)
 {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     int64_t at = agent_wall_ms();
-    a->metrics_dirty = 1;
-    if (state_event_add(a->st, at, kind, target, msg, incident, NULL) != 0)
+    atomic_store(&a->metrics_dirty, 1);
+    if (state_event_add(st, at, kind, target, msg, incident, NULL) != 0)
         LOG_WARN("event not recorded: %s", err_msg());
-    if (incident && state_incident_note(a->st, incident, at, kind, msg) != 0)
+    if (incident && state_incident_note(st, incident, at, kind, msg) != 0)
         LOG_WARN("timeline entry not recorded: %s", err_msg());
     pthread_mutex_lock(&a->evidence_lock);
     uint64_t audited = agent_audit(a, kind, target, outcome, msg);
@@ -72,6 +67,17 @@ void agent_record(agent *a, const char *kind, const char *target, int64_t incide
         LOG_INFO("%s %s: %s", kind, target, msg);
 }
 
+void agent_record(agent *a, const char *kind, const char *target, int64_t incident, const char *outcome,
+                  const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    agent_record_in(a, a->st, kind, target, incident, outcome, msg);
+}
+
 void agent_alert(agent *a, const char *event, const char *severity, const char *service, int64_t incident,
                  const char *title, const char *message)
 {
@@ -80,6 +86,12 @@ void agent_alert(agent *a, const char *event, const char *severity, const char *
 
 void agent_alert_keyed(agent *a, const char *key, const char *event, const char *severity, const char *service,
                        int64_t incident, const char *title, const char *message)
+{
+    agent_alert_in(a, a->st, a->nt, key, event, severity, service, incident, title, message);
+}
+
+void agent_alert_in(agent *a, state *st, notify *nt, const char *key, const char *event, const char *severity,
+                    const char *service, int64_t incident, const char *title, const char *message)
 {
     int64_t at = agent_wall_ms();
     char id[200];
@@ -111,7 +123,7 @@ void agent_alert_keyed(agent *a, const char *key, const char *event, const char 
     cJSON_AddStringToObject(o, "message", message ? message : "");
     cJSON_AddNumberToObject(o, "at_ms", (double)at);
     state_incident in;
-    if (incident && state_incident_get(a->st, incident, &in) == 0) {
+    if (incident && state_incident_get(st, incident, &in) == 0) {
         cJSON_AddNumberToObject(o, "opened_ms", (double)in.opened_ms);
         state_incident_free(&in);
     } else {
@@ -123,7 +135,7 @@ void agent_alert_keyed(agent *a, const char *key, const char *event, const char 
     else
         cJSON_AddNullToObject(o, "url");
     int queued = 0;
-    if (a->nt && notify_emit(a->nt, o, at, &queued) != 0)
+    if (nt && notify_emit(nt, o, at, &queued) != 0)
         LOG_WARN("notification %s not queued: %s", id, err_msg());
     cJSON_Delete(o);
 }

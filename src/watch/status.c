@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../evidence/report.h"
+#include "../ha/ha.h"
 #include "agent_impl.h"
 
 #define STATUS_TIMELINE_MAX 50
@@ -91,6 +92,7 @@ void agent_status_refresh(agent *a)
     for (size_t i = 0; i < a->nsvcs; i++)
         cJSON_AddItemToArray(svcs, service_json(a, &a->svcs[i]));
     cJSON_AddItemToObject(o, "incidents", open_incidents(a));
+    cJSON_AddItemToObject(o, "groups", a->ha ? ha_status(a->ha) : cJSON_CreateArray());
     if (a->metrics)
         cJSON_AddItemToObject(o, "metrics", cJSON_Duplicate(a->metrics, 1));
     cJSON *obj = cJSON_AddObjectToObject(o, "objectives");

@@ -1,0 +1,263 @@
+/* ha_act — what the engine does to members: promote (with a new epoch, the
+ * on-role-change hook and an incident), fence (stop, else refuse writes, and the
+ * configured fence-command), rejoin a former primary or a lost standby (pg_rewind
+ * when it can, then follow the leader), and a person's switchover (zero loss: the old
+ * primary refuses writes, the target receives all of its WAL, then is promoted) and
+ * forced failover. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../core/proc.h"
+#include "ha_impl.h"
+
+/* on-role-change / fence-command: with LIFELINE_GROUP, _MEMBER, _ROLE, _EPOCH. */
+static void hook(ha *h, ha_group *g, ha_member *m, const char *command, const char *role)
+{
+    if (!command)
+        return;
+    char e1[96], e2[96], e3[64], e4[64], out[512];
+    snprintf(e1, sizeof e1, "LIFELINE_GROUP=%s", g->cfg->name);
+    snprintf(e2, sizeof e2, "LIFELINE_MEMBER=%s", m->cfg->name);
+    snprintf(e3, sizeof e3, "LIFELINE_ROLE=%s", role);
+    snprintf(e4, sizeof e4, "LIFELINE_EPOCH=%lld", (long long)g->epoch);
+    const char *env[] = {e1, e2, e3, e4, NULL};
+    proc_result r;
+    char what[128];
+    if (proc_run_leave(command, 60000, env, NULL, out, sizeof out, &r) != 0) {
+        ha_say(h, "hook", g, m, "failed", "warning", "%s", err_msg());
+        return;
+    }
+    proc_describe(&r, what, sizeof what);
+    out[strcspn(out, "\n")] = '\0';
+    ha_say(h, "hook", g, m, r.exited && !r.status ? "ok" : "failed", r.exited && !r.status ? NULL : "warning",
+           "%s for %s as %s: %s%s%s", command == g->cfg->fence_command ? "fence-command" : "on-role-change",
+           m->cfg->name, role, what, out[0] ? ": " : "", out);
+}
+
+int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why)
+{
+    int rc = -1;
+    if (m->here && m->cfg->data_dir)
+        rc = pgctl_stop(m->cfg, "immediate", 15000);
+    if (rc && m->st.reachable) /* not here, or it would not stop: it refuses writes at least */
+        rc = pgctl_fence(m->cfg->conninfo, h->query_ms);
+    m->fenced = 1;
+    m->rejoin_at = 0;
+    ha_say(h, "fence", g, m, rc ? "failed" : "ok", "warning", "%s fenced (%s): %s", m->cfg->name,
+           m->here ? "stopped" : "refuses writes", why);
+    hook(h, g, m, g->cfg->fence_command, "fenced");
+    return rc;
+}
+
+int ha_promote(ha *h, ha_group *g, ha_member *to, int seize, char *err, size_t cap)
+{
+    int64_t epoch = 0, sent = ha_now();
+    int won = 0, rc;
+    if (seize) {
+        rc = coord_seize(h->co, g->cfg->name, to->cfg->name, h->ttl_ms, sent + h->query_ms, &epoch);
+        won = !rc;
+    } else {
+        if (g->holding[0] && coord_release(h->co, g->cfg->name, sent + h->query_ms) != 0)
+            LOG_DEBUG("%s: release: %s", g->cfg->name, err_msg());
+        g->holding[0] = '\0';
+        rc = coord_acquire(h->co, g->cfg->name, to->cfg->name, h->ttl_ms, sent + h->query_ms, &won, &epoch, NULL);
+    }
+    if (rc || !won) {
+        snprintf(err, cap, "%s", rc ? err_msg() : "another member holds the group's key");
+        return rc ? rc : ERR_LOCKED;
+    }
+    snprintf(g->holding, sizeof g->holding, "%s", to->cfg->name);
+    g->lease_until = sent + h->ttl_ms - h->margin_ms;
+    g->epoch = epoch;
+    if (to->here)
+        rc = pgctl_promote(to->cfg->conninfo, 30000);
+    else
+        rc = err_set(ERR_USAGE, "%s is managed by the agent on %s", to->cfg->name, to->cfg->node);
+    if (rc) {
+        snprintf(err, cap, "%s", err_msg());
+        return rc;
+    }
+    char title[300];
+    snprintf(title, sizeof title, "%s failed over: %s promoted (epoch %lld)", g->cfg->name, to->cfg->name,
+             (long long)epoch);
+    if (!g->incident && h->hooks.incident) {
+        h->hooks.incident(h->hooks.ctx, g->cfg->name, 1, title);
+        g->incident = 1;
+    }
+    ha_say(h, "promote", g, to, "ok", "warning", "%s is the primary of %s now (epoch %lld)", to->cfg->name,
+           g->cfg->name, (long long)epoch);
+    snprintf(to->role, sizeof to->role, "primary");
+    to->fenced = 0;
+    hook(h, g, to, g->cfg->on_role_change, "primary");
+    return 0;
+}
+
+/* A member here back under the leader: stopped, rewound when it must and can, then
+ * following. */
+void ha_rejoin(ha *h, ha_group *g, ha_member *m)
+{
+    ha_member *leader = ha_member_named(g, g->leader.holder);
+    if (!leader || strcmp(leader->role, "primary") || !m->cfg->data_dir)
+        return;
+    m->rejoin_at = ha_now() + 15000; /* one try per 15 s at most */
+    if (m->st.reachable && pgctl_stop(m->cfg, "fast", 30000) != 0 && pgctl_stop(m->cfg, "immediate", 15000) != 0) {
+        ha_say(h, "rejoin", g, m, "failed", "warning", "%s cannot be stopped: %s", m->cfg->name, err_msg());
+        return;
+    }
+    int possible = 0;
+    char why[300] = "", err[300] = "";
+    if (pgctl_rewind_possible(m->cfg, &possible, why, sizeof why) != 0)
+        possible = 0;
+    if (possible && pgctl_rewind(m->cfg, leader->cfg->conninfo, 120000, err, sizeof err) != 0) {
+        m->rejoin_failed = 1;
+        ha_say(h, "rejoin", g, m, "failed", "critical", "pg_rewind of %s from %s failed: %s; rebuild it with "
+               "`lifeline restore --source %s --standby --target %s`", m->cfg->name, leader->cfg->name, err,
+               g->cfg->backup_source ? g->cfg->backup_source : "SOURCE", m->cfg->data_dir);
+        return;
+    }
+    if (pgctl_follow(m->cfg, leader->cfg->conninfo, 60000) != 0) {
+        m->rejoin_failed = 1;
+        ha_say(h, "rejoin", g, m, "failed", "critical", "%s does not start as a standby of %s: %s", m->cfg->name,
+               leader->cfg->name, err_msg());
+        return;
+    }
+    m->fenced = 0;
+    m->rejoin_failed = 0;
+    ha_say(h, "rejoin", g, m, "ok", NULL, "%s follows %s (%s)", m->cfg->name, leader->cfg->name,
+           possible ? "rewound" : why[0] ? why : "no rewind needed");
+    hook(h, g, m, g->cfg->on_role_change, "standby");
+}
+
+static cJSON *reply(const char *error)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (error)
+        cJSON_AddStringToObject(o, "error", error);
+    else
+        cJSON_AddBoolToObject(o, "ok", 1);
+    return o;
+}
+
+/* Waits until to has received everything up to lsn: 0, or -1 at the deadline. */
+static int wait_received(ha *h, ha_member *to, uint64_t lsn, int64_t deadline)
+{
+    while (ha_now() < deadline) {
+        pg_state st;
+        if (pgctl_query(to->cfg->conninfo, h->query_ms, &st) == 0 && st.receive_lsn >= lsn)
+            return 0;
+        usleep(50000);
+    }
+    return -1;
+}
+
+cJSON *ha_switchover(ha *h, ha_group *g, const char *to_name)
+{
+    char msg[400];
+    ha_member *p = ha_member_named(g, g->holding);
+    if (!p || strcmp(p->role, "primary")) {
+        const char *holder = g->leader_known && g->leader.exists ? g->leader.holder : NULL;
+        ha_member *lm = ha_member_named(g, holder);
+        snprintf(msg, sizeof msg, "the primary of %s is not managed here: run the switchover on %s", g->cfg->name,
+                 lm ? lm->cfg->node : "the node of its primary");
+        return reply(msg);
+    }
+    ha_member *to = to_name ? ha_member_named(g, to_name) : NULL;
+    if (to_name && !to) {
+        snprintf(msg, sizeof msg, "%s has no member %s", g->cfg->name, to_name);
+        return reply(msg);
+    }
+    for (size_t i = 0; !to && i < g->n; i++)
+        if (&g->m[i] != p && !strcmp(g->m[i].role, "standby") && g->m[i].st.streaming && g->m[i].here &&
+            (!to || g->m[i].st.receive_lsn > to->st.receive_lsn))
+            to = &g->m[i];
+    if (!to || strcmp(to->role, "standby") || !to->st.streaming || !to->here) {
+        snprintf(msg, sizeof msg, "no streaming standby managed here to switch %s over to%s%s", g->cfg->name,
+                 to ? ": " : "", to ? to->cfg->name : "");
+        return reply(msg);
+    }
+    int64_t t0 = ha_now();
+    ha_say(h, "switchover", g, p, "started", NULL, "switchover of %s from %s to %s", g->cfg->name, p->cfg->name,
+           to->cfg->name);
+    pg_state st;
+    /* no write is acknowledged past this point on the old primary */
+    if (pgctl_fence(p->cfg->conninfo, h->query_ms) != 0 || pgctl_query(p->cfg->conninfo, h->query_ms, &st) != 0) {
+        snprintf(msg, sizeof msg, "cannot make %s refuse writes: %s", p->cfg->name, err_msg());
+        if (pgctl_unfence(p->cfg->conninfo, h->query_ms) != 0)
+            LOG_WARN("%s: %s", p->cfg->name, err_msg());
+        return reply(msg);
+    }
+    if (wait_received(h, to, st.current_lsn, ha_now() + 30000) != 0) {
+        if (pgctl_unfence(p->cfg->conninfo, h->query_ms) != 0)
+            LOG_WARN("%s: %s", p->cfg->name, err_msg());
+        snprintf(msg, sizeof msg, "%s did not receive the old primary's WAL within 30 s: switchover abandoned, %s "
+                 "takes writes again", to->cfg->name, p->cfg->name);
+        ha_say(h, "switchover", g, p, "failed", "warning", "%s", msg);
+        return reply(msg);
+    }
+    if (pgctl_stop(p->cfg, "fast", 30000) != 0 && pgctl_stop(p->cfg, "immediate", 15000) != 0)
+        LOG_WARN("%s: %s", p->cfg->name, err_msg());
+    p->fenced = 1;
+    char err[300];
+    if (ha_promote(h, g, to, 0, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "promotion of %s failed: %s (the old primary %s is stopped)", to->cfg->name, err,
+                 p->cfg->name);
+        ha_say(h, "switchover", g, to, "failed", "critical", "%s", msg);
+        return reply(msg);
+    }
+    g->leader.exists = 1;
+    g->leader_known = 1;
+    snprintf(g->leader.holder, sizeof g->leader.holder, "%s", to->cfg->name);
+    g->leader.epoch = g->epoch;
+    int64_t outage = ha_now() - t0;
+    if (pgctl_follow(p->cfg, to->cfg->conninfo, 60000) == 0)
+        p->fenced = 0; /* a clean switchover needs no rewind */
+    ha_say(h, "switchover", g, to, "ok", NULL, "%s switched over from %s to %s (epoch %lld) in %.2fs; %s %s",
+           g->cfg->name, p->cfg->name, to->cfg->name, (long long)g->epoch, (double)outage / 1000.0, p->cfg->name,
+           p->fenced ? "will rejoin" : "follows");
+    g->incident = 0;
+    if (h->hooks.incident)
+        h->hooks.incident(h->hooks.ctx, g->cfg->name, 0, "switchover done");
+    cJSON *o = reply(NULL);
+    cJSON_AddStringToObject(o, "from", p->cfg->name);
+    cJSON_AddStringToObject(o, "to", to->cfg->name);
+    cJSON_AddNumberToObject(o, "epoch", (double)g->epoch);
+    cJSON_AddNumberToObject(o, "seconds", (double)outage / 1000.0);
+    return o;
+}
+
+cJSON *ha_failover(ha *h, ha_group *g, const char *to_name)
+{
+    char msg[400], err[300];
+    ha_member *to = ha_member_named(g, to_name);
+    if (!to) {
+        snprintf(msg, sizeof msg, "%s has no member %s", g->cfg->name, to_name ? to_name : "(none given: --to)");
+        return reply(msg);
+    }
+    if (!to->here || strcmp(to->role, "standby")) {
+        snprintf(msg, sizeof msg, "%s is %s%s", to->cfg->name, to->here ? "not a standby: " : "managed on ",
+                 to->here ? to->role : to->cfg->node);
+        return reply(msg);
+    }
+    uint64_t lag = g->last_primary_lsn && (uint64_t)g->last_primary_lsn > to->st.receive_lsn
+                       ? (uint64_t)g->last_primary_lsn - to->st.receive_lsn
+                       : 0;
+    for (size_t i = 0; i < g->n; i++) /* the old primary, where it still runs, is fenced first */
+        if (&g->m[i] != to && !strcmp(g->m[i].role, "primary"))
+            (void)ha_fence(h, g, &g->m[i], "a forced failover");
+    if (ha_promote(h, g, to, 1, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "promotion of %s failed: %s", to->cfg->name, err);
+        return reply(msg);
+    }
+    ha_say(h, "failover", g, to, "forced", "warning", "forced failover of %s to %s (epoch %lld); up to %llu bytes "
+           "of WAL the old primary had may be lost", g->cfg->name, to->cfg->name, (long long)g->epoch,
+           (unsigned long long)lag);
+    cJSON *o = reply(NULL);
+    cJSON_AddStringToObject(o, "to", to->cfg->name);
+    cJSON_AddNumberToObject(o, "epoch", (double)g->epoch);
+    cJSON_AddNumberToObject(o, "possible_loss_bytes", (double)lag);
+    return o;
+}

@@ -1,0 +1,311 @@
+/* ha_group — one round of a group: look at every member (the ones here by query, the
+ * others through what their agents published), read the leader key, then decide:
+ * renew or fence the primary's lease, adopt a primary nobody holds, fail over when the
+ * primary is gone, make standbys follow the leader, rejoin a former primary, and
+ * detect two primaries. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/log.h"
+#include "ha_impl.h"
+
+ha_member *ha_member_named(ha_group *g, const char *name)
+{
+    for (size_t i = 0; name && i < g->n; i++)
+        if (!strcmp(g->m[i].cfg->name, name))
+            return &g->m[i];
+    return NULL;
+}
+
+/* 1 when the member's postmaster (postmaster.pid's first line) is a live process: a
+ * server that does not answer but runs is slow, not gone. -1 when it cannot tell. */
+static int postmaster_alive(const ha_member *m)
+{
+    if (!m->cfg->data_dir)
+        return -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/postmaster.pid", m->cfg->data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long pid = 0;
+    int got = fscanf(f, "%ld", &pid);
+    fclose(f);
+    return got == 1 && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static void set_role(ha_member *m)
+{
+    const char *r = !m->st.reachable ? "down" : m->st.primary ? (m->st.read_only ? "fenced" : "primary") : "standby";
+    snprintf(m->role, sizeof m->role, "%s", r);
+}
+
+/* Members here: queried. Peers: their agents' published status (etcd). */
+static void look(ha *h, ha_group *g, int64_t now)
+{
+    coord_status *pub = NULL;
+    size_t npub = 0;
+    if (coord_status_list(h->co, g->cfg->name, now + h->query_ms, &pub, &npub) != 0)
+        LOG_DEBUG("%s: %s", g->cfg->name, err_msg());
+    for (size_t i = 0; i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        m->fresh = 0;
+        if (m->here) {
+            if (pgctl_query(m->cfg->conninfo, h->query_ms, &m->st) != 0) {
+                memset(&m->st, 0, sizeof m->st);
+                snprintf(m->st.detail, sizeof m->st.detail, "%s", err_msg());
+            }
+            m->fresh = 1;
+        } else {
+            memset(&m->st, 0, sizeof m->st);
+            snprintf(m->st.detail, sizeof m->st.detail, "no status from its agent (node %s)", m->cfg->node);
+            for (size_t k = 0; k < npub; k++)
+                if (!strcmp(pub[k].member, m->cfg->name)) {
+                    cJSON *o = cJSON_Parse(pub[k].json);
+                    m->st.reachable = cJSON_IsTrue(cJSON_GetObjectItem(o, "reachable"));
+                    m->st.primary = cJSON_IsTrue(cJSON_GetObjectItem(o, "primary"));
+                    m->st.read_only = cJSON_IsTrue(cJSON_GetObjectItem(o, "read_only"));
+                    m->st.streaming = cJSON_IsTrue(cJSON_GetObjectItem(o, "streaming"));
+                    m->st.timeline = (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "timeline"));
+                    (void)pgctl_parse_lsn(cJSON_GetStringValue(cJSON_GetObjectItem(o, "lsn")), &m->st.current_lsn);
+                    m->st.receive_lsn = m->st.replay_lsn = m->st.current_lsn;
+                    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(o, "detail"));
+                    snprintf(m->st.detail, sizeof m->st.detail, "%s", d ? d : "");
+                    m->fresh = 1;
+                    cJSON_Delete(o);
+                }
+        }
+        set_role(m);
+        if (m->st.reachable)
+            m->down_since = 0;
+        else if (!m->down_since)
+            m->down_since = now;
+        if (m->st.reachable && m->st.primary)
+            g->last_primary_lsn = (int64_t)m->st.current_lsn;
+    }
+    coord_status_free(&pub, npub);
+}
+
+/* What this agent publishes of its members for the others (etcd). */
+static void publish(ha *h, ha_group *g, int64_t now)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        if (!m->here)
+            continue;
+        char lsn[32];
+        pgctl_format_lsn(m->st.primary ? m->st.current_lsn : m->st.receive_lsn, lsn, sizeof lsn);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "reachable", m->st.reachable);
+        cJSON_AddBoolToObject(o, "primary", m->st.primary);
+        cJSON_AddBoolToObject(o, "read_only", m->st.read_only);
+        cJSON_AddBoolToObject(o, "streaming", m->st.streaming);
+        cJSON_AddNumberToObject(o, "timeline", m->st.timeline);
+        cJSON_AddStringToObject(o, "lsn", lsn);
+        cJSON_AddStringToObject(o, "detail", m->st.detail);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (text && coord_status_put(h->co, g->cfg->name, m->cfg->name, text, h->ttl_ms, now + h->query_ms) != 0)
+            LOG_DEBUG("%s/%s: %s", g->cfg->name, m->cfg->name, err_msg());
+        free(text);
+    }
+}
+
+/* The group's hold: a person's pause or an escalation, of the group or of everything. */
+static void read_hold(ha *h, ha_group *g)
+{
+    state_hold *list;
+    size_t n;
+    g->held[0] = '\0';
+    if (state_hold_list(h->st, &list, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!list[i].released_ms && (!strcmp(list[i].target, g->cfg->name) || !strcmp(list[i].target, "*")))
+            snprintf(g->held, sizeof g->held, "%s (%s by %s)", list[i].reason, list[i].kind, list[i].by);
+    state_holds_free(&list, n);
+}
+
+/* The primary here whose key this agent holds: renew, and fence when the lease is no
+ * longer certain by this agent's own clock. */
+static void keep_lease(ha *h, ha_group *g, int64_t now)
+{
+    ha_member *m = ha_member_named(g, g->holding);
+    if (!m)
+        return;
+    int64_t sent = ha_now();
+    int rc = coord_renew(h->co, g->cfg->name, sent + h->query_ms);
+    if (rc == 0) {
+        g->lease_until = sent + h->ttl_ms - h->margin_ms;
+        return;
+    }
+    LOG_DEBUG("%s: lease renewal: %s", g->cfg->name, err_msg());
+    if (rc == ERR_NOTFOUND || now >= g->lease_until) {
+        char why[300];
+        snprintf(why, sizeof why, "lease of %s %s", g->cfg->name,
+                 rc == ERR_NOTFOUND ? "lost (the store no longer has it)" : "not renewed in time");
+        g->holding[0] = '\0';
+        g->lease_until = 0;
+        if (!strcmp(m->role, "primary"))
+            (void)ha_fence(h, g, m, why);
+    }
+}
+
+/* The best standby to promote: reachable, priority > 0, highest LSN, then priority,
+ * then name; NULL (and why) when none may be. */
+static ha_member *candidate(ha *h, ha_group *g, char *why, size_t cap)
+{
+    (void)h;
+    ha_member *best = NULL;
+    for (size_t i = 0; i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        if (strcmp(m->role, "standby") || !m->cfg->priority)
+            continue;
+        uint64_t lsn = m->st.receive_lsn > m->st.replay_lsn ? m->st.receive_lsn : m->st.replay_lsn;
+        uint64_t blsn = best ? (best->st.receive_lsn > best->st.replay_lsn ? best->st.receive_lsn : best->st.replay_lsn)
+                             : 0;
+        if (!best || lsn > blsn || (lsn == blsn && (m->cfg->priority > best->cfg->priority ||
+                                                    (m->cfg->priority == best->cfg->priority &&
+                                                     strcmp(m->cfg->name, best->cfg->name) < 0))))
+            best = m;
+    }
+    if (!best) {
+        snprintf(why, cap, "no standby of %s may be promoted (none reachable with priority above 0)", g->cfg->name);
+        return NULL;
+    }
+    uint64_t lsn = best->st.receive_lsn > best->st.replay_lsn ? best->st.receive_lsn : best->st.replay_lsn;
+    if (g->last_primary_lsn && (uint64_t)g->last_primary_lsn > lsn &&
+        (uint64_t)g->last_primary_lsn - lsn > g->cfg->max_lag) {
+        snprintf(why, cap, "the best standby %s lags %llu bytes behind the last primary (maximum-lag-on-failover "
+                           "%llu): not promoted automatically", best->cfg->name,
+                 (unsigned long long)((uint64_t)g->last_primary_lsn - lsn), (unsigned long long)g->cfg->max_lag);
+        return NULL;
+    }
+    return best;
+}
+
+/* Two members that accept writes: the one without the lease is fenced, and the group
+ * held for a person. */
+static int split_brain(ha *h, ha_group *g)
+{
+    ha_member *primaries[8];
+    size_t np = 0;
+    for (size_t i = 0; i < g->n && np < 8; i++)
+        if (!strcmp(g->m[i].role, "primary"))
+            primaries[np++] = &g->m[i];
+    if (np < 2)
+        return 0;
+    const char *leader = g->leader_known && g->leader.exists ? g->leader.holder : g->holding;
+    char why[400];
+    snprintf(why, sizeof why, "split-brain in %s: %s and %s both accept writes; %s holds the lease", g->cfg->name,
+             primaries[0]->cfg->name, primaries[1]->cfg->name, leader[0] ? leader : "nobody");
+    ha_say(h, "split-brain", g, NULL, "detected", "critical", "%s", why);
+    if (h->hooks.incident)
+        h->hooks.incident(h->hooks.ctx, g->cfg->name, 1, why);
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(primaries[i]->cfg->name, leader))
+            (void)ha_fence(h, g, primaries[i], why);
+    if (state_hold_set(h->st, g->cfg->name, "escalation", why, "lifeline watch", (int64_t)time(NULL) * 1000) != 0)
+        LOG_WARN("%s", err_msg());
+    snprintf(g->held, sizeof g->held, "%s", why);
+    return 1;
+}
+
+/* The primary is gone: promote the best standby (a hot standby's promotion is faster
+ * than the old primary's crash recovery); with none, try the old one in place. */
+static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
+{
+    char why[400];
+    ha_member *to = candidate(h, g, why, sizeof why);
+    if (!to) {
+        if (old && old->here && postmaster_alive(old) == 0) {
+            ha_say(h, "restart", g, old, "started", NULL, "%s is down and no standby may take over: restarting it "
+                   "in place (crash recovery)", old->cfg->name);
+            if (pgctl_start(old->cfg, 30000) != 0)
+                ha_say(h, "restart", g, old, "failed", "critical", "%s", err_msg());
+        } else if (!g->incident) {
+            ha_say(h, "failover", g, NULL, "refused", "critical", "%s", why);
+            g->incident = 1;
+            if (h->hooks.incident)
+                h->hooks.incident(h->hooks.ctx, g->cfg->name, 1, why);
+        }
+        return;
+    }
+    if (old && old->here && old->st.reachable == 0 && postmaster_alive(old) == 1 &&
+        now - old->down_since < h->ttl_ms)
+        return; /* its postmaster runs but does not answer yet: slow, not gone; wait up to the ttl */
+    char err[300];
+    if (ha_promote(h, g, to, 0, err, sizeof err) != 0)
+        ha_say(h, "failover", g, to, "failed", "critical", "promotion of %s failed: %s", to->cfg->name, err);
+}
+
+void ha_group_round(ha *h, ha_group *g)
+{
+    int64_t now = ha_now();
+    read_hold(h, g);
+    look(h, g, now);
+    publish(h, g, now);
+    coord_leader cur;
+    g->leader_known = coord_leader_get(h->co, g->cfg->name, now + h->query_ms, &cur) == 0;
+    if (g->leader_known) {
+        g->leader = cur;
+        if (cur.exists && cur.epoch > g->epoch)
+            g->epoch = cur.epoch;
+    }
+    if (g->holding[0])
+        keep_lease(h, g, now);
+    if (split_brain(h, g))
+        return;
+    ha_member *leader = g->leader_known && g->leader.exists ? ha_member_named(g, g->leader.holder) : NULL;
+    /* a primary here that nobody holds: adopt it (a restart of this agent, a first start) */
+    for (size_t i = 0; i < g->n && g->leader_known && !g->leader.exists; i++) {
+        ha_member *m = &g->m[i];
+        int64_t epoch;
+        int won = 0;
+        if (!m->here || strcmp(m->role, "primary"))
+            continue;
+        int64_t sent = ha_now();
+        if (coord_acquire(h->co, g->cfg->name, m->cfg->name, h->ttl_ms, sent + h->query_ms, &won, &epoch, NULL) == 0 &&
+            won) {
+            snprintf(g->holding, sizeof g->holding, "%s", m->cfg->name);
+            g->lease_until = sent + h->ttl_ms - h->margin_ms;
+            g->epoch = epoch;
+            leader = m;
+            ha_say(h, "lease", g, m, "ok", NULL, "%s holds the lease of %s (epoch %lld)", m->cfg->name, g->cfg->name,
+                   (long long)epoch);
+        }
+    }
+    if (g->held[0])
+        return; /* held: look and tell, change nothing */
+    if (g->leader_known && leader && leader->here && !strcmp(g->holding, leader->cfg->name) &&
+        !strcmp(leader->role, "down"))
+        primary_gone(h, g, leader, now);
+    else if (g->leader_known && !g->leader.exists && !leader)
+        primary_gone(h, g, NULL, now);
+    /* a member here that is not what the leader says: make it follow */
+    for (size_t i = 0; i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        leader = g->leader_known && g->leader.exists ? ha_member_named(g, g->leader.holder) : NULL;
+        if (!m->here || !leader || m == leader || now < m->rejoin_at)
+            continue;
+        int wrong_primary = !strcmp(m->role, "primary") || !strcmp(m->role, "fenced");
+        int lost = !strcmp(m->role, "down") || (!strcmp(m->role, "standby") && !m->st.streaming &&
+                                                 m->down_since == 0 && m->fenced);
+        if (wrong_primary || lost || m->fenced)
+            ha_rejoin(h, g, m);
+    }
+    if (g->incident && leader && !strcmp(leader->role, "primary")) {
+        int all_ok = 1;
+        for (size_t i = 0; i < g->n; i++)
+            all_ok &= &g->m[i] == leader || !strcmp(g->m[i].role, "standby");
+        if (all_ok) {
+            g->incident = 0;
+            if (h->hooks.incident)
+                h->hooks.incident(h->hooks.ctx, g->cfg->name, 0, "every member is back: primary and standbys");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/* ha_impl — what the engine's files share (ha.c: the thread, status, requests;
+ * ha_group.c: one group's observation and decisions; ha_act.c: promotions, fencing,
+ * rejoin, switchover). Not for other modules. */
+#ifndef LL_HA_IMPL_H
+#define LL_HA_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../config/config.h"
+#include "../coord/coord.h"
+#include "../state/state.h"
+#include "ha.h"
+#include "pgctl.h"
+
+typedef struct ha_member {
+    const config_member *cfg;
+    int here;                 /* managed by this agent */
+    pg_state st;              /* the last look (here: a query; a peer: what its agent published) */
+    int fresh;                /* st is from this round */
+    char role[16];            /* primary, standby, fenced, down, unknown */
+    int64_t down_since;       /* monotonic ms; 0 while up */
+    int fenced;               /* this engine fenced it (stopped or read-only) and it must rejoin */
+    int rejoin_failed;        /* the last rejoin failed: an incident, no retry loop */
+    int64_t rejoin_at;        /* monotonic: the earliest next rejoin attempt */
+} ha_member;
+
+typedef struct ha_group {
+    const config_pg_group *cfg;
+    ha_member *m;
+    size_t n;
+    coord_leader leader;      /* as last read from the store */
+    int leader_known;         /* the last read answered */
+    char holding[64];         /* the member whose key this agent holds ("" none) */
+    int64_t lease_until;      /* monotonic: the lease is certain until then */
+    int64_t epoch;
+    char held[256];           /* automation held for the group: why ("" not held) */
+    int incident;             /* an incident of the group is open */
+    int64_t last_primary_lsn; /* the last known primary's LSN (for the lag rule) */
+} ha_group;
+
+struct ha {
+    const config *cfg;
+    char node[256];
+    ha_hooks hooks;
+    coord *co;
+    state *st;
+    ha_group *g;
+    size_t ng;
+    int64_t tick_ms, ttl_ms, margin_ms, query_ms;
+    pthread_t thread;
+    atomic_int stop;
+    pthread_mutex_t lock; /* status_json, req, reply */
+    pthread_cond_t cond;
+    char *status_json;
+    cJSON *req, *reply;
+};
+
+int64_t ha_now(void);
+/* The evidence of one step: record (and an alert when severity is not NULL). */
+void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, const char *outcome, const char *severity,
+            const char *fmt, ...) PRINTF(7, 8);
+
+/* ha_group.c: one round of a group: look, then decide and act. */
+void ha_group_round(ha *h, ha_group *g);
+ha_member *ha_member_named(ha_group *g, const char *name);
+/* ha_act.c */
+int ha_promote(ha *h, ha_group *g, ha_member *to, int seize, char *why, size_t cap);
+int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why);
+void ha_rejoin(ha *h, ha_group *g, ha_member *m);
+cJSON *ha_switchover(ha *h, ha_group *g, const char *to);
+cJSON *ha_failover(ha *h, ha_group *g, const char *to);
+
+#endif
