@@ -20,6 +20,7 @@
 #include "../source/pg.h"
 #include "../source/pgdump.h"
 #include "../source/pgrestore.h"
+#include "../source/pgstandby.h"
 #include "../source/pgtblspc.h"
 #include "../source/wal.h"
 #include "cli.h"
@@ -99,7 +100,7 @@ int cmd_backup_pg(cli *c, const source_args *sa)
 /* ---- restore --source ------------------------------------------------------------- */
 
 typedef struct restore_args {
-    const char *source, *target, *snap, *conninfo_file;
+    const char *source, *target, *snap, *conninfo_file, *conninfo, *app_name;
     pg_target t;
     char zone[96];       /* how --time was read */
     int ntargets, delta, logical, to_stdout, no_progress, standby, archive_preserve, archive_given;
@@ -150,16 +151,36 @@ static int restore_args_check(restore_args *a)
         return err_set(ERR_USAGE, "give one of --time, --lsn, --xid, --name, --latest");
     if (a->to_stdout && a->target)
         return err_set(ERR_USAGE, "give --target DIR or --stdout, not both");
+    if (a->standby && !a->target)
+        return err_set(ERR_USAGE, "--standby needs --target DIR: the new standby's data folder");
     if (!a->target && !a->to_stdout)
         return err_set(ERR_USAGE, "restore --source needs --target DIR");
     if (a->to_stdout && !a->logical)
         return err_set(ERR_USAGE, "--stdout is for logical dumps (--logical)");
     if (a->logical && (a->ntargets || a->delta || a->standby || a->tl_kind || a->archive_given))
         return err_set(ERR_USAGE, "a logical dump has no recovery target, timeline, archive mode, standby or --delta");
-    if (a->standby && a->t.kind != PG_TARGET_LATEST)
-        return err_set(ERR_USAGE, "a standby follows its primary: --standby takes no recovery target");
+    if (a->standby && (a->ntargets || a->t.kind != PG_TARGET_LATEST))
+        return err_set(ERR_USAGE, "a standby follows its primary: --standby takes no recovery target "
+                                  "(--time, --lsn, --xid, --name, --latest)");
     if (a->conninfo_file && !a->standby)
         return err_set(ERR_USAGE, "--primary-conninfo-file is for --standby");
+    if (a->conninfo && !a->standby)
+        return err_set(ERR_USAGE, "--primary-conninfo is for --standby");
+    if (a->conninfo && a->conninfo_file)
+        return err_set(ERR_USAGE, "give --primary-conninfo or --primary-conninfo-file, not both");
+    if (a->app_name && !a->conninfo && !a->conninfo_file)
+        return err_set(ERR_USAGE, "--application-name names the standby to its primary: it needs "
+                                  "--primary-conninfo or --primary-conninfo-file");
+    if (a->app_name) {
+        int rc = pgstandby_check_app(a->app_name);
+        if (rc)
+            return rc;
+    }
+    if (a->conninfo) { /* argv is public: a password there is refused before anything else */
+        int rc = pgstandby_check_argv(a->conninfo);
+        if (rc)
+            return rc;
+    }
     if (a->standby && !a->archive_given)
         a->archive_preserve = 1; /* a standby that is promoted takes over the archiving */
     return 0;
@@ -176,6 +197,7 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         {"stdout", no_argument, NULL, 'o'},       {"no-progress", no_argument, NULL, 'n'},
         {"target-timeline", required_argument, NULL, 'Y'}, {"archive-mode", required_argument, NULL, 'A'},
         {"standby", no_argument, NULL, 'B'},      {"primary-conninfo-file", required_argument, NULL, 'P'},
+        {"primary-conninfo", required_argument, NULL, 'C'}, {"application-name", required_argument, NULL, 'a'},
         {"tablespace-map", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
     int opt, rc = 0;
     a->t.kind = PG_TARGET_LATEST;
@@ -213,6 +235,8 @@ static int parse_restore(cli *c, int argc, char **argv, restore_args *a)
         case 'A': rc = archive_arg(optarg, a); break;
         case 'B': a->standby = 1; break;
         case 'P': a->conninfo_file = optarg; break;
+        case 'C': a->conninfo = optarg; break;
+        case 'a': a->app_name = optarg; break;
         case 'M':
             if (a->nmaps == PG_MAX_TABLESPACES)
                 return err_set(ERR_USAGE, "at most %d --tablespace-map options", PG_MAX_TABLESPACES);
@@ -264,8 +288,18 @@ static void target_text(const restore_args *a, const pgrestore_plan *p, char *ou
     }
 }
 
+static void print_standby_next(const restore_args *a, const char *app)
+{
+    LOG_INFO("next: start the server as the data folder's owner, e.g. pg_ctl -D %s start", a->target);
+    LOG_INFO("      it replays the archived WAL from the repository (restore_command), then %s", app[0]
+             ? "streams from its primary" : "keeps fetching WAL from the repository (no primary_conninfo)");
+    if (app[0])
+        LOG_INFO("      check: on the standby select status from pg_stat_wal_receiver (streaming); on the primary "
+                 "select state from pg_stat_replication where application_name = '%s'", app);
+}
+
 static void print_restore(cli *c, const restore_args *a, const snapshot *s, const pgrestore_plan *p,
-                          const files_restore_stats *st, double secs)
+                          const files_restore_stats *st, double secs, const char *app)
 {
     char hex[65], sid[9], tgt[256], b[32];
     text_hex(s->id, 32, hex);
@@ -280,6 +314,13 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
             cJSON_AddStringToObject(o, "recovery_target", a->standby ? "standby" : tgt);
             cJSON_AddNumberToObject(o, "timeline", p->tli);
             cJSON_AddStringToObject(o, "archive_mode", a->archive_preserve ? "preserve" : "off");
+        }
+        if (a->standby) {
+            cJSON_AddBoolToObject(o, "primary_conninfo", app[0] != 0);
+            if (app[0])
+                cJSON_AddStringToObject(o, "application_name", app);
+            else
+                cJSON_AddNullToObject(o, "application_name");
         }
         if (a->t.kind == PG_TARGET_TIME) {
             char v[64];
@@ -301,15 +342,22 @@ static void print_restore(cli *c, const restore_args *a, const snapshot *s, cons
                  (unsigned long long)st->unchanged, (unsigned long long)st->removed);
     if (a->logical)
         return;
-    if (a->standby)
-        LOG_INFO("standby: follows its primary (primary_conninfo%s), fetches WAL from the repository",
-                 a->conninfo_file ? " written" : " not set: WAL from the repository only");
+    if (a->standby && app[0])
+        LOG_INFO("standby: streams from its primary as application_name '%s' (primary_conninfo written), "
+                 "recovery_target_timeline = latest, fetches WAL from the repository", app);
+    else if (a->standby)
+        LOG_INFO("standby: primary_conninfo not set, WAL from the repository only "
+                 "(--primary-conninfo or --primary-conninfo-file make it stream)");
     else
         LOG_INFO("recovery target: %s, timeline %u, then promote", tgt, p->tli);
     LOG_INFO("archiving: %s", a->archive_preserve ? "as in the backup (archive_mode kept)"
                                                   : "off (archive_mode = off: this copy does not archive into the source)");
+    if (a->standby) {
+        print_standby_next(a, app);
+        return;
+    }
     LOG_INFO("next: start the server as the data folder's owner, e.g. pg_ctl -D %s start", a->target);
-    LOG_INFO("      it fetches WAL from the repository and replays it%s", a->standby ? "" : " up to the target");
+    LOG_INFO("      it fetches WAL from the repository and replays it up to the target");
 }
 
 /* Physical restore: the options from the command line and the source's section; the
@@ -323,6 +371,8 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
     int rc = cli_snapshot_index(r, a->snap, list, n, &force);
     if (!rc && a->conninfo_file)
         rc = read_conninfo(a->conninfo_file, &ci);
+    if (!rc && a->conninfo)
+        rc = buf_append(&ci, a->conninfo, strlen(a->conninfo) + 1);
     const char *kf = c->key_file ? c->key_file : getenv("LIFELINE_KEY_FILE");
     pgrestore_run_opts o = {
         .plan = {.source = a->source, .t = a->t, .tl_kind = a->tl_kind, .tl = a->tl, .force = force,
@@ -330,6 +380,7 @@ static int restore_physical(cli *c, repo *r, snapshot *list, size_t n, restore_a
         .target = a->target, .delta = a->delta, .standby = a->standby, .archive_preserve = a->archive_preserve,
         .progress = !a->no_progress && !c->json && log_level >= LOG_NORMAL && cli_is_tty(),
         .maps = a->maps, .nmaps = a->nmaps, .primary_conninfo = ci.len ? (const char *)ci.data : NULL,
+        .application_name = a->app_name,
         .config_path = c->config_path, .repo_path = c->repo_path, .key_file = kf,
         .config_has_key_file = c->cfg && c->cfg->key_file};
     if (!rc)
@@ -392,7 +443,8 @@ int cmd_restore_pg(cli *c, int argc, char **argv)
         rc = restore_physical(c, r, list, n, &a, &cs, &res);
     }
     if (!rc && !a.to_stdout)
-        print_restore(c, &a, &list[res.plan.chosen], &res.plan, &res.st, progress_now() - t0);
+        print_restore(c, &a, &list[res.plan.chosen], &res.plan, &res.st, progress_now() - t0,
+                      res.application_name);
     snapshots_free(&list, n);
     lock_release(&lk);
     return rc;

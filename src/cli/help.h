@@ -224,7 +224,9 @@
     "  lifeline restore --source NAME --target DIR [--time T | --lsn L | --xid X |\n" \
     "                   --name N | --latest] [--target-timeline TL] [--archive-mode M]\n" \
     "                   [--delta] [--snapshot ID]\n" \
-    "  lifeline restore --source NAME --target DIR --standby [--primary-conninfo-file F]\n" \
+    "  lifeline restore --source NAME --target DIR --standby\n" \
+    "                   [--primary-conninfo C | --primary-conninfo-file F]\n" \
+    "                   [--application-name NAME] [--snapshot ID] [--archive-mode M]\n" \
     "  Chooses the newest base backup that can reach the target, checks by WAL names\n" \
     "  along the timeline followed that every segment replay needs is archived (naming\n" \
     "  any that is missing) before anything is written, restores the data folder with\n" \
@@ -268,19 +270,41 @@
     "               whose content already matches are kept, others rewritten, extra\n" \
     "               files removed. Any other non-empty folder is refused.\n" \
     "  --snapshot ID  use this base backup instead of choosing one\n" \
-    "  --standby    a standby: standby.signal, restore_command, recovery_target_timeline\n" \
-    "               = latest, no target, no promotion; archive_mode is kept (preserve)\n" \
-    "               so that it archives once promoted, unless --archive-mode off\n" \
-    "  --primary-conninfo-file F  with --standby: primary_conninfo from file F (one\n" \
-    "               line of libpq settings; it may hold a password, which therefore\n" \
-    "               never appears in argv); written to postgresql.auto.conf (mode 0600)\n" \
+    "  --standby    build a streaming standby from the repository, without loading\n" \
+    "               the primary: the newest base backup (or --snapshot ID) restored\n" \
+    "               into DIR as above, then standby.signal (not recovery.signal),\n" \
+    "               restore_command (wal-fetch: it catches up from the archive first),\n" \
+    "               primary_conninfo, recovery_target_timeline = 'latest' (it follows\n" \
+    "               its primary onto a new timeline), no recovery_target*, no\n" \
+    "               promotion; archive_mode is kept (preserve) so that it archives once\n" \
+    "               promoted, unless --archive-mode off. Needs --target DIR; refused\n" \
+    "               with --time, --lsn, --xid, --name or --latest. Start the server on\n" \
+    "               DIR: pg_stat_wal_receiver shows it streaming.\n" \
+    "  --primary-conninfo C  with --standby: the primary, as libpq settings or a\n" \
+    "               postgresql:// URI (written as key=value settings). A conninfo\n" \
+    "               holding a password is refused (argv is visible to every user): put\n" \
+    "               the password in a PGPASSFILE (passfile=... or ~/.pgpass of the\n" \
+    "               server's user) or use --primary-conninfo-file\n" \
+    "  --primary-conninfo-file F  with --standby: the same from file F (one line; it\n" \
+    "               may hold a password, which therefore never appears in argv);\n" \
+    "               written to postgresql.auto.conf (mode 0600)\n" \
+    "  --application-name NAME  the standby's name at its primary (its\n" \
+    "               pg_stat_replication row, synchronous_standby_names; the HA\n" \
+    "               member's name is a good choice). Default: the conninfo's\n" \
+    "               application_name, else lifeline-standby. Printable ASCII, at most\n" \
+    "               63 bytes; a conninfo naming another one is refused\n" \
     "  --tablespace-map OID=DIR  restore tablespace OID into DIR instead of its\n" \
     "               original location (repeatable; like pg_basebackup's\n" \
     "               --tablespace-mapping); pg_tblspc/OID then links to DIR. A\n" \
     "               tablespace's folder must be empty or absent (with --delta: a\n" \
     "               folder, rewritten like the data folder)\n" \
     "  --logical    restore the newest logical dump: --target DIR writes NAME.dump,\n" \
-    "               --stdout streams it, e.g. into pg_restore -d DB\n\n" \
+    "               --stdout streams it, e.g. into pg_restore -d DB\n" \
+    "  Example: standby pg-b of the running primary, built from the repository:\n" \
+    "    lifeline restore --source main-db --standby --target /srv/pg/pg-b \\\n" \
+    "      --primary-conninfo 'host=10.0.0.1 user=replicator passfile=/srv/pgpass' \\\n" \
+    "      --application-name pg-b\n" \
+    "    pg_ctl -D /srv/pg/pg-b start   # as the data folder's owner\n\n" \
     "Redis:\n" \
     "  lifeline restore --source NAME (--target DIR | --replace) [--aof] [--snapshot ID]\n" \
     "  --target DIR  writes dump.rdb (with --aof: the appendonlydir folder) into DIR\n" \

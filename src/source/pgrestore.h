@@ -84,7 +84,10 @@ typedef struct pgrestore_run_opts {
     int delta, standby, archive_preserve, progress;
     const pgtblspc_map *maps;     /* --tablespace-map */
     size_t nmaps;
-    const char *primary_conninfo; /* with standby, or NULL (may hold a password: never logged) */
+    const char *primary_conninfo; /* with standby, or NULL (may hold a password: never logged);
+                                   * key=value or a URI, written back as key=value (pgstandby) */
+    const char *application_name; /* with primary_conninfo: the standby's name at its primary (NULL:
+                                   * the conninfo's own, else PGSTANDBY_DEFAULT_APP) */
     /* How PostgreSQL's restore_command will run lifeline: the options that open the
      * repository without a password (each NULL when not given). */
     const char *config_path, *repo_path, *key_file;
@@ -94,6 +97,7 @@ typedef struct pgrestore_run_opts {
 typedef struct pgrestore_run_result {
     pgrestore_plan plan;          /* what the plan decided (plan.chosen: the backup) */
     files_restore_stats st;
+    char application_name[64];    /* a standby with primary_conninfo: the name it streams under */
     int writing;                  /* every check passed and the chosen backup's files began to be
                                    * written (its id belongs in the audit record) */
 } pgrestore_run_result;

@@ -11,6 +11,7 @@
 #include "../core/log.h"
 #include "../core/pattern.h"
 #include "pgrestore.h"
+#include "pgstandby.h"
 
 /* Single-quoted for /bin/sh, with '%' doubled for PostgreSQL's %f/%p expansion. */
 static int sh_quote(buf *b, const char *s)
@@ -95,13 +96,19 @@ static int restore_files(repo *r, const snapshot *s, const pgrestore_run_opts *o
 
 int pgrestore_run(repo *r, snapshot *list, size_t n, const pgrestore_run_opts *o, pgrestore_run_result *res)
 {
-    buf cmd;
+    buf cmd, ci;
     char tlnum[16];
     pgrestore_plan *p = &res->plan;
     memset(res, 0, sizeof *res);
     buf_init(&cmd, 0);
+    buf_init(&ci, 0);
     pgtblspc_plan *tsp = calloc(1, sizeof *tsp);
-    int rc = tsp ? pgrestore_make_plan(r, list, n, &o->plan, p) : err_set(ERR_FATAL, "out of memory");
+    int rc = tsp ? 0 : err_set(ERR_FATAL, "out of memory");
+    if (!rc && o->standby && o->primary_conninfo) /* a conninfo libpq cannot read fails before the plan */
+        rc = pgstandby_conninfo(o->primary_conninfo, o->application_name, &ci, res->application_name,
+                                sizeof res->application_name);
+    if (!rc)
+        rc = pgrestore_make_plan(r, list, n, &o->plan, p);
     if (!rc && o->plan.force == SIZE_MAX) /* never an older backup in silence */
         rc = snapshot_newest_guard(r, list, n, &list[p->chosen]);
     if (!rc)
@@ -118,9 +125,12 @@ int pgrestore_run(repo *r, snapshot *list, size_t n, const pgrestore_run_opts *o
         pgrestore_settings ps = {.t = &o->plan.t, .restore_command = (const char *)cmd.data,
                                  .tl_value = timeline_value(o, p, tlnum, sizeof tlnum),
                                  .archive_preserve = o->archive_preserve, .standby = o->standby,
-                                 .primary_conninfo = o->primary_conninfo};
+                                 .primary_conninfo = ci.len ? (const char *)ci.data : NULL};
         rc = pgrestore_finish(o->target, &ps);
     }
+    if (ci.data)
+        memset(ci.data, 0, ci.cap); /* it may hold a password */
+    buf_free(&ci);
     buf_free(&cmd);
     free(tsp);
     return rc;

@@ -326,7 +326,7 @@ t_pg_restore_standby() {
   expect_err "--primary-conninfo-file is for --standby"
   expect_rcc 0 restore --source main-db --target "$T/s" --standby --primary-conninfo-file "$T/primary.conninfo"
   [[ -f $T/s/standby.signal && ! -e $T/s/recovery.signal ]] || fail "standby.signal not written"
-  grep -q "^primary_conninfo = 'host=127.0.0.1 port=$PORT user=postgres application_name=ll_standby'" \
+  grep -q "^primary_conninfo = 'user=postgres host=127.0.0.1 port=$PORT application_name=ll_standby'" \
     "$T/s/postgresql.auto.conf" || fail "primary_conninfo not written"
   p1=$(free_port)
   pg_start_written "$T/s" "$p1" standby
@@ -341,6 +341,86 @@ t_pg_restore_standby() {
   [[ $(markers "$p1") == 1,2 ]] || fail "standby markers '$(markers "$p1")', wanted 1,2"
   [[ $(pg_val "$p1" "select pg_is_in_recovery()") == t ]] || fail "the standby was promoted"
   echo "standby restored from the repository streams from the primary: markers 1,2"
+}
+
+# A new standby built from the repository alone (the primary's base backup is the
+# repository's; the archive brings it up to date, then it streams): every row, those
+# written after the backup (archived, and not yet archived) and those written later.
+# Bad input is refused before the repository is read, and leaves no folder behind.
+t_pg_restore_standby_streams() {
+  trap pg_stop_all RETURN
+  primary_backup_marker || return 0     # marker 1 after the backup, archived
+  pg_marker "$PORT" 2 >/dev/null        # after the backup, in the primary's current segment only
+  local ci="host=127.0.0.1 port=$PORT user=postgres"
+  expect_rcc 2 restore --source main-db --standby --primary-conninfo "$ci"
+  expect_err "--standby needs --target DIR"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --time "2026-01-01 00:00Z"
+  expect_err "--standby takes no recovery target"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --lsn 0/3000000
+  expect_err "--standby takes no recovery target"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --latest
+  expect_err "--standby takes no recovery target"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --primary-conninfo "$ci password=s3cr3t-pw"
+  expect_err "--primary-conninfo holds a password"
+  expect_err "PGPASSFILE"
+  expect_err "--primary-conninfo-file"
+  ! grep -q s3cr3t-pw <<<"$ERR" || fail "the password was echoed: $ERR"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby \
+    --primary-conninfo "postgresql://postgres:s3cr3t-pw@127.0.0.1:$PORT/postgres"
+  expect_err "--primary-conninfo holds a password"
+  ! grep -q s3cr3t-pw <<<"$ERR" || fail "the password was echoed: $ERR"
+  expect_rcc 2 restore --source main-db --target "$T/s" --primary-conninfo "$ci"
+  expect_err "--primary-conninfo is for --standby"
+  echo "$ci" >"$T/primary.conninfo"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --primary-conninfo "$ci" \
+    --primary-conninfo-file "$T/primary.conninfo"
+  expect_err "not both"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --application-name pg-b
+  expect_err "--application-name names the standby to its primary"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby --primary-conninfo "$ci nosuch=1"
+  expect_err "invalid connection option"
+  expect_rcc 2 restore --source main-db --target "$T/s" --standby \
+    --primary-conninfo "$ci application_name=pg-a" --application-name pg-b
+  expect_err "application_name=pg-a and --application-name says pg-b"
+  [[ ! -e $T/s ]] || fail "a refused restore created $T/s"
+
+  # a URI: written as key=value settings with the application name added
+  expect_rcc 0 --json restore --source main-db --target "$T/s" --standby \
+    --primary-conninfo "postgresql://postgres@127.0.0.1:$PORT/postgres" --application-name pg-b
+  [[ $(json 'j["recovery_target"], j["application_name"], j["primary_conninfo"], j["archive_mode"]') == \
+     "standby pg-b True preserve" ]] || fail "json: $OUT"
+  [[ -f $T/s/standby.signal && ! -e $T/s/recovery.signal ]] || fail "standby.signal not written"
+  local auto=$T/s/postgresql.auto.conf
+  grep -q "^primary_conninfo = 'user=postgres dbname=postgres host=127.0.0.1 port=$PORT application_name=pg-b'\$" \
+    "$auto" || { cat "$auto"; fail "primary_conninfo not written"; }
+  grep -q "^recovery_target_timeline = 'latest'\$" "$auto" || { cat "$auto"; fail "timeline not latest"; }
+  grep -q "^restore_command = '.*wal-fetch --source ''main-db'' %f %p'\$" "$auto" ||
+    { cat "$auto"; fail "restore_command not written"; }
+  [[ $(grep -E '^[[:space:]]*recovery_target' "$auto" "$T/s/postgresql.conf" | grep -vc recovery_target_timeline) == 0 ]] ||
+    { cat "$auto"; fail "a recovery target was written for a standby"; }
+  [[ $(stat -c %a "$auto") == 600 ]] || fail "postgresql.auto.conf mode $(stat -c %a "$auto")"
+
+  local sp
+  sp=$(free_port)
+  pg_start_written "$T/s" "$sp" standby
+  for _ in $(seq 1 300); do
+    [[ $(pg_val "$sp" "select status from pg_stat_wal_receiver" 2>/dev/null) == streaming ]] && break
+    sleep 0.1
+  done
+  [[ $(pg_val "$sp" "select status from pg_stat_wal_receiver") == streaming ]] ||
+    { tail -20 "$T/written-$sp.log"; fail "the standby's WAL receiver is not streaming"; }
+  [[ $(pg_val "$sp" "select pg_is_in_recovery()") == t ]] || fail "the standby is not in recovery"
+  [[ $(pg_val "$PORT" "select state from pg_stat_replication where application_name = 'pg-b'") == streaming ]] ||
+    fail "the primary does not see standby pg-b streaming"
+  grep -q 'restored log file ".*" from archive' "$T/written-$sp.log" ||
+    { tail -20 "$T/written-$sp.log"; fail "the standby did not catch up from the repository's archive"; }
+  for _ in $(seq 1 100); do [[ $(markers "$sp") == 1,2 ]] && break; sleep 0.1; done
+  [[ $(markers "$sp") == 1,2 ]] || fail "standby markers '$(markers "$sp")', wanted 1,2 (written after the backup)"
+  pg_marker "$PORT" 3 >/dev/null        # written after the standby started: streamed
+  for _ in $(seq 1 100); do [[ $(markers "$sp") == 1,2,3 ]] && break; sleep 0.1; done
+  [[ $(markers "$sp") == 1,2,3 ]] || fail "standby markers '$(markers "$sp")', wanted 1,2,3"
+  if pg_sql "$sp" "insert into markers values (99)" 2>/dev/null; then fail "the standby accepted a write"; fi
+  echo "standby built from the repository streams as pg-b: markers 1,2,3; bad input refused"
 }
 
 # A failover: the standby (built with --standby) is promoted and archives timeline 2

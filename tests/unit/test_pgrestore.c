@@ -1,9 +1,11 @@
 /* Unit tests: PostgreSQL restore below the command line — recovery target times as
  * PostgreSQL reads them, recovery settings the backup carried commented out, timeline
- * histories and paths, and pg_waldump lines matched against targets. */
+ * histories and paths, pg_waldump lines matched against targets, and the primary_conninfo
+ * of a standby (passwords on argv refused, application_name). */
 #include "testutil.h"
 
 #include "source/pgrestore.h"
+#include "source/pgstandby.h"
 #include "source/pgtimeline.h"
 #include "source/pgwalscan.h"
 
@@ -182,6 +184,53 @@ static void waldump_lines(void **state)
     assert_int_equal(pgws_line_match("lsn: 0/1, len (rec/tot): 1/1, tx: 1, desc: COMMIT 2099-01-01 00:00:00.000000 UTC", &t, 0, &r), 1);
 }
 
+static void standby_conninfo_case(const char *in, const char *app, const char *want, const char *want_app)
+{
+    buf out;
+    char used[64] = "";
+    buf_init(&out, 0);
+    assert_int_equal(pgstandby_conninfo(in, app, &out, used, sizeof used), 0);
+    assert_string_equal((const char *)out.data, want);
+    assert_int_equal(out.len, strlen(want));
+    assert_string_equal(used, want_app);
+    buf_free(&out);
+}
+
+static void standby_conninfo(void **state)
+{
+    (void)state;
+    /* libpq's order; application_name last; the default when none is named */
+    standby_conninfo_case("host=127.0.0.1 port=5432 user=rep", NULL, "user=rep host=127.0.0.1 port=5432 application_name=lifeline-standby",
+                          "lifeline-standby");
+    standby_conninfo_case("host=h application_name=pg-b", NULL, "host=h application_name=pg-b", "pg-b");
+    standby_conninfo_case("host=h application_name=pg-b", "pg-b", "host=h application_name=pg-b", "pg-b");
+    standby_conninfo_case("host=h", "pg b", "host=h application_name='pg b'", "pg b");
+    /* a URI becomes key=value, so an application_name can be added */
+    standby_conninfo_case("postgresql://rep@10.0.0.1:5433/postgres?sslmode=require", "pg-b",
+                          "user=rep dbname=postgres host=10.0.0.1 port=5433 sslmode=require application_name=pg-b", "pg-b");
+    /* quotes and backslashes escaped as libpq reads them back; a password (from a file) kept */
+    standby_conninfo_case("host=h password='it\\'s' options='-c a=\\\\b'", NULL,
+                          "password='it\\'s' host=h options='-c a=\\\\b' application_name=lifeline-standby", "lifeline-standby");
+    buf out;
+    buf_init(&out, 0);
+    assert_int_equal(pgstandby_conninfo("host=h application_name=pg-a", "pg-b", &out, NULL, 0), ERR_USAGE);
+    assert_int_equal(pgstandby_conninfo("host=h nosuchoption=1", NULL, &out, NULL, 0), ERR_USAGE);
+    assert_int_equal(pgstandby_conninfo("host=h", "caf\xc3\xa9", &out, NULL, 0), ERR_USAGE);
+    assert_int_equal(pgstandby_conninfo("host=h", "", &out, NULL, 0), ERR_USAGE);
+    buf_free(&out);
+    err_clear();
+    /* a password on the command line: refused in both forms; passfile is fine */
+    assert_int_equal(pgstandby_check_argv("host=h user=rep password=secret"), ERR_USAGE);
+    assert_int_equal(pgstandby_check_argv("postgresql://rep:secret@h/db"), ERR_USAGE);
+    assert_int_equal(pgstandby_check_argv("host=h passfile=/etc/lifeline/pgpass"), 0);
+    assert_int_equal(pgstandby_check_argv("host=h password="), 0); /* empty: nothing to hide */
+    assert_int_equal(pgstandby_check_argv("host=h user"), ERR_USAGE);
+    err_clear();
+    assert_int_equal(pgstandby_check_app("pg-a"), 0);
+    assert_int_equal(pgstandby_check_app("0123456789012345678901234567890123456789012345678901234567890123"), ERR_USAGE);
+    err_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +238,7 @@ int main(void)
         cmocka_unit_test(recovery_settings_commented),
         cmocka_unit_test(timeline_histories),
         cmocka_unit_test(waldump_lines),
+        cmocka_unit_test(standby_conninfo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
