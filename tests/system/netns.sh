@@ -43,14 +43,19 @@
 #   etcd_status HOST        the member's POST /v3/maintenance/status JSON (asked from inside HOST)
 #   etcd_healthy HOST       true when that member answers status and has a leader
 #   etcd_put FROM KEY VALUE [TIMEOUT_S] / etcd_get FROM KEY  through FROM's own member (etcdctl,
-#                           run inside FROM): the put fails when FROM's member cannot reach a quorum
+#                           run inside FROM): the put fails when FROM's member cannot reach a quorum.
+#                           A put that timed out is not a put that failed: etcd may still apply it
+#                           once the partition heals (seen here: the partitioned member's value won).
 #   etcd_cluster_down
+#   etcdctl_in FROM TIMEOUT_S ARGS...  any etcdctl command against FROM's member
 #
 # PostgreSQL 15 (as pg.sh's unprivileged user; data in $T/pg/hI, port 5432 on the host's address
 # and 127.0.0.1; data checksums; trust + replication for the subnet; member name pg-hI unless given)
 #   pg_host_primary HOST [NAME] [-- CONF LINES...]    initdb, configure, start
 #   pg_host_standby HOST PRIMARYHOST [NAME]  pg_basebackup -R from the primary, application_name NAME
-#   pg_host_start HOST / pg_host_stop HOST [MODE]     pg_ctl start / stop (fast by default)
+#   pg_host_start HOST      starts the postmaster as the test shell's child (not via pg_ctl: see
+#                           there) and waits until it accepts connections (crash recovery included)
+#   pg_host_stop HOST [MODE]  pg_ctl stop (fast by default)
 #   pg_host_kill HOST       kill -9 of the postmaster (first line of postmaster.pid), its process
 #                           group and every process that is its child or works in its data folder;
 #                           returns when none is left
