@@ -104,6 +104,8 @@ void ha_rejoin(ha *h, ha_group *g, ha_member *m)
     if (!leader || strcmp(leader->role, "primary") || !m->cfg->data_dir)
         return;
     m->rejoin_at = ha_now() + 15000; /* one try per 15 s at most */
+    if (!m->st.reachable && ha_postmaster_alive(m) == 1)
+        return; /* it runs but does not answer: not ours to restart yet */
     if (m->st.reachable && pgctl_stop(m->cfg, "fast", 30000) != 0 && pgctl_stop(m->cfg, "immediate", 15000) != 0) {
         ha_say(h, "rejoin", g, m, "failed", "warning", "%s cannot be stopped: %s", m->cfg->name, err_msg());
         return;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/log.h"
 #include "ha_impl.h"
@@ -22,9 +24,27 @@ ha_member *ha_member_named(ha_group *g, const char *name)
     return NULL;
 }
 
-/* 1 when the member's postmaster (postmaster.pid's first line) is a live process: a
- * server that does not answer but runs is slow, not gone. -1 when it cannot tell. */
-static int postmaster_alive(const ha_member *m)
+/* A process that is gone, or a zombie (dead, not reaped: its parent may be a PID 1
+ * that reaps nothing, as in some containers); our own zombie child is reaped here. */
+static int process_dead(pid_t pid)
+{
+    if (waitpid(pid, NULL, WNOHANG) == pid)
+        return 1;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 1;
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = '\0';
+    const char *close = strrchr(st, ')'); /* the name may hold anything; the state follows the last ')' */
+    return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
+int ha_postmaster_alive(const ha_member *m)
 {
     if (!m->cfg->data_dir)
         return -1;
@@ -36,7 +56,15 @@ static int postmaster_alive(const ha_member *m)
     long pid = 0;
     int got = fscanf(f, "%ld", &pid);
     fclose(f);
-    return got == 1 && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    if (got != 1 || pid <= 0)
+        return 0;
+    if (!process_dead((pid_t)pid))
+        return 1;
+    /* a dead postmaster's lock file would make PostgreSQL refuse to start when the pid
+     * is a zombie (kill(pid, 0) succeeds): it is stale, so it goes */
+    if (unlink(path) != 0 && errno != ENOENT)
+        LOG_WARN("%s: %s", path, strerror(errno));
+    return 0;
 }
 
 static void set_role(ha_member *m)
@@ -222,7 +250,7 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
     char why[400];
     ha_member *to = candidate(h, g, why, sizeof why);
     if (!to) {
-        if (old && old->here && postmaster_alive(old) == 0) {
+        if (old && old->here && ha_postmaster_alive(old) == 0) {
             ha_say(h, "restart", g, old, "started", NULL, "%s is down and no standby may take over: restarting it "
                    "in place (crash recovery)", old->cfg->name);
             if (pgctl_start(old->cfg, 30000) != 0)
@@ -235,7 +263,7 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
         }
         return;
     }
-    if (old && old->here && old->st.reachable == 0 && postmaster_alive(old) == 1 &&
+    if (old && old->here && old->st.reachable == 0 && ha_postmaster_alive(old) == 1 &&
         now - old->down_since < h->ttl_ms)
         return; /* its postmaster runs but does not answer yet: slow, not gone; wait up to the ttl */
     char err[300];

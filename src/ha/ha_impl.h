@@ -62,6 +62,10 @@ void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, cons
             const char *fmt, ...) PRINTF(7, 8);
 
 /* ha_group.c: one round of a group: look, then decide and act. */
+/* 1 when the member's postmaster (postmaster.pid's first line) is a live process (a
+ * server that does not answer but runs is slow, not gone); 0 when it is not (a stale
+ * lock file of a dead one is removed); -1 when it cannot tell (no data-dir here). */
+int ha_postmaster_alive(const ha_member *m);
 void ha_group_round(ha *h, ha_group *g);
 ha_member *ha_member_named(ha_group *g, const char *name);
 /* ha_act.c */

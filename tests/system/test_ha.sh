@@ -1,0 +1,136 @@
+# PostgreSQL high availability on one host (`[coordination] backend = local`): a real
+# primary and streaming standby, the agent (as the database's user) adopting them,
+# failover when the primary's postmaster and every child are killed, the old primary
+# rejoining as a standby, switchover with zero loss, a split-brain made by hand.
+source "$HERE/pg.sh"
+
+# ha_pair: pg-a primary on $PA, pg-b its streaming standby on $PB (checksums, so a
+# rewind is possible), the agent's configuration in $CONF. Sets HP (the agent's HTTP).
+ha_pair() {
+  local r; r=$(pg_skip_reason); [[ -z $r ]] || { echo "skipped: $r"; return 1; }
+  PA=$(free_port) PB=$(free_port) HP=$(free_port)
+  chmod 755 "$T"; [[ $(id -u) -ne 0 ]] || chown postgres: "$T"
+  as_pg "$PGBIN/initdb" -D "$T/pa" -A trust -U postgres --data-checksums --no-sync >"$T/initdb.log" 2>&1 ||
+    { cat "$T/initdb.log"; fail "initdb failed"; }
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = replica\n" \
+    "$PA" "$T/pa" >>"$T/pa/postgresql.conf"
+  echo "host replication all 127.0.0.1/32 trust" >>"$T/pa/pg_hba.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$T/pa" -l "$T/pa.log" -w -t 60 start >/dev/null || { cat "$T/pa.log"; fail "no primary"; }
+  PG_STARTED+=("$T/pa")
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PA" -U postgres -D "$T/pb" -R -X stream ||
+    fail "pg_basebackup failed"
+  sed -i "s/^port = .*/port = $PB/; s|^unix_socket_directories = .*|unix_socket_directories = '$T/pb'|" \
+    "$T/pb/postgresql.conf"
+  sed -i "s/^primary_conninfo = '/primary_conninfo = 'application_name=pg-b /" "$T/pb/postgresql.auto.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$T/pb" -l "$T/pb.log" -w -t 60 start >/dev/null || { cat "$T/pb.log"; fail "no standby"; }
+  PG_STARTED+=("$T/pb")
+  install -m 755 "$LL" "$T/lifeline"
+  CONF=$T/ha.conf
+  cat >"$CONF" <<CONF
+[watch]
+node = n1
+state-dir = $T/wstate
+listen = 127.0.0.1:$HP
+loop = 1s
+syslog = off
+
+[coordination]
+backend = local
+ttl = 4s
+
+[postgres "main-db"]
+members = pg-a pg-b
+
+[member "pg-a"]
+node = n1
+conninfo = host=127.0.0.1 port=$PA user=postgres dbname=postgres
+data-dir = $T/pa
+bin-dir = $PGBIN
+
+[member "pg-b"]
+node = n1
+conninfo = host=127.0.0.1 port=$PB user=postgres dbname=postgres
+data-dir = $T/pb
+bin-dir = $PGBIN
+CONF
+  [[ $(id -u) -ne 0 ]] || chown postgres: "$CONF"
+}
+
+ha_agent_start() {
+  as_pg "$T/lifeline" -c "$CONF" watch >>"$T/agent.log" 2>&1 &
+  AGENT=$!
+  wait_for 15 "[[ -S $T/wstate/control.sock ]]"
+}
+ha_agent_stop() { kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null; true; }
+ha_cleanup() { ha_agent_stop; pg_stop_all; }
+# ha_role MEMBER: its role as the agent reports it ("primary+lease" when it holds the lease)
+ha_role() {
+  run_cmd as_pg "$T/lifeline" -c "$CONF" --json status
+  json "[m['role'] + ('+lease' if m['lease'] else '') for g in j['groups'] for m in g['members'] if m['name'] == '$1'][0]"
+}
+wait_for() {
+  local until=$((SECONDS + $1))
+  while ! eval "$2" >/dev/null 2>&1; do
+    [[ $SECONDS -lt $until ]] || { echo "--- agent log:"; tail -30 "$T/agent.log"; fail "not within $1s: $2"; return 1; }
+    sleep 0.3
+  done
+}
+# kill -9 of a member's postmaster and every child of it
+ha_kill_member() {
+  local pid; pid=$(head -1 "$T/$1/postmaster.pid")
+  kill -9 $(pgrep -P "$pid") "$pid" 2>/dev/null || true
+}
+
+t_ha_local_failover_and_rejoin() {
+  ha_pair || return 0
+  trap ha_cleanup RETURN
+  ha_agent_start
+  wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
+  pg_sql "$PA" "create table t(n int); insert into t values (1)"
+  wait_for 10 '[[ $(pg_val $PB "select count(*) from t") == 1 ]]'
+  ha_kill_member pa
+  wait_for 20 '[[ $(ha_role pg-b) == primary+lease ]]'
+  [[ $(pg_val "$PB" "select pg_is_in_recovery()") == f ]] || fail "pg-b is not a primary"
+  pg_sql "$PB" "insert into t values (2)"
+  # the old primary comes back as a standby of the new one
+  wait_for 60 '[[ $(ha_role pg-a) == standby ]]'
+  wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]'
+  grep -q "promote main-db/pg-b" "$T/agent.log" || fail "no promotion recorded"
+  grep -q "rejoin main-db/pg-a" "$T/agent.log" || fail "no rejoin recorded"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
+  [[ $(json "len([i for i in j['incidents'] if i['target'] == 'main-db'])") -ge 1 ]] || fail "no incident: $OUT"
+}
+
+t_ha_switchover_loses_nothing_and_split_brain_is_fenced() {
+  ha_pair || return 0
+  trap ha_cleanup RETURN
+  ha_agent_start
+  wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
+  pg_sql "$PA" "create table t(n int)"
+  # a writer acknowledging each row while the switchover runs
+  ( for i in $(seq 1 400); do
+      for p in "$PA" "$PB"; do
+        pg_sql "$p" "insert into t values ($i)" >/dev/null 2>&1 && { echo "$i" >>"$T/acked"; break; }
+      done
+      sleep 0.02
+    done ) &
+  W=$!
+  sleep 1
+  run_cmd as_pg "$T/lifeline" -c "$CONF" switchover main-db --to pg-b
+  [[ $RC -eq 0 ]] || fail "switchover: $OUT $ERR"
+  grep -q "switched over from pg-a to pg-b" <<<"$OUT" || fail "switchover said: $OUT"
+  wait $W
+  missing=$(python3 -c "
+import subprocess
+have = set(subprocess.run(['psql','-X','-A','-t','-h','127.0.0.1','-p','$PB','-U','postgres','-d','postgres','-c','select n from t'],capture_output=True,text=True).stdout.split())
+print([a for a in open('$T/acked').read().split() if a not in have])")
+  [[ $missing == "[]" ]] || fail "acknowledged rows lost in the switchover: $missing"
+  wait_for 30 '[[ $(ha_role pg-a) == standby ]]'
+  # a member promoted by hand behind the agent's back: fenced, the group held
+  as_pg "$PGBIN/pg_ctl" -D "$T/pa" promote -w >/dev/null
+  wait_for 15 'grep -q "split-brain in main-db" "$T/agent.log"'
+  wait_for 15 '[[ $(ha_role pg-a) != primary* ]]'
+  [[ $(ha_role pg-b) == primary+lease ]] || fail "the lease holder was fenced"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" --json status
+  [[ $(json "j['groups'][0]['held'] is not None") == True ]] || fail "the group is not held after a split-brain"
+}
