@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "ha_config.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,10 @@ int ha_config_parse_size(const char *v, uint64_t *out)
     char *end;
     if (!v[0] || v[0] < '0' || v[0] > '9')
         return -1;
+    errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
+    if (errno == ERANGE)
+        return -1;
     while (*end == ' ')
         end++;
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
