@@ -689,11 +689,14 @@
     "each group a `listen GROUP-primary` for writers, whose only server in service is\n" \
     "the primary that holds the group's lease, and a `listen GROUP-replica` for readers,\n" \
     "balanced over the streaming standbys. HAProxy checks every member each second\n" \
-    "(option httpchk; inter 1s fall 2 rise 1) by asking the agent that manages it, not\n" \
-    "the database: GET /GROUP/MEMBER/primary answers 200 only while the member is the\n" \
-    "primary and its lease is certain, /GROUP/MEMBER/replica only while it is a\n" \
-    "streaming standby. A member marked down has its sessions shut\n" \
-    "(on-marked-down shutdown-sessions), so no client stays on a fenced primary.\n\n" \
+    "(option httpchk; inter 1s fastinter 250ms fall 2 rise 1) by asking the agent\n" \
+    "that manages it, not the database: GET /GROUP/MEMBER/primary answers 200 only\n" \
+    "while the member is the primary and its lease is certain, /GROUP/MEMBER/replica\n" \
+    "only while it is a streaming standby. A member the agent says no for is out\n" \
+    "within about 1.25 s, and its sessions are shut (on-marked-down\n" \
+    "shutdown-sessions), so no client stays on a fenced primary. Between HAProxy's\n" \
+    "start and the first checks every server counts as up: fencing, not the proxy,\n" \
+    "is what keeps writes off a member that is not the primary.\n\n" \
     "Each member is a `server` at the host and port of its conninfo (hostaddr, else\n" \
     "host; port 5432 by default; a Unix socket cannot be proxied), checked at the\n" \
     "HTTP address of its agent: the member's `agent = HOST:PORT`, else [watch] listen\n" \
