@@ -119,6 +119,7 @@ int cmd_incidents(cli *c, int argc, char **argv); /* cmd_incidents.c */
 int cmd_start(cli *c, int argc, char **argv); /* cmd_stage.c */
 int cmd_stop(cli *c, int argc, char **argv);
 int cmd_notify(cli *c, int argc, char **argv);     /* cmd_notify.c */
+int cmd_proxy_config(cli *c, int argc, char **argv); /* cmd_proxy.c */
 /* Sources: backup --source and restore --source, by the source's type. */
 typedef struct source_args {
     const char *source, *class_name, *host;

@@ -729,3 +729,54 @@
     "planned change use switchover, which loses nothing.\n\n" \
     "Exit codes: 0 done; 20 refused or failed; 25 no agent runs; 18 no such group;\n" \
     "2 no --to.\n" HELP_GLOBAL
+#define HELP_PROXY_CONFIG \
+    "Usage: lifeline proxy-config [GROUP] [--listen-primary ADDR:PORT]\n" \
+    "                             [--listen-replica ADDR:PORT] [--replica-lag SIZE]\n" \
+    "                             [--node NODE] [--json]\n\n" \
+    "Prints an HAProxy configuration (HAProxy 2.2 or later; Debian 12 ships 2.6) that\n" \
+    "sends clients to the members of the configured [postgres \"GROUP\"] groups: for\n" \
+    "each group a `listen GROUP-primary` for writers, whose only server in service is\n" \
+    "the primary that holds the group's lease, and a `listen GROUP-replica` for readers,\n" \
+    "balanced over the streaming standbys. HAProxy checks every member each second\n" \
+    "(option httpchk; inter 1s fastinter 250ms fall 2 rise 1) by asking the agent\n" \
+    "that manages it, not the database: GET /GROUP/MEMBER/primary answers 200 only\n" \
+    "while the member is the primary and its lease is certain, /GROUP/MEMBER/replica\n" \
+    "only while it is a streaming standby. A member the agent says no for is out\n" \
+    "within about 1.25 s, and its sessions are shut (on-marked-down\n" \
+    "shutdown-sessions), so no client stays on a fenced primary. Between HAProxy's\n" \
+    "start and the first checks every server counts as up: fencing, not the proxy,\n" \
+    "is what keeps writes off a member that is not the primary.\n\n" \
+    "Each member is a `server` at the host and port of its conninfo (hostaddr, else\n" \
+    "host; port 5432 by default; a Unix socket cannot be proxied), checked at the\n" \
+    "HTTP address of its agent: the member's `agent = HOST:PORT`, else [watch] listen\n" \
+    "when the member's node is this node (a wildcard listen such as 0.0.0.0 is reached\n" \
+    "at the member's host). Members managed by other nodes need `agent`.\n\n" \
+    "Options:\n" \
+    "  GROUP                    only this group (default: every group, in the\n" \
+    "                           file's order)\n" \
+    "  --listen-primary ADDR:PORT  where writers connect (default *:5000; the k-th\n" \
+    "                           group *:5000+2k); a bare PORT means *:PORT\n" \
+    "  --listen-replica ADDR:PORT  where readers connect (default *:5001, +2k)\n" \
+    "  --replica-lag SIZE       readers only on standbys at most SIZE of WAL behind\n" \
+    "                           (1MB, 16kB, bytes): the check becomes /replica?lag=SIZE\n" \
+    "  --node NODE              the node this configuration is rendered on (default:\n" \
+    "                           [watch] node, else the host name)\n" \
+    "  --json                   {\"haproxy\": TEXT}\n\n" \
+    "The agents' endpoints, for other proxies or scripts (GET, HEAD or OPTIONS; body\n" \
+    "{group, member, role, lease, lag_bytes, epoch, timeline}):\n" \
+    "  /GROUP/MEMBER/primary    200: primary with the lease; else 503 (read-write too)\n" \
+    "  /GROUP/MEMBER/replica    200: streaming standby (?lag=SIZE: within SIZE)\n" \
+    "  /GROUP/MEMBER/read-only  200: either of the above\n" \
+    "  /GROUP/MEMBER/health     200: the server is up in any role\n" \
+    "  /GROUP/primary, /GROUP/replica  the same for the one member this agent manages\n" \
+    "  Unknown group or member: 404; a bad lag: 400.\n\n" \
+    "Example:\n" \
+    "  # lifeline.conf on zone-a-1: [watch] node = zone-a-1, listen = 10.0.0.1:8008;\n" \
+    "  # [member \"pg-b\"] node = zone-b-1, agent = 10.0.0.2:8008\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf proxy-config main-db \\\n" \
+    "      --listen-primary 127.0.0.1:5000 > /etc/haproxy/haproxy.cfg\n" \
+    "  haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy\n" \
+    "  psql 'host=127.0.0.1 port=5000 dbname=app'   # always the primary\n\n" \
+    "Exit codes: 0 printed; 15 no group in the configuration, a member without a TCP\n" \
+    "address or without an agent address, a name HAProxy cannot take; 18 no such\n" \
+    "GROUP; 2 bad arguments.\n" HELP_GLOBAL

@@ -49,6 +49,7 @@ const cli_command cli_commands[] = {
     {"start", cmd_start, "start services in dependency order, gated on health", HELP_START},
     {"stop", cmd_stop, "stop services in reverse dependency order", HELP_STOP},
     {"notify", cmd_notify, "send a test through the notification channels", HELP_NOTIFY},
+    {"proxy-config", cmd_proxy_config, "print an HAProxy configuration for the PostgreSQL groups", HELP_PROXY_CONFIG},
     {"version", cmd_version, "print the version", HELP_VERSION},
     {NULL, NULL, NULL, NULL},
 };

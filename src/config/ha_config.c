@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "ha_config.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,10 @@ int ha_config_parse_size(const char *v, uint64_t *out)
     char *end;
     if (!v[0] || v[0] < '0' || v[0] > '9')
         return -1;
+    errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
+    if (errno == ERANGE)
+        return -1;
     while (*end == ' ')
         end++;
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
@@ -60,6 +64,17 @@ int ha_config_parse_size(const char *v, uint64_t *out)
             return 0;
         }
     return -1;
+}
+
+int ha_config_host_port(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    uint64_t port;
+    if (!colon || colon == v || text_parse_u64(colon + 1, 65535, &port) != 0 || port == 0)
+        return -1;
+    if (v[0] == '[') /* [V6]:PORT: the bracket closes just before the port */
+        return colon - v >= 3 && colon[-1] == ']' && !memchr(v + 1, ']', (size_t)(colon - v - 2)) ? 0 : -1;
+    return memchr(v, ':', (size_t)(colon - v)) || strpbrk(v, " \t/[]") ? -1 : 0;
 }
 
 static int coordination_key(config *c, int line, const char *key, const char *v, char *err, size_t cap)
@@ -170,6 +185,10 @@ static int member_key(config *c, int line, const char *name, const char *key, co
         return cfg_text(&m->data_dir, key, v, err, cap);
     if (!strcmp(key, "bin-dir"))
         return cfg_text(&m->bin_dir, key, v, err, cap);
+    if (!strcmp(key, "agent"))
+        return ha_config_host_port(v) ? cfg_bad(err, cap, "agent: '%s' is not HOST:PORT (the HTTP address of the agent "
+                                                          "that manages this member, its [watch] listen)", v)
+                                      : cfg_text(&m->agent, key, v, err, cap);
     if (!strcmp(key, "priority")) {
         uint64_t n;
         if (text_parse_u64(v, 1000, &n) != 0)
@@ -278,6 +297,7 @@ void ha_config_free(config *c)
         free(m->conninfo);
         free(m->data_dir);
         free(m->bin_dir);
+        free(m->agent);
     }
     free(c->members);
 }

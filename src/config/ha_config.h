@@ -40,6 +40,8 @@ typedef struct config_member {
     char *node;         /* the agent ([watch] node) that manages it */
     char *conninfo;     /* libpq; never a password (PGPASSFILE) */
     char *data_dir, *bin_dir;
+    char *agent;        /* HOST:PORT of the managing agent's HTTP side; NULL: [watch] listen
+                         * when node is this node (proxy-config's health checks) */
     int priority;       /* 0: never promoted; default 100 */
     char *group;        /* set by the checks: the group it belongs to */
 } config_member;
@@ -53,6 +55,8 @@ int ha_config_check(config *c, int *line, char *err, size_t cap);
 void ha_config_free(config *c);
 const config_pg_group *config_pg_group_find(const config *c, const char *name);
 const config_member *config_member_find(const config *c, const char *name);
+/* "HOST:PORT" or "[V6]:PORT" with a port from 1 to 65535: 0, or -1. */
+int ha_config_host_port(const char *v);
 /* "1MB", "512kB", "16MiB", "0", "1048576": bytes of WAL; -1 when not a size. */
 int ha_config_parse_size(const char *v, uint64_t *out);
 

@@ -1,6 +1,7 @@
 /* http — the server: the listening socket (bound here, so a bad or busy address is a
  * clear error), libmicrohttpd on a pool of two threads with bounded connections and
- * timeouts, and the routes. Read-only: GET and HEAD only. */
+ * timeouts, and the routes. Read-only: GET and HEAD only, and OPTIONS for the HA
+ * endpoints (HAProxy's httpchk may send it). */
 #include "http.h"
 #include "http_impl.h"
 
@@ -139,8 +140,8 @@ static int open_listener(const char *addr, int *fd_out, int *port_out)
 #define HTTP_CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
                  "form-action 'none'; frame-ancestors 'none'"
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const char *ctype,
-                               const void *body, size_t len)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const char *ctype, const void *body,
+                               size_t len)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
@@ -297,6 +298,43 @@ static enum MHD_Result route_page(http_server *s, struct MHD_Connection *c)
     return respond_rendered(c, rc, &b, CT_HTML);
 }
 
+/* The lag= arguments of the request as a query for http_ha_check (the others do not
+ * matter to it); bounded: what does not fit is left out. */
+typedef struct ha_query {
+    char text[256];
+    size_t len;
+} ha_query;
+
+static enum MHD_Result collect_lag(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    ha_query *q = cls;
+    (void)kind;
+    if (strcmp(key, "lag"))
+        return MHD_YES;
+    int n = snprintf(q->text + q->len, sizeof q->text - q->len, "%slag%s%s", q->len ? "&" : "",
+                     value ? "=" : "", value ? value : "");
+    if (n > 0 && (size_t)n < sizeof q->text - q->len)
+        q->len += (size_t)n;
+    else
+        q->text[q->len] = '\0';
+    return MHD_YES;
+}
+
+/* An HA endpoint (http_ha.c) when url is one; MHD_NO in *handled otherwise. */
+static enum MHD_Result route_ha(http_server *s, struct MHD_Connection *c, const char *url, bool *handled)
+{
+    ha_query q = {.len = 0};
+    q.text[0] = '\0';
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_lag, &q);
+    cJSON *st = get_status(s), *body = NULL;
+    int code;
+    *handled = http_ha_check(st, url, q.text, &code, &body);
+    cJSON_Delete(st);
+    if (!*handled)
+        return MHD_NO;
+    return respond_json(c, (unsigned)code, body);
+}
+
 /* ?since=DURATION (90d when absent, "all" for every one) as a time in ms. */
 static int parse_since(const char *since, bool open_only, int64_t *since_ms)
 {
@@ -373,6 +411,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     http_server *s = cls;
     (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+    bool handled = false;
+    enum MHD_Result ret;
+    if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS)) {
+        ret = route_ha(s, c, url, &handled);
+        return handled ? ret : respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: only GET and HEAD");
+    }
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
         return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: only GET and HEAD");
     if (!strcmp(url, "/"))
@@ -387,6 +431,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return route_incidents(s, c);
     if (!strncmp(url, "/api/incidents/", 15))
         return route_incident(s, c, url + 15);
+    ret = route_ha(s, c, url, &handled);
+    if (handled)
+        return ret;
     return respond_error(c, MHD_HTTP_NOT_FOUND, "not found");
 }
 

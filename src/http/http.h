@@ -1,10 +1,13 @@
 /* http — the agent's read-only HTTP side (libmicrohttpd): /health, /metrics (Prometheus
  * text), /api/status, /api/incidents[/ID] and the status page at /. It owns the listening
  * socket, the request handling and two pure renderers (page, metrics) from the agent's
- * JSON documents to text; the data itself comes from the agent through http_source. */
+ * JSON documents to text; the data itself comes from the agent through http_source.
+ * The HA endpoints for proxies' health checks (/GROUP/MEMBER/primary...) are decided by
+ * a pure function over the status document, http_ha_check. */
 #ifndef LL_HTTP_H
 #define LL_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -43,6 +46,21 @@ void http_stop(http_server **s);
 int http_render_page(const cJSON *status, const cJSON *incidents, int64_t now_ms, buf *out) WUR;
 /* Prometheus text exposition format 0.0.4, every name prefixed lifeline_. */
 int http_render_metrics(const cJSON *status, buf *out) WUR;
+
+/* The endpoints for a proxy's health checks (http_ha.c), from the "groups" array of
+ * the status document (NULL: the agent cannot say; such paths answer 503):
+ *   /GROUP/MEMBER/primary, /read-write   200 when role "primary" and "lease" true
+ *   /GROUP/MEMBER/replica[?lag=SIZE]      200 when role "standby", streaming, and with
+ *                                         lag= when lag_bytes <= SIZE (1MB, 16kB, bytes)
+ *   /GROUP/MEMBER/read-only[?lag=SIZE]    200 when either of the two above
+ *   /GROUP/MEMBER/health                  200 when the server is up in any role
+ *   /GROUP/KIND                           the same for the one member "here" (404 when
+ *                                         this agent manages none or several of GROUP)
+ * otherwise 503; an unknown group or member 404, a bad lag 400. query is the raw query
+ * ("lag=1MB&..."), may be NULL. False when path is none of these (nothing is set but
+ * *code 404 and *body NULL); true with *code and *body (a new object, may be NULL when
+ * out of memory). */
+bool http_ha_check(const cJSON *status, const char *path, const char *query, int *code, cJSON **body);
 
 /* Component status of a service state as the status page names it ("operational",
  * "degraded", "partial-outage", "major-outage", "maintenance", "unknown"). */
