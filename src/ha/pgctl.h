@@ -35,7 +35,11 @@ typedef struct pg_replica {  /* a row of the primary's pg_stat_replication */
 } pg_replica;
 
 /* conninfo of a member with a deadline added (connect_timeout, options for
- * statement_timeout) — what every call here uses. */
+ * statement_timeout) — what every call here uses. The connection never takes longer
+ * than timeout_ms (a monotonic deadline around libpq's asynchronous calls).
+ * pgctl_query fills out in every case; it returns ERR_SOURCE (err and out->detail
+ * saying why) when the server did not answer (reachable 0) or the query failed.
+ * pgctl_replicas: *out is an array of *n to free(). */
 int pgctl_query(const char *conninfo, int64_t timeout_ms, pg_state *out) WUR;
 int pgctl_replicas(const char *conninfo, int64_t timeout_ms, pg_replica **out, size_t *n) WUR;
 /* pg_promote(wait => true): 0 once it accepts writes. */
