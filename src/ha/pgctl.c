@@ -261,7 +261,7 @@ static int alter_and_reload(PGconn *c, const char *alter, const char *guc, const
 {
     int rc = run_sql(c, "alter system", alter, deadline_ms);
     rc = rc ? rc : run_sql(c, "pg_reload_conf", "select pg_reload_conf()", deadline_ms);
-    char sql[160], val[1024];
+    char sql[160], val[4096];
     snprintf(sql, sizeof sql, "select current_setting('%s')", guc);
     while (!rc) {
         rc = sql_value(c, "current_setting", sql, deadline_ms, val, sizeof val);
@@ -468,6 +468,30 @@ int pgctl_set_sync(const char *conninfo, const char *names, int64_t timeout_ms)
     rc = alter_and_reload(c, sql, "synchronous_standby_names", value, deadline);
     PQfinish(c);
     return rc ? err_wrap("synchronous_standby_names") : 0;
+}
+
+int pgctl_repoint(const char *conninfo, const char *member, const char *primary_conninfo, int64_t timeout_ms)
+{
+    char ci[2048], sql[4400];
+    int rc = pgctl_name_ok(member ? member : "") ? 0 : err_set(ERR_USAGE, "member %s: not a name a standby can use",
+                                                                member ? member : "(none)");
+    rc = rc ? rc : pgctl_follow_conninfo(primary_conninfo ? primary_conninfo : "", member, ci, sizeof ci);
+    if (rc)
+        return rc;
+    int64_t deadline = deadline_of(timeout_ms);
+    PGconn *c;
+    rc = open_member(conninfo, deadline, &c);
+    if (rc)
+        return rc;
+    char *lit = PQescapeLiteral(c, ci, strlen(ci));
+    if (!lit)
+        rc = err_set(ERR_FATAL, "primary_conninfo: %s", PQerrorMessage(c));
+    else
+        snprintf(sql, sizeof sql, "alter system set primary_conninfo = %s", lit);
+    PQfreemem(lit);
+    rc = rc ? rc : alter_and_reload(c, sql, "primary_conninfo", ci, deadline);
+    PQfinish(c);
+    return rc ? err_wrap("repoint %s", member) : 0;
 }
 
 /* ---- programs of the bin-dir ----------------------------------------------------- */

@@ -57,6 +57,12 @@ int pgctl_start(const config_member *m, int64_t timeout_ms) WUR;
  * (with application_name = the member) and recovery_target_timeline = latest in
  * postgresql.auto.conf; then starts it. */
 int pgctl_follow(const config_member *m, const char *primary_conninfo, int64_t timeout_ms) WUR;
+/* A running standby made to stream from another primary without a restart:
+ * primary_conninfo (with application_name = member) by ALTER SYSTEM + reload, which
+ * restarts its WAL receiver (PostgreSQL 13 and later); timelines are followed as
+ * recovery_target_timeline says (latest, the default). Added for the engine: the
+ * other standbys of a group after a failover. */
+int pgctl_repoint(const char *conninfo, const char *member, const char *primary_conninfo, int64_t timeout_ms) WUR;
 /* pg_rewind of a stopped former primary from source_conninfo (the new primary); the
  * reason in err when it fails. *possible 0 (and why) when neither wal_log_hints nor
  * data checksums allow a rewind (pg_controldata). */

@@ -3,6 +3,7 @@
  * ("elapsed_ms") and its results; exits with the call's code.
  *   pgctl_cli query|replicas|promote|fence|unfence CONNINFO TIMEOUT_MS
  *   pgctl_cli set-sync CONNINFO NAMES TIMEOUT_MS
+ *   pgctl_cli repoint CONNINFO MEMBER PRIMARY_CONNINFO TIMEOUT_MS
  *   pgctl_cli stop MEMBER DATA MODE TIMEOUT_MS
  *   pgctl_cli start MEMBER DATA TIMEOUT_MS
  *   pgctl_cli follow|rewind MEMBER DATA PRIMARY_CONNINFO TIMEOUT_MS
@@ -56,6 +57,12 @@ static int usage(void)
 /* The calls on a connection string. */
 static int on_conninfo(const char *cmd, int argc, char **argv, cJSON *o, int *rc)
 {
+    if (!strcmp(cmd, "repoint")) {
+        if (argc != 6)
+            return -1;
+        *rc = pgctl_repoint(argv[2], argv[3], argv[4], ms(argv[5]));
+        return 0;
+    }
     if (!strcmp(cmd, "set-sync")) {
         if (argc != 5)
             return -1;

@@ -212,7 +212,7 @@ t_pgctl_fence_sync_stop_start() {
   [[ $RC -eq 20 ]] && jq_ 'j["error"]' | grep -q "pg_ctl start" || fail "start of an empty folder: $RC $OUT"
 }
 
-# promote the standby; the old primary (diverged) stopped, rewound from the new one and
+# promote the standby, repoint the other one; the old primary (diverged) stopped, rewound from the new one and
 # following it; rewind impossible without wal_log_hints or checksums; a failed rewind
 # says why.
 t_pgctl_promote_rewind_follow() {
@@ -221,6 +221,9 @@ t_pgctl_promote_rewind_follow() {
   pa=$(free_port); pb=$(free_port)
   primary "$T/a" "$pa" "wal_log_hints = on" "wal_keep_size = 64MB"
   standby pg-b "$T/b" "$pb" "$pa"
+  local pc
+  pc=$(free_port)
+  standby pg-c "$T/c" "$pc" "$pa"
   pg_sql "$pa" "insert into t select generate_series(1, 10)"
 
   pgc_ok promote "$(ci "$pb")" 30000
@@ -229,6 +232,12 @@ t_pgctl_promote_rewind_follow() {
     { echo "$OUT"; fail "the promoted standby"; }
   pgc_ok promote "$(ci "$pb")" 3000 # a primary is promoted already
   pg_sql "$pb" "insert into t values (100)"
+  # the other standby follows the new primary without a restart
+  pgc_ok repoint "$(ci "$pc")" pg-c "$(ci "$pb")" 5000
+  wait_streaming "$pc"
+  [[ $(jq_ 'j["state"]["upstream"], j["state"]["timeline"]') == "127.0.0.1:$pb 2" ]] || fail "repointed: $OUT"
+  pgc repoint "$(ci "$pc")" "pg c" "$(ci "$pb")" 5000
+  [[ $RC -eq 2 ]] || fail "repoint with a bad member name: rc $RC"
   # the old primary still writes: it diverges from the new timeline
   pg_sql "$pa" "insert into t values (200)"
 
@@ -256,14 +265,14 @@ t_pgctl_promote_rewind_follow() {
   [[ $(pg_val "$pa" "select string_agg(id::text, ',' order by id) from t where id >= 100") == 100,101 ]] ||
     fail "the rejoined member's rows: the diverged one must be gone, the new ones there"
   pgc_ok replicas "$(ci "$pb")" 3000
-  [[ $(jq_ '[r["name"] for r in j["replicas"]]') == "['pg-a']" ]] || fail "the new primary's replicas: $OUT"
+  [[ $(jq_ '[r["name"] for r in j["replicas"]]') == "['pg-a', 'pg-c']" ]] || fail "the new primary's replicas: $OUT"
   pgc follow pg-a "$T/a" "$(ci "$pb")" 10000
   [[ $RC -eq 2 ]] || fail "follow of a running server: rc $RC"
 
   # a cluster without wal_log_hints or checksums cannot be rewound
-  as_pg "$PGBIN/initdb" -D "$T/c" -A trust -U postgres --no-sync >/dev/null
-  pgc_ok rewind-possible pg-c "$T/c"
+  as_pg "$PGBIN/initdb" -D "$T/d" -A trust -U postgres --no-sync >/dev/null
+  pgc_ok rewind-possible pg-d "$T/d"
   [[ $(jq_ 'j["possible"]') == False ]] && jq_ 'j["why"]' | grep -q "wal_log_hints is off" || fail "no hints: $OUT"
-  pgc rewind-possible pg-c "$T/nothing"
+  pgc rewind-possible pg-d "$T/nothing"
   [[ $RC -eq 20 ]] || fail "rewind-possible of no cluster: rc $RC"
 }
