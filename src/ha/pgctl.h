@@ -35,7 +35,11 @@ typedef struct pg_replica {  /* a row of the primary's pg_stat_replication */
 } pg_replica;
 
 /* conninfo of a member with a deadline added (connect_timeout, options for
- * statement_timeout) — what every call here uses. */
+ * statement_timeout) — what every call here uses. The connection never takes longer
+ * than timeout_ms (a monotonic deadline around libpq's asynchronous calls).
+ * pgctl_query fills out in every case; it returns ERR_SOURCE (err and out->detail
+ * saying why) when the server did not answer (reachable 0) or the query failed.
+ * pgctl_replicas: *out is an array of *n to free(). */
 int pgctl_query(const char *conninfo, int64_t timeout_ms, pg_state *out) WUR;
 int pgctl_replicas(const char *conninfo, int64_t timeout_ms, pg_replica **out, size_t *n) WUR;
 /* pg_promote(wait => true): 0 once it accepts writes. */
@@ -53,6 +57,12 @@ int pgctl_start(const config_member *m, int64_t timeout_ms) WUR;
  * (with application_name = the member) and recovery_target_timeline = latest in
  * postgresql.auto.conf; then starts it. */
 int pgctl_follow(const config_member *m, const char *primary_conninfo, int64_t timeout_ms) WUR;
+/* A running standby made to stream from another primary without a restart:
+ * primary_conninfo (with application_name = member) by ALTER SYSTEM + reload, which
+ * restarts its WAL receiver (PostgreSQL 13 and later); timelines are followed as
+ * recovery_target_timeline says (latest, the default). Added for the engine: the
+ * other standbys of a group after a failover. */
+int pgctl_repoint(const char *conninfo, const char *member, const char *primary_conninfo, int64_t timeout_ms) WUR;
 /* pg_rewind of a stopped former primary from source_conninfo (the new primary); the
  * reason in err when it fails. *possible 0 (and why) when neither wal_log_hints nor
  * data checksums allow a rewind (pg_controldata). */
