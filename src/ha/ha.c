@@ -209,9 +209,25 @@ cJSON *ha_request(ha *h, const cJSON *req)
     return reply;
 }
 
+/* At start: a member that could not be rewound after a failover is said now, not then. */
+static void check_rewind(ha *h)
+{
+    for (size_t i = 0; i < h->ng; i++)
+        for (size_t k = 0; k < h->g[i].n; k++) {
+            ha_member *m = &h->g[i].m[k];
+            int possible = 1;
+            char why[300] = "";
+            if (m->here && m->cfg->data_dir && pgctl_rewind_possible(m->cfg, &possible, why, sizeof why) == 0 &&
+                !possible)
+                ha_say(h, "check", &h->g[i], m, "warning", NULL, "%s cannot be rewound after a failover (%s): set "
+                       "wal_log_hints = on, or it will have to be rebuilt from the repository", m->cfg->name, why);
+        }
+}
+
 static void *ha_main(void *arg)
 {
     ha *h = arg;
+    check_rewind(h);
     while (!atomic_load(&h->stop)) {
         int64_t t0 = ha_now();
         for (size_t i = 0; i < h->ng; i++)

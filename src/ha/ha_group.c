@@ -323,8 +323,25 @@ void ha_group_round(ha *h, ha_group *g)
         int wrong_primary = !strcmp(m->role, "primary") || !strcmp(m->role, "fenced");
         int lost = !strcmp(m->role, "down") || (!strcmp(m->role, "standby") && !m->st.streaming &&
                                                  m->down_since == 0 && m->fenced);
-        if (wrong_primary || lost || m->fenced)
+        if (wrong_primary || lost || m->fenced) {
             ha_rejoin(h, g, m);
+            continue;
+        }
+        /* a running standby that does not stream (its upstream was the old primary) is
+         * pointed at the leader without a restart */
+        if (!strcmp(m->role, "standby") && !m->st.streaming) {
+            if (!m->idle_since)
+                m->idle_since = now;
+            if (now - m->idle_since >= 3000) {
+                m->rejoin_at = now + 15000;
+                int rc = pgctl_repoint(m->cfg->conninfo, m->cfg->name, leader->cfg->conninfo, h->query_ms);
+                ha_say(h, "repoint", g, m, rc ? "failed" : "ok", rc ? "warning" : NULL, "%s %s %s%s%s", m->cfg->name,
+                       rc ? "cannot stream from" : "streams from", leader->cfg->name, rc ? ": " : "",
+                       rc ? err_msg() : "");
+            }
+        } else {
+            m->idle_since = 0;
+        }
     }
     if (g->incident && leader && !strcmp(leader->role, "primary")) {
         int all_ok = 1;

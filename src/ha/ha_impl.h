@@ -23,6 +23,7 @@ typedef struct ha_member {
     int fenced;               /* this engine fenced it (stopped or read-only) and it must rejoin */
     int rejoin_failed;        /* the last rejoin failed: an incident, no retry loop */
     int64_t rejoin_at;        /* monotonic: the earliest next rejoin attempt */
+    int64_t idle_since;       /* monotonic: a standby not streaming since then; 0 streaming */
 } ha_member;
 
 typedef struct ha_group {
