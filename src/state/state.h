@@ -154,6 +154,9 @@ void state_outbox_item_free(state_outbox_item *it);
 int state_outbox_mark_delivered(state *s, int64_t id, int64_t now_ms) WUR;
 int state_outbox_mark_retry(state *s, int64_t id, int64_t now_ms, int64_t next_ms, const char *error) WUR;
 int state_outbox_mark_dead(state *s, int64_t id, int64_t now_ms, const char *error) WUR;
+/* Every pending item due now (an agent that starts tries at once what waited for a
+ * backoff: the receiver may have been fixed meanwhile). */
+int state_outbox_retry_now(state *s, int64_t now_ms) WUR;
 /* How many items are pending, dead-lettered and delivered (for metrics). */
 int state_outbox_counts(state *s, int64_t *pending, int64_t *dead, int64_t *delivered) WUR;
 /* Whether (dedup_key, channel) was ever queued, in any state: *exists 0 or 1. */

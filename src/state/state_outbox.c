@@ -206,3 +206,12 @@ int state_outbox_exists(state *s, const char *dedup_key, const char *channel, in
     *exists = n > 0;
     return rc;
 }
+
+int state_outbox_retry_now(state *s, int64_t now_ms)
+{
+    sqlite3_stmt *st;
+    int rc = state_db_prepare(s, &st, "retry the pending notifications",
+                              "UPDATE outbox SET next_attempt_ms = ?1 WHERE state = 0 AND next_attempt_ms > ?1", "i",
+                              now_ms);
+    return rc ? rc : state_db_finish(s, st, "retry the pending notifications", NULL);
+}

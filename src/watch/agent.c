@@ -757,6 +757,8 @@ static int setup(agent *a)
         rc = state_open(a->db_path, 5000, &a->st);
     if (!rc)
         rc = state_open(a->db_path, 5000, &a->http_st);
+    if (!rc && state_outbox_retry_now(a->st, agent_wall_ms()) != 0)
+        LOG_WARN("%s", err_msg());
     if (!rc)
         rc = notify_new(a->cfg, a->st, a->node, &a->nt);
     if (!rc && siem_open(a->cfg->watch.syslog ? a->cfg->watch.syslog : "local", "lifeline", &a->sy) != 0)
