@@ -62,6 +62,7 @@ bench: build
 	bench/restore-busy $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
+	bench/watch $(BUILD)/lifeline
 
 # meson install: bin/lifeline and share/man/man1/lifeline.1 under PREFIX. The prefix
 # is set on every run, so `make install PREFIX=/usr` after a default one is honoured.
