@@ -8,10 +8,12 @@ import statistics
 import sys
 
 results, doc, lv, mv, nsvc, params = sys.argv[1:7]
-kills, usage = {}, {}
+kills, usage, loadavg = {}, {}, {}
 for line in open(results):
     f = line.rstrip('\n').split('\t')
-    if f[2] == 'kill':
+    if f[0] == 'load':
+        loadavg[(f[1], f[2])] = f[3]
+    elif f[2] == 'kill':
         kills.setdefault((f[1], f[0]), []).append(tuple(float(x) for x in f[4:7]))
     else:
         usage[(f[1], f[0])] = dict(cpu=float(f[3]), rss=int(f[4]), hwm=int(f[5]), threads=f[6], rps=float(f[7]),
@@ -38,13 +40,16 @@ def per_probe_us(u):
     return u['cpu'] / 100.0 / u['rps'] * 1e6 if u['rps'] else 0
 
 
-load = {'quiet': 'quiet (other work on the machine as it comes)',
-        'busy': 'busy (a spinner per core, a 32 MiB write + fsync loop, a create/delete loop of 1,000 files)'}
+load = {'quiet': 'quiet: no load of the bench\'s own; whatever else the machine runs',
+        'busy': 'busy: a bench/busyload.py spinner per core, a 32 MiB write + fsync loop and a create/delete loop '
+                'of 1,000 small files, from before the first measurement of the phase to after the last'}
 out = ['<!-- bench-watch:begin -->',
        'Machine: %d cores (%s), Linux %s; %s. %s vs %s (Debian).' % (
            os.cpu_count(), cpu_model(), platform.release(), datetime.date.today().isoformat(), lv,
            mv.replace('This is ', '')),
        'Command: `make bench` (bench/watch build/lifeline; %s).' % params,
+       'Phases: ' + '; '.join('%s (1-minute load average %s at its start, %s at its end)' % (
+           load[p], loadavg.get((p, 'start'), '?'), loadavg.get((p, 'end'), '?')) for p in phases) + '.',
        'Same thresholds for both: interval 1 s (monit: `set daemon 1`), timeout 1 s, failure confirmed after 2 '
        'failed probes (monit: `for 2 cycles`), rise 2; restart = the same stop and start commands.', '',
        'A killed service (tests/system/svc.py, `kill -9`, one at a time): seconds from the kill, median (max).',
