@@ -63,6 +63,7 @@ bench: build
 	bench/restore-busy $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
+	bench/watch $(BUILD)/lifeline
 
 # meson install: bin/lifeline, share/man/man1/lifeline.1 and lib/systemd/system/
 # lifeline-watch.service (its ExecStart naming PREFIX/bin/lifeline) under PREFIX. The prefix

@@ -3,6 +3,7 @@
   python3 bench/busyload.py writer DIR   rewrites a 32 MiB file and fsyncs it, over and over
   python3 bench/busyload.py churn DIR    creates 1,000 small files, deletes them, pauses 0.1 s,
                                          over and over (what a test suite or a build does)
+  python3 bench/busyload.py spin         keeps one core busy (bench/watch: a busy CPU)
   python3 bench/busyload.py evict PATH...  drops the page cache of PATH, or every file under it
                                          (posix_fadvise DONTNEED; nothing else on the machine
                                          loses its cache, unlike drop_caches)
@@ -40,6 +41,11 @@ def churn(d):
         time.sleep(0.1)
 
 
+def spin():
+    while True:
+        pass
+
+
 def evict_file(path):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -65,10 +71,12 @@ def main():
         writer(sys.argv[2])
     elif mode == 'churn':
         churn(sys.argv[2])
+    elif mode == 'spin':
+        spin()
     elif mode == 'evict':
         evict(sys.argv[2:])
     else:
-        sys.exit('usage: busyload.py writer|churn DIR | evict PATH...')
+        sys.exit('usage: busyload.py writer|churn DIR | spin | evict PATH...')
 
 
 if __name__ == '__main__':
