@@ -5,6 +5,7 @@
  * (probe_registry.c) comes here with expect_status PROBE_REGISTRY_STATUS. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,9 @@ static int configure(CURL *h, const probe_spec *spec, const char *url, long time
               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body) || curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
               curl_easy_setopt(h, CURLOPT_USERAGENT, "lifeline-probe") ||
+              /* a fresh connection each time, as HAProxy's checks: a kept one could pass
+               * while the service accepts no new ones */
+              curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) || curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) ||
               (headers && curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers));
     if (!strcmp(method, "HEAD"))
         bad = bad || curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -72,11 +76,37 @@ static void judge(const probe_spec *spec, long status, const body *b, probe_resu
     }
 }
 
+/* One handle per thread, reset before each use: curl keeps its internal multi handle
+ * with it, so a probe costs no new socketpair and wakeup machinery (hundreds of probes a
+ * second in the agent). Each probe still opens a fresh connection (configure()). */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static int handle_key_ok;
+
+static void handle_free(void *h) { curl_easy_cleanup(h); }
+static void handle_key_make(void) { handle_key_ok = pthread_key_create(&handle_key, handle_free) == 0; }
+
+static CURL *thread_handle(void)
+{
+    pthread_once(&handle_once, handle_key_make);
+    CURL *h = handle_key_ok ? pthread_getspecific(handle_key) : NULL;
+    if (h) {
+        curl_easy_reset(h);
+        return h;
+    }
+    h = curl_easy_init();
+    if (h && handle_key_ok && pthread_setspecific(handle_key, h) != 0) {
+        curl_easy_cleanup(h);
+        h = NULL;
+    }
+    return h;
+}
+
 void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)
 {
     int64_t left = deadline_ms - probe_now_ms();
     body *b = calloc(1, sizeof *b);
-    CURL *h = curl_easy_init();
+    CURL *h = thread_handle();
     struct curl_slist *headers = NULL;
     int no_memory = !b || !h;
     for (size_t i = 0; !no_memory && i < spec->nheaders; i++) {
@@ -99,8 +129,8 @@ void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, pr
         else
             judge(spec, status, b, out);
     }
-    if (h)
-        curl_easy_cleanup(h);
+    if (h) /* the handle is kept for the thread's next probe: it must not point at these */
+        curl_easy_reset(h);
     curl_slist_free_all(headers);
     free(b);
 }

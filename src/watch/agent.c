@@ -328,7 +328,11 @@ static void probe_round(agent *a, int64_t now)
         j->a = a;
         j->s = s;
         atomic_store(&s->probing, 1);
-        s->next_probe = now + s->cfg->interval * 1000;
+        /* in phase: probes keep their own beat rather than drift apart (each finish
+         * wakes the loop) */
+        s->next_probe += s->cfg->interval * 1000;
+        if (s->next_probe <= now)
+            s->next_probe = now + s->cfg->interval * 1000;
         if (pool_submit(a->probes, probe_job_run, j) != 0) {
             atomic_store(&s->probing, 0);
             free(j);
