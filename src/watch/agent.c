@@ -496,8 +496,12 @@ static void sender_stop(agent *a)
     a->sender_running = 0;
 }
 
-/* Probes run at once, up to 64 at a time: a round takes about one timeout even when
- * most targets do not answer (a partition), not the sum of their timeouts. */
+/* Probes run at once, up to 16 at a time: enough that a few targets that do not answer
+ * delay nobody (a refused connection answers at once), few enough that 200 services
+ * cost little memory and switching (bench/watch). When most targets hang (a
+ * partition), a round takes longer: the escalation, not the detection time, matters
+ * then. */
+#define AGENT_PROBE_THREADS 16
 static int pool_resize(agent *a)
 {
     if (a->probes) {
@@ -505,7 +509,7 @@ static int pool_resize(agent *a)
             LOG_DEBUG("probe pool: %s", err_msg());
         pool_free(&a->probes);
     }
-    unsigned threads = a->nsvcs < 2 ? 2 : a->nsvcs > 64 ? 64 : (unsigned)a->nsvcs;
+    unsigned threads = a->nsvcs < 2 ? 2 : a->nsvcs > AGENT_PROBE_THREADS ? AGENT_PROBE_THREADS : (unsigned)a->nsvcs;
     return pool_new(threads, a->nsvcs + 16, &a->probes);
 }
 

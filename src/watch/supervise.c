@@ -170,6 +170,7 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
         agent_svc_confirm(a, s, wall);
     } else if (s->h.state != HEALTH_FAILED && before == HEALTH_FAILED && s->outage) {
         if (s->phase == RECOVERY_VERIFY) {
+            s->next_attempt = 0; /* it held: the next outage is a new one */
             agent_record(a, "verification", s->cfg->name, s->incident, "ok",
                          "verified: %d passing probes %.1fs after the recovery", s->cfg->rise,
                          (double)(wall - s->action_wall) / 1000.0);
@@ -280,7 +281,9 @@ static void job_finished(agent *a, agent_svc *s, int64_t now)
     /* kind "command": the attempt itself is the one "action" entry (metrics count those) */
     agent_record(a, "command", s->cfg->name, s->incident, j->rc ? "failed" : "ok", "recovery command: %s%s%s",
                  j->error, first[0] ? ": " : "", first);
-    /* the next attempt waits backoff, doubled for each attempt before it */
+    /* an attempt that does not hold makes the next wait backoff, doubled for each one
+     * before it; a verified recovery lets a new outage be acted on at once (max-recoveries
+     * bounds a service that keeps dying) */
     int64_t wait = backoff_ms(s);
     s->backoff_step++;
     s->next_attempt = now + wait;
