@@ -301,9 +301,12 @@ static int probe_job_run(void *arg, unsigned worker)
         snprintf(r.detail, sizeof r.detail, "%s", err_msg());
     }
     j->s->pending = r;
+    int news = (int)r.state != atomic_load(&j->s->last_state) || r.state != PROBE_HEALTHY;
     atomic_store(&j->s->probing, 2); /* done, result in pending */
+    /* a result that changes nothing (healthy as before) waits for the loop's next wake
+     * (at most AGENT_WAKE_MS later); anything else wakes it at once */
     uint64_t one = 1;
-    if (write(j->a->wake_fd, &one, sizeof one) < 0) {
+    if (news && write(j->a->wake_fd, &one, sizeof one) < 0) {
         /* the loop wakes on its tick anyway */
     }
     free(j);
@@ -319,6 +322,7 @@ static void probe_round(agent *a, int64_t now)
             probe_result r = s->pending;
             atomic_store(&s->probing, 0);
             agent_svc_result(a, s, &r, now);
+            atomic_store(&s->last_state, (int)r.state);
         }
         if (atomic_load(&s->probing) || now < s->next_probe)
             continue;
@@ -340,12 +344,16 @@ static void probe_round(agent *a, int64_t now)
     }
 }
 
+/* The loop wakes for due probes in slots of AGENT_WAKE_MS: 200 services at 1 s cost
+ * ten wakes a second, not two hundred (bench/watch), for at most that much delay. */
+#define AGENT_WAKE_MS 100
 static int64_t next_wake(const agent *a, int64_t now)
 {
     int64_t t = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
     for (size_t i = 0; i < a->nsvcs; i++)
         if (!atomic_load(&a->svcs[i].probing) && a->svcs[i].next_probe < t)
             t = a->svcs[i].next_probe;
+    t = (t + AGENT_WAKE_MS - 1) / AGENT_WAKE_MS * AGENT_WAKE_MS;
     return t > now ? t : now;
 }
 

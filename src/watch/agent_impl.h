@@ -39,6 +39,7 @@ typedef struct agent_svc {
     health h;
     probe_result last, pending;
     atomic_int probing;     /* a probe of it is on the pool */
+    atomic_int last_state;  /* the last result's probe_state, for the workers to compare */
     int64_t next_probe;     /* monotonic ms */
     int64_t incident;       /* open incident, 0 when none (or the database could not take it) */
     int outage;             /* a confirmed failure not over yet: what recovery acts on, kept
