@@ -53,6 +53,14 @@ int coord_release(coord *c, const char *group, int64_t deadline_ms) WUR;
 int coord_seize(coord *c, const char *group, const char *member, int64_t ttl_ms, int64_t deadline_ms,
                 int64_t *epoch) WUR;
 int coord_leader_get(coord *c, const char *group, int64_t deadline_ms, coord_leader *out) WUR;
+/* Who held group's key last, held now or not: `local` keeps it in the state database
+ * (its lease dies with the process, so a restarted agent learns here who was primary
+ * and at which epoch; exists 0 when nobody ever held it); `etcd` answers as
+ * coord_leader_get (the store forgets a holder whose lease ended). */
+int coord_leader_last(coord *c, const char *group, int64_t deadline_ms, coord_leader *out) WUR;
+/* Whether this process holds group's key by its own account (acquired or seized, not
+ * released, not found gone by a renew): *member gets the member (may be NULL). No I/O. */
+int coord_holds(const coord *c, const char *group, char member[64]);
 
 /* A member's status (JSON text), kept only while this agent lives (under its own
  * lease of ttl_ms, refreshed by each put); the list is every member's of the group. */
