@@ -647,7 +647,6 @@ static int remove_holder(coord *c, const char *group, int64_t lease, int64_t mod
 static int etcd_seize(coord *c, const char *group, const char *member, int64_t ttl_ms, int64_t deadline_ms,
                       int64_t *epoch)
 {
-    coord_hold_drop(c, group); /* a new epoch even for the holder: its lease is revoked below */
     int64_t lease = 0;
     int rc = lease_grant(c, ttl_ms, deadline_ms, &lease), won = 0;
     for (int i = 0; !rc && !won && i < ETCD_SEIZE_TRIES; i++) {
@@ -659,6 +658,8 @@ static int etcd_seize(coord *c, const char *group, const char *member, int64_t t
             rc = err_set(ERR_SOURCE, "etcd's leader key has no revisions");
         int present = !rc && kv;
         cJSON_Delete(resp);
+        if (!rc) /* a new epoch even for the holder: its lease (if the key is still on it) is revoked below */
+            coord_hold_drop(c, group);
         if (present && kl != lease)
             rc = remove_holder(c, group, kl, mod, deadline_ms);
         rc = rc ? rc : try_create(c, group, member, lease, ttl_ms, deadline_ms, &won, epoch, NULL);
