@@ -114,6 +114,10 @@ void ha_rejoin(ha *h, ha_group *g, ha_member *m)
     char why[300] = "", err[300] = "";
     if (pgctl_rewind_possible(m->cfg, &possible, why, sizeof why) != 0)
         possible = 0;
+    /* the new primary's control file must name its new timeline, or pg_rewind sees no
+     * fork and does nothing (the promotion's own checkpoint may not have run yet) */
+    if (possible && pgctl_checkpoint(leader->cfg->conninfo, 60000) != 0)
+        LOG_WARN("%s: checkpoint before the rewind: %s", leader->cfg->name, err_msg());
     if (possible && pgctl_rewind(m->cfg, leader->cfg->conninfo, 120000, err, sizeof err) != 0) {
         m->rejoin_failed = 1;
         ha_say(h, "rejoin", g, m, "failed", "critical", "pg_rewind of %s from %s failed: %s; rebuild it with "

@@ -248,6 +248,19 @@ static int split_brain(ha *h, ha_group *g)
 static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 {
     char why[400];
+    if (!old) {
+        /* nobody holds the key (a first start, a restarted agent, a lease run out): wait a
+         * whole ttl before promoting, and never while the last holder's server here runs */
+        if (!g->no_leader_since || now - g->no_leader_since < h->ttl_ms)
+            return;
+        coord_leader last;
+        if (coord_leader_last(h->co, g->cfg->name, now + h->query_ms, &last) == 0 && last.exists) {
+            ha_member *was = ha_member_named(g, last.holder);
+            if (was && was->here && ha_postmaster_alive(was) == 1)
+                return;
+            old = was && was->here ? was : NULL;
+        }
+    }
     ha_member *to = candidate(h, g, why, sizeof why);
     if (!to) {
         if (old && old->here && ha_postmaster_alive(old) == 0) {
@@ -283,6 +296,10 @@ void ha_group_round(ha *h, ha_group *g)
         g->leader = cur;
         if (cur.exists && cur.epoch > g->epoch)
             g->epoch = cur.epoch;
+        if (cur.exists)
+            g->no_leader_since = 0;
+        else if (!g->no_leader_since)
+            g->no_leader_since = now;
     }
     if (g->holding[0])
         keep_lease(h, g, now);

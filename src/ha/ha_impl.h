@@ -38,6 +38,7 @@ typedef struct ha_group {
     char held[256];           /* automation held for the group: why ("" not held) */
     int incident;             /* an incident of the group is open */
     int64_t last_primary_lsn; /* the last known primary's LSN (for the lag rule) */
+    int64_t no_leader_since;  /* monotonic: nobody has held the key since then; 0 held */
 } ha_group;
 
 struct ha {

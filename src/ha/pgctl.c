@@ -419,6 +419,20 @@ int pgctl_promote(const char *conninfo, int64_t timeout_ms)
     return rc;
 }
 
+int pgctl_checkpoint(const char *conninfo, int64_t timeout_ms)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    PGconn *c;
+    PGresult *r = NULL;
+    int rc = open_member(conninfo, deadline, &c);
+    if (rc)
+        return rc;
+    rc = pgconn_exec(c, "checkpoint", "checkpoint", deadline, &r);
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
 int pgctl_fence(const char *conninfo, int64_t timeout_ms)
 {
     int64_t deadline = deadline_of(timeout_ms);

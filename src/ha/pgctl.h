@@ -44,6 +44,9 @@ int pgctl_query(const char *conninfo, int64_t timeout_ms, pg_state *out) WUR;
 int pgctl_replicas(const char *conninfo, int64_t timeout_ms, pg_replica **out, size_t *n) WUR;
 /* pg_promote(wait => true): 0 once it accepts writes. */
 int pgctl_promote(const char *conninfo, int64_t timeout_ms) WUR;
+/* CHECKPOINT: after a promotion, so that the control file has the new timeline and
+ * pg_rewind of the former primary sees the fork (it reads the timeline there). */
+int pgctl_checkpoint(const char *conninfo, int64_t timeout_ms) WUR;
 /* The server refuses writes at once: default_transaction_read_only on (ALTER SYSTEM +
  * reload) and every client backend's session terminated. Undone by pgctl_unfence. */
 int pgctl_fence(const char *conninfo, int64_t timeout_ms) WUR;

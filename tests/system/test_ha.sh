@@ -10,17 +10,20 @@ ha_pair() {
   local r; r=$(pg_skip_reason); [[ -z $r ]] || { echo "skipped: $r"; return 1; }
   PA=$(free_port) PB=$(free_port) HP=$(free_port)
   chmod 755 "$T"; [[ $(id -u) -ne 0 ]] || chown postgres: "$T"
+  # sockets outside the data folders: pg_rewind copies what is in the source's
+  mkdir -p "$T/sock"; [[ $(id -u) -ne 0 ]] || chown postgres: "$T/sock"
   as_pg "$PGBIN/initdb" -D "$T/pa" -A trust -U postgres --data-checksums --no-sync >"$T/initdb.log" 2>&1 ||
     { cat "$T/initdb.log"; fail "initdb failed"; }
-  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = replica\n" \
-    "$PA" "$T/pa" >>"$T/pa/postgresql.conf"
+  # wal_keep_size: a former primary is rewound from its WAL back to the last common
+  # checkpoint (the README's requirement)
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = replica\nwal_keep_size = '256MB'\n" \
+    "$PA" "$T/sock" >>"$T/pa/postgresql.conf"
   echo "host replication all 127.0.0.1/32 trust" >>"$T/pa/pg_hba.conf"
   as_pg "$PGBIN/pg_ctl" -D "$T/pa" -l "$T/pa.log" -w -t 60 start >/dev/null || { cat "$T/pa.log"; fail "no primary"; }
   PG_STARTED+=("$T/pa")
   as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PA" -U postgres -D "$T/pb" -R -X stream ||
     fail "pg_basebackup failed"
-  sed -i "s/^port = .*/port = $PB/; s|^unix_socket_directories = .*|unix_socket_directories = '$T/pb'|" \
-    "$T/pb/postgresql.conf"
+  sed -i "s/^port = .*/port = $PB/" "$T/pb/postgresql.conf"
   sed -i "s/^primary_conninfo = '/primary_conninfo = 'application_name=pg-b /" "$T/pb/postgresql.auto.conf"
   as_pg "$PGBIN/pg_ctl" -D "$T/pb" -l "$T/pb.log" -w -t 60 start >/dev/null || { cat "$T/pb.log"; fail "no standby"; }
   PG_STARTED+=("$T/pb")
@@ -56,12 +59,18 @@ CONF
   [[ $(id -u) -ne 0 ]] || chown postgres: "$CONF"
 }
 
+# The agent as the database's user; setpriv and env exec, so $AGENT is the agent itself.
 ha_agent_start() {
-  as_pg "$T/lifeline" -c "$CONF" watch >>"$T/agent.log" 2>&1 &
+  if [[ $(id -u) -eq 0 ]]; then
+    setpriv --reuid=postgres --regid=postgres --init-groups -- env HOME="$T" "$T/lifeline" -c "$CONF" watch \
+      >>"$T/agent.log" 2>&1 &
+  else
+    "$T/lifeline" -c "$CONF" watch >>"$T/agent.log" 2>&1 &
+  fi
   AGENT=$!
   wait_for 15 "[[ -S $T/wstate/control.sock ]]"
 }
-ha_agent_stop() { kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null; true; }
+ha_agent_stop() { if kill "$AGENT" 2>/dev/null; then wait "$AGENT" 2>/dev/null || true; fi; }
 ha_cleanup() { ha_agent_stop; pg_stop_all; }
 # ha_role MEMBER: its role as the agent reports it ("primary+lease" when it holds the lease)
 ha_role() {
@@ -94,7 +103,7 @@ t_ha_local_failover_and_rejoin() {
   pg_sql "$PB" "insert into t values (2)"
   # the old primary comes back as a standby of the new one
   wait_for 60 '[[ $(ha_role pg-a) == standby ]]'
-  wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]'
+  wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]' || { tail -20 "$T/lifeline-pa.log"; pg_sql "$PB" "select * from pg_stat_replication"; pg_sql "$PA" "select * from pg_stat_wal_receiver"; false; }
   grep -q "promote main-db/pg-b" "$T/agent.log" || fail "no promotion recorded"
   grep -q "rejoin main-db/pg-a" "$T/agent.log" || fail "no rejoin recorded"
   run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
