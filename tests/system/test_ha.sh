@@ -140,6 +140,6 @@ print([a for a in open('$T/acked').read().split() if a not in have])")
   wait_for 15 'grep -q "split-brain in main-db" "$T/agent.log"'
   wait_for 15 '[[ $(ha_role pg-a) != primary* ]]'
   [[ $(ha_role pg-b) == primary+lease ]] || fail "the lease holder was fenced"
-  run_cmd as_pg "$T/lifeline" -c "$CONF" --json status
-  [[ $(json "j['groups'][0]['held'] is not None") == True ]] || fail "the group is not held after a split-brain"
+  held() { run_cmd as_pg "$T/lifeline" -c "$CONF" --json status; [[ $(json "j['groups'][0]['held'] is not None") == True ]]; }
+  wait_for 10 held
 }
