@@ -90,6 +90,19 @@ ha_kill_member() {
   kill -9 $(pgrep -P "$pid") "$pid" 2>/dev/null || true
 }
 
+# HAProxy from `lifeline proxy-config`, in front of the group; sets PXP (its primary port).
+ha_proxy_start() {
+  command -v haproxy >/dev/null || { echo "no haproxy: the writer is not routed through it"; return 1; }
+  PXP=$(free_port)
+  run_cmd "$LL" -c "$CONF" proxy-config --listen-primary "127.0.0.1:$PXP" --listen-replica "127.0.0.1:$(free_port)"
+  [[ $RC -eq 0 ]] || fail "proxy-config: $ERR"
+  printf '%s\n' "$OUT" >"$T/haproxy.cfg"
+  haproxy -c -f "$T/haproxy.cfg" >/dev/null || fail "haproxy refuses the generated configuration"
+  haproxy -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
+  PROXY=$!
+}
+ha_cleanup() { [[ -n ${WRITER:-} ]] && kill "$WRITER" 2>/dev/null; [[ -n ${PROXY:-} ]] && kill "$PROXY" 2>/dev/null; ha_agent_stop; pg_stop_all; }
+
 t_ha_local_failover_and_rejoin() {
   ha_pair || return 0
   trap ha_cleanup RETURN
@@ -97,10 +110,28 @@ t_ha_local_failover_and_rejoin() {
   wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
   pg_sql "$PA" "create table t(n int); insert into t values (1)"
   wait_for 10 '[[ $(pg_val $PB "select count(*) from t") == 1 ]]'
+  # a writer through HAProxy, which asks the agent where the primary is
+  if ha_proxy_start && /usr/bin/python3 -c 'import psycopg2' 2>/dev/null; then
+    wait_for 10 "pg_sql $PXP 'select 1'"
+    /usr/bin/python3 "$HERE/ha_writer.py" --dsn "host=127.0.0.1 port=$PXP user=postgres dbname=postgres" \
+      --log "$T/acks" 2>"$T/writer.err" &
+    WRITER=$!
+    wait_for 10 '[[ -s $T/acks ]]'
+  fi
+  before=$(wc -l <"$T/acks" 2>/dev/null || echo 0)
+  kill_ms=$(date +%s%3N)
   ha_kill_member pa
   wait_for 20 '[[ $(ha_role pg-b) == primary+lease ]]'
   [[ $(pg_val "$PB" "select pg_is_in_recovery()") == f ]] || fail "pg-b is not a primary"
   pg_sql "$PB" "insert into t values (2)"
+  if [[ -n ${WRITER:-} ]]; then
+    # pg-a is dead: acknowledgements after the kill came from pg-b, through HAProxy
+    wait_for 20 "[[ \$(wc -l <$T/acks) -gt $((before + 5)) ]]"
+    kill "$WRITER"; wait "$WRITER" 2>/dev/null || true; WRITER=
+    /usr/bin/python3 "$HERE/ha_check.py" --log "$T/acks" --fault-at "$kill_ms" \
+      --dsn "host=127.0.0.1 port=$PB user=postgres dbname=postgres" >"$T/check.out" 2>&1 || true
+    echo "writer through HAProxy: $(tr '\n' ' ' <"$T/check.out" | cut -c1-300)"
+  fi
   # the old primary comes back as a standby of the new one
   wait_for 60 '[[ $(ha_role pg-a) == standby ]]'
   wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]' || { tail -20 "$T/lifeline-pa.log"; pg_sql "$PB" "select * from pg_stat_replication"; pg_sql "$PA" "select * from pg_stat_wal_receiver"; false; }
