@@ -142,7 +142,7 @@ static void close_incident(agent *a, agent_svc *s, int64_t wall, const char *how
         return;
     s->outage = 0;
     agent_record(a, "recovered", s->cfg->name, s->incident, "ok", "%s is healthy again (%s)", s->cfg->name, how);
-    if (s->incident && state_incident_close(a->st, s->incident, wall, how) != 0)
+    if (s->incident && state_incident_close(a->st, s->incident, agent_wall_ms(), how) != 0) /* after "recovered" */
         LOG_WARN("%s", err_msg());
     char title[300];
     snprintf(title, sizeof title, "%s recovered", s->cfg->name);
