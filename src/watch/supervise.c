@@ -136,7 +136,7 @@ void agent_svc_confirm(agent *a, agent_svc *s, int64_t wall)
     }
 }
 
-static void close_incident(agent *a, agent_svc *s, int64_t wall, const char *how)
+static void close_incident(agent *a, agent_svc *s, const char *how)
 {
     if (!s->outage)
         return;
@@ -174,9 +174,9 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
             agent_record(a, "verification", s->cfg->name, s->incident, "ok",
                          "verified: %d passing probes %.1fs after the recovery", s->cfg->rise,
                          (double)(wall - s->action_wall) / 1000.0);
-            close_incident(a, s, wall, "recovered by the agent's action, verified");
+            close_incident(a, s, "recovered by the agent's action, verified");
         } else {
-            close_incident(a, s, wall, s->nattempts ? "healthy again" : "healthy again without any action");
+            close_incident(a, s, s->nattempts ? "healthy again" : "healthy again without any action");
         }
         s->phase = RECOVERY_IDLE;
     }
