@@ -5,6 +5,7 @@
  * primary refuses writes, the target receives all of its WAL, then is promoted) and
  * forced failover. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,12 @@ void ha_rejoin(ha *h, ha_group *g, ha_member *m)
         ha_say(h, "rejoin", g, m, "failed", "warning", "%s cannot be stopped: %s", m->cfg->name, err_msg());
         return;
     }
+    /* a start as a standby that failed left standby.signal: pg_rewind's crash recovery
+     * runs in single-user mode, which refuses standby mode, so it goes first */
+    char sig[4200];
+    snprintf(sig, sizeof sig, "%s/standby.signal", m->cfg->data_dir);
+    if (unlink(sig) != 0 && errno != ENOENT)
+        LOG_WARN("%s: %s", sig, strerror(errno));
     int possible = 0;
     char why[300] = "", err[300] = "";
     if (pgctl_rewind_possible(m->cfg, &possible, why, sizeof why) != 0)

@@ -279,6 +279,14 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
     if (old && old->here && old->st.reachable == 0 && ha_postmaster_alive(old) == 1 &&
         now - old->down_since < h->ttl_ms)
         return; /* its postmaster runs but does not answer yet: slow, not gone; wait up to the ttl */
+    /* the incident starts at the detection, before the promotion */
+    char title[300];
+    snprintf(title, sizeof title, "%s: primary %s lost", g->cfg->name, old ? old->cfg->name : "(none holds the key)");
+    if (!g->incident && h->hooks.incident) {
+        h->hooks.incident(h->hooks.ctx, g->cfg->name, 1, title);
+        g->incident = 1;
+    }
+    ha_say(h, "detection", g, old, "failed", NULL, "%s; %s is promoted", title, to->cfg->name);
     char err[300];
     if (ha_promote(h, g, to, 0, err, sizeof err) != 0)
         ha_say(h, "failover", g, to, "failed", "critical", "promotion of %s failed: %s", to->cfg->name, err);
