@@ -118,6 +118,10 @@ static void publish_status(ha *h)
         }
         static const char *const modes[] = {"off", "on", "strict"};
         cJSON_AddStringToObject(o, "synchronous", modes[g->cfg->synchronous]);
+        if (g->cfg->synchronous != SYNC_OFF && g->sync_member[0])
+            cJSON_AddStringToObject(o, "sync_standby", g->sync_member);
+        else
+            cJSON_AddNullToObject(o, "sync_standby");
         cJSON *ms = cJSON_AddArrayToObject(o, "members");
         for (size_t k = 0; k < g->n; k++)
             cJSON_AddItemToArray(ms, member_json(g, &g->m[k], now));

@@ -102,6 +102,9 @@ static void look(ha *h, ha_group *g, int64_t now)
                     m->st.timeline = (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "timeline"));
                     (void)pgctl_parse_lsn(cJSON_GetStringValue(cJSON_GetObjectItem(o, "lsn")), &m->st.current_lsn);
                     m->st.receive_lsn = m->st.replay_lsn = m->st.current_lsn;
+                    const char *sy = cJSON_GetStringValue(cJSON_GetObjectItem(o, "sync"));
+                    if (sy && m->st.primary) /* the primary's agent publishes the sync standby */
+                        snprintf(g->sync_member, sizeof g->sync_member, "%s", sy);
                     const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(o, "detail"));
                     snprintf(m->st.detail, sizeof m->st.detail, "%s", d ? d : "");
                     m->fresh = 1;
@@ -136,6 +139,8 @@ static void publish(ha *h, ha_group *g, int64_t now)
         cJSON_AddNumberToObject(o, "timeline", m->st.timeline);
         cJSON_AddStringToObject(o, "lsn", lsn);
         cJSON_AddStringToObject(o, "detail", m->st.detail);
+        if (m->st.primary && !strcmp(g->holding, m->cfg->name))
+            cJSON_AddStringToObject(o, "sync", g->sync_member);
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (text && coord_status_put(h->co, g->cfg->name, m->cfg->name, text, h->ttl_ms, now + h->query_ms) != 0)
@@ -193,6 +198,8 @@ static ha_member *candidate(ha *h, ha_group *g, char *why, size_t cap)
         ha_member *m = &g->m[i];
         if (strcmp(m->role, "standby") || !m->cfg->priority)
             continue;
+        if (g->cfg->synchronous != SYNC_OFF && strcmp(m->cfg->name, g->sync_member))
+            continue; /* synchronous mode: only the published sync standby has every commit */
         uint64_t lsn = m->st.receive_lsn > m->st.replay_lsn ? m->st.receive_lsn : m->st.replay_lsn;
         uint64_t blsn = best ? (best->st.receive_lsn > best->st.replay_lsn ? best->st.receive_lsn : best->st.replay_lsn)
                              : 0;
@@ -200,6 +207,11 @@ static ha_member *candidate(ha *h, ha_group *g, char *why, size_t cap)
                                                     (m->cfg->priority == best->cfg->priority &&
                                                      strcmp(m->cfg->name, best->cfg->name) < 0))))
             best = m;
+    }
+    if (!best && g->cfg->synchronous != SYNC_OFF) {
+        snprintf(why, cap, "no synchronous standby of %s may be promoted (published: %s)", g->cfg->name,
+                 g->sync_member[0] ? g->sync_member : "none");
+        return NULL;
     }
     if (!best) {
         snprintf(why, cap, "no standby of %s may be promoted (none reachable with priority above 0)", g->cfg->name);
@@ -334,6 +346,8 @@ void ha_group_round(ha *h, ha_group *g)
     }
     if (g->held[0])
         return; /* held: look and tell, change nothing */
+    if (leader && leader->here && !strcmp(g->holding, leader->cfg->name))
+        ha_sync_manage(h, g, leader);
     if (g->leader_known && leader && leader->here && !strcmp(g->holding, leader->cfg->name) &&
         !strcmp(leader->role, "down"))
         primary_gone(h, g, leader, now);

@@ -39,6 +39,7 @@ typedef struct ha_group {
     int incident;             /* an incident of the group is open */
     int64_t last_primary_lsn; /* the last known primary's LSN (for the lag rule) */
     int64_t no_leader_since;  /* monotonic: nobody has held the key since then; 0 held */
+    char sync_member[64];     /* synchronous mode: the published sync standby ("" none) */
 } ha_group;
 
 struct ha {
@@ -70,6 +71,8 @@ void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, cons
 int ha_postmaster_alive(const ha_member *m);
 void ha_group_round(ha *h, ha_group *g);
 ha_member *ha_member_named(ha_group *g, const char *name);
+/* ha_sync.c: synchronous_standby_names, owned by the primary's agent */
+void ha_sync_manage(ha *h, ha_group *g, ha_member *primary);
 /* ha_act.c */
 int ha_promote(ha *h, ha_group *g, ha_member *to, int seize, char *why, size_t cap);
 int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why);

@@ -174,3 +174,28 @@ print([a for a in open('$T/acked').read().split() if a not in have])")
   held() { run_cmd as_pg "$T/lifeline" -c "$CONF" --json status; [[ $(json "j['groups'][0]['held'] is not None") == True ]]; }
   wait_for 10 held
 }
+
+# synchronous = on: the agent makes pg-b the synchronous standby and publishes it only
+# once the server says so; after the primary's death, every acknowledged row is there.
+t_ha_sync_failover_loses_no_acknowledged_write() {
+  ha_pair || return 0
+  /usr/bin/python3 -c 'import psycopg2' 2>/dev/null || { echo "skipped: no python3-psycopg2 for the writer"; return 0; }
+  trap ha_cleanup RETURN
+  sed -i 's/^members = pg-a pg-b$/members = pg-a pg-b\nsynchronous = on/' "$CONF"
+  ha_agent_start
+  sync_of() { run_cmd as_pg "$T/lifeline" -c "$CONF" --json status; json "j['groups'][0]['sync_standby']"; }
+  wait_for 30 '[[ $(sync_of) == pg-b ]]'
+  [[ $(pg_val "$PA" "select sync_state from pg_stat_replication where application_name = 'pg-b'") == sync ]] ||
+    fail "pg-b is published as synchronous but the primary does not say so"
+  /usr/bin/python3 "$HERE/ha_writer.py" --dsn "host=127.0.0.1 port=$PA user=postgres dbname=postgres" \
+    --log "$T/acks" 2>"$T/writer.err" &
+  WRITER=$!
+  wait_for 10 '[[ $(wc -l <$T/acks) -ge 20 ]]'
+  ha_kill_member pa
+  wait_for 20 '[[ $(ha_role pg-b) == primary+lease ]]'
+  kill "$WRITER"; wait "$WRITER" 2>/dev/null || true; WRITER=
+  /usr/bin/python3 "$HERE/ha_check.py" --log "$T/acks" --fail-on-loss \
+    --dsn "host=127.0.0.1 port=$PB user=postgres dbname=postgres" >"$T/check.out" 2>&1 ||
+    fail "acknowledged rows lost in synchronous mode: $(cat "$T/check.out")"
+  echo "synchronous failover: $(tr '\n' ' ' <"$T/check.out" | cut -c1-200)"
+}
