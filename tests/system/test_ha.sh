@@ -148,7 +148,7 @@ t_ha_switchover_loses_nothing_and_split_brain_is_fenced() {
   wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
   pg_sql "$PA" "create table t(n int)"
   # a writer acknowledging each row while the switchover runs
-  ( for i in $(seq 1 400); do
+  ( for i in $(seq 1 150); do
       for p in "$PA" "$PB"; do
         pg_sql "$p" "insert into t values ($i)" >/dev/null 2>&1 && { echo "$i" >>"$T/acked"; break; }
       done
