@@ -283,6 +283,7 @@ static void restart_in_place(ha *h, ha_group *g, ha_member *old, const ha_member
         ha_say(h, "restart", g, old, "started", NULL, "%s is down%s: restarting it in place (crash recovery)",
                old->cfg->name, to ? "" : " and no standby may take over");
         if (pgctl_start(old->cfg, left) == 0) {
+            old->fenced = 0;
             ha_say(h, "restart", g, old, "ok", NULL, "%s is back in place", old->cfg->name);
             return;
         }
@@ -326,6 +327,10 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
         return;
     }
     if (to && !to->here) {
+        /* a server here that runs but has not answered for a ttl: stopped, then restarted
+         * in place or given up in the next round */
+        if (old && old->here && now - old->down_since >= h->ttl_ms)
+            (void)ha_fence(h, g, old, "it runs but has not answered for a ttl");
         if (old || !g->no_leader_since || now - g->no_leader_since < 3 * h->ttl_ms)
             return; /* its agent promotes it */
         to = candidate(h, g, 1, why, sizeof why);

@@ -86,11 +86,13 @@ j = json.loads(sys.argv[1])
 m = [m for g in j["groups"] for m in g["members"] if m["name"] == sys.argv[2]][0]
 print(m["role"] + ("+lease" if m["lease"] else ""))' "$s" "pg-$1"
 }
-# han_primary: the host whose agent says its member is the primary with the lease ("" none)
+# han_primary: the host whose agent says its member is the primary with the lease ("" when
+# none or more than one do)
 han_primary() {
-  local h
-  for h in h1 h2 h3; do [[ $(han_role $h) == primary+lease ]] && { echo $h; return 0; }; done
-  echo ""
+  local h found=()
+  for h in h1 h2 h3; do [[ $(han_role $h) == primary+lease ]] && found+=("$h"); done
+  [[ ${#found[@]} -eq 1 ]] && echo "${found[0]}"
+  return 0
 }
 # han_epoch HOST: the group's epoch as HOST's agent says it
 han_epoch() {
@@ -157,6 +159,8 @@ han_up() {
 
 han_down() {
   local h
+  # HAN_KEEP=DIR: the agents' logs are kept there (the runner removes \$T)
+  [[ -z ${HAN_KEEP:-} ]] || { mkdir -p "$HAN_KEEP"; cp "$T"/agent-h*.log "$T/writer.err" "$HAN_KEEP/" 2>/dev/null || true; }
   for h in h1 h2 h3; do
     [[ -f $T/agent-$h.pid ]] || continue
     kill -CONT "$(han_agent_pid $h)" 2>/dev/null || true
@@ -189,8 +193,9 @@ han_verdict() {
 han_wait_rejoined() { # HOST PRIMARY_HOST: HOST streams from the primary again
   han_wait 45 "[[ \$(han_role $1) == standby && \$(pg_host_sql $1 'select status from pg_stat_wal_receiver') == streaming ]]" \
     "$1 rejoins as a streaming standby"
-  [[ $(pg_host_sql "$2" "select count(*) from pg_stat_replication where application_name = 'pg-$1'") == 1 ]] ||
-    fail "pg-$1 does not stream from pg-$2"
+  han_wait 10 "[[ \$(pg_host_sql $2 \"select count(*) from pg_stat_replication where application_name = 'pg-$1'\") == 1 ]]" ||
+    { pg_host_sql "$2" "select application_name, client_addr, state from pg_stat_replication";
+      pg_host_sql "$1" "select status, sender_host, slot_name from pg_stat_wal_receiver"; fail "pg-$1 does not stream from pg-$2"; }
 }
 
 # (1) host loss: kill -9 of h1's agent, postmaster and every child at once
@@ -198,13 +203,13 @@ t_ha_netns_host_loss() {
   han_skip && return 0
   trap han_down RETURN
   han_up
-  local t0 fault new
+  local t0 fault new p
   t0=$SECONDS
   kill -9 "$(han_agent_pid h1)"
   pg_host_kill 1
   fault=$(now_ms)
-  han_wait 40 '[[ -n $(han_primary) ]]' "a standby promoted"
-  new=$(han_primary)
+  han_wait 40 'p=$(han_primary); [[ -n $p ]]' "a standby promoted"
+  new=$p
   echo "promoted: pg-$new after $((SECONDS - t0)) s (epoch $EPOCH0 -> $(han_epoch $new))"
   [[ $(han_epoch $new) -gt $EPOCH0 ]] || fail "the epoch did not increase"
   han_wait 20 '[[ $(han_acks_after $fault) -ge 5 ]]' "the writer resumes through HAProxy"
@@ -228,12 +233,11 @@ t_ha_netns_database_loss() {
   han_skip && return 0
   trap han_down RETURN
   han_up
-  local t0 fault
+  local t0 fault p
   t0=$SECONDS
   pg_host_kill 1
   fault=$(now_ms)
-  han_wait 40 '[[ -n $(han_primary) && $(han_acks_after $fault) -ge 5 ]]' "writes resume"
-  local p; p=$(han_primary)
+  han_wait 40 'p=$(han_primary); [[ -n $p && $(han_acks_after $fault) -ge 5 ]]' "writes resume"
   echo "writes resumed $((SECONDS - t0)) s after the kill, on pg-$p ($(grep -q 'restart main-db/pg-h1: ok\|back in place' "$T/agent-h1.log" && echo 'restarted in place' || echo 'failed over'))"
   han_verdict "$fault" "$p"
   han_down
@@ -247,7 +251,7 @@ t_ha_netns_agent_pause() {
   han_skip && return 0
   trap han_down RETURN
   han_up
-  local a fault t0 new
+  local a fault t0 new p
   a=$(han_agent_pid h1)
   kill -STOP "$a"
   sleep "$(awk "BEGIN{print $HAN_TTL_S / 3}")"
@@ -267,8 +271,8 @@ t_ha_netns_agent_pause() {
   grep -q "still answers as a primary" "$T/agent-h2.log" "$T/agent-h3.log" ||
     fail "no refusal recorded while pg-h1 answered as a primary"
   kill -CONT "$a"
-  han_wait 30 '[[ -n $(han_primary) && $(han_primary) != h1 ]]' "a standby promoted after the paused agent fenced"
-  new=$(han_primary)
+  han_wait 30 'p=$(han_primary); [[ -n $p && $p != h1 ]]' "a standby promoted after the paused agent fenced"
+  new=$p
   grep -q "fence main-db/pg-h1" "$T/agent-h1.log" || fail "h1's agent did not fence pg-h1"
   echo "pause of $((3 * HAN_TTL_S)) s: promotion refused while pg-h1 answered; pg-$new promoted" \
     "$((SECONDS - t0)) s after the pause began"
@@ -286,13 +290,13 @@ t_ha_netns_partition() {
   han_skip && return 0
   trap han_down RETURN
   han_up
-  local fault t0 fenced_s new
+  local fault t0 fenced_s new p
   fault=$(now_ms); t0=$SECONDS
   netns_partition h1 h2 h3
   han_wait $((HAN_TTL_S + 4)) '! pg_host_sql 1 "select 1"' "pg-h1 fenced (stopped) within the ttl"
   fenced_s=$((SECONDS - t0))
-  han_wait 40 '[[ -n $(han_primary) && $(han_primary) != h1 ]]' "a standby promoted"
-  new=$(han_primary)
+  han_wait 40 'p=$(han_primary); [[ -n $p && $p != h1 ]]' "a standby promoted"
+  new=$p
   echo "pg-h1 fenced ${fenced_s} s after the partition; pg-$new promoted after $((SECONDS - t0)) s"
   han_wait 20 '[[ $(han_acks_after $fault) -ge 5 ]]' "the writer resumes through HAProxy"
   netns_heal h1
