@@ -183,8 +183,8 @@ han_verdict() {
   run_cmd "$NETNS_PY" "$NETNS_HERE/ha_check.py" --log "$T/acks" --fault-at "$fault" --json \
     --dsn "host=$(pg_host_datadir "$primary").sock user=postgres dbname=postgres"
   [[ $RC -eq 0 ]] || fail "ha_check exited $RC: $OUT $ERR"
-  echo "writer: $(json 'j["acknowledged"]') acknowledged, outage after the fault $(json 'j["outage_ms"]') ms," \
-    "acknowledged rows lost $(json 'j["missing"]') (async), servers $(json 'j["servers"]')"
+  echo "writer: $(json 'j["acknowledged"]') acknowledged, first acknowledgement after the fault $(json 'j["outage_ms"]') ms," \
+    "longest gap $(json 'j["max_gap_ms"]') ms, acknowledged rows lost $(json 'j["missing"]') (async), servers $(json 'j["servers"]')"
   OUT=$probe_sum
   echo "probe: accepted $(json 'j["accepted"]'), two writers in no tick, switches" \
     "$(json '" -> ".join(s["member"] for s in j["switches"])')"
