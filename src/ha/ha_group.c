@@ -163,16 +163,20 @@ static void read_hold(ha *h, ha_group *g)
 }
 
 /* The lease is gone or no longer certain: the server stops (whatever this agent last
- * saw of it: a server that did not answer in time may still accept writes), and the
- * key is forgotten. */
+ * saw of it: a server that did not answer in time may still accept writes), then the
+ * key is released. */
 static void lease_lost(ha *h, ha_group *g, ha_member *m, const char *how)
 {
     char why[300];
     snprintf(why, sizeof why, "lease of %s %s", g->cfg->name, how);
     g->holding[0] = '\0';
     g->lease_until = 0;
-    if (m->here)
-        (void)ha_fence(h, g, m, why);
+    if (!m->here || ha_fence(h, g, m, why) != 0)
+        return; /* it may still run: the key is left to expire */
+    /* stopped: the key is given up (the others need not wait for the store to expire
+     * it), and forgotten here even when the store does not answer (cut off) */
+    if (coord_release(h->co, g->cfg->name, ha_now() + 1000) != 0)
+        LOG_DEBUG("%s: release: %s", g->cfg->name, err_msg());
 }
 
 /* The primary here whose key this agent holds: renew, and fence when the lease is no
@@ -370,7 +374,9 @@ void ha_group_round(ha *h, ha_group *g)
     int64_t now = ha_now();
     /* before anything else: a lease that ran out while this agent did not run (stopped,
      * starved) is no longer ours, whatever the store says once asked */
-    ha_member *held = g->holding[0] ? ha_member_named(g, g->holding) : NULL;
+    /* (local: the lease lives in this process alone; nobody else can take it over) */
+    ha_member *held = g->holding[0] && strcmp(coord_backend_name(h->co), "local") ? ha_member_named(g, g->holding)
+                                                                                : NULL;
     if (held && now >= g->lease_until)
         lease_lost(h, g, held, "not renewed in time (this agent did not run until after the lease's end)");
     read_hold(h, g);
