@@ -17,6 +17,12 @@
 
 int64_t ha_now(void) { return proc_now_ms(); }
 
+int64_t ha_deadline(const ha *h, const ha_group *g)
+{
+    int64_t d = ha_now() + h->query_ms;
+    return g->holding[0] && g->lease_until < d ? g->lease_until : d;
+}
+
 void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, const char *outcome, const char *severity,
             const char *fmt, ...)
 {
@@ -132,13 +138,26 @@ static void publish_status(ha *h)
     pthread_mutex_lock(&h->lock);
     free(h->status_json);
     h->status_json = text;
+    for (size_t i = 0; i < h->ng; i++)
+        h->g[i].pub_lease_until = h->g[i].lease_until;
     pthread_mutex_unlock(&h->lock);
 }
 
+/* The lease of a member here is certain only until lease_until: a copy read later (the
+ * engine's thread paused or stuck in a round) says so at once, not at the next round. */
 cJSON *ha_status(ha *h)
 {
+    int64_t now = ha_now();
     pthread_mutex_lock(&h->lock);
     cJSON *o = h->status_json ? cJSON_Parse(h->status_json) : NULL;
+    for (size_t i = 0; o && i < h->ng && i < (size_t)cJSON_GetArraySize(o); i++) {
+        cJSON *m;
+        if (now < h->g[i].pub_lease_until)
+            continue;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(cJSON_GetArrayItem(o, (int)i), "members"))
+            if (cJSON_IsTrue(cJSON_GetObjectItem(m, "here")) && cJSON_IsTrue(cJSON_GetObjectItem(m, "lease")))
+                cJSON_ReplaceItemInObject(m, "lease", cJSON_CreateFalse());
+    }
     pthread_mutex_unlock(&h->lock);
     return o ? o : cJSON_CreateArray();
 }

@@ -41,13 +41,17 @@ static void hook(ha *h, ha_group *g, ha_member *m, const char *command, const ch
 
 int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why)
 {
-    int rc = -1;
+    int rc = -1, stopped = 0;
     if (m->here && m->cfg->data_dir)
-        rc = pgctl_stop(m->cfg, "immediate", 15000);
+        stopped = (rc = pgctl_stop(m->cfg, "immediate", 15000)) == 0;
     if (rc && m->st.reachable) /* not here, or it would not stop: it refuses writes at least */
         rc = pgctl_fence(m->cfg->conninfo, h->query_ms);
     m->fenced = 1;
     m->rejoin_at = 0;
+    if (stopped) { /* stopped: what this round saw of it is over */
+        m->st.reachable = 0;
+        snprintf(m->role, sizeof m->role, "down");
+    }
     ha_say(h, "fence", g, m, rc ? "failed" : "ok", "warning", "%s fenced (%s): %s", m->cfg->name,
            m->here ? "stopped" : "refuses writes", why);
     hook(h, g, m, g->cfg->fence_command, "fenced");

@@ -78,13 +78,14 @@ static void look(ha *h, ha_group *g, int64_t now)
 {
     coord_status *pub = NULL;
     size_t npub = 0;
-    if (coord_status_list(h->co, g->cfg->name, now + h->query_ms, &pub, &npub) != 0)
+    if (coord_status_list(h->co, g->cfg->name, ha_deadline(h, g), &pub, &npub) != 0)
         LOG_DEBUG("%s: %s", g->cfg->name, err_msg());
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         m->fresh = 0;
         if (m->here) {
-            if (pgctl_query(m->cfg->conninfo, h->query_ms, &m->st) != 0) {
+            int64_t left = ha_deadline(h, g) - ha_now();
+            if (pgctl_query(m->cfg->conninfo, left > 100 ? left : 100, &m->st) != 0) {
                 memset(&m->st, 0, sizeof m->st);
                 snprintf(m->st.detail, sizeof m->st.detail, "%s", err_msg());
             }
@@ -123,14 +124,17 @@ static void look(ha *h, ha_group *g, int64_t now)
 }
 
 /* What this agent publishes of its members for the others (etcd). */
-static void publish(ha *h, ha_group *g, int64_t now)
+static void publish(ha *h, ha_group *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         if (!m->here)
             continue;
         char lsn[32];
-        pgctl_format_lsn(m->st.primary ? m->st.current_lsn : m->st.receive_lsn, lsn, sizeof lsn);
+        /* a standby's: what it has, received or replayed (its receiver may not run), as
+         * candidate() counts it, so every agent ranks the standbys alike */
+        uint64_t have = m->st.receive_lsn > m->st.replay_lsn ? m->st.receive_lsn : m->st.replay_lsn;
+        pgctl_format_lsn(m->st.primary ? m->st.current_lsn : have, lsn, sizeof lsn);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "reachable", m->st.reachable);
         cJSON_AddBoolToObject(o, "primary", m->st.primary);
@@ -143,7 +147,7 @@ static void publish(ha *h, ha_group *g, int64_t now)
             cJSON_AddStringToObject(o, "sync", g->sync_member);
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
-        if (text && coord_status_put(h->co, g->cfg->name, m->cfg->name, text, h->ttl_ms, now + h->query_ms) != 0)
+        if (text && coord_status_put(h->co, g->cfg->name, m->cfg->name, text, h->ttl_ms, ha_deadline(h, g)) != 0)
             LOG_DEBUG("%s/%s: %s", g->cfg->name, m->cfg->name, err_msg());
         free(text);
     }
@@ -163,40 +167,51 @@ static void read_hold(ha *h, ha_group *g)
     state_holds_free(&list, n);
 }
 
+/* The lease is gone or no longer certain: the server stops (whatever this agent last
+ * saw of it: a server that did not answer in time may still accept writes), then the
+ * key is released. */
+static void lease_lost(ha *h, ha_group *g, ha_member *m, const char *how)
+{
+    char why[300];
+    snprintf(why, sizeof why, "lease of %s %s", g->cfg->name, how);
+    g->holding[0] = '\0';
+    g->lease_until = 0;
+    if (!m->here || ha_fence(h, g, m, why) != 0)
+        return; /* it may still run: the key is left to expire */
+    /* stopped: the key is given up (the others need not wait for the store to expire
+     * it), and forgotten here even when the store does not answer (cut off) */
+    if (coord_release(h->co, g->cfg->name, ha_now() + 1000) != 0)
+        LOG_DEBUG("%s: release: %s", g->cfg->name, err_msg());
+}
+
 /* The primary here whose key this agent holds: renew, and fence when the lease is no
  * longer certain by this agent's own clock. */
-static void keep_lease(ha *h, ha_group *g, int64_t now)
+static void keep_lease(ha *h, ha_group *g)
 {
     ha_member *m = ha_member_named(g, g->holding);
     if (!m)
         return;
     int64_t sent = ha_now();
-    int rc = coord_renew(h->co, g->cfg->name, sent + h->query_ms);
+    int rc = coord_renew(h->co, g->cfg->name, ha_deadline(h, g));
     if (rc == 0) {
         g->lease_until = sent + h->ttl_ms - h->margin_ms;
         return;
     }
     LOG_DEBUG("%s: lease renewal: %s", g->cfg->name, err_msg());
-    if (rc == ERR_NOTFOUND || now >= g->lease_until) {
-        char why[300];
-        snprintf(why, sizeof why, "lease of %s %s", g->cfg->name,
-                 rc == ERR_NOTFOUND ? "lost (the store no longer has it)" : "not renewed in time");
-        g->holding[0] = '\0';
-        g->lease_until = 0;
-        if (!strcmp(m->role, "primary"))
-            (void)ha_fence(h, g, m, why);
-    }
+    /* by the clock now, not the round's start: the store's calls may have taken it */
+    if (rc == ERR_NOTFOUND || ha_now() >= g->lease_until)
+        lease_lost(h, g, m, rc == ERR_NOTFOUND ? "lost (the store no longer has it)" : "not renewed in time");
 }
 
-/* The best standby to promote: reachable, priority > 0, highest LSN, then priority,
- * then name; NULL (and why) when none may be. */
-static ha_member *candidate(ha *h, ha_group *g, char *why, size_t cap)
+/* The best standby to promote (here_only: of those managed here): reachable, priority
+ * > 0, highest LSN, then priority, then name; NULL (and why) when none may be. */
+static ha_member *candidate(ha *h, ha_group *g, int here_only, char *why, size_t cap)
 {
     (void)h;
     ha_member *best = NULL;
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
-        if (strcmp(m->role, "standby") || !m->cfg->priority)
+        if (strcmp(m->role, "standby") || !m->cfg->priority || (here_only && !m->here))
             continue;
         if (g->cfg->synchronous != SYNC_OFF && strcmp(m->cfg->name, g->sync_member))
             continue; /* synchronous mode: only the published sync standby has every commit */
@@ -255,15 +270,67 @@ static int split_brain(ha *h, ha_group *g)
     return 1;
 }
 
+/* A server of the group not managed here that accepts writes, asked directly (what its
+ * agent published dies with that agent's lease; its server does not): a paused or cut
+ * off agent's primary still serves. NULL when none answers so. */
+static ha_member *live_primary_elsewhere(ha *h, ha_group *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        pg_state st;
+        if (!m->here && pgctl_query(m->cfg->conninfo, h->query_ms, &st) == 0 && st.reachable && st.primary &&
+            !st.read_only)
+            return m;
+    }
+    return NULL;
+}
+
+/* The primary here is down and no standby here may take over: back in place (crash
+ * recovery) within what is left of the lease, else stopped and the key given up, so
+ * that a standby's own agent on another node takes it (no agent promotes a member it
+ * does not manage). */
+static void restart_in_place(ha *h, ha_group *g, ha_member *old, const ha_member *to)
+{
+    int holds = !strcmp(g->holding, old->cfg->name);
+    int64_t left = holds ? g->lease_until - ha_now() - 300 : 30000;
+    if (holds && left < 1000 && !to)
+        return; /* too little lease left this round: after the next renewal */
+    if (left >= 1000) {
+        ha_say(h, "restart", g, old, "started", NULL, "%s is down%s: restarting it in place (crash recovery)",
+               old->cfg->name, to ? "" : " and no standby may take over");
+        if (pgctl_start(old->cfg, left) == 0) {
+            old->fenced = 0;
+            ha_say(h, "restart", g, old, "ok", NULL, "%s is back in place", old->cfg->name);
+            return;
+        }
+        ha_say(h, "restart", g, old, "failed", to ? "warning" : "critical", "%s", err_msg());
+    }
+    if (!to || !holds)
+        return;
+    (void)ha_fence(h, g, old, "it did not come back within the lease; a standby on another node takes over");
+    if (coord_release(h->co, g->cfg->name, ha_now() + h->query_ms) != 0)
+        LOG_WARN("%s: release: %s", g->cfg->name, err_msg());
+    g->holding[0] = '\0';
+    g->lease_until = 0;
+    ha_say(h, "lease", g, old, "released", "warning", "%s gave up the lease of %s for %s's agent to take over",
+           old->cfg->name, g->cfg->name, to->cfg->name);
+}
+
 /* The primary is gone: promote the best standby (a hot standby's promotion is faster
- * than the old primary's crash recovery); with none, try the old one in place. */
+ * than the old primary's crash recovery) when it is managed here; with none here, the
+ * old one in place when it is. A standby on another node is its own agent's to
+ * promote once the key is free; this agent promotes one of its own only when none did
+ * for two ttls more. Never while a server elsewhere still answers as a primary. */
 static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 {
     char why[400];
     if (!old) {
-        /* nobody holds the key (a first start, a restarted agent, a lease run out): wait a
-         * whole ttl before promoting, and never while the last holder's server here runs */
-        if (!g->no_leader_since || now - g->no_leader_since < h->ttl_ms)
+        /* nobody holds the key. With `local` (a first start, a restarted agent: the lease
+         * lives in the agent) wait a whole ttl before promoting; with a shared store the
+         * key's expiry already took a ttl. Never while the last holder's server here runs
+         * (and never while one elsewhere answers as a primary: below). */
+        int local = !strcmp(coord_backend_name(h->co), "local");
+        if (!g->no_leader_since || (local && now - g->no_leader_since < h->ttl_ms))
             return;
         coord_leader last;
         if (coord_leader_last(h->co, g->cfg->name, now + h->query_ms, &last) == 0 && last.exists) {
@@ -273,14 +340,22 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
             old = was && was->here ? was : NULL;
         }
     }
-    ha_member *to = candidate(h, g, why, sizeof why);
+    ha_member *to = candidate(h, g, 0, why, sizeof why);
+    if (old && old->here && (!to || !to->here) && ha_postmaster_alive(old) == 0) {
+        restart_in_place(h, g, old, to);
+        return;
+    }
+    if (to && !to->here) {
+        /* a server here that runs but has not answered for a ttl: stopped, then restarted
+         * in place or given up in the next round */
+        if (old && old->here && now - old->down_since >= h->ttl_ms)
+            (void)ha_fence(h, g, old, "it runs but has not answered for a ttl");
+        if (old || !g->no_leader_since || now - g->no_leader_since < 3 * h->ttl_ms)
+            return; /* its agent promotes it */
+        to = candidate(h, g, 1, why, sizeof why);
+    }
     if (!to) {
-        if (old && old->here && ha_postmaster_alive(old) == 0) {
-            ha_say(h, "restart", g, old, "started", NULL, "%s is down and no standby may take over: restarting it "
-                   "in place (crash recovery)", old->cfg->name);
-            if (pgctl_start(old->cfg, 30000) != 0)
-                ha_say(h, "restart", g, old, "failed", "critical", "%s", err_msg());
-        } else if (!g->incident) {
+        if (!g->incident) {
             ha_say(h, "failover", g, NULL, "refused", "critical", "%s", why);
             g->incident = 1;
             if (h->hooks.incident)
@@ -291,6 +366,19 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
     if (old && old->here && old->st.reachable == 0 && ha_postmaster_alive(old) == 1 &&
         now - old->down_since < h->ttl_ms)
         return; /* its postmaster runs but does not answer yet: slow, not gone; wait up to the ttl */
+    ha_member *live = live_primary_elsewhere(h, g);
+    if (live) {
+        if (!g->refused_live) {
+            snprintf(why, sizeof why, "no failover of %s to %s: %s still answers as a primary although nobody "
+                     "holds the lease (its agent paused or cut off?)", g->cfg->name, to->cfg->name, live->cfg->name);
+            ha_say(h, "failover", g, to, "refused", "critical", "%s", why);
+            if (h->hooks.incident)
+                h->hooks.incident(h->hooks.ctx, g->cfg->name, 1, why);
+            g->incident = g->refused_live = 1;
+        }
+        return;
+    }
+    g->refused_live = 0;
     /* the incident starts at the detection, before the promotion */
     char title[300];
     snprintf(title, sizeof title, "%s: primary %s lost", g->cfg->name, old ? old->cfg->name : "(none holds the key)");
@@ -307,11 +395,18 @@ static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 void ha_group_round(ha *h, ha_group *g)
 {
     int64_t now = ha_now();
+    /* before anything else: a lease that ran out while this agent did not run (stopped,
+     * starved) is no longer ours, whatever the store says once asked */
+    /* (local: the lease lives in this process alone; nobody else can take it over) */
+    ha_member *held = g->holding[0] && strcmp(coord_backend_name(h->co), "local") ? ha_member_named(g, g->holding)
+                                                                                : NULL;
+    if (held && now >= g->lease_until)
+        lease_lost(h, g, held, "not renewed in time (this agent did not run until after the lease's end)");
     read_hold(h, g);
     look(h, g, now);
-    publish(h, g, now);
+    publish(h, g);
     coord_leader cur;
-    g->leader_known = coord_leader_get(h->co, g->cfg->name, now + h->query_ms, &cur) == 0;
+    g->leader_known = coord_leader_get(h->co, g->cfg->name, ha_deadline(h, g), &cur) == 0;
     if (g->leader_known) {
         g->leader = cur;
         if (cur.exists && cur.epoch > g->epoch)
@@ -322,7 +417,7 @@ void ha_group_round(ha *h, ha_group *g)
             g->no_leader_since = now;
     }
     if (g->holding[0])
-        keep_lease(h, g, now);
+        keep_lease(h, g);
     if (split_brain(h, g))
         return;
     ha_member *leader = g->leader_known && g->leader.exists ? ha_member_named(g, g->leader.holder) : NULL;
@@ -331,7 +426,7 @@ void ha_group_round(ha *h, ha_group *g)
         ha_member *m = &g->m[i];
         int64_t epoch;
         int won = 0;
-        if (!m->here || strcmp(m->role, "primary"))
+        if (!m->here || strcmp(m->role, "primary") || m->fenced) /* a fenced one rejoins, never leads */
             continue;
         int64_t sent = ha_now();
         if (coord_acquire(h->co, g->cfg->name, m->cfg->name, h->ttl_ms, sent + h->query_ms, &won, &epoch, NULL) == 0 &&

@@ -40,6 +40,8 @@ typedef struct ha_group {
     int64_t last_primary_lsn; /* the last known primary's LSN (for the lag rule) */
     int64_t no_leader_since;  /* monotonic: nobody has held the key since then; 0 held */
     char sync_member[64];     /* synchronous mode: the published sync standby ("" none) */
+    int64_t pub_lease_until;  /* lease_until as of the last published status (under ha.lock) */
+    int refused_live;         /* a failover was refused: a peer's server still answers as a primary */
 } ha_group;
 
 struct ha {
@@ -60,6 +62,10 @@ struct ha {
 };
 
 int64_t ha_now(void);
+/* The deadline of a call to the store or a server in this round: query_ms from now,
+ * but never past the lease while this agent holds one (a slow store must not delay
+ * the fence past the lease's end). */
+int64_t ha_deadline(const ha *h, const ha_group *g);
 /* The evidence of one step: record (and an alert when severity is not NULL). */
 void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, const char *outcome, const char *severity,
             const char *fmt, ...) PRINTF(7, 8);
