@@ -352,7 +352,9 @@ static int run_command(stage_entry *e, const char *what, const char *command, in
     const char *env[] = {env_name, NULL};
     proc_result res;
     int64_t left = deadline - proc_now_ms();
-    if (proc_run(command, left > 0 ? left : 1, env, NULL, out, sizeof out, &res) != 0) {
+    /* proc_run_leave: a start command leaves its service running (a `setsid -f` daemon
+     * must not be killed with the group before it has left it) */
+    if (proc_run_leave(command, left > 0 ? left : 1, env, NULL, out, sizeof out, &res) != 0) {
         item_set(e, STAGE_FAILED, t0, "%s: %s", what, err_msg());
         err_clear();
         return -1;
