@@ -433,7 +433,16 @@ static int sender_start(agent *a, const char *db)
 }
 
 /* HTTP's data: the status document, and incidents on HTTP's own connection. */
-static cJSON *http_status(void *ctx) { return agent_status_copy(ctx); }
+/* The groups' part is the engine's own, read now: HAProxy's /primary must not be told of
+ * a lease that ended since the loop's last status document. */
+static cJSON *http_status(void *ctx)
+{
+    agent *a = ctx;
+    cJSON *o = agent_status_copy(a);
+    if (o && a->ha)
+        cJSON_ReplaceItemInObject(o, "groups", ha_status(a->ha));
+    return o;
+}
 
 static cJSON *http_incidents(void *ctx, int64_t since_ms)
 {
