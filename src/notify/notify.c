@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,9 @@ int notify_parse_retry_after(const char *value, int64_t now_wall_ms, int64_t *de
     if (!strchr(v, ' ') || !strpbrk(v, "0123456789"))
         return -1;
     time_t at = curl_getdate(v, NULL);
-    if (at == (time_t)-1)
+    /* a date curl reads as far outside any sensible range (the year 999999999) is not a
+     * Retry-After anyone means, and its milliseconds would overflow */
+    if (at == (time_t)-1 || at < 0 || (int64_t)at > INT64_MAX / 1000 - 1)
         return -1;
     int64_t d = (int64_t)at * 1000 - now_wall_ms;
     *delay_ms = d > 0 ? d : 0;
