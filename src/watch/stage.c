@@ -16,16 +16,13 @@
 #include <unistd.h>
 
 #include "../config/config.h"
-#include "../config/source_config.h"
-#include "../core/buf.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/proc.h"
 #include "../probe/probe.h"
 #include "../state/state.h"
+#include "spec.h"
 
-/* The longest a probe target's password file may be (a redis password). */
-#define STAGE_SECRET_MAX 4096
 /* How often a wait between probes looks whether a sibling failed. */
 #define STAGE_SLICE_MS 100
 
@@ -33,7 +30,7 @@
 typedef struct stage_entry {
     stage_item item;
     probe_spec spec;
-    char *password;        /* redis: read from the source's password file */
+    struct watch_spec *owned; /* what the probe spec holds (a redis password) */
     char spec_error[256];  /* why no probe can be made ("" when spec is usable) */
     char hold_note[512];   /* start: why a hold forbids its start-command ("" when none) */
     stage_plan *plan;
@@ -137,57 +134,11 @@ static size_t level_of(const config *cfg, stage_dir dir, size_t i, const char *i
     return lv;
 }
 
-/* Reads a password file as the probe needs it: trailing newlines dropped. */
-static int read_password(const char *path, char **out)
-{
-    buf b;
-    buf_init(&b, STAGE_SECRET_MAX);
-    int rc = fs_read_file(path, &b, STAGE_SECRET_MAX);
-    if (!rc && !(*out = calloc(1, b.len + 1)))
-        rc = err_set(ERR_FATAL, "out of memory");
-    if (!rc) {
-        memcpy(*out, b.data, b.len);
-        for (size_t n = b.len; n && ((*out)[n - 1] == '\n' || (*out)[n - 1] == '\r'); n--)
-            (*out)[n - 1] = '\0';
-    }
-    if (b.data)
-        memset(b.data, 0, b.len);
-    buf_free(&b);
-    return rc;
-}
-
-/* The probe of service s as the agent runs it.
- * TODO(lead): use watch_probe_spec (src/watch/spec.c) once merged, so that start/stop
- * and the agent cannot disagree on what a probe asks. */
+/* The probe of service s exactly as the agent runs it (watch_probe_spec). */
 static void build_spec(const config *cfg, stage_entry *e)
 {
-    const config_service *s = e->item.svc;
-    probe_spec *p = &e->spec;
-    p->target = s->probe;
-    p->timeout_ms = s->timeout * 1000;
-    p->method = s->http_method;
-    p->expect_status = s->http_status;
-    p->body_contains = s->http_body;
-    p->headers = (const char *const *)s->http_headers;
-    p->nheaders = s->nheaders;
-    if (!strncmp(s->probe, "postgres:", 9)) {
-        source_config_pg pg;
-        if (source_config_pg_get(cfg, s->probe + 9, &pg) == 0)
-            p->conninfo = pg.conninfo;
-        else
-            snprintf(e->spec_error, sizeof e->spec_error, "probe %s: %s", s->probe, err_msg());
-    } else if (!strncmp(s->probe, "redis:", 6)) {
-        source_config_redis rs;
-        if (source_config_redis_get(cfg, s->probe + 6, &rs) != 0)
-            snprintf(e->spec_error, sizeof e->spec_error, "probe %s: %s", s->probe, err_msg());
-        else if (rs.password_file && read_password(rs.password_file, &e->password) != 0)
-            snprintf(e->spec_error, sizeof e->spec_error, "probe %s: password file: %s", s->probe, err_msg());
-        else {
-            p->address = rs.address;
-            p->user = rs.user;
-            p->password = e->password;
-        }
-    }
+    if (watch_probe_spec(cfg, e->item.svc, &e->spec, &e->owned) != 0)
+        snprintf(e->spec_error, sizeof e->spec_error, "probe %s: %s", e->item.svc->probe, err_msg());
     err_clear();
 }
 
@@ -266,9 +217,8 @@ void stage_plan_free(stage_plan **pp)
     if (!p)
         return;
     for (size_t i = 0; p->entries && i < p->nentries; i++)
-        if (p->entries[i].password) {
-            memset(p->entries[i].password, 0, strlen(p->entries[i].password));
-            free(p->entries[i].password);
+        if (p->entries[i].owned) {
+            watch_spec_free(&p->entries[i].owned);
         }
     pthread_mutex_destroy(&p->report);
     free(p->entries);
