@@ -200,8 +200,14 @@ static void serve_request(ha *h)
     else
         reply = reply_error("unknown request '%s'", cmd ? cmd : "");
     pthread_mutex_lock(&h->lock);
+    if (h->abandoned) { /* its asker gave up waiting: the answer goes to nobody, not the next one */
+        cJSON_Delete(reply);
+        h->abandoned = 0;
+    } else {
+        h->reply = reply;
+    }
+    cJSON_Delete(h->req);
     h->req = NULL;
-    h->reply = reply;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->lock);
 }
@@ -221,11 +227,10 @@ cJSON *ha_request(ha *h, const cJSON *req)
             break;
     reply = h->reply;
     h->reply = NULL;
-    if (!reply) { /* gave up waiting: the request stays queued to be answered to nobody */
+    if (!reply) { /* gave up waiting: the engine finishes it and drops the answer */
         reply = reply_error("%s", "the engine did not finish the request within 120 s; see lifeline status");
-    } else {
-        cJSON_Delete(h->req);
-        h->req = NULL;
+        if (h->req)
+            h->abandoned = 1;
     }
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->lock);

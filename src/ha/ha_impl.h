@@ -59,6 +59,7 @@ struct ha {
     pthread_cond_t cond;
     char *status_json;
     cJSON *req, *reply;
+    int abandoned; /* the asker of req gave up waiting (serve_request drops its answer) */
 };
 
 int64_t ha_now(void);

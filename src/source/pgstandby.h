@@ -1,5 +1,5 @@
 /* pgstandby — how a standby restored from the repository reaches its primary: the
- * primary_conninfo it gets (libpq key=value or URI text, checked by libpq's own
+ * primary_conninfo it is given (libpq key=value or URI text, checked by libpq's own
  * parser, written back as key=value settings) and the application_name it reports
  * to the primary (what pg_stat_replication and synchronous_standby_names see). A
  * password may come from a file, never from the command line: the check is here so
