@@ -816,9 +816,11 @@ static void teardown(agent *a)
 {
     atomic_store(&a->stop, 1);
     http_stop(&a->http);
+    /* the control socket first: a switchover's request waits in the engine, which must
+     * outlive it */
+    agent_control_stop(a);
     ha_teardown(a);
     sender_stop(a);
-    agent_control_stop(a);
     if (a->probes) {
         if (pool_wait(a->probes) != 0)
             LOG_DEBUG("probe pool: %s", err_msg());

@@ -99,6 +99,9 @@ typedef struct agent {
     pthread_t sender, control;
     int sender_running;
     int control_fd;
+    pthread_t long_thread;  /* a switchover/failover request being answered */
+    int long_started;       /* long_thread is to be joined */
+    atomic_int long_busy;   /* it has not answered yet */
     state *http_st; /* HTTP's connection (under http_lock) */
     pthread_mutex_t http_lock;
     struct http_server *http;

@@ -1,6 +1,8 @@
 /* control — see control.h. The server is one thread: poll with a timeout (so it sees
  * the agent stopping), one client at a time, each read and write bounded in time and
- * size: a slow or hostile client cannot stall it for long or make it allocate much. */
+ * size: a slow or hostile client cannot stall it for long or make it allocate much.
+ * A switchover or failover (seconds, up to 120) gets a thread of its own, one at a
+ * time, so `status` is answered while it runs. */
 #define _GNU_SOURCE
 #include "control.h"
 
@@ -99,25 +101,92 @@ static char *answer(agent *a, const char *req)
     return text;
 }
 
-static void serve_one(agent *a, int fd)
+/* The answer, by a deadline counted from when it is ready (a switchover's answer comes
+ * after the switchover, not within the 2 s a request has to arrive). */
+static void reply_to(int fd, char *text)
+{
+    int64_t deadline = proc_now_ms() + 2000;
+    if (text && write_all(fd, text, strlen(text), deadline) == 0)
+        (void)write_all(fd, "\n", 1, deadline);
+    free(text);
+}
+
+/* A switchover or failover: its own thread, so `status` is answered while it runs. */
+typedef struct long_job {
+    agent *a;
+    int fd;
+    char req[CONTROL_MAX];
+} long_job;
+
+static void *long_main(void *arg)
+{
+    long_job *j = arg;
+    reply_to(j->fd, answer(j->a, j->req));
+    close(j->fd);
+    atomic_store(&j->a->long_busy, 0);
+    free(j);
+    return NULL;
+}
+
+static int is_long(const char *req)
+{
+    cJSON *in = cJSON_Parse(req);
+    const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(in, "cmd"));
+    int yes = c && (!strcmp(c, "switchover") || !strcmp(c, "failover"));
+    cJSON_Delete(in);
+    return yes;
+}
+
+static void join_long(agent *a)
+{
+    if (a->long_started) {
+        pthread_join(a->long_thread, NULL);
+        a->long_started = 0;
+    }
+}
+
+/* Hands fd to the long request's thread (1), or says why not (0: answered here). */
+static int start_long(agent *a, int fd, const char *req)
+{
+    if (atomic_load(&a->long_busy)) {
+        reply_to(fd, strdup("{\"error\":\"a switchover or failover asked earlier is still running: see lifeline "
+                            "status\"}"));
+        return 0;
+    }
+    join_long(a); /* the one before has finished: its thread is reaped here */
+    long_job *j = malloc(sizeof *j);
+    if (!j)
+        return 0;
+    j->a = a;
+    j->fd = fd;
+    snprintf(j->req, sizeof j->req, "%s", req);
+    atomic_store(&a->long_busy, 1);
+    if (pthread_create(&a->long_thread, NULL, long_main, j) != 0) {
+        atomic_store(&a->long_busy, 0);
+        free(j);
+        return 0;
+    }
+    a->long_started = 1;
+    return 1;
+}
+
+/* One client: 1 when its connection went to the long request's thread. */
+static int serve_one(agent *a, int fd)
 {
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || (cred.uid != 0 && cred.uid != geteuid())) {
         LOG_WARN("control socket: refused a client of uid %u (only uid %u and root may ask)", (unsigned)cred.uid,
                  (unsigned)geteuid());
-        return;
+        return 0;
     }
     char req[CONTROL_MAX];
-    int64_t deadline = proc_now_ms() + 2000;
-    if (read_line(fd, req, sizeof req, deadline) <= 0)
-        return;
-    char *text = answer(a, req);
-    if (text) {
-        if (write_all(fd, text, strlen(text), deadline) == 0)
-            (void)write_all(fd, "\n", 1, deadline);
-        free(text);
-    }
+    if (read_line(fd, req, sizeof req, proc_now_ms() + 2000) <= 0)
+        return 0;
+    if (is_long(req) && a->ha)
+        return start_long(a, fd, req);
+    reply_to(fd, answer(a, req));
+    return 0;
 }
 
 static void *control_main(void *arg)
@@ -130,8 +199,8 @@ static void *control_main(void *arg)
         int fd = accept4(a->control_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
-        serve_one(a, fd);
-        close(fd);
+        if (!serve_one(a, fd))
+            close(fd);
     }
     return NULL;
 }
@@ -171,6 +240,7 @@ void agent_control_stop(agent *a)
     if (a->control_fd < 0)
         return;
     pthread_join(a->control, NULL);
+    join_long(a); /* the engine still runs: it answers (bounded by 120 s) */
     close(a->control_fd);
     a->control_fd = -1;
     char path[4100];
