@@ -138,6 +138,7 @@ static void publish_status(ha *h)
     pthread_mutex_lock(&h->lock);
     free(h->status_json);
     h->status_json = text;
+    h->published_at = ha_now();
     for (size_t i = 0; i < h->ng; i++)
         h->g[i].pub_lease_until = h->g[i].lease_until;
     pthread_mutex_unlock(&h->lock);
@@ -151,10 +152,13 @@ cJSON *ha_status(ha *h)
     pthread_mutex_lock(&h->lock);
     cJSON *o = h->status_json ? cJSON_Parse(h->status_json) : NULL;
     for (size_t i = 0; o && i < h->ng && i < (size_t)cJSON_GetArraySize(o); i++) {
-        cJSON *m;
+        cJSON *m, *go = cJSON_GetArrayItem(o, (int)i);
+        /* how old this copy is, for /liveness: an engine stuck in a round says so */
+        cJSON_AddNumberToObject(go, "round_age_ms", (double)(now - h->published_at));
+        cJSON_AddNumberToObject(go, "ttl_ms", (double)h->ttl_ms);
         if (now < h->g[i].pub_lease_until)
             continue;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItem(cJSON_GetArrayItem(o, (int)i), "members"))
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(go, "members"))
             if (cJSON_IsTrue(cJSON_GetObjectItem(m, "here")) && cJSON_IsTrue(cJSON_GetObjectItem(m, "lease")))
                 cJSON_ReplaceItemInObject(m, "lease", cJSON_CreateFalse());
     }

@@ -61,6 +61,7 @@ struct ha {
     pthread_mutex_t lock; /* status_json, req, reply */
     pthread_cond_t cond;
     char *status_json;
+    int64_t published_at; /* monotonic: when status_json was made (a round's end) */
     cJSON *req, *reply;
     int abandoned; /* the asker of req gave up waiting (serve_request drops its answer) */
 };

@@ -13,15 +13,16 @@
 
 #include "../config/ha_config.h"
 
-typedef enum { HA_PRIMARY, HA_REPLICA, HA_READ_ONLY, HA_HEALTH } ha_kind;
+typedef enum { HA_PRIMARY, HA_REPLICA, HA_READ_ONLY, HA_HEALTH, HA_LIVENESS, HA_READINESS } ha_kind;
 
-/* The last word of the path; read-write and read-only are Patroni's names. */
+/* The last word of the path; read-write, read-only, liveness and readiness are Patroni's
+ * names (for a Kubernetes-style probe of the agent and of the member). */
 static const struct {
     const char *word;
     ha_kind kind;
 } ha_words[] = {
     {"primary", HA_PRIMARY}, {"read-write", HA_PRIMARY}, {"replica", HA_REPLICA},
-    {"read-only", HA_READ_ONLY}, {"health", HA_HEALTH},
+    {"read-only", HA_READ_ONLY}, {"health", HA_HEALTH}, {"liveness", HA_LIVENESS}, {"readiness", HA_READINESS},
 };
 
 #define HA_NAME_MAX 128
@@ -113,6 +114,16 @@ static bool ha_is_replica(const cJSON *m, bool have_max, uint64_t max_lag)
 static bool ha_is_up(const cJSON *m)
 {
     return ha_role_is(m, "primary") || ha_role_is(m, "standby") || ha_role_is(m, "fenced");
+}
+
+/* The engine runs: its last round ended within the ttl (the lease holder) or two ttls
+ * (any other member), as Patroni's /liveness. A copy without its age is not alive. */
+static bool ha_is_live(const cJSON *group, const cJSON *m)
+{
+    double age, ttl;
+    if (!hj_num(group, "round_age_ms", &age) || !hj_num(group, "ttl_ms", &ttl) || age < 0 || ttl <= 0)
+        return false;
+    return age <= (ha_is_primary(m) ? ttl : 2 * ttl);
 }
 
 static cJSON *ha_error(const char *fmt, ...) PRINTF(1, 2);
@@ -216,6 +227,8 @@ bool http_ha_check(const cJSON *status, const char *path, const char *query, int
     bool yes = kind == HA_PRIMARY     ? ha_is_primary(m)
                : kind == HA_REPLICA   ? ha_is_replica(m, lag != NULL, max_lag)
                : kind == HA_READ_ONLY ? ha_is_primary(m) || ha_is_replica(m, lag != NULL, max_lag)
+               : kind == HA_LIVENESS  ? ha_is_live(group, m)
+               : kind == HA_READINESS ? ha_is_primary(m) || ha_is_replica(m, false, 0)
                                       : ha_is_up(m);
     *code = yes ? 200 : 503;
     *body = ha_body(group, m);

@@ -153,7 +153,42 @@ static void test_read_only_and_health(void **state)
     assert_int_equal(check(st, "/main-db/pg-e/health", NULL, NULL), 503);
     assert_int_equal(check(st, "/main-db/pg-h/health", NULL, NULL), 503);
     assert_int_equal(check(st, "/main-db/pg-j/health", NULL, NULL), 503);
+    /* readiness: the primary with the lease, or a streaming standby (any lag) */
+    assert_int_equal(check(st, "/main-db/pg-a/readiness", NULL, NULL), 200);
+    assert_int_equal(check(st, "/main-db/pg-b/readiness", NULL, NULL), 200);
+    assert_int_equal(check(st, "/main-db/pg-c/readiness", NULL, NULL), 200);
+    assert_int_equal(check(st, "/main-db/pg-d/readiness", NULL, NULL), 503);
+    assert_int_equal(check(st, "/main-db/pg-f/readiness", NULL, NULL), 503);
+    assert_int_equal(check(st, "/main-db/pg-g/readiness", NULL, NULL), 503);
+    /* liveness: this copy has no round age: not alive */
+    assert_int_equal(check(st, "/main-db/pg-a/liveness", NULL, NULL), 503);
     cJSON_Delete(st);
+}
+
+/* liveness: the engine's last round within a ttl (lease holder) or two (others) */
+static void test_liveness(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *age, *ttl, *member;
+        int code;
+    } cases[] = {
+        {"100", "4000", "p", 200},  {"4000", "4000", "p", 200}, {"4001", "4000", "p", 503},
+        {"8000", "4000", "s", 200}, {"8001", "4000", "s", 503}, {"-1", "4000", "s", 503},
+        {"100", "0", "s", 503},     {"\"5\"", "4000", "s", 503}, {"100", "null", "p", 503},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char doc[512], path[64];
+        snprintf(doc, sizeof doc,
+                 "{\"groups\":[{\"name\":\"g\",\"round_age_ms\":%s,\"ttl_ms\":%s,\"members\":["
+                 "{\"name\":\"p\",\"role\":\"primary\",\"lease\":true},{\"name\":\"s\",\"role\":\"standby\"}]}]}",
+                 cases[i].age, cases[i].ttl);
+        cJSON *st = cJSON_Parse(doc);
+        assert_non_null(st);
+        snprintf(path, sizeof path, "/g/%s/liveness", cases[i].member);
+        assert_int_equal(check(st, path, NULL, NULL), cases[i].code);
+        cJSON_Delete(st);
+    }
 }
 
 static void test_member_here(void **state)
@@ -480,7 +515,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_primary),        cmocka_unit_test(test_replica_and_lag),
-        cmocka_unit_test(test_read_only_and_health), cmocka_unit_test(test_member_here),
+        cmocka_unit_test(test_read_only_and_health),
+        cmocka_unit_test(test_liveness), cmocka_unit_test(test_member_here),
         cmocka_unit_test(test_not_found_and_not_ours), cmocka_unit_test(test_served),
         cmocka_unit_test(test_render),         cmocka_unit_test(test_render_errors),
         cmocka_unit_test(test_agent_key),
