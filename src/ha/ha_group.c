@@ -411,8 +411,8 @@ void ha_group_round(ha *h, ha_group *g)
         g->leader = cur;
         if (cur.exists && cur.epoch > g->epoch)
             g->epoch = cur.epoch;
-        if (cur.exists)
-            g->no_leader_since = 0;
+        if (cur.exists) /* a key again: a later refusal is a new one, told again */
+            g->no_leader_since = g->refused_live = 0;
         else if (!g->no_leader_since)
             g->no_leader_since = now;
     }

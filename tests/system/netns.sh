@@ -33,6 +33,10 @@
 #                           named ("client"), so the test's probes can still see what HOST does.
 #   netns_partition_oneway HOST PEER  HOST no longer receives anything from PEER (HOST -> PEER
 #                           packets still arrive; TCP between them breaks, UDP shows the direction)
+#   netns_partition_out HOST PEER [MATCH...]  HOST sends nothing to PEER (its OUTPUT; a local
+#                           DROP, so HOST's senders see EPERM at once, not a timeout); PEER -> HOST
+#                           still arrive. MATCH: iptables matches narrowing it (-p tcp --sport 5432:
+#                           only what HOST's PostgreSQL sends, e.g. its WAL)
 #   netns_heal HOST         removes every partition rule of HOST
 #
 # etcd (Debian's etcd-server 3.4; one member per host, client 2379 and peer 2380 on the host's
@@ -351,6 +355,15 @@ netns_partition_oneway() {
   a=$(netns_addr "$2") || return 1
   netns_chain "$host" || return 1
   netns_exec "$host" iptables -w -A "$NETNS_CHAIN" -s "$a" -j DROP || { fail "iptables failed"; return 1; }
+}
+
+netns_partition_out() {
+  local host a
+  host=$(netns_label "$1")
+  a=$(netns_addr "$2") || return 1
+  shift 2
+  netns_chain "$host" || return 1
+  netns_exec "$host" iptables -w -A "$NETNS_CHAIN" -d "$a" "$@" -j DROP || { fail "iptables failed"; return 1; }
 }
 
 netns_heal() {

@@ -6,9 +6,12 @@
 # ha_probe_writers.py tries a write on every member directly every 200 ms. One fault per
 # test: host loss, database loss alone, the primary's agent paused (shorter, then longer
 # than the lease), the primary's host partitioned from the store and the other hosts, an
-# etcd member lost. In every test no two members ever accept writes in the same probe
+# etcd member lost, the primary's agent lost alone (killed, restarted), one-way
+# partitions (the primary's host receives nothing, then sends nothing), host loss with
+# `synchronous = on`. In every test no two members ever accept writes in the same probe
 # tick; the writer's outage and (asynchronous mode) its lost acknowledged rows are
-# printed, not asserted.
+# printed, not asserted; with `synchronous = on`, and where no failover happens, no
+# acknowledged row may be lost.
 
 source "$HERE/netns.sh"
 
@@ -53,6 +56,7 @@ ttl = ${HAN_TTL_S}s
 
 [postgres "main-db"]
 members = pg-h1 pg-h2 pg-h3
+synchronous = ${HAN_SYNC:-off}
 EOF
   for m in h1 h2 h3; do
     cat >>"$c" <<EOF
@@ -188,8 +192,10 @@ han_verdict() {
   run_cmd "$NETNS_PY" "$NETNS_HERE/ha_check.py" --log "$T/acks" --fault-at "$fault" --json \
     --dsn "host=$(pg_host_datadir "$primary").sock user=postgres dbname=postgres"
   [[ $RC -eq 0 ]] || fail "ha_check exited $RC: $OUT $ERR"
+  # for the caller: acknowledged rows missing on PRIMARY_HOST, the servers that acknowledged
+  LOST=$(json 'j["missing"]'); SERVERS=$(json '" ".join(j["servers"])')
   echo "writer: $(json 'j["acknowledged"]') acknowledged, first acknowledgement after the fault $(json 'j["outage_ms"]') ms," \
-    "longest gap $(json 'j["max_gap_ms"]') ms, acknowledged rows lost $(json 'j["missing"]') (async), servers $(json 'j["servers"]')"
+    "longest gap $(json 'j["max_gap_ms"]') ms, acknowledged rows lost $LOST (synchronous = ${HAN_SYNC:-off}), servers $SERVERS"
   OUT=$probe_sum
   echo "probe: accepted $(json 'j["accepted"]'), two writers in no tick, switches" \
     "$(json '" -> ".join(s["member"] for s in j["switches"])')"
@@ -337,6 +343,127 @@ t_ha_netns_etcd_member_lost() {
   [[ $(han_acks_after $((fault + 2000))) -ge 20 ]] || fail "the writer stalled: $(han_acks_after $fault) acks since"
   echo "etcd leader $lead killed: pg-h1 kept the lease, no failover"
   han_verdict "$fault" h1
+  han_down
+  netns_assert_clean
+}
+
+# the writer's longest pause ending at or after MS: ms between two consecutive
+# acknowledgements (the client's outage; the old primary may acknowledge for a while first)
+han_pause_after() { awk -v t="$1" '$3 >= t && p && $3 - p > m { m = $3 - p } { p = $3 } END { print m + 0 }' "$T/acks"; }
+
+# (6) the primary's agent lost alone (kill -9; pg-h1 runs on). The others see the key
+# expire and refuse to promote while pg-h1 answers as a primary; HAProxy asks pg-h1's
+# agent, so writes pause until it is back; restarted, it adopts pg-h1 and takes the lease
+# back: no failover, no fence, nothing lost. Restarted after two ttls (the key had
+# expired), then after 1 s (the key still there, as with the service's RestartSec below
+# the ttl: the new process waits for it to expire, then adopts), then after two ttls
+# again (refused and told again).
+t_ha_netns_agent_loss() {
+  han_skip && return 0
+  trap han_down RETURN
+  han_up
+  local fault back down_s refusals=0 n
+  fault=$(now_ms)
+  for down_s in $((2 * HAN_TTL_S)) 1 $((2 * HAN_TTL_S)); do
+    kill -9 "$(han_agent_pid h1)"
+    sleep "$down_s"
+    [[ $(pg_host_sql 1 "select pg_is_in_recovery()") == f ]] || fail "pg-h1 is no longer a primary without its agent"
+    n=$(cat "$T/agent-h2.log" "$T/agent-h3.log" | grep -c "still answers as a primary")
+    # each loss that outlasts the key is refused, and told (an incident, an alert), again
+    [[ $down_s -le $HAN_TTL_S || $n -gt $refusals ]] ||
+      fail "the key expired, but no refusal recorded while pg-h1 answered as a primary (refusals so far: $n)"
+    refusals=$n
+    han_agent_start h1
+    back=$(now_ms)
+    # the key expired: at once; else once it expires (a ttl at most), plus a round
+    han_wait $((HAN_TTL_S + 4)) '[[ $(han_role h1) == primary+lease ]]' "h1's restarted agent takes the lease back"
+    echo "agent down ${down_s} s: the restarted agent holds the lease $(($(now_ms) - back)) ms after its start"
+    # HAProxy's next check of pg-h1's agent (inter 1s, rise 1)
+    han_wait 5 '[[ $(han_acks_after $back) -ge 3 ]]' "the writer resumes through HAProxy"
+    echo "  the writer's pause: $(han_pause_after "$back") ms"
+  done
+  grep -q "promote main-db\|fence main-db" "$T"/agent-h*.log && fail "a promotion or a fence after the agent's loss"
+  han_verdict "$fault" h1
+  [[ $LOST == 0 ]] || fail "$LOST acknowledged rows missing on pg-h1, which never stopped"
+  [[ $SERVERS == "$(netns_addr h1)" ]] || fail "writes acknowledged by $SERVERS, not by pg-h1 alone"
+  han_down
+  netns_assert_clean
+}
+
+# (7) one-way partitions. pg-h1's host receives nothing from the other hosts (its INPUT
+# from them dropped; it still sends to them, and the client still reaches it so that the
+# probe sees what pg-h1 does): its agent cannot renew (its own etcd member loses the
+# quorum, the others never answer), fences pg-h1 within the ttl; a standby is promoted
+# once the key expired; healed, pg-h1 rewinds and follows. Then the new primary's host
+# sends nothing to the other hosts (its OUTPUT to them dropped: its calls fail at once
+# instead of timing out): the same again.
+t_ha_netns_oneway_partition() {
+  han_skip && return 0
+  trap han_down RETURN
+  han_up
+  local fault f t0 fenced_ms p old=h1 new peer how prom
+  fault=$(now_ms)
+  for how in in out; do
+    f=$(now_ms); t0=$SECONDS
+    for peer in h1 h2 h3; do
+      [[ $peer == "$old" ]] && continue
+      if [[ $how == in ]]; then netns_partition_oneway "$old" "$peer"; else netns_partition_out "$old" "$peer"; fi
+    done
+    han_wait $((HAN_TTL_S + 4)) "! pg_host_sql $old 'select 1'" "pg-$old fenced (stopped) within the ttl"
+    fenced_ms=$(($(now_ms) - f))
+    han_wait 40 "p=\$(han_primary); [[ -n \$p && \$p != $old ]]" "a standby promoted"
+    new=$p; prom=$(now_ms)
+    echo "pg-$old's host cut one way ($how): fenced after ${fenced_ms} ms, pg-$new promoted after $((SECONDS - t0)) s"
+    # (writes sent after the cut and before the fence were acknowledged by pg-$old)
+    han_wait 20 "[[ \$(han_acks_after $prom) -ge 3 ]]" "the writer resumes through HAProxy"
+    echo "  the writer's pause: $(han_pause_after "$f") ms"
+    netns_heal "$old"
+    han_wait_rejoined "$old" "$new"
+    [[ $(han_primary) == "$new" ]] || fail "a second failover after the heal: $(han_primary)"
+    echo "  healed: pg-$old streams from pg-$new $((SECONDS - t0)) s after the cut"
+    old=$new
+  done
+  han_verdict "$fault" "$new"
+  han_down
+  netns_assert_clean
+}
+
+# han_sync_standby: the member pg-h1 confirms synchronous once h1's agent published it
+han_sync_standby() {
+  local s
+  s=$(pg_host_sql 1 "select application_name from pg_stat_replication where sync_state = 'sync'") || return 1
+  [[ -n $s ]] && grep -q "$s is the synchronous standby of main-db" "$T/agent-h1.log" && echo "$s"
+}
+
+# (8) synchronous = on, host loss of the primary under the writer: the synchronous
+# standby, and only it, is promoted; every acknowledged row is on it
+t_ha_netns_sync_host_loss() {
+  han_skip && return 0
+  trap han_down RETURN
+  local HAN_SYNC=on
+  han_up
+  local sync since fault t0 p new
+  han_wait 20 'sync=$(han_sync_standby); [[ -n $sync ]]' "a synchronous standby confirmed and published"
+  since=$(now_ms)
+  han_wait 10 "[[ \$(han_acks_after $since) -ge 10 ]]" "writes acknowledged in synchronous mode"
+  # pg-h1's WAL stops reaching the standbys a second before its host dies (and never
+  # arrives after: a dead host's kernel retransmits nothing): asynchronous, pg-h1 would
+  # acknowledge rows no standby has (about 20: seen lost with synchronous = off);
+  # synchronous, it must acknowledge none of them. This makes the count below able to fail.
+  netns_partition_out h1 h2 -p tcp --sport 5432
+  netns_partition_out h1 h3 -p tcp --sport 5432
+  sleep 1
+  t0=$SECONDS
+  kill -9 "$(han_agent_pid h1)"
+  pg_host_kill 1
+  fault=$(now_ms)
+  han_wait 40 'p=$(han_primary); [[ -n $p ]]' "a standby promoted"
+  new=$p
+  [[ pg-$new == "$sync" ]] || fail "pg-$new promoted, not the synchronous standby $sync"
+  echo "synchronous standby $sync promoted after $((SECONDS - t0)) s"
+  han_wait 20 '[[ $(han_acks_after $fault) -ge 5 ]]' "the writer resumes through HAProxy"
+  han_verdict "$fault" "$new"
+  [[ $LOST == 0 ]] || fail "$LOST acknowledged rows lost in synchronous mode"
   han_down
   netns_assert_clean
 }
