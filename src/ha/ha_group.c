@@ -443,6 +443,8 @@ void ha_group_round(ha *h, ha_group *g)
         return; /* held: look and tell, change nothing */
     if (leader && leader->here && !strcmp(g->holding, leader->cfg->name))
         ha_sync_manage(h, g, leader);
+    else
+        g->sync_alone = 0; /* not ours to manage now: a later primary here tells its own */
     if (g->leader_known && leader && leader->here && !strcmp(g->holding, leader->cfg->name) &&
         !strcmp(leader->role, "down"))
         primary_gone(h, g, leader, now);

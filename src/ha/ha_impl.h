@@ -43,6 +43,7 @@ typedef struct ha_group {
     int64_t last_primary_lsn; /* the last known primary's LSN (for the lag rule) */
     int64_t no_leader_since;  /* monotonic: nobody has held the key since then; 0 held */
     char sync_member[64];     /* synchronous mode: the published sync standby ("" none) */
+    int sync_alone;           /* synchronous mode without a streaming standby: told once, until one is back */
     int64_t pub_lease_until;  /* lease_until as of the last published status (under ha.lock) */
     int refused_live;         /* a failover was refused: a peer's server still answers as a primary */
 } ha_group;

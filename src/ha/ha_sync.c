@@ -40,8 +40,10 @@ static ha_member *pick(ha_group *g, const ha_member *primary, const pg_replica *
 
 void ha_sync_manage(ha *h, ha_group *g, ha_member *primary)
 {
-    if (g->cfg->synchronous == SYNC_OFF || !primary || !primary->here || strcmp(primary->role, "primary"))
+    if (g->cfg->synchronous == SYNC_OFF || !primary || !primary->here || strcmp(primary->role, "primary")) {
+        g->sync_alone = 0; /* a primary here again later says it again */
         return;
+    }
     pg_replica *r = NULL;
     size_t n = 0;
     if (pgctl_replicas(primary->cfg->conninfo, h->query_ms, &r, &n) != 0) {
@@ -58,6 +60,7 @@ void ha_sync_manage(ha *h, ha_group *g, ha_member *primary)
     if (next && nrow && !strcmp(nrow->sync_state, "sync")) {
         /* in synchronous_standby_names and confirmed by the server: publish it */
         snprintf(g->sync_member, sizeof g->sync_member, "%s", next->cfg->name);
+        g->sync_alone = 0;
         ha_say(h, "sync", g, next, "ok", NULL, "%s is the synchronous standby of %s: only it may be promoted",
                next->cfg->name, g->cfg->name);
     } else if (next) {
@@ -65,7 +68,7 @@ void ha_sync_manage(ha *h, ha_group *g, ha_member *primary)
         g->sync_member[0] = '\0';
         if (pgctl_set_sync(primary->cfg->conninfo, next->cfg->name, h->query_ms) != 0)
             LOG_WARN("%s: %s", g->cfg->name, err_msg());
-    } else if (g->sync_member[0] || g->cfg->synchronous == SYNC_ON) {
+    } else if (!g->sync_alone) { /* once, not every round: a warning and an alert each tick is noise */
         const char *was = g->sync_member[0] ? g->sync_member : "none";
         ha_say(h, "sync", g, NULL, g->cfg->synchronous == SYNC_STRICT ? "blocked" : "unprotected", "warning",
                "no streaming standby for %s (was %s): %s", g->cfg->name, was,
@@ -74,7 +77,9 @@ void ha_sync_manage(ha *h, ha_group *g, ha_member *primary)
                                                      "failover until one is back");
         g->sync_member[0] = '\0';
         if (g->cfg->synchronous == SYNC_ON && pgctl_set_sync(primary->cfg->conninfo, "", h->query_ms) != 0)
-            LOG_WARN("%s: %s", g->cfg->name, err_msg());
+            LOG_WARN("%s: %s", g->cfg->name, err_msg()); /* said again and retried next round */
+        else
+            g->sync_alone = 1;
     }
     free(r);
 }
