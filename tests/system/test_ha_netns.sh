@@ -296,12 +296,16 @@ t_ha_netns_agent_pause() {
 
 # (4) h1 partitioned from etcd's majority and the other hosts (the client still reaches
 # it): its agent cannot renew, fences its server within the ttl; the others promote after
-# the key expires; after the heal h1 rejoins as a standby
+# the key expires; after the heal h1 rejoins as a standby. With synchronous = on: the
+# published synchronous standby is the one promoted, and no acknowledged row is lost (the
+# cut-off primary's commits wait for a standby that no longer hears it)
 t_ha_netns_partition() {
   han_skip && return 0
   trap han_down RETURN
+  local HAN_SYNC=on # the cut-off primary can acknowledge nothing its standbys lack
   han_up
-  local fault t0 fenced_s new p
+  local fault t0 fenced_s new p sync
+  han_wait 20 'sync=$(han_sync_standby); [[ -n $sync ]]' "a synchronous standby confirmed and published"
   fault=$(now_ms); t0=$SECONDS
   netns_partition h1 h2 h3
   han_wait $((HAN_TTL_S + 4)) '! pg_host_sql 1 "select 1"' "pg-h1 fenced (stopped) within the ttl"
@@ -314,7 +318,9 @@ t_ha_netns_partition() {
   han_wait_rejoined h1 "$new"
   [[ $(han_primary) == "$new" ]] || fail "a second failover after the heal: $(han_primary)"
   echo "healed: pg-h1 streams from pg-$new"
+  [[ pg-$new == "$sync" ]] || fail "pg-$new promoted, not the synchronous standby $sync"
   han_verdict "$fault" "$new"
+  [[ $LOST == 0 ]] || fail "$LOST acknowledged rows lost in synchronous mode"
   han_down
   netns_assert_clean
 }
