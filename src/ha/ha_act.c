@@ -41,9 +41,14 @@ static void hook(ha *h, ha_group *g, ha_member *m, const char *command, const ch
 
 int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why)
 {
-    int rc = -1, stopped = 0;
-    if (m->here && m->cfg->data_dir)
-        stopped = (rc = pgctl_stop(m->cfg, "immediate", 15000)) == 0;
+    int rc = -1, stopped = 0, killed = 0;
+    /* immediate: a server that handles its signals is down within a second or so; one
+     * that does not (paused, hung) is killed outright rather than keep the round (and the
+     * lease it renews) waiting */
+    if (m->here && m->cfg->data_dir && !(stopped = (rc = pgctl_stop(m->cfg, "immediate", 3000)) == 0)) {
+        LOG_WARN("%s: %s; killing it", m->cfg->name, err_msg());
+        stopped = killed = (rc = pgctl_kill(m->cfg, 5000)) == 0;
+    }
     if (rc && m->st.reachable) /* not here, or it would not stop: it refuses writes at least */
         rc = pgctl_fence(m->cfg->conninfo, h->query_ms);
     m->fenced = 1;
@@ -53,7 +58,7 @@ int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why)
         snprintf(m->role, sizeof m->role, "down");
     }
     ha_say(h, "fence", g, m, rc ? "failed" : "ok", "warning", "%s fenced (%s): %s", m->cfg->name,
-           m->here ? "stopped" : "refuses writes", why);
+           killed ? "killed: it did not stop" : m->here ? "stopped" : "refuses writes", why);
     hook(h, g, m, g->cfg->fence_command, "fenced");
     return rc;
 }

@@ -7,8 +7,11 @@
 #include "pgctl.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +585,88 @@ int pgctl_stop(const config_member *m, const char *mode, int64_t timeout_ms)
     if (rc == ERR_SOURCE && strstr(out, "Is server running?"))
         err_clear(), rc = 0;
     return rc;
+}
+
+/* The pids whose parent is ppid (at most cap), from /proc. */
+static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && n < cap && (e = readdir(d))) {
+        char path[300], st[512];
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(st, 1, sizeof st - 1, f);
+        fclose(f);
+        st[len] = '\0';
+        const char *close = strrchr(st, ')'); /* the name may hold anything; state and ppid follow */
+        char state;
+        int parent;
+        if (close && sscanf(close + 1, " %c %d", &state, &parent) == 2 && parent == (int)ppid)
+            out[n++] = (pid_t)atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Gone, or a zombie (dead; its parent reaps it). */
+static int pid_gone(pid_t pid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t len = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[len] = '\0';
+    const char *close = strrchr(st, ')');
+    return !close || (close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
+}
+
+int pgctl_kill(const config_member *m, int64_t timeout_ms)
+{
+    int rc = check_member(m);
+    if (rc)
+        return rc;
+    char path[4200], cwd[4200], real[PATH_MAX];
+    snprintf(path, sizeof path, "%s/postmaster.pid", m->data_dir);
+    FILE *f = fopen(path, "r");
+    long pm = 0;
+    int got = f ? fscanf(f, "%ld", &pm) : 0;
+    if (f)
+        fclose(f);
+    if (got != 1 || pm <= 0 || pid_gone((pid_t)pm))
+        return 0; /* none runs */
+    snprintf(path, sizeof path, "/proc/%ld/cwd", pm);
+    ssize_t n = readlink(path, cwd, sizeof cwd - 1);
+    if (n < 0 || !realpath(m->data_dir, real) || (cwd[n] = '\0', strcmp(cwd, real)))
+        return err_set(ERR_SOURCE, "%s: process %ld of postmaster.pid does not work in %s: not killed", m->name, pm,
+                       m->data_dir);
+    pid_t kids[512];
+    size_t nk = children_of((pid_t)pm, kids, sizeof kids / sizeof *kids);
+    if (kill((pid_t)pm, SIGKILL) != 0 && errno != ESRCH)
+        return err_sys(ERR_SOURCE, "%s: kill -9 of postmaster %ld", m->name, pm);
+    for (size_t i = 0; i < nk; i++)
+        (void)kill(kids[i], SIGKILL); /* a child gone meanwhile is fine */
+    int64_t deadline = deadline_of(timeout_ms);
+    for (;;) {
+        int alive = !pid_gone((pid_t)pm);
+        for (size_t i = 0; i < nk && !alive; i++)
+            alive = !pid_gone(kids[i]);
+        if (!alive)
+            return 0;
+        if (proc_now_ms() >= deadline)
+            return err_set(ERR_SOURCE, "%s: postgres processes still there %lld ms after kill -9", m->name,
+                           (long long)timeout_ms);
+        usleep(20000);
+    }
 }
 
 /* Where the server's output goes: beside the data folder (<parent>/lifeline-<name>.log)

@@ -55,6 +55,11 @@ int pgctl_unfence(const char *conninfo, int64_t timeout_ms) WUR;
 int pgctl_set_sync(const char *conninfo, const char *names, int64_t timeout_ms) WUR;
 /* pg_ctl stop -m fast|immediate / start -w, on the member's data-dir. */
 int pgctl_stop(const config_member *m, const char *mode, int64_t timeout_ms) WUR;
+/* The server of m's data folder killed outright (SIGKILL to its postmaster and every
+ * child, waited for): for a server that does not answer nor stop (paused, hung), which
+ * a signal it must handle cannot end. 0 also when none runs. Only a postmaster whose
+ * working folder is m's data folder is touched (a pid reused by another process is not). */
+int pgctl_kill(const config_member *m, int64_t timeout_ms) WUR;
 int pgctl_start(const config_member *m, int64_t timeout_ms) WUR;
 /* Makes a stopped member a standby of primary_conninfo: standby.signal, primary_conninfo
  * (with application_name = the member) and recovery_target_timeline = latest in

@@ -6,9 +6,9 @@
 # ha_probe_writers.py tries a write on every member directly every 200 ms. One fault per
 # test: host loss, database loss alone, the primary's agent paused (shorter, then longer
 # than the lease), the primary's host partitioned from the store and the other hosts, an
-# etcd member lost, the primary's agent lost alone (killed, restarted), one-way
-# partitions (the primary's host receives nothing, then sends nothing), host loss with
-# `synchronous = on`. In every test no two members ever accept writes in the same probe
+# etcd member lost, the primary's server paused (SIGSTOP), the primary's agent lost alone
+# (killed, restarted), one-way partitions (the primary's host receives nothing, then
+# sends nothing), host loss with `synchronous = on`. In every test no two members ever accept writes in the same probe
 # tick; the writer's outage and (asynchronous mode) its lost acknowledged rows are
 # printed, not asserted; with `synchronous = on`, and where no failover happens, no
 # acknowledged row may be lost.
@@ -250,6 +250,31 @@ t_ha_netns_database_loss() {
   fault=$(now_ms)
   han_wait 40 'p=$(han_primary); [[ -n $p && $(han_acks_after $fault) -ge 5 ]]' "writes resume"
   echo "writes resumed $((SECONDS - t0)) s after the kill, on pg-$p ($(grep -q 'restart main-db/pg-h1: ok\|back in place' "$T/agent-h1.log" && echo 'restarted in place' || echo 'failed over'))"
+  han_verdict "$fault" "$p"
+  han_down
+  netns_assert_clean
+}
+
+# (2b) the primary's server paused (SIGSTOP of the postmaster and every child: a hung
+# server that answers nothing and handles no signal) while its agent lives: after a ttl
+# without an answer its agent kills it (a stop it must handle cannot end it), then
+# restarts it in place or gives the lease up for a failover; writes resume, no two writers
+t_ha_netns_database_pause() {
+  han_skip && return 0
+  trap han_down RETURN
+  han_up
+  local t0 fault p pids
+  mapfile -t pids < <(pg_host_procs 1)
+  [[ ${#pids[@]} -gt 1 ]] || fail "no postgres processes of pg-h1 to pause"
+  t0=$SECONDS
+  kill -STOP "${pids[@]}"
+  fault=$(now_ms)
+  han_wait 40 'p=$(han_primary); [[ -n $p && $(han_acks_after $fault) -ge 5 ]]' "writes resume"
+  echo "writes resumed $((SECONDS - t0)) s after the pause, on pg-$p ($(grep -q 'back in place' "$T/agent-h1.log" && echo 'restarted in place' || echo 'failed over'))"
+  grep -q "killed: it did not stop" "$T/agent-h1.log" || fail "pg-h1's agent did not say it killed the paused server"
+  local alive=0 x
+  for x in "${pids[@]}"; do [[ -d /proc/$x && $(awk '{print $3}' "/proc/$x/stat" 2>/dev/null) != Z ]] && alive=$((alive + 1)); done
+  [[ $alive == 0 ]] || { kill -CONT "${pids[@]}" 2>/dev/null; fail "$alive paused postgres processes still there"; }
   han_verdict "$fault" "$p"
   han_down
   netns_assert_clean
