@@ -452,6 +452,8 @@ void ha_group_round(ha *h, ha_group *g)
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         leader = g->leader_known && g->leader.exists ? ha_member_named(g, g->leader.holder) : NULL;
+        if (m->here && ha_rejoin_busy(h, g, m))
+            continue; /* a rejoin runs on its own thread */
         if (!m->here || !leader || m == leader || now < m->rejoin_at)
             continue;
         int wrong_primary = !strcmp(m->role, "primary") || !strcmp(m->role, "fenced");
