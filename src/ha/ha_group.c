@@ -482,7 +482,7 @@ void ha_group_round(ha *h, ha_group *g)
     if (g->incident && leader && !strcmp(leader->role, "primary")) {
         int all_ok = 1;
         for (size_t i = 0; i < g->n; i++)
-            all_ok &= &g->m[i] == leader || !strcmp(g->m[i].role, "standby");
+            all_ok &= &g->m[i] == leader || (!strcmp(g->m[i].role, "standby") && !g->m[i].rj);
         if (all_ok) {
             g->incident = 0;
             if (h->hooks.incident)

@@ -5,19 +5,22 @@
 source "$HERE/pg.sh"
 
 # ha_pair: pg-a primary on $PA, pg-b its streaming standby on $PB (checksums, so a
-# rewind is possible), the agent's configuration in $CONF. Sets HP (the agent's HTTP).
+# rewind is possible, unless HA_INITDB_OPTS says otherwise), the agent's configuration
+# in $CONF. Sets HP (the agent's HTTP). $PA may be chosen before; $HA_PA_CONF: more
+# lines for pg-a's postgresql.conf (pg-b copies them).
 ha_pair() {
   local r; r=$(pg_skip_reason); [[ -z $r ]] || { echo "skipped: $r"; return 1; }
-  PA=$(free_port) PB=$(free_port) HP=$(free_port)
+  PA=${PA:-$(free_port)} PB=$(free_port) HP=$(free_port)
   chmod 755 "$T"; [[ $(id -u) -ne 0 ]] || chown postgres: "$T"
   # sockets outside the data folders: pg_rewind copies what is in the source's
   mkdir -p "$T/sock"; [[ $(id -u) -ne 0 ]] || chown postgres: "$T/sock"
-  as_pg "$PGBIN/initdb" -D "$T/pa" -A trust -U postgres --data-checksums --no-sync >"$T/initdb.log" 2>&1 ||
+  as_pg "$PGBIN/initdb" -D "$T/pa" -A trust -U postgres ${HA_INITDB_OPTS---data-checksums} --no-sync >"$T/initdb.log" 2>&1 ||
     { cat "$T/initdb.log"; fail "initdb failed"; }
   # wal_keep_size: a former primary is rewound from its WAL back to the last common
   # checkpoint (the README's requirement)
   printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = replica\nwal_keep_size = '256MB'\n" \
     "$PA" "$T/sock" >>"$T/pa/postgresql.conf"
+  [[ -z ${HA_PA_CONF:-} ]] || printf '%s\n' "$HA_PA_CONF" >>"$T/pa/postgresql.conf"
   echo "host replication all 127.0.0.1/32 trust" >>"$T/pa/pg_hba.conf"
   as_pg "$PGBIN/pg_ctl" -D "$T/pa" -l "$T/pa.log" -w -t 60 start >/dev/null || { cat "$T/pa.log"; fail "no primary"; }
   PG_STARTED+=("$T/pa")
@@ -137,6 +140,9 @@ t_ha_local_failover_and_rejoin() {
   wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]' || { tail -20 "$T/lifeline-pa.log"; pg_sql "$PB" "select * from pg_stat_replication"; pg_sql "$PA" "select * from pg_stat_wal_receiver"; false; }
   grep -q "promote main-db/pg-b" "$T/agent.log" || fail "no promotion recorded"
   grep -q "rejoin main-db/pg-a" "$T/agent.log" || fail "no rejoin recorded"
+  # with checksums it is rewound, not rebuilt
+  grep -q "pg-a follows pg-b (rewound)" "$T/agent.log" || fail "pg-a was not rejoined by pg_rewind"
+  ! grep -q "rebuild main-db/pg-a" "$T/agent.log" || fail "pg-a was rebuilt although it could be rewound"
   run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
   [[ $(json "len([i for i in j['incidents'] if i['target'] == 'main-db'])") -ge 1 ]] || fail "no incident: $OUT"
 }
@@ -198,4 +204,67 @@ t_ha_sync_failover_loses_no_acknowledged_write() {
     --dsn "host=127.0.0.1 port=$PB user=postgres dbname=postgres" >"$T/check.out" 2>&1 ||
     fail "acknowledged rows lost in synchronous mode: $(cat "$T/check.out")"
   echo "synchronous failover: $(tr '\n' ' ' <"$T/check.out" | cut -c1-200)"
+}
+
+# A former primary that cannot be rewound (no checksums, wal_log_hints off) and whose
+# WAL went past the point where the new primary's timeline forked off: the agent moves
+# its data directory aside and rebuilds it from the repository (backup-source: a base
+# backup and the WAL archive), as a streaming standby of the new primary.
+t_ha_rejoin_rebuilds_from_the_repository() {
+  [[ -z $(pg_skip_reason) ]] || { echo "skipped: $(pg_skip_reason)"; return 0; }
+  trap ha_cleanup RETURN
+  new_repo
+  PA=$(free_port)
+  pg_setup_lifeline "$PA" # the key file, $T/lifeline and $T/ll.conf (what archive_command uses)
+  HA_INITDB_OPTS="" HA_PA_CONF=$(pg_archive_conf) ha_pair || return 0
+  sed -i 's/^members = pg-a pg-b$/members = pg-a pg-b\nbackup-source = main-db/' "$CONF"
+  cat >>"$CONF" <<CONF
+
+[repository]
+path = $REPO
+key-file = $T/wal.key
+
+[source "main-db"]
+type = postgres
+conninfo = host=127.0.0.1 port=$PA user=postgres dbname=postgres
+CONF
+  [[ $(pg_val "$PA" "show wal_log_hints") == off && $(pg_val "$PA" "show data_checksums") == off ]] ||
+    fail "pg-a could be rewound: the test needs a member that cannot"
+  pg_sql "$PA" "create table t(n int); insert into t values (1)"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" backup --source main-db
+  [[ $RC -eq 0 ]] || fail "backup: $OUT $ERR"
+  pg_sql "$PA" "insert into t values (2)"
+  ha_agent_start
+  wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
+  wait_for 10 '[[ $(pg_val $PB "select count(*) from t") == 2 ]]'
+  grep -q "pg-a cannot be rewound after a failover" "$T/agent.log" || fail "no warning at start about pg-a's rewind"
+  # pg-b stops receiving (pg-a refuses its replication connections), then pg-a commits
+  # rows pg-b never gets and dies: its WAL goes past the fork of pg-b's new timeline
+  sed -i '/^host[[:space:]]\+replication/d' "$T/pa/pg_hba.conf"
+  pg_sql "$PA" "select pg_reload_conf()" >/dev/null
+  pg_sql "$PA" "select pg_terminate_backend(pid) from pg_stat_replication" >/dev/null
+  wait_for 10 '[[ $(pg_val $PA "select count(*) from pg_stat_replication") == 0 ]]'
+  pg_sql "$PA" "insert into t select generate_series(1000, 1099)"
+  ha_kill_member pa
+  echo "host replication all 127.0.0.1/32 trust" >>"$T/pa/pg_hba.conf"
+  [[ $(pg_val "$PB" "select count(*) from t where n >= 1000") == 0 ]] || fail "pg-b received the rows after the cut"
+  wait_for 30 '[[ $(ha_role pg-b) == primary+lease ]]'
+  pg_sql "$PB" "insert into t values (3)"
+  # pg-a comes back as a streaming standby of pg-b, rebuilt from the repository
+  wait_for 180 '[[ $(pg_val $PB "select count(*) from pg_stat_replication where application_name = '"'pg-a'"' and state = '"'streaming'"'") == 1 ]]'
+  wait_for 30 '[[ $(ha_role pg-a) == standby ]]'
+  [[ $(pg_val "$PA" "select pg_is_in_recovery()") == t ]] || fail "pg-a is not a standby"
+  rows_of() { pg_val "$1" "select string_agg(n::text, ',' order by n) from t"; }
+  wait_for 20 '[[ $(rows_of $PA) == 1,2,3 ]]' || fail "pg-a's rows: $(rows_of "$PA") (wanted pg-b's: 1,2,3)"
+  old=$(ls -d "$T"/pa.lifeline-old-* 2>/dev/null | head -1)
+  [[ -n $old && -f $old/PG_VERSION && -d $old/pg_wal ]] || fail "the old data directory is not kept aside"
+  grep -q "rebuild main-db/pg-a" "$T/agent.log" || fail "no rebuild recorded"
+  grep -q "rebuilt from the repository" "$T/agent.log" || fail "the log does not say 'rebuilt from the repository'"
+  grep -q "diverged" "$T/agent.log" || fail "the log does not say why (diverged)"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
+  [[ $(json "any('rebuilt from the repository' in e['message'] for i in j['incidents'] for e in i['timeline'])") == True ]] ||
+    fail "no incident's timeline says 'rebuilt from the repository': $OUT"
+  grep -E "(rejoin|rebuild) main-db/pg-a" "$T/agent.log" | cut -c1-400
+  cp "$T/agent.log" /tmp/rebuild-agent.log
+  echo "pg-a rebuilt from the repository; old data kept in ${old##*/}"
 }
