@@ -245,11 +245,22 @@ CONF
   pg_sql "$PA" "select pg_terminate_backend(pid) from pg_stat_replication" >/dev/null
   wait_for 10 '[[ $(pg_val $PA "select count(*) from pg_stat_replication") == 0 ]]'
   pg_sql "$PA" "insert into t select generate_series(1000, 1099)"
+  # where the old data would go (epoch 2: the promotion's) is taken: refused, not overwritten
+  mkdir "$T/pa.lifeline-old-2" && echo keep >"$T/pa.lifeline-old-2/marker" && chown -R postgres: "$T/pa.lifeline-old-2"
   ha_kill_member pa
   echo "host replication all 127.0.0.1/32 trust" >>"$T/pa/pg_hba.conf"
   [[ $(pg_val "$PB" "select count(*) from t where n >= 1000") == 0 ]] || fail "pg-b received the rows after the cut"
   wait_for 30 '[[ $(ha_role pg-b) == primary+lease ]]'
   pg_sql "$PB" "insert into t values (3)"
+  wait_for 60 'grep -q "rebuild main-db/pg-a.*pa.lifeline-old-2 already exists" "$T/agent.log"'
+  wait_for 10 'grep -q "automation is held for pg-a" "$T/agent.log"'
+  [[ $(cat "$T/pa.lifeline-old-2/marker") == keep && -f $T/pa/PG_VERSION ]] || fail "the refused rebuild moved something"
+  sleep 16 # more than the 15 s between tries: held, not tried again
+  [[ $(grep -c "rebuild main-db/pg-a.*already exists" "$T/agent.log") == 1 ]] || fail "a held member was tried again"
+  # a person clears the way and resumes the member
+  rm -rf "$T/pa.lifeline-old-2"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" resume main-db/pg-a
+  [[ $RC -eq 0 ]] || fail "resume main-db/pg-a: $ERR"
   # pg-a comes back as a streaming standby of pg-b, rebuilt from the repository
   wait_for 180 '[[ $(pg_val $PB "select count(*) from pg_stat_replication where application_name = '"'pg-a'"' and state = '"'streaming'"'") == 1 ]]'
   wait_for 30 '[[ $(ha_role pg-a) == standby ]]'
@@ -264,7 +275,6 @@ CONF
   run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
   [[ $(json "any('rebuilt from the repository' in e['message'] for i in j['incidents'] for e in i['timeline'])") == True ]] ||
     fail "no incident's timeline says 'rebuilt from the repository': $OUT"
-  grep -E "(rejoin|rebuild) main-db/pg-a" "$T/agent.log" | cut -c1-400
   cp "$T/agent.log" /tmp/rebuild-agent.log
   echo "pg-a rebuilt from the repository; old data kept in ${old##*/}"
 }
