@@ -275,6 +275,46 @@ CONF
   run_cmd as_pg "$T/lifeline" -c "$CONF" --json incidents
   [[ $(json "any('rebuilt from the repository' in e['message'] for i in j['incidents'] for e in i['timeline'])") == True ]] ||
     fail "no incident's timeline says 'rebuilt from the repository': $OUT"
-  cp "$T/agent.log" /tmp/rebuild-agent.log
+  ha_agent_stop
+  ! grep -q "Sanitizer" "$T/agent.log" || { grep -A30 Sanitizer "$T/agent.log"; fail "the agent is not clean under the sanitizers"; }
   echo "pg-a rebuilt from the repository; old data kept in ${old##*/}"
+}
+
+# Members that cannot be rewound, no backup-source: a former primary whose WAL stops
+# inside the new primary's history follows as it is; one whose WAL went past the fork
+# is left stopped and untouched, the member held, the way to rebuild it said.
+t_ha_rejoin_not_rewindable_without_backup_source() {
+  HA_INITDB_OPTS="" ha_pair || return 0
+  trap ha_cleanup RETURN
+  ha_agent_start
+  wait_for 20 '[[ $(ha_role pg-a) == primary+lease && $(ha_role pg-b) == standby ]]'
+  pg_sql "$PA" "create table t(n int); insert into t values (1)"
+  wait_for 10 '[[ $(pg_val $PB "select count(*) from t") == 1 ]]'
+  streams() { [[ $(pg_val "$1" "select count(*) from pg_stat_replication where application_name = '$2' and state = 'streaming'") == 1 ]]; }
+  # pg-b has every record pg-a wrote: pg-a needs no rewind
+  ha_kill_member pa
+  wait_for 30 '[[ $(ha_role pg-b) == primary+lease ]]'
+  pg_sql "$PB" "insert into t values (2)"
+  wait_for 60 'streams $PB pg-a'
+  wait_for 20 '[[ $(pg_val $PA "select count(*) from t") == 2 ]]'
+  grep -q "pg-a follows pg-b (its WAL on timeline 1 stops at .* inside pg-b's history" "$T/agent.log" ||
+    fail "pg-a did not follow as it is"
+  # the other way round, diverged: pg-a stops receiving, pg-b commits rows pg-a never gets and dies
+  sed -i '/^host[[:space:]]\+replication/d' "$T/pb/pg_hba.conf"
+  pg_sql "$PB" "select pg_reload_conf()" >/dev/null
+  pg_sql "$PB" "select pg_terminate_backend(pid) from pg_stat_replication" >/dev/null
+  wait_for 10 '[[ $(pg_val $PB "select count(*) from pg_stat_replication") == 0 ]]'
+  pg_sql "$PB" "insert into t select generate_series(1000, 1099)"
+  ha_kill_member pb
+  wait_for 30 '[[ $(ha_role pg-a) == primary+lease ]]'
+  wait_for 60 'grep -q "pg-b cannot rejoin as it is (its WAL on timeline 2 goes on to .*: it diverged)" "$T/agent.log"'
+  grep -q "rebuild it with \`lifeline restore --source SOURCE --standby --target $T/pb\`; automation is held for pg-b" \
+    "$T/agent.log" || fail "the way to rebuild pg-b is not said"
+  sleep 16 # more than the 15 s between tries: held, not tried again, never started
+  [[ $(grep -c "pg-b cannot rejoin as it is" "$T/agent.log") == 1 ]] || fail "a held member was tried again"
+  ! as_pg "$PGBIN/pg_ctl" -D "$T/pb" status >/dev/null || fail "the diverged pg-b runs"
+  [[ -f $T/pb/PG_VERSION ]] && ! ls -d "$T"/pb.lifeline-old-* 2>/dev/null || fail "pg-b's data was moved without a rebuild"
+  [[ $(ha_role pg-b) == down ]] || fail "pg-b is $(ha_role pg-b)"
+  ha_agent_stop
+  ! grep -q "Sanitizer" "$T/agent.log" || { grep -A30 Sanitizer "$T/agent.log"; fail "the agent is not clean under the sanitizers"; }
 }
