@@ -439,8 +439,12 @@ void ha_group_round(ha *h, ha_group *g)
                    (long long)epoch);
         }
     }
-    if (g->held[0])
+    if (g->held[0]) {
+        for (size_t i = 0; i < g->n; i++) /* a rejoin that ran on is still told */
+            if (g->m[i].here)
+                (void)ha_rejoin_busy(h, g, &g->m[i]);
         return; /* held: look and tell, change nothing */
+    }
     if (leader && leader->here && !strcmp(g->holding, leader->cfg->name))
         ha_sync_manage(h, g, leader);
     if (g->leader_known && leader && leader->here && !strcmp(g->holding, leader->cfg->name) &&

@@ -246,7 +246,8 @@ static int restore(const ha_rejoin_job *r, char *sid)
 
 /* The member's own configuration files (its port, its pg_hba) from the old folder: the
  * backup's are those of whichever member it was taken from. postgresql.auto.conf stays
- * the restore's (restore_command, primary_conninfo). */
+ * the restore's (restore_command, primary_conninfo); recovery settings in the member's
+ * postgresql.conf are commented out, as the restore does to the backup's. */
 static int keep_own_conf(const ha_rejoin_job *r, const char *old)
 {
     static const char *const files[] = {"postgresql.conf", "pg_hba.conf", "pg_ident.conf"};
@@ -257,11 +258,18 @@ static int keep_own_conf(const ha_rejoin_job *r, const char *old)
         buf_init(&b, 4u << 20);
         snprintf(from, sizeof from, "%s/%s", old, files[i]);
         snprintf(to, sizeof to, "%s/%s", r->m.data_dir, files[i]);
+        buf out;
+        buf_init(&out, 4u << 20);
+        int changed = 0;
         rc = fs_read_file(from, &b, 4u << 20);
-        if (rc == ERR_NOTFOUND)
+        if (rc == ERR_NOTFOUND) {
             err_clear(), rc = 0;
-        else if (!rc)
-            rc = fs_write_durable(to, b.data, b.len, 0600, 0);
+        } else if (!rc) { /* its own recovery settings would fight the restore's */
+            rc = i ? 0 : pgrestore_comment_recovery((const char *)b.data, b.len, "(rebuild by the agent)", &out, &changed);
+            rc = rc ? rc : changed ? fs_write_durable(to, out.data, out.len, 0600, 0)
+                                   : fs_write_durable(to, b.data, b.len, 0600, 0);
+        }
+        buf_free(&out);
         buf_free(&b);
     }
     /* the leader's timeline history where recovery finds it even when the archive lacks it */
