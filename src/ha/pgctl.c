@@ -835,16 +835,22 @@ int pgctl_history(const char *conninfo, int64_t timeout_ms, uint32_t *tli, buf *
     return rc ? err_wrap("timeline history (a replication connection)") : 0;
 }
 
-/* "lsn: 0/03000148," of pg_waldump's record lines: the last one in text. */
-static int last_record(const char *text, uint64_t *lsn)
+int pgctl_waldump_last(const char *text, uint64_t *lsn)
 {
     int found = 0;
-    for (const char *p = strstr(text, "lsn: "); p; p = strstr(p + 5, "lsn: ")) {
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "rmgr: ", 6))
+            continue; /* pg_waldump's own messages (the error at the end of the WAL) */
+        size_t n = strcspn(p, "\n");
+        const char *l = memmem(p, n, ", lsn: ", 7);
+        if (!l)
+            continue;
         char v[32];
-        size_t n = strcspn(p + 5, ", \n");
-        snprintf(v, sizeof v, "%.*s", (int)(n < sizeof v ? n : sizeof v - 1), p + 5);
-        if (pgctl_parse_lsn(v, lsn) == 0)
-            found = 1;
+        size_t k = strcspn(l + 7, ", \n");
+        snprintf(v, sizeof v, "%.*s", (int)(k < sizeof v ? k : sizeof v - 1), l + 7);
+        uint64_t x;
+        if (pgctl_parse_lsn(v, &x) == 0)
+            *lsn = x, found = 1;
     }
     return found ? 0 : -1;
 }
@@ -881,7 +887,7 @@ int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, ui
     int64_t left = deadline - proc_now_ms();
     rc = rc ? rc : run_program(m, "pg_waldump", &b, left > 0 ? left : 1, 0, NULL, out, sizeof out);
     buf_free(&b);
-    if (!rc && last_record(out, last) != 0) {
+    if (!rc && pgctl_waldump_last(out, last) != 0) {
         char line[300];
         pgctl_last_line(out, line, sizeof line);
         rc = err_set(ERR_SOURCE, "member %s: pg_waldump from its checkpoint %s read no record: %s", m->name, v, line);
