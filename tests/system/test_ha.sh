@@ -261,10 +261,15 @@ CONF
   rm -rf "$T/pa.lifeline-old-2"
   run_cmd as_pg "$T/lifeline" -c "$CONF" resume main-db/pg-a
   [[ $RC -eq 0 ]] || fail "resume main-db/pg-a: $ERR"
+  t0=$SECONDS
   # pg-a comes back as a streaming standby of pg-b, rebuilt from the repository
   wait_for 180 '[[ $(pg_val $PB "select count(*) from pg_stat_replication where application_name = '"'pg-a'"' and state = '"'streaming'"'") == 1 ]]'
+  took=$((SECONDS - t0))
   wait_for 30 '[[ $(ha_role pg-a) == standby ]]'
   [[ $(pg_val "$PA" "select pg_is_in_recovery()") == t ]] || fail "pg-a is not a standby"
+  # the rebuild ran off the engine's thread: pg-b's lease (ttl 4 s) was renewed throughout
+  [[ $(ha_role pg-b) == primary+lease ]] || fail "pg-b lost its lease during the rebuild"
+  ! grep -qE "fence main-db/pg-b|lease main-db/pg-b.*not renewed" "$T/agent.log" || fail "pg-b was fenced during the rebuild"
   rows_of() { pg_val "$1" "select string_agg(n::text, ',' order by n) from t"; }
   wait_for 20 '[[ $(rows_of $PA) == 1,2,3 ]]' || fail "pg-a's rows: $(rows_of "$PA") (wanted pg-b's: 1,2,3)"
   old=$(ls -d "$T"/pa.lifeline-old-* 2>/dev/null | head -1)
@@ -277,7 +282,7 @@ CONF
     fail "no incident's timeline says 'rebuilt from the repository': $OUT"
   ha_agent_stop
   ! grep -q "Sanitizer" "$T/agent.log" || { grep -A30 Sanitizer "$T/agent.log"; fail "the agent is not clean under the sanitizers"; }
-  echo "pg-a rebuilt from the repository; old data kept in ${old##*/}"
+  echo "pg-a rebuilt from the repository and streaming ${took}s after the resume; old data kept in ${old##*/}"
 }
 
 # Members that cannot be rewound, no backup-source: a former primary whose WAL stops
