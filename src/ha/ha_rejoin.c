@@ -46,6 +46,7 @@ struct ha_rejoin_job {
     pthread_mutex_t lock; /* steps, nsteps, done, orphan */
     rj_step steps[RJ_STEPS];
     size_t nsteps;
+    char phase[80]; /* what it does now (the status document's detail) */
     int done, orphan;
     struct ha_rejoin_job *next; /* the process-wide list of rejoins running */
     /* the worker's own copies */
@@ -112,6 +113,7 @@ static void step(ha_rejoin_job *r, const char *kind, const char *outcome, const 
     va_end(ap);
     LOG_DEBUG("rejoin %s: %s", r->m.name, s.msg);
     pthread_mutex_lock(&r->lock);
+    snprintf(r->phase, sizeof r->phase, "rejoin: %s %s", kind, outcome);
     if (r->nsteps < RJ_STEPS)
         r->steps[r->nsteps++] = s;
     else
@@ -543,6 +545,7 @@ int ha_rejoin_busy(ha *h, ha_group *g, ha_member *m)
     tell_steps(h, g, m, r);
     pthread_mutex_lock(&r->lock);
     int done = r->done;
+    snprintf(m->st.detail, sizeof m->st.detail, "%s", r->phase[0] ? r->phase : "rejoin: started");
     pthread_mutex_unlock(&r->lock);
     if (!done)
         return 1;

@@ -320,6 +320,11 @@ t_ha_rejoin_not_rewindable_without_backup_source() {
   ! as_pg "$PGBIN/pg_ctl" -D "$T/pb" status >/dev/null || fail "the diverged pg-b runs"
   [[ -f $T/pb/PG_VERSION ]] && ! ls -d "$T"/pb.lifeline-old-* 2>/dev/null || fail "pg-b's data was moved without a rebuild"
   [[ $(ha_role pg-b) == down ]] || fail "pg-b is $(ha_role pg-b)"
+  # what can be resumed: a configured GROUP/MEMBER only
+  run_cmd as_pg "$T/lifeline" -c "$CONF" resume main-db/pg-x
+  [[ $RC -eq 18 ]] || fail "resume of an unknown member exited $RC"
+  run_cmd as_pg "$T/lifeline" -c "$CONF" resume other/pg-b
+  [[ $RC -eq 18 ]] || fail "resume of a member under the wrong group exited $RC"
   ha_agent_stop
   ! grep -q "Sanitizer" "$T/agent.log" || { grep -A30 Sanitizer "$T/agent.log"; fail "the agent is not clean under the sanitizers"; }
 }
