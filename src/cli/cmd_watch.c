@@ -198,12 +198,19 @@ static void nudge(cli *c, const char *sock)
         fprintf(stderr, "lifeline: note: no agent runs now; it takes this into account when it starts\n");
 }
 
+/* A service, an HA group, or GROUP/MEMBER (the agent holds a member it could not
+ * rejoin by itself). */
 static int check_name(cli *c, const char *name)
 {
     if (!name || !strcmp(name, "*") || !c->cfg || config_service_find(c->cfg, name) ||
         config_pg_group_find(c->cfg, name))
         return 0;
-    return err_set(ERR_NOTFOUND, "no [service \"%s\"] or [postgres \"%s\"] in %s", name, name, c->cfg->file);
+    const char *slash = strchr(name, '/');
+    const config_member *m = slash ? config_member_find(c->cfg, slash + 1) : NULL;
+    if (m && m->group && strlen(m->group) == (size_t)(slash - name) && !strncmp(m->group, name, (size_t)(slash - name)))
+        return 0;
+    return err_set(ERR_NOTFOUND, "no [service \"%s\"], [postgres \"%s\"] or GROUP/MEMBER in %s", name, name,
+                   c->cfg->file);
 }
 
 int cmd_pause(cli *c, int argc, char **argv)

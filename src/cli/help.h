@@ -700,9 +700,13 @@
     "Usage: lifeline [-c CONFIG] resume [NAME]\n\n" \
     "Releases the hold of service NAME (a person's pause, or the agent's escalation\n" \
     "past max-recoveries and the like), or the hold of every service without a NAME.\n" \
-    "The service's recovery attempts start over. Resuming what is not held says so\n" \
-    "and exits 0. The agent records the release (event, audit trail, syslog, a\n" \
-    "`resume` notification).\n" HELP_GLOBAL
+    "The service's recovery attempts start over. NAME may also be an HA group, or\n" \
+    "GROUP/MEMBER: a member the agent could not rejoin by itself (no backup-source, a\n" \
+    "refused or failed rebuild) is held so; resuming it lets the agent try again.\n" \
+    "Resuming what is not held says so and exits 0. The agent records the release\n" \
+    "(event, audit trail, syslog, a `resume` notification).\n\n" \
+    "Example:\n" \
+    "  lifeline -c /etc/lifeline/lifeline.conf resume main-db/pg-a\n" HELP_GLOBAL
 
 /* ---- PostgreSQL high availability (cmd_ha.c) ---- */
 #define HELP_SWITCHOVER \

@@ -359,8 +359,11 @@ void ha_stop(ha **hp)
     pthread_mutex_unlock(&h->lock);
     if (h->thread)
         pthread_join(h->thread, NULL);
-    for (size_t i = 0; i < h->ng; i++)
+    for (size_t i = 0; i < h->ng; i++) {
+        for (size_t k = 0; k < h->g[i].n; k++)
+            ha_rejoin_free(&h->g[i].m[k]);
         free(h->g[i].m);
+    }
     free(h->g);
     coord_close(&h->co);
     state_close(&h->st);

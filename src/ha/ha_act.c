@@ -1,7 +1,6 @@
 /* ha_act — what the engine does to members: promote (with a new epoch, the
  * on-role-change hook and an incident), fence (stop, else refuse writes, and the
- * configured fence-command), rejoin a former primary or a lost standby (pg_rewind
- * when it can, then follow the leader), and a person's switchover (zero loss: the old
+ * configured fence-command), and a person's switchover (zero loss: the old
  * primary refuses writes, the target receives all of its WAL, then is promoted) and
  * forced failover. */
 #define _GNU_SOURCE
@@ -15,8 +14,7 @@
 #include "../core/proc.h"
 #include "ha_impl.h"
 
-/* on-role-change / fence-command: with LIFELINE_GROUP, _MEMBER, _ROLE, _EPOCH. */
-static void hook(ha *h, ha_group *g, ha_member *m, const char *command, const char *role)
+void ha_hook(ha *h, ha_group *g, ha_member *m, const char *command, const char *role)
 {
     if (!command)
         return;
@@ -59,7 +57,7 @@ int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why)
     }
     ha_say(h, "fence", g, m, rc ? "failed" : "ok", "warning", "%s fenced (%s): %s", m->cfg->name,
            killed ? "killed: it did not stop" : m->here ? "stopped" : "refuses writes", why);
-    hook(h, g, m, g->cfg->fence_command, "fenced");
+    ha_hook(h, g, m, g->cfg->fence_command, "fenced");
     return rc;
 }
 
@@ -102,56 +100,8 @@ int ha_promote(ha *h, ha_group *g, ha_member *to, int seize, char *err, size_t c
            g->cfg->name, (long long)epoch);
     snprintf(to->role, sizeof to->role, "primary");
     to->fenced = 0;
-    hook(h, g, to, g->cfg->on_role_change, "primary");
+    ha_hook(h, g, to, g->cfg->on_role_change, "primary");
     return 0;
-}
-
-/* A member here back under the leader: stopped, rewound when it must and can, then
- * following. */
-void ha_rejoin(ha *h, ha_group *g, ha_member *m)
-{
-    ha_member *leader = ha_member_named(g, g->leader.holder);
-    if (!leader || strcmp(leader->role, "primary") || !m->cfg->data_dir)
-        return;
-    m->rejoin_at = ha_now() + 15000; /* one try per 15 s at most */
-    if (!m->st.reachable && ha_postmaster_alive(m) == 1)
-        return; /* it runs but does not answer: not ours to restart yet */
-    if (m->st.reachable && pgctl_stop(m->cfg, "fast", 30000) != 0 && pgctl_stop(m->cfg, "immediate", 15000) != 0) {
-        ha_say(h, "rejoin", g, m, "failed", "warning", "%s cannot be stopped: %s", m->cfg->name, err_msg());
-        return;
-    }
-    /* a start as a standby that failed left standby.signal: pg_rewind's crash recovery
-     * runs in single-user mode, which refuses standby mode, so it goes first */
-    char sig[4200];
-    snprintf(sig, sizeof sig, "%s/standby.signal", m->cfg->data_dir);
-    if (unlink(sig) != 0 && errno != ENOENT)
-        LOG_WARN("%s: %s", sig, strerror(errno));
-    int possible = 0;
-    char why[300] = "", err[300] = "";
-    if (pgctl_rewind_possible(m->cfg, &possible, why, sizeof why) != 0)
-        possible = 0;
-    /* the new primary's control file must name its new timeline, or pg_rewind sees no
-     * fork and does nothing (the promotion's own checkpoint may not have run yet) */
-    if (possible && pgctl_checkpoint(leader->cfg->conninfo, 60000) != 0)
-        LOG_WARN("%s: checkpoint before the rewind: %s", leader->cfg->name, err_msg());
-    if (possible && pgctl_rewind(m->cfg, leader->cfg->conninfo, 120000, err, sizeof err) != 0) {
-        m->rejoin_failed = 1;
-        ha_say(h, "rejoin", g, m, "failed", "critical", "pg_rewind of %s from %s failed: %s; rebuild it with "
-               "`lifeline restore --source %s --standby --target %s`", m->cfg->name, leader->cfg->name, err,
-               g->cfg->backup_source ? g->cfg->backup_source : "SOURCE", m->cfg->data_dir);
-        return;
-    }
-    if (pgctl_follow(m->cfg, leader->cfg->conninfo, 60000) != 0) {
-        m->rejoin_failed = 1;
-        ha_say(h, "rejoin", g, m, "failed", "critical", "%s does not start as a standby of %s: %s", m->cfg->name,
-               leader->cfg->name, err_msg());
-        return;
-    }
-    m->fenced = 0;
-    m->rejoin_failed = 0;
-    ha_say(h, "rejoin", g, m, "ok", NULL, "%s follows %s (%s)", m->cfg->name, leader->cfg->name,
-           possible ? "rewound" : why[0] ? why : "no rewind needed");
-    hook(h, g, m, g->cfg->on_role_change, "standby");
 }
 
 static cJSON *reply(const char *error)

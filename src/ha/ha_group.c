@@ -439,8 +439,12 @@ void ha_group_round(ha *h, ha_group *g)
                    (long long)epoch);
         }
     }
-    if (g->held[0])
+    if (g->held[0]) {
+        for (size_t i = 0; i < g->n; i++) /* a rejoin that ran on is still told */
+            if (g->m[i].here)
+                (void)ha_rejoin_busy(h, g, &g->m[i]);
         return; /* held: look and tell, change nothing */
+    }
     if (leader && leader->here && !strcmp(g->holding, leader->cfg->name))
         ha_sync_manage(h, g, leader);
     else
@@ -454,6 +458,8 @@ void ha_group_round(ha *h, ha_group *g)
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         leader = g->leader_known && g->leader.exists ? ha_member_named(g, g->leader.holder) : NULL;
+        if (m->here && ha_rejoin_busy(h, g, m))
+            continue; /* a rejoin runs on its own thread */
         if (!m->here || !leader || m == leader || now < m->rejoin_at)
             continue;
         int wrong_primary = !strcmp(m->role, "primary") || !strcmp(m->role, "fenced");
@@ -482,7 +488,7 @@ void ha_group_round(ha *h, ha_group *g)
     if (g->incident && leader && !strcmp(leader->role, "primary")) {
         int all_ok = 1;
         for (size_t i = 0; i < g->n; i++)
-            all_ok &= &g->m[i] == leader || !strcmp(g->m[i].role, "standby");
+            all_ok &= &g->m[i] == leader || (!strcmp(g->m[i].role, "standby") && !g->m[i].rj);
         if (all_ok) {
             g->incident = 0;
             if (h->hooks.incident)

@@ -16,6 +16,8 @@
 /* how often a standby's agent asks between rounds whether the primary's key is gone */
 #define HA_WATCH_MS 200
 
+typedef struct ha_rejoin_job ha_rejoin_job; /* ha_rejoin.c: a rejoin running on its own thread */
+
 typedef struct ha_member {
     const config_member *cfg;
     int here;                 /* managed by this agent */
@@ -27,6 +29,7 @@ typedef struct ha_member {
     int rejoin_failed;        /* the last rejoin failed: an incident, no retry loop */
     int64_t rejoin_at;        /* monotonic: the earliest next rejoin attempt */
     int64_t idle_since;       /* monotonic: a standby not streaming since then; 0 streaming */
+    ha_rejoin_job *rj;        /* its rejoin while one runs (NULL none) */
 } ha_member;
 
 typedef struct ha_group {
@@ -88,7 +91,15 @@ void ha_sync_manage(ha *h, ha_group *g, ha_member *primary);
 /* ha_act.c */
 int ha_promote(ha *h, ha_group *g, ha_member *to, int seize, char *why, size_t cap);
 int ha_fence(ha *h, ha_group *g, ha_member *m, const char *why);
+/* on-role-change / fence-command: with LIFELINE_GROUP, _MEMBER, _ROLE, _EPOCH. */
+void ha_hook(ha *h, ha_group *g, ha_member *m, const char *command, const char *role);
+/* ha_rejoin.c: a member here back under the leader. ha_rejoin starts it on a thread of
+ * its own (stop; pg_rewind, or follow as it is, or a rebuild from the repository);
+ * ha_rejoin_busy, each round: 1 while it runs (its steps told through ha_say) and in
+ * the round it ends (its outcome applied); ha_rejoin_free at the engine's stop. */
 void ha_rejoin(ha *h, ha_group *g, ha_member *m);
+int ha_rejoin_busy(ha *h, ha_group *g, ha_member *m);
+void ha_rejoin_free(ha_member *m);
 cJSON *ha_switchover(ha *h, ha_group *g, const char *to);
 cJSON *ha_failover(ha *h, ha_group *g, const char *to);
 

@@ -884,3 +884,98 @@ int pgctl_rewind_possible(const config_member *m, int *possible, char *why, size
     buf_free(&b);
     return rc ? rc : pgctl_controldata_rewindable(out, possible, why, cap);
 }
+
+/* ---- where a member's WAL ends, and the leader's history ---------------------------- */
+
+int pgctl_history(const char *conninfo, int64_t timeout_ms, uint32_t *tli, buf *text)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    char ci[2200], sql[64];
+    *tli = 0;
+    text->len = 0;
+    /* key=value whatever the form given, so that replication=true can be added */
+    int rc = pgctl_follow_conninfo(conninfo ? conninfo : "", PGCTL_APP, ci, sizeof ci - 32);
+    if (rc)
+        return rc;
+    strcat(ci, " replication=true");
+    PGconn *c = NULL;
+    PGresult *r = NULL;
+    rc = open_member(ci, deadline, &c);
+    rc = rc ? rc : pgconn_exec(c, "IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM", deadline, &r);
+    if (!rc && (PQntuples(r) < 1 || PQnfields(r) < 2 || !(*tli = (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10))))
+        rc = err_set(ERR_SOURCE, "IDENTIFY_SYSTEM: no timeline in its answer");
+    PQclear(r);
+    r = NULL;
+    if (!rc && *tli > 1) { /* timeline 1 has no history */
+        snprintf(sql, sizeof sql, "TIMELINE_HISTORY %u", *tli);
+        rc = pgconn_exec(c, "TIMELINE_HISTORY", sql, deadline, &r);
+        if (!rc && (PQntuples(r) < 1 || PQnfields(r) < 2))
+            rc = err_set(ERR_SOURCE, "TIMELINE_HISTORY %u: no file in its answer", *tli);
+        if (!rc)
+            rc = buf_append(text, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+        PQclear(r);
+    }
+    if (c)
+        PQfinish(c);
+    return rc ? err_wrap("timeline history (a replication connection)") : 0;
+}
+
+int pgctl_waldump_last(const char *text, uint64_t *lsn)
+{
+    int found = 0;
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "rmgr: ", 6))
+            continue; /* pg_waldump's own messages (the error at the end of the WAL) */
+        size_t n = strcspn(p, "\n");
+        const char *l = memmem(p, n, ", lsn: ", 7);
+        if (!l)
+            continue;
+        char v[32];
+        size_t k = strcspn(l + 7, ", \n");
+        snprintf(v, sizeof v, "%.*s", (int)(k < sizeof v ? k : sizeof v - 1), l + 7);
+        uint64_t x;
+        if (pgctl_parse_lsn(v, &x) == 0)
+            *lsn = x, found = 1;
+    }
+    return found ? 0 : -1;
+}
+
+int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    int rc = check_member(m);
+    if (rc)
+        return rc;
+    char out[PGCTL_OUT_CAP], v[64], t[96], pgwal[4200];
+    uint64_t ckpt = 0;
+    buf b;
+    buf_init(&b, 64 * 1024);
+    rc = sh_program(&b, m, "pg_controldata");
+    rc = rc ? rc : sh_arg(&b, m->data_dir);
+    rc = rc ? rc : run_program(m, "pg_controldata", &b, timeout_ms, 0, NULL, out, sizeof out);
+    if (!rc && (!field(out, "Latest checkpoint location:", v, sizeof v) || pgctl_parse_lsn(v, &ckpt) != 0))
+        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no latest checkpoint location", m->name);
+    if (!rc && (!field(out, "Latest checkpoint's TimeLineID:", v, sizeof v) ||
+                !(*tli = (uint32_t)strtoul(v, NULL, 10))))
+        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no checkpoint timeline", m->name);
+    /* every record from the checkpoint on, on its timeline; the scan ends at the first
+     * invalid record (the end of the WAL), where pg_waldump fails: the pipe keeps the
+     * last lines and its status is tail's */
+    b.len = 0;
+    pgctl_format_lsn(ckpt, v, sizeof v);
+    snprintf(t, sizeof t, "-t %u -s %s 2>&1 | tail -n 4", *tli, v);
+    snprintf(pgwal, sizeof pgwal, "%s/pg_wal", m->data_dir);
+    rc = rc ? rc : sh_program(&b, m, "pg_waldump");
+    rc = rc ? rc : sh_text(&b, "-p ");
+    rc = rc ? rc : sh_arg(&b, pgwal);
+    rc = rc ? rc : sh_text(&b, t);
+    int64_t left = deadline - proc_now_ms();
+    rc = rc ? rc : run_program(m, "pg_waldump", &b, left > 0 ? left : 1, 0, NULL, out, sizeof out);
+    buf_free(&b);
+    if (!rc && pgctl_waldump_last(out, last) != 0) {
+        char line[300];
+        pgctl_last_line(out, line, sizeof line);
+        rc = err_set(ERR_SOURCE, "member %s: pg_waldump from its checkpoint %s read no record: %s", m->name, v, line);
+    }
+    return rc;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/buf.h"
 #include "../core/err.h"
 
 typedef struct config_member config_member;
@@ -77,6 +78,15 @@ int pgctl_repoint(const char *conninfo, const char *member, const char *primary_
 int pgctl_rewind(const config_member *m, const char *source_conninfo, int64_t timeout_ms, char *err,
                  size_t cap) WUR;
 int pgctl_rewind_possible(const config_member *m, int *possible, char *why, size_t cap) WUR;
+/* The timeline the server at conninfo is on, and its history file's text (empty for
+ * timeline 1), asked over a replication connection (IDENTIFY_SYSTEM, TIMELINE_HISTORY):
+ * what a standby's primary_conninfo may do anyway, no superuser needed. */
+int pgctl_history(const char *conninfo, int64_t timeout_ms, uint32_t *tli, buf *text) WUR;
+/* Where a stopped member's WAL ends (whether it was shut down cleanly or not): from its
+ * control file's latest checkpoint, pg_waldump reads every valid record on that
+ * checkpoint's timeline; *last is the start of the last one, *tli the timeline. Read
+ * only: nothing in the data folder changes. */
+int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last) WUR;
 /* "0/3000060" <-> 64-bit LSN */
 int pgctl_parse_lsn(const char *text, uint64_t *lsn);
 void pgctl_format_lsn(uint64_t lsn, char *out, size_t cap);

@@ -4,6 +4,7 @@
 #define LL_PGCTL_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/buf.h"
 #include "../core/err.h"
@@ -36,6 +37,10 @@ int pgctl_conf_edit(const char *text, size_t len, const char *const *keys, const
  * a non-zero "Data page checksum version"; else 0 and why. ERR_SOURCE when neither
  * line is there. */
 int pgctl_controldata_rewindable(const char *text, int *possible, char *why, size_t cap) WUR;
+
+/* pg_waldump's output: the LSN of its last record line ("rmgr: ... , lsn: X/Y, prev
+ * ..."); 0, or -1 when there is none (its own messages are not records). */
+int pgctl_waldump_last(const char *text, uint64_t *lsn) WUR;
 
 /* The last non-empty line of a program's output, into out ("" when none). */
 void pgctl_last_line(const char *text, char *out, size_t cap);

@@ -201,12 +201,36 @@ static void refused_arguments(void **state)
     assert_non_null(strstr(st.detail, "nosuchkey"));
 }
 
+static void waldump_last(void **state)
+{
+    (void)state;
+    uint64_t lsn = 0;
+    const char *out =
+        "rmgr: Heap        len (rec/tot):     59/    59, tx:        735, lsn: 0/050019A8, prev 0/05001970, desc: INSERT "
+        "off 100 flags 0x00, blkref #0: rel 1663/5/16384 blk 0\n"
+        "rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/050019E8, prev 0/050019A8, desc: COMMIT "
+        "2026-12-01 20:40:01.123456 UTC\n"
+        "pg_waldump: error: error in WAL record at 0/50019E8: invalid record length at 0/5001A10: wanted 24, got 0\n";
+    assert_int_equal(pgctl_waldump_last(out, &lsn), 0);
+    assert_int_equal(lsn, 0x050019E8ULL);
+    /* a desc that names an lsn is not the record's */
+    assert_int_equal(pgctl_waldump_last("rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: "
+                                        "1/00000028, prev 0/00000000, desc: OVERWRITE_CONTRECORD lsn: 2/0\n",
+                                        &lsn), 0);
+    assert_int_equal(lsn, 0x100000028ULL);
+    /* no record at all: its error alone */
+    assert_int_equal(pgctl_waldump_last("pg_waldump: error: could not find file \"000000010000000000000005\"\n", &lsn),
+                     -1);
+    assert_int_equal(pgctl_waldump_last("", &lsn), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lsn_round_trip),   cmocka_unit_test(lsn_bad_text), cmocka_unit_test(sync_names),
         cmocka_unit_test(follow_conninfo),  cmocka_unit_test(conf_quote),   cmocka_unit_test(conf_edit),
         cmocka_unit_test(controldata),      cmocka_unit_test(last_line),    cmocka_unit_test(refused_arguments),
+        cmocka_unit_test(waldump_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
