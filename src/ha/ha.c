@@ -144,6 +144,13 @@ static void publish_status(ha *h)
     pthread_mutex_unlock(&h->lock);
 }
 
+void ha_status_lease_gone(ha *h, ha_group *g)
+{
+    pthread_mutex_lock(&h->lock);
+    g->pub_lease_until = 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
 /* The lease of a member here is certain only until lease_until: a copy read later (the
  * engine's thread paused or stuck in a round) says so at once, not at the next round. */
 cJSON *ha_status(ha *h)

@@ -126,6 +126,51 @@ static int wait_received(ha *h, ha_member *to, uint64_t lsn, int64_t deadline)
     return -1;
 }
 
+/* A switchover to a member on another node: only its agent may promote it. This one
+ * names it in its published status, gives the key up, and waits until that agent has
+ * taken it (it does within a fraction of a second: it watches for the key's end). */
+static int hand_over(ha *h, ha_group *g, ha_member *to, char *err, size_t cap)
+{
+    int64_t deadline = ha_now() + 2 * h->ttl_ms + 5000;
+    snprintf(g->handover, sizeof g->handover, "%s", to->cfg->name);
+    g->handover_until = deadline;
+    ha_group_publish(h, g);
+    if (coord_release(h->co, g->cfg->name, ha_now() + h->query_ms) != 0) {
+        snprintf(err, cap, "cannot give the key up: %s", err_msg());
+        g->handover[0] = '\0';
+        ha_group_publish(h, g);
+        return ERR_LOCKED;
+    }
+    g->holding[0] = '\0';
+    g->lease_until = 0;
+    int64_t next_publish = ha_now() + 1000;
+    while (ha_now() < deadline) {
+        coord_leader cur;
+        if (coord_leader_get(h->co, g->cfg->name, ha_now() + h->query_ms, &cur) == 0 && cur.exists) {
+            g->handover[0] = '\0';
+            g->leader = cur;
+            g->leader_known = 1;
+            g->epoch = cur.epoch;
+            ha_group_publish(h, g);
+            if (strcmp(cur.holder, to->cfg->name)) {
+                snprintf(err, cap, "%s took the key, not %s", cur.holder, to->cfg->name);
+                return ERR_LOCKED;
+            }
+            return 0;
+        }
+        if (ha_now() >= next_publish) { /* the status lives under this agent's lease: kept fresh */
+            ha_group_publish(h, g);
+            next_publish = ha_now() + 1000;
+        }
+        usleep(50000);
+    }
+    g->handover[0] = '\0';
+    ha_group_publish(h, g);
+    snprintf(err, cap, "the agent of %s on %s did not take the key within %lld ms", to->cfg->name, to->cfg->node,
+             (long long)(2 * h->ttl_ms + 5000));
+    return ERR_SOURCE;
+}
+
 cJSON *ha_switchover(ha *h, ha_group *g, const char *to_name)
 {
     char msg[400];
@@ -142,19 +187,33 @@ cJSON *ha_switchover(ha *h, ha_group *g, const char *to_name)
         snprintf(msg, sizeof msg, "%s has no member %s", g->cfg->name, to_name);
         return reply(msg);
     }
-    for (size_t i = 0; !to && i < g->n; i++)
-        if (&g->m[i] != p && !strcmp(g->m[i].role, "standby") && g->m[i].st.streaming && g->m[i].here &&
-            (!to || g->m[i].st.receive_lsn > to->st.receive_lsn))
-            to = &g->m[i];
-    if (!to || strcmp(to->role, "standby") || !to->st.streaming || !to->here) {
-        snprintf(msg, sizeof msg, "no streaming standby managed here to switch %s over to%s%s", g->cfg->name,
-                 to ? ": " : "", to ? to->cfg->name : "");
+    /* the best streaming standby, here or on another node (there: as its agent published it) */
+    ha_member *best = NULL;
+    for (size_t i = 0; !to && i < g->n; i++) {
+        ha_member *m = &g->m[i];
+        if (m == p || strcmp(m->role, "standby") || !m->st.streaming || !m->cfg->priority)
+            continue;
+        if (!best || m->st.receive_lsn > best->st.receive_lsn ||
+            (m->st.receive_lsn == best->st.receive_lsn && m->cfg->priority > best->cfg->priority))
+            best = m;
+    }
+    if (!to)
+        to = best;
+    if (!to || strcmp(to->role, "standby") || !to->st.streaming) {
+        snprintf(msg, sizeof msg, "no streaming standby to switch %s over to%s%s", g->cfg->name, to ? ": " : "",
+                 to ? to->cfg->name : "");
+        return reply(msg);
+    }
+    if (g->cfg->synchronous != SYNC_OFF && strcmp(to->cfg->name, g->sync_member)) {
+        snprintf(msg, sizeof msg, "%s is not the synchronous standby of %s (%s): in synchronous mode only it may be "
+                 "promoted", to->cfg->name, g->cfg->name, g->sync_member[0] ? g->sync_member : "none yet");
         return reply(msg);
     }
     int64_t t0 = ha_now();
     ha_say(h, "switchover", g, p, "started", NULL, "switchover of %s from %s to %s", g->cfg->name, p->cfg->name,
            to->cfg->name);
     pg_state st;
+    ha_status_lease_gone(h, g); /* /primary says no from here: the proxy lets go of it meanwhile */
     /* no write is acknowledged past this point on the old primary */
     if (pgctl_fence(p->cfg->conninfo, h->query_ms) != 0 || pgctl_query(p->cfg->conninfo, h->query_ms, &st) != 0) {
         snprintf(msg, sizeof msg, "cannot make %s refuse writes: %s", p->cfg->name, err_msg());
@@ -174,7 +233,7 @@ cJSON *ha_switchover(ha *h, ha_group *g, const char *to_name)
         LOG_WARN("%s: %s", p->cfg->name, err_msg());
     p->fenced = 1;
     char err[300];
-    if (ha_promote(h, g, to, 0, err, sizeof err) != 0) {
+    if (!to->here ? hand_over(h, g, to, err, sizeof err) != 0 : ha_promote(h, g, to, 0, err, sizeof err) != 0) {
         snprintf(msg, sizeof msg, "promotion of %s failed: %s (the old primary %s is stopped)", to->cfg->name, err,
                  p->cfg->name);
         ha_say(h, "switchover", g, to, "failed", "critical", "%s", msg);

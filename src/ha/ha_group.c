@@ -80,6 +80,7 @@ static void look(ha *h, ha_group *g, int64_t now)
     size_t npub = 0;
     if (coord_status_list(h->co, g->cfg->name, ha_deadline(h, g), &pub, &npub) != 0)
         LOG_DEBUG("%s: %s", g->cfg->name, err_msg());
+    g->handover_seen[0] = '\0';
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         m->fresh = 0;
@@ -106,6 +107,9 @@ static void look(ha *h, ha_group *g, int64_t now)
                     const char *sy = cJSON_GetStringValue(cJSON_GetObjectItem(o, "sync"));
                     if (sy && m->st.primary) /* the primary's agent publishes the sync standby */
                         snprintf(g->sync_member, sizeof g->sync_member, "%s", sy);
+                    const char *ho = cJSON_GetStringValue(cJSON_GetObjectItem(o, "handover"));
+                    if (ho) /* a switchover: that agent gives the key to this member */
+                        snprintf(g->handover_seen, sizeof g->handover_seen, "%s", ho);
                     const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(o, "detail"));
                     snprintf(m->st.detail, sizeof m->st.detail, "%s", d ? d : "");
                     m->fresh = 1;
@@ -126,6 +130,8 @@ static void look(ha *h, ha_group *g, int64_t now)
 /* What this agent publishes of its members for the others (etcd). */
 static void publish(ha *h, ha_group *g)
 {
+    if (g->handover[0] && ha_now() >= g->handover_until)
+        g->handover[0] = '\0'; /* not taken in time: the usual rules choose */
     for (size_t i = 0; i < g->n; i++) {
         ha_member *m = &g->m[i];
         if (!m->here)
@@ -145,6 +151,8 @@ static void publish(ha *h, ha_group *g)
         cJSON_AddStringToObject(o, "detail", m->st.detail);
         if (m->st.primary && !strcmp(g->holding, m->cfg->name))
             cJSON_AddStringToObject(o, "sync", g->sync_member);
+        if (g->handover[0])
+            cJSON_AddStringToObject(o, "handover", g->handover);
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (text && coord_status_put(h->co, g->cfg->name, m->cfg->name, text, h->ttl_ms, ha_deadline(h, g)) != 0)
@@ -152,6 +160,8 @@ static void publish(ha *h, ha_group *g)
         free(text);
     }
 }
+
+void ha_group_publish(ha *h, ha_group *g) { publish(h, g); }
 
 /* The group's hold: a person's pause or an escalation, of the group or of everything. */
 static void read_hold(ha *h, ha_group *g)
@@ -316,6 +326,30 @@ static void restart_in_place(ha *h, ha_group *g, ha_member *old, const ha_member
            old->cfg->name, g->cfg->name, to->cfg->name);
 }
 
+/* A switchover from another node: the old primary's agent stopped it once this member
+ * had all its WAL, gave the key up and names this member in its status. Promoted at once
+ * when it is here; no other member is (the handover lasts until it is taken or given up). */
+static void take_handover(ha *h, ha_group *g)
+{
+    ha_member *to = ha_member_named(g, g->handover_seen);
+    if (!to || !to->here || strcmp(to->role, "standby"))
+        return;
+    ha_member *live = live_primary_elsewhere(h, g);
+    if (live) {
+        ha_say(h, "switchover", g, to, "refused", "warning", "%s is handed %s, but %s still answers as a primary",
+               to->cfg->name, g->cfg->name, live->cfg->name);
+        return;
+    }
+    char err[300];
+    int open = g->incident;
+    g->incident = 1; /* a planned switchover is no incident: ha_promote opens none */
+    int rc = ha_promote(h, g, to, 0, err, sizeof err);
+    g->incident = open;
+    ha_say(h, "switchover", g, to, rc ? "failed" : "ok", rc ? "critical" : NULL, "%s %s of %s handed over by the old "
+           "primary's agent%s%s", to->cfg->name, rc ? "could not take the primary role" : "took the primary role",
+           g->cfg->name, rc ? ": " : "", rc ? err : "");
+}
+
 /* The primary is gone: promote the best standby (a hot standby's promotion is faster
  * than the old primary's crash recovery) when it is managed here; with none here, the
  * old one in place when it is. A standby on another node is its own agent's to
@@ -324,6 +358,10 @@ static void restart_in_place(ha *h, ha_group *g, ha_member *old, const ha_member
 static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 {
     char why[400];
+    if (!old && g->handover_seen[0]) {
+        take_handover(h, g);
+        return; /* handed to a member: its agent takes it, nobody else */
+    }
     if (!old) {
         /* nobody holds the key. With `local` (a first start, a restarted agent: the lease
          * lives in the agent) wait a whole ttl before promoting; with a shared store the

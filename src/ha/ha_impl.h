@@ -49,6 +49,9 @@ typedef struct ha_group {
     int sync_alone;           /* synchronous mode without a streaming standby: told once, until one is back */
     int64_t pub_lease_until;  /* lease_until as of the last published status (under ha.lock) */
     int refused_live;         /* a failover was refused: a peer's server still answers as a primary */
+    char handover[64];        /* switchover: the member this agent hands the key to ("" none) */
+    int64_t handover_until;   /* monotonic: the handover is published until then */
+    char handover_seen[64];   /* a peer's agent hands the key to this member ("" none) */
 } ha_group;
 
 struct ha {
@@ -85,6 +88,12 @@ void ha_say(ha *h, const char *kind, const ha_group *g, const ha_member *m, cons
  * lock file of a dead one is removed); -1 when it cannot tell (no data-dir here). */
 int ha_postmaster_alive(const ha_member *m);
 void ha_group_round(ha *h, ha_group *g);
+/* From now until the next published status, the members here hold no lease as far as
+ * the status (and so /primary) says: a switchover's old primary is out of the proxy at
+ * once, not after the switchover. */
+void ha_status_lease_gone(ha *h, ha_group *g);
+/* Publishes the members here for the other agents now (a round does it too). */
+void ha_group_publish(ha *h, ha_group *g);
 ha_member *ha_member_named(ha_group *g, const char *name);
 /* ha_sync.c: synchronous_standby_names, owned by the primary's agent */
 void ha_sync_manage(ha *h, ha_group *g, ha_member *primary);

@@ -137,13 +137,15 @@ static void render_head(hw *w, const config *cfg)
     hw_printf(w, "# HAProxy configuration for lifeline's PostgreSQL groups, from %s\n",
               cfg->file ? cfg->file : "the configuration");
     hw_puts(w, "# (lifeline proxy-config). Writers connect to GROUP-primary, readers to GROUP-replica;\n"
-               "# HAProxy asks the agent that manages each member what it is, every second.\n"
+               "# HAProxy asks the agent that manages each member what it is, twice a second.\n"
                "global\n"
                "    maxconn 1000\n\n"
                "defaults\n"
                "    mode tcp\n"
                "    retries 2\n"
-               "    timeout connect 4s\n"
+               "    # a refused connection (a primary just stopped by a switchover, not yet out) is\n"
+               "    # retried after min(connect, 1s): half a second, not a whole one\n"
+               "    timeout connect 500ms\n"
                "    timeout client 30m\n"
                "    timeout server 30m\n"
                "    # a check's answer within 1 s after connecting within min(connect, inter)\n"
@@ -159,11 +161,12 @@ static int render_listen(hw *w, const config *cfg, const config_pg_group *g, con
         hw_puts(w, "    balance roundrobin\n");
     hw_printf(w, "    option httpchk\n    http-check send meth GET uri-lf /%s/%%[srv_name]/%s%s%s\n", g->name, kind,
               lag ? "?lag=" : "", lag ? lag : "");
-    /* a member whose agent says no is out within about 1.25 s (a check, then another
-     * after fastinter); a member out is asked every 250 ms (downinter), so a promoted
-     * one is in within a quarter second of its agent saying yes (rise 1) */
+    /* a member whose agent says no is out within about 0.75 s (a check, then another
+     * after fastinter: one slow answer alone does not cut the writers); a member out is
+     * asked every 250 ms (downinter), so a promoted one is in within a quarter second of
+     * its agent saying yes (rise 1). A switchover's client outage is about these. */
     hw_puts(w, "    http-check expect status 200\n"
-               "    default-server inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 "
+               "    default-server inter 500ms fastinter 250ms downinter 250ms fall 2 rise 1 "
                "on-marked-down shutdown-sessions\n");
     for (size_t i = 0; i < g->nmembers; i++) {
         const config_member *m = config_member_find(cfg, g->members[i]);

@@ -280,6 +280,52 @@ t_ha_netns_database_pause() {
   netns_assert_clean
 }
 
+# (2c) a planned switchover across hosts under the writer, asked of the primary's agent:
+# to a named member (its agent on another host takes the key the old primary's agent
+# hands over), then back without a name (the best standby): each loses no acknowledged
+# row, the old primary follows the new one, the epoch increases, never two writers
+han_switchover() { # HOST [--to MEMBER]: asked of HOST's agent, as the database's user
+  local h=$1; shift
+  run_cmd setpriv --reuid=postgres --regid=postgres --init-groups -- env HOME="$T" "$T/lifeline" \
+    -c "$T/agent-$h.conf" --json switchover main-db "$@"
+}
+t_ha_netns_switchover() {
+  han_skip && return 0
+  trap han_down RETURN
+  han_up
+  local fault e1 new
+  fault=$(now_ms)
+  han_wait 10 "[[ \$(han_acks_after $fault) -ge 5 ]]" "writes before the switchover"
+  local s1 s2; s1=$(now_ms)
+  han_switchover h1 --to pg-h2
+  [[ $RC -eq 0 ]] || fail "switchover to pg-h2 exited $RC: $OUT $ERR"
+  [[ $(json 'j["to"]') == pg-h2 && $(json 'j["from"]') == pg-h1 ]] || fail "switchover said: $OUT"
+  echo "switchover pg-h1 -> pg-h2: $(json 'j["seconds"]') s from the fence to the new primary"
+  han_wait 10 '[[ $(han_primary) == h2 ]]' "pg-h2 is the primary with the lease"
+  e1=$(han_epoch h2)
+  [[ $e1 -gt $EPOCH0 ]] || fail "the epoch did not increase: $EPOCH0 -> $e1"
+  han_wait_rejoined h1 h2
+  echo "  the writer's longest pause around it: $(han_pause_between "$s1" "$(now_ms)") ms"
+  # back, to whichever standby is best, asked of the new primary's agent
+  s2=$(now_ms)
+  han_switchover h2
+  [[ $RC -eq 0 ]] || fail "switchover without --to exited $RC: $OUT $ERR"
+  new=$(json 'j["to"]'); new=${new#pg-}
+  han_wait 10 "[[ \$(han_primary) == $new ]]" "pg-$new is the primary with the lease"
+  [[ $(han_epoch "$new") -gt $e1 ]] || fail "the epoch did not increase after the second switchover"
+  han_wait_rejoined h2 "$new"
+  echo "switchover pg-h2 -> pg-$new: $(json 'j["seconds"]') s; the writer's longest pause: $(han_pause_between "$s2" "$(now_ms)") ms"
+  local back; back=$(now_ms)
+  han_wait 10 "[[ \$(han_acks_after $back) -ge 5 ]]" "writes go on after the second switchover"
+  han_verdict "$fault" "$new"
+  [[ $LOST == 0 ]] || fail "$LOST acknowledged rows lost in a switchover"
+  # a switchover asked of an agent that does not manage the primary says where to ask
+  han_switchover h2
+  [[ $RC -ne 0 && $OUT$ERR == *"run the switchover on"* ]] || fail "a switchover asked of a standby's agent: $RC $OUT $ERR"
+  han_down
+  netns_assert_clean
+}
+
 # (3) the primary's agent paused: for a third of the ttl (no failover), then for three
 # ttls (the others see the key expire but refuse to promote while pg-h1 still answers as
 # a primary; on SIGCONT h1's agent fences its server at once, then a standby is promoted)
@@ -380,6 +426,8 @@ t_ha_netns_etcd_member_lost() {
 
 # the writer's longest pause ending at or after MS: ms between two consecutive
 # acknowledgements (the client's outage; the old primary may acknowledge for a while first)
+# the writer's longest pause between two acknowledgements acknowledged from FROM to TO (ms)
+han_pause_between() { awk -v a="$1" -v b="$2" '$3 >= a && $3 <= b && p && $3 - p > m { m = $3 - p } $3 <= b { p = $3 } END { print m + 0 }' "$T/acks"; }
 han_pause_after() { awk -v t="$1" '$3 >= t && p && $3 - p > m { m = $3 - p } { p = $3 } END { print m + 0 }' "$T/acks"; }
 
 # (6) the primary's agent lost alone (kill -9; pg-h1 runs on). The others see the key
@@ -409,7 +457,7 @@ t_ha_netns_agent_loss() {
     # the key expired: at once; else once it expires (a ttl at most), plus a round
     han_wait $((HAN_TTL_S + 4)) '[[ $(han_role h1) == primary+lease ]]' "h1's restarted agent takes the lease back"
     echo "agent down ${down_s} s: the restarted agent holds the lease $(($(now_ms) - back)) ms after its start"
-    # HAProxy's next check of pg-h1's agent (inter 1s, rise 1)
+    # HAProxy's next check of pg-h1's agent (downinter 250ms, rise 1)
     han_wait 5 '[[ $(han_acks_after $back) -ge 3 ]]' "the writer resumes through HAProxy"
     echo "  the writer's pause: $(han_pause_after "$back") ms"
   done
