@@ -113,6 +113,11 @@ def table(a):
             seen.append((r[1], r[2]))
     for tool, fault in seen:
         rs = [r for r in rows if r[1] == tool and r[2] == fault]
+        if all(r[4] == "refused" for r in rs):
+            out.append("| %s | %s | %d | refused: \"%s\" | – | – | 0 |" % (
+                TOOLS.get(tool, tool), FAULTS.get(fault, fault), len(rs), rs[0][8].replace("|", "/")))
+            continue
+        rs = [r for r in rs if r[4] != "refused"]
         outage = [num(r[4]) for r in rs]
         lost = [num(r[5]) for r in rs]
         rejoin = [num(r[6]) for r in rs]
