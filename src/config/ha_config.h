@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* the primary's lease when [coordination] sets no ttl (see ha_config.c for why) */
+#define HA_CONFIG_TTL_DEFAULT_MS 4000
+
 typedef struct config config;
 
 enum { COORD_LOCAL = 0, COORD_ETCD = 1 };
@@ -19,7 +22,7 @@ typedef struct config_coord {
     int backend;        /* COORD_LOCAL unless [coordination] backend = etcd */
     char **endpoints;   /* etcd: http(s)://HOST:PORT ... */
     size_t nendpoints;
-    int64_t ttl_ms;     /* the primary's lease; default 10 s */
+    int64_t ttl_ms;     /* the primary's lease; default HA_CONFIG_TTL_DEFAULT_MS */
     int line;
 } config_coord;
 

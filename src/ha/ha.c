@@ -252,6 +252,45 @@ static void check_rewind(ha *h)
         }
 }
 
+/* Between rounds, on a shared store: whether a key held elsewhere has gone (its holder's
+ * lease expired). A standby's agent then runs its round at once rather than at the next
+ * tick: most of a host loss's outage is the lease's expiry, and this cuts the rest. */
+static int leader_gone(ha *h)
+{
+    if (!strcmp(coord_backend_name(h->co), "local"))
+        return 0; /* the lease lives in this process: nothing expires behind its back */
+    for (size_t i = 0; i < h->ng; i++) {
+        ha_group *g = &h->g[i];
+        coord_leader cur;
+        if (g->holding[0] || !g->leader_known || !g->leader.exists)
+            continue;
+        if (coord_leader_get(h->co, g->cfg->name, ha_now() + HA_WATCH_MS, &cur) == 0 && !cur.exists)
+            return 1;
+    }
+    return 0;
+}
+
+/* Until the next tick: a person's request or a key gone elsewhere ends the wait early. */
+static void wait_tick(ha *h, int64_t t0)
+{
+    int64_t left = t0 + h->tick_ms - ha_now(), next_watch = ha_now() + HA_WATCH_MS;
+    while (left > 0 && !atomic_load(&h->stop)) {
+        int64_t step = left > 50 ? 50 : left;
+        pthread_mutex_lock(&h->lock);
+        int pending = h->req != NULL;
+        pthread_mutex_unlock(&h->lock);
+        if (pending)
+            return;
+        if (ha_now() >= next_watch) {
+            if (leader_gone(h))
+                return;
+            next_watch = ha_now() + HA_WATCH_MS;
+        }
+        usleep((useconds_t)step * 1000);
+        left = t0 + h->tick_ms - ha_now();
+    }
+}
+
 static void *ha_main(void *arg)
 {
     ha *h = arg;
@@ -262,17 +301,7 @@ static void *ha_main(void *arg)
             ha_group_round(h, &h->g[i]);
         publish_status(h);
         serve_request(h);
-        int64_t left = t0 + h->tick_ms - ha_now();
-        while (left > 0 && !atomic_load(&h->stop)) {
-            int64_t step = left > 100 ? 100 : left;
-            pthread_mutex_lock(&h->lock);
-            int pending = h->req != NULL;
-            pthread_mutex_unlock(&h->lock);
-            if (pending)
-                break;
-            usleep((useconds_t)step * 1000);
-            left -= step;
-        }
+        wait_tick(h, t0);
     }
     return NULL;
 }

@@ -13,6 +13,9 @@
 #include "ha.h"
 #include "pgctl.h"
 
+/* how often a standby's agent asks between rounds whether the primary's key is gone */
+#define HA_WATCH_MS 200
+
 typedef struct ha_member {
     const config_member *cfg;
     int here;                 /* managed by this agent */

@@ -160,9 +160,11 @@ static int render_listen(hw *w, const config *cfg, const config_pg_group *g, con
     hw_printf(w, "    option httpchk\n    http-check send meth GET uri-lf /%s/%%[srv_name]/%s%s%s\n", g->name, kind,
               lag ? "?lag=" : "", lag ? lag : "");
     /* a member whose agent says no is out within about 1.25 s (a check, then another
-     * after fastinter); one yes brings a member in */
+     * after fastinter); a member out is asked every 250 ms (downinter), so a promoted
+     * one is in within a quarter second of its agent saying yes (rise 1) */
     hw_puts(w, "    http-check expect status 200\n"
-               "    default-server inter 1s fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n");
+               "    default-server inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 "
+               "on-marked-down shutdown-sessions\n");
     for (size_t i = 0; i < g->nmembers; i++) {
         const config_member *m = config_member_find(cfg, g->members[i]);
         hostport db, agent;

@@ -483,6 +483,11 @@ static void ha_sections(void **state)
     assert_string_equal(m->group, "main-db");
     assert_int_equal(config_member_find(c, "pg-b")->priority, 100);
     config_free(&c);
+    /* no ttl: the measured default, not the example's 10 s */
+    assert_int_equal(config_parse_string("[coordination]\nbackend = local\n[postgres \"g\"]\nmembers = a\n"
+                                         "[member \"a\"]\nnode = n\nconninfo = host=h\n", "d.conf", &c), 0);
+    assert_int_equal(c->coord.ttl_ms, 4000);
+    config_free(&c);
     static const struct {
         const char *text, *where, *what;
     } bad[] = {

@@ -366,7 +366,7 @@ static void test_render(void **state)
     has(t, "\nlisten main-db-primary\n    bind *:5000\n    option httpchk\n"
            "    http-check send meth GET uri-lf /main-db/%[srv_name]/primary\n"
            "    http-check expect status 200\n"
-           "    default-server inter 1s fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n");
+           "    default-server inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n");
     /* this node's member is checked at [watch] listen, the others at their agent */
     has(t, "    server pg-a 10.0.0.1:5432 check port 8008 addr 127.0.0.1\n");
     has(t, "    server pg-b 10.0.0.2:5433 check port 8009 addr 10.0.0.2\n");
