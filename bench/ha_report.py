@@ -35,6 +35,7 @@ TOOLS = {
     "lifeline": "lifeline (defaults)",
     "patroni": "Patroni 3.0.2 (defaults: ttl 30, loop_wait 10, retry_timeout 10)",
     "patroni-fast": "Patroni 3.0.2 (ttl 10, loop_wait 2, retry_timeout 4)",
+    "patroni-hc": "Patroni 3.0.2 (ttl 10, loop_wait 2, retry_timeout 4), HAProxy checks as lifeline's",
 }
 FAULTS = {"host": "host loss", "db": "database crash", "switchover": "switchover"}
 
@@ -92,16 +93,21 @@ def table(a):
             p = line.rstrip("\n").split("\t")
             if len(p) >= 9 and p[0] == a.run:
                 rows.append(p)
-    load = {}
+    loads = []   # (start, end) of each part of the run (RUN=ID adds a part)
     if a.runs and os.path.exists(a.runs):
         for line in open(a.runs):
             p = line.rstrip("\n").split("\t")
             if len(p) >= 3 and p[0] == a.run:
-                load[p[1]] = p[2]
+                if p[1] == "load-start":
+                    loads.append([p[2], "?"])
+                elif p[1] == "load-end" and loads:
+                    loads[-1][1] = p[2]
     out = ["<!-- bench-ha:begin -->",
-           "Run %s on %d cores, Linux %s; 1-minute/5-minute/15-minute load average %s at the start, %s at "
-           "the end (other sessions were building and testing on the same machine)." % (
-               a.run, os.cpu_count(), platform.release(), load.get("load-start", "?"), load.get("load-end", "?")),
+           "Run %s on %d cores, Linux %s; 1-, 5- and 15-minute load averages %s (other sessions were "
+           "building and testing on the same machine)." % (
+               a.run, os.cpu_count(), platform.release(),
+               "; ".join("%s at the start of part %d, %s at its end" % (b, i + 1, e) for i, (b, e) in enumerate(loads))
+               or "not recorded"),
            "Command: `%s`. Seconds; median (min–max) over the trials counted." % a.command,
            "",
            "| tool | fault | trials | write outage s | acknowledged writes lost | rejoin s | failovers |",
@@ -131,6 +137,8 @@ def table(a):
             rejoin_s = "in place (restarted as the primary)"
         else:
             rejoin_s = span(rejoin)
+            if inplace:
+                rejoin_s += " over the %d failovers; %d restarted in place" % (len(rs) - inplace, inplace)
             if norejoin:
                 rejoin_s += "; %d never within 240 s" % norejoin
         outage_s = span(outage) + ("; %d never within 180 s" % never if never else "")
@@ -147,7 +155,8 @@ def table(a):
             for r in bd:
                 d = dict(x.split("=", 1) for x in r[8].split(",") if "=" in x)
                 v.append(num(d.get(k, "?")))
-            out.append("| %s | %s |" % (STEP_NAMES[k], span(v, 1).replace(".0", "")))
+            v = [x for x in v if x is not None]
+            out.append("| %s | %s |" % (STEP_NAMES[k], "%d (%d–%d)" % (statistics.median(v), min(v), max(v)) if v else "–"))
     out.append("<!-- bench-ha:end -->")
     text = "\n".join(out)
     print(text)
