@@ -64,6 +64,7 @@ bench: build
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
 	bench/watch $(BUILD)/lifeline
+	bench/ha $(BUILD)/lifeline
 
 # meson install: bin/lifeline, share/man/man1/lifeline.1 and lib/systemd/system/
 # lifeline-watch.service (its ExecStart naming PREFIX/bin/lifeline) under PREFIX. The prefix
