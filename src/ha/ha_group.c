@@ -519,6 +519,16 @@ void ha_group_round(ha *h, ha_group *g)
                        rc ? "cannot stream from" : "streams from", leader->cfg->name, rc ? ": " : "",
                        rc ? err_msg() : "");
             }
+        } else if (!strcmp(m->role, "standby") && m->st.upstream[0] && !strcmp(leader->role, "primary") &&
+                   !pgctl_streams_from(m->st.upstream, leader->cfg->conninfo)) {
+            /* streaming, but from another standby (it caught the old primary back as a
+             * standby before the repoint): a later loss of that one would cut it off too */
+            m->idle_since = 0;
+            m->rejoin_at = now + 15000;
+            int rc = pgctl_repoint(m->cfg->conninfo, m->cfg->name, leader->cfg->conninfo, h->query_ms);
+            ha_say(h, "repoint", g, m, rc ? "failed" : "ok", rc ? "warning" : NULL, "%s streamed from %s, not from "
+                   "the primary %s: %s%s", m->cfg->name, m->st.upstream, leader->cfg->name,
+                   rc ? "cannot repoint it: " : "repointed", rc ? err_msg() : "");
         } else {
             m->idle_since = 0;
         }

@@ -298,6 +298,31 @@ static const char query_sql[] =
     "current_setting('default_transaction_read_only'), w.status, w.sender_host, w.sender_port "
     "from (select pg_is_in_recovery() as r offset 0) s left join pg_stat_wal_receiver w on true";
 
+int pgctl_streams_from(const char *upstream, const char *conninfo)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (!opts)
+        return 1;
+    const char *host = NULL, *port = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!strcmp(o->keyword, "host") && o->val && *o->val)
+            host = o->val;
+        else if (!strcmp(o->keyword, "hostaddr") && o->val && *o->val && !host)
+            host = o->val;
+        else if (!strcmp(o->keyword, "port") && o->val && *o->val)
+            port = o->val;
+    }
+    int same = 1;
+    if (host && !strchr(host, ',')) { /* a multi-host conninfo: not ours to judge */
+        char want[300];
+        int v6 = strchr(host, ':') != NULL;
+        snprintf(want, sizeof want, "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port ? port : "5432");
+        same = !strcmp(want, upstream);
+    }
+    PQconninfoFree(opts);
+    return same;
+}
+
 static uint64_t lsn_col(const PGresult *r, int col)
 {
     uint64_t v = 0;

@@ -72,6 +72,10 @@ int pgctl_follow(const config_member *m, const char *primary_conninfo, int64_t t
  * recovery_target_timeline says (latest, the default). Added for the engine: the
  * other standbys of a group after a failover. */
 int pgctl_repoint(const char *conninfo, const char *member, const char *primary_conninfo, int64_t timeout_ms) WUR;
+/* Whether a standby's upstream (pg_state.upstream, "host:port" or "[v6]:port") is the
+ * server of conninfo (its host and port; port 5432 when it names none). A conninfo that
+ * cannot be read counts as the same (nothing is repointed on a guess). */
+int pgctl_streams_from(const char *upstream, const char *conninfo);
 /* pg_rewind of a stopped former primary from source_conninfo (the new primary); the
  * reason in err when it fails. *possible 0 (and why) when neither wal_log_hints nor
  * data checksums allow a rewind (pg_controldata). */

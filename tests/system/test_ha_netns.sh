@@ -201,6 +201,13 @@ han_verdict() {
     "$(json '" -> ".join(s["member"] for s in j["switches"])')"
 }
 
+# han_all_stream_from PRIMARY_HOST: both other members stream from it directly (none from a
+# standby that caught the old primary back before being pointed at the new one)
+han_all_stream_from() {
+  han_wait 25 "[[ \$(pg_host_sql $1 \"select count(*) from pg_stat_replication where state = 'streaming'\") == 2 ]]" \
+    "both standbys stream from pg-$1 directly"
+}
+
 han_wait_rejoined() { # HOST PRIMARY_HOST: HOST streams from the primary again
   han_wait 45 "[[ \$(han_role $1) == standby && \$(pg_host_sql $1 'select status from pg_stat_wal_receiver') == streaming ]]" \
     "$1 rejoins as a streaming standby"
@@ -234,6 +241,7 @@ t_ha_netns_host_loss() {
   han_agent_start h1
   han_wait_rejoined h1 "$new"
   echo "h1 back: pg-h1 streams from pg-$new"
+  han_all_stream_from "$new"
   han_down
   netns_assert_clean
 }

@@ -224,13 +224,29 @@ static void waldump_last(void **state)
     assert_int_equal(pgctl_waldump_last("", &lsn), -1);
 }
 
+/* A standby's upstream against the leader's conninfo: host and port, 5432 by default. */
+static void streams_from(void **state)
+{
+    (void)state;
+    assert_true(pgctl_streams_from("10.0.0.1:5432", "host=10.0.0.1 port=5432 user=lifeline"));
+    assert_true(pgctl_streams_from("10.0.0.1:5432", "host=10.0.0.1 dbname=postgres"));
+    assert_false(pgctl_streams_from("10.0.0.3:5432", "host=10.0.0.1 port=5432"));
+    assert_false(pgctl_streams_from("10.0.0.1:5433", "host=10.0.0.1 port=5432"));
+    assert_true(pgctl_streams_from("[fd00::1]:5432", "host=fd00::1 port=5432"));
+    assert_true(pgctl_streams_from("/run/postgresql:5433", "host=/run/postgresql port=5433"));
+    assert_true(pgctl_streams_from("127.0.0.1:6000", "postgresql://127.0.0.1:6000/postgres"));
+    /* what cannot be judged is left alone */
+    assert_true(pgctl_streams_from("10.0.0.9:5432", "host=a,b port=5432,5433"));
+    assert_true(pgctl_streams_from("10.0.0.9:5432", "host='unterminated"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lsn_round_trip),   cmocka_unit_test(lsn_bad_text), cmocka_unit_test(sync_names),
         cmocka_unit_test(follow_conninfo),  cmocka_unit_test(conf_quote),   cmocka_unit_test(conf_edit),
         cmocka_unit_test(controldata),      cmocka_unit_test(last_line),    cmocka_unit_test(refused_arguments),
-        cmocka_unit_test(waldump_last),
+        cmocka_unit_test(waldump_last),     cmocka_unit_test(streams_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
