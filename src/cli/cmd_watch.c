@@ -27,21 +27,25 @@ static const char *config_path(cli *c)
 
 int cmd_watch(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"once", no_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"once", no_argument, NULL, 'o'}, {"timestamps", no_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
     int opt, once = 0;
     while ((opt = cli_getopt(c, argc, argv, "", opts, cli_find("watch"))) != -1) {
         if (opt == -2)
             return 0;
-        if (opt != 'o')
+        if (opt == 'o')
+            once = 1;
+        else if (opt == 't')
+            log_stamp = 1; /* a log kept in a file: journald and terminals have their own times */
+        else
             return ERR_USAGE;
-        once = 1;
     }
     if (optind != argc)
         return err_set(ERR_USAGE, "watch takes no arguments");
     if (!c->cfg)
         return err_set(ERR_CONFIG, "no configuration: give one with -c FILE (or LIFELINE_CONFIG, or "
                                    "/etc/lifeline/lifeline.conf)");
-    if (!c->cfg->nservices)
+    if (!c->cfg->nservices && !c->cfg->npg_groups)
         LOG_WARN("%s has no [service] section: the agent has nothing to watch", c->cfg->file);
     repo *r = NULL;
     /* the audit trail needs the repository's key; a daemon never asks for a password */

@@ -638,7 +638,7 @@
 
 /* ---- the watch agent (cmd_watch.c) ---- */
 #define HELP_WATCH \
-    "Usage: lifeline -c CONFIG watch [--once]\n\n" \
+    "Usage: lifeline -c CONFIG watch [--once] [--timestamps]\n\n" \
     "Runs the watch agent in the foreground (systemd: contrib/lifeline-watch.service,\n" \
     "Type=notify with a watchdog). Every [service] is probed every `interval` with a\n" \
     "hard `timeout`; `fall` failures in a row confirm an outage and open an incident,\n" \
@@ -661,7 +661,9 @@
     "configuration; a bad one is refused and the running one kept. SIGTERM stops.\n" \
     "kill -9 loses nothing: a restarted agent resumes its incidents and attempts.\n\n" \
     "Options:\n" \
-    "  --once             one probe round of every service, then exit (for checks)\n\n" \
+    "  --once             one probe round of every service, then exit (for checks)\n" \
+    "  --timestamps       start each log line with the UTC time to the millisecond (a log\n" \
+    "                     kept in a file; journald adds its own)\n\n" \
     "Example configuration:\n" \
     "  [watch]\n" \
     "  node = zone-a-1\n" \

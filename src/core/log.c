@@ -3,10 +3,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "quote.h"
 
 int log_level = LOG_NORMAL;
+int log_stamp = 0;
 
 void log_write(const char *prefix, const char *fmt, ...)
 {
@@ -24,6 +26,15 @@ void log_line(const char *prefix, const char *text)
     /* a message may carry a name from a snapshot: a newline in it must not forge a
      * line, an escape sequence must not reach the terminal (quote.h) */
     flockfile(stderr);
+    if (log_stamp) {
+        struct timespec ts;
+        struct tm tm;
+        char when[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        fprintf(stderr, "%s.%03ldZ ", when, ts.tv_nsec / 1000000);
+    }
     fputs(prefix, stderr);
     quote_fput(stderr, text, QUOTE_MESSAGE);
     fputc('\n', stderr);

@@ -8,6 +8,9 @@
 enum { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2, LOG_DEBUG = 3 };
 
 extern int log_level;
+/* Nonzero: each line starts with the UTC time to the millisecond (a daemon's log
+ * written to a file; journald and terminals have their own). */
+extern int log_stamp;
 
 void log_write(const char *prefix, const char *fmt, ...) PRINTF(2, 3);
 /* prefix + text + newline on stderr, control characters in text escaped. */

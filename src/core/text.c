@@ -91,6 +91,8 @@ static int parse_units(const char *s, int64_t *seconds, int interval)
             n = n * 10 + (*p++ - '0');
         }
         int64_t unit = 0;
+        if (interval && !strncmp(p, "ms", 2))
+            return err_set(ERR_USAGE, "bad duration '%s': whole seconds only (1s, 2m, 1h); no milliseconds", s);
         if (!strncmp(p, "min", 3)) {
             unit = 60;
             p += 3;

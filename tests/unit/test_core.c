@@ -65,6 +65,8 @@ static void intervals_parse(void **state)
     assert_int_equal(text_parse_interval("24h", &s), 0);
     assert_int_equal(s, 86400);
     assert_int_equal(text_parse_interval("1y", &s), ERR_USAGE);
+    assert_int_equal(text_parse_interval("500ms", &s), ERR_USAGE); /* whole seconds: said so */
+    assert_non_null(strstr(err_msg(), "no milliseconds"));
     assert_int_equal(text_parse_interval("10", &s), ERR_USAGE);
     assert_int_equal(text_parse_interval("", &s), ERR_USAGE);
     err_clear();
