@@ -1,4 +1,4 @@
-"""report_busy.py RESULTS BYTES FILES BENCHMARKS.md DIO — the quiet and busy restore table of
+"""report_busy.py RESULTS BYTES FILES BENCHMARKS.md DIO — the busy and quiet restore table (busy first: the target is about it) of
 bench/restore-busy, printed and put between the markers bench-busy-loop (DIO off: the loop
 device writes its image through the page cache, as `mount -o loop` does) or bench-busy-loop-dio
 (DIO on) in BENCHMARKS.md."""
@@ -13,7 +13,7 @@ runs = {}
 for line in open(results):
     phase, tool, secs, usr, sys_s, rss = line.rstrip('\n').split('\t')
     runs.setdefault((phase, tool), []).append((float(secs), float(usr), float(sys_s), int(rss)))
-phases = [p for p in ('quiet', 'busy') if (p, 'lifeline') in runs and (p, 'restic') in runs]
+phases = [p for p in ('busy', 'quiet') if (p, 'lifeline') in runs and (p, 'restic') in runs]
 names = {'quiet': 'quiet (nothing else on the filesystem)',
          'busy': 'busy (a 32 MiB write + fsync loop and a create/delete loop of 1,000 small files)'}
 

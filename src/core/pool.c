@@ -148,3 +148,11 @@ void pool_free(pool **pp)
 }
 
 unsigned pool_threads(const pool *p) { return p->n; }
+
+size_t pool_queued(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->count;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}

@@ -21,5 +21,8 @@ int pool_submit(pool *p, pool_fn fn, void *arg) WUR;
 int pool_wait(pool *p) WUR;
 void pool_free(pool **p);
 unsigned pool_threads(const pool *p);
+/* Jobs submitted and not yet taken by a worker (a producer that batches work can
+ * hand over what it holds when the workers are about to run dry). */
+size_t pool_queued(pool *p);
 
 #endif

@@ -1500,6 +1500,36 @@ int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32],
     return rc;
 }
 
+int repo_blob_locate(repo *r, uint8_t type, const uint8_t id[32], repo_blob_loc *loc)
+{
+    pthread_mutex_lock(&r->mu);
+    const idx_entry *e = idx_find(r->index, type, id);
+    if (e)
+        *loc = (repo_blob_loc){IDX_PACK(e), e->offset, e->length, e->raw_len};
+    pthread_mutex_unlock(&r->mu);
+    if (e)
+        return 0;
+    char hex[65];
+    text_hex(id, 32, hex);
+    return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
+}
+
+int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out)
+{
+    char name[128];
+    pthread_mutex_lock(&r->mu);
+    const uint8_t *pid = idx_pack_id(r->index, pack);
+    if (pid)
+        repo_pack_name(pid, name, sizeof name);
+    pthread_mutex_unlock(&r->mu);
+    if (!pid)
+        return err_set(ERR_DAMAGED, "pack number %u is not in the index", pack);
+    int rc = store_get_range(r->st, name, off, len, out);
+    if (rc == ERR_NOTFOUND)
+        return err_set(ERR_DAMAGED, "pack %s is missing", name);
+    return rc;
+}
+
 int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify)
 {
     blob_reader br;

@@ -126,6 +126,17 @@ void blob_reader_free(blob_reader *br);
 int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
 int repo_blob_decode(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32], const uint8_t *sealed, size_t len,
                      uint32_t raw_len, buf *out, int verify) WUR;
+/* Where a blob is stored, so that a reader of many small blobs (restore) can read
+ * a run of them with one read of their pack and open each with repo_blob_decode.
+ * pack is a number valid while the repository stays open. */
+typedef struct repo_blob_loc {
+    uint32_t pack, offset, length, raw_len;
+} repo_blob_loc;
+/* ERR_DAMAGED when the blob is not indexed (as repo_blob_read). */
+int repo_blob_locate(repo *r, uint8_t type, const uint8_t id[32], repo_blob_loc *loc) WUR;
+/* Bytes [off, off + len) of pack number pack; ERR_DAMAGED when the pack is missing
+ * or shorter. */
+int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out) WUR;
 /* Loads, authenticates and decompresses; with verify, also recomputes the id. */
 int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
 /* Decodes one sealed blob already read from a pack. */

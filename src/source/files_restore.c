@@ -17,7 +17,9 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +58,7 @@ typedef struct hardlink {
 typedef struct deferred {
     char *rel;    /* relative to the target */
     char *target; /* hard links: the first copy of the inode, relative to the target */
+    int owner_set; /* a folder this restore made, already with the snapshot's owner */
     tree_node meta;
 } deferred;
 
@@ -66,7 +69,7 @@ typedef struct restore_ctx {
     progress prog;
     pool *workers;
     buf *bufs; /* one per worker */
-    blob_reader *readers; /* one per worker */
+    struct reader *readers; /* one per worker */
     uint8_t **stages;     /* one aligned O_DIRECT staging buffer per worker, or NULL */
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     int root;           /* the target folder */
@@ -77,12 +80,28 @@ typedef struct restore_ctx {
     deferred *later; /* folders' metadata and hard links, in order */
     size_t nlater, later_cap;
     int as_root, tmpfile_ok;
+    int link_empty;      /* linkat(AT_EMPTY_PATH) allowed; cleared at its first refusal */
+    int creation_known;  /* a local file system, umask known: see folder.known */
+    mode_t umask;
+    uid_t euid;
+    gid_t egid;
+    struct file_job *batch; /* main thread: small files not yet handed to a worker */
+    struct file_job **batch_tail;
+    size_t batch_n;
+    uint64_t batch_bytes;
 } restore_ctx;
 
 /* A folder's descriptor, shared by the walk and the file jobs inside it; whoever
- * lets go of it last closes it. */
+ * lets go of it last closes it. With known set, a file created in it gets owner
+ * (euid, gid) and exactly the mode asked for less the umask (no default ACL): the
+ * chown and chmod that would change nothing are then skipped. uid and gid: the
+ * folder's own owner (with stat_ok). */
 typedef struct folder {
     int fd, refs;
+    int known, stat_ok;
+    gid_t gid;
+    uid_t own_uid;
+    gid_t own_gid;
 } folder;
 
 static folder *folder_new(int fd)
@@ -94,7 +113,28 @@ static folder *folder_new(int fd)
     }
     f->fd = fd;
     f->refs = 1;
+    f->known = f->stat_ok = 0;
+    f->gid = f->own_gid = 0;
+    f->own_uid = 0;
     return f;
+}
+
+/* What a file created in f gets, asked of the open folder itself (never guessed
+ * from its parent: something else may have put a folder there): its group when it
+ * is setgid, and whether a default ACL overrides the creation mode. */
+static void folder_probe(const restore_ctx *c, folder *f)
+{
+    struct stat st;
+    f->known = 0;
+    if (!c->creation_known || fstat(f->fd, &st) != 0)
+        return;
+    f->stat_ok = 1;
+    f->own_uid = st.st_uid;
+    f->own_gid = st.st_gid;
+    f->gid = st.st_mode & S_ISGID ? st.st_gid : c->egid;
+    if (fgetxattr(f->fd, "system.posix_acl_default", NULL, 0) >= 0 || (errno != ENODATA && errno != ENOTSUP))
+        return;
+    f->known = 1;
 }
 
 static folder *folder_hold(folder *f)
@@ -426,17 +466,23 @@ static void set_meta(restore_ctx *c, int dfd, const char *name, const char *path
         LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
 }
 
-/* As set_meta, through the open file. */
-static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
+/* As set_meta, through the open file; owner_set / mode_set: the file already has
+ * them (a file this restore just created: see folder.known), so those calls go. */
+static void set_meta_fd_as(restore_ctx *c, int fd, const char *path, const tree_node *n, int owner_set, int mode_set)
 {
-    if (fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
+    if (!owner_set && fchown(fd, n->uid, n->gid) != 0 && (c->as_root || errno != EPERM))
         LOG_WARN("cannot set owner of %s: %s", path, strerror(errno));
     set_xattrs(c, fd, path, n);
-    if (fchmod(fd, n->mode) != 0)
+    if (!mode_set && fchmod(fd, n->mode) != 0)
         LOG_WARN("cannot set mode of %s: %s", path, strerror(errno));
     struct timespec ts[2] = {{n->atime, n->atime_ns}, {n->mtime, n->mtime_ns}};
     if (futimens(fd, ts) != 0)
         LOG_WARN("cannot set times of %s: %s", path, strerror(errno));
+}
+
+static void set_meta_fd(restore_ctx *c, int fd, const char *path, const tree_node *n)
+{
+    set_meta_fd_as(c, fd, path, n, 0, 0);
 }
 
 /* ---- hard links: the first copy of each inode, by (dev, inode) ------------------- */
@@ -486,7 +532,7 @@ static int remember_link(restore_ctx *c, const tree_node *n, const char *rel)
     return 0;
 }
 
-static int defer(restore_ctx *c, const char *rel, const char *target, const tree_node *n)
+static int defer(restore_ctx *c, const char *rel, const char *target, const tree_node *n, int owner_set)
 {
     int rc = array_grow(&c->later, &c->later_cap, c->nlater + 1, sizeof *c->later, 64);
     if (rc)
@@ -497,6 +543,7 @@ static int defer(restore_ctx *c, const char *rel, const char *target, const tree
         return rc;
     d->rel = strdup(rel);
     d->target = target ? strdup(target) : NULL;
+    d->owner_set = owner_set;
     if (!d->rel || (target && !d->target)) {
         free(d->rel);
         free(d->target);
@@ -511,18 +558,106 @@ static int defer(restore_ctx *c, const char *rel, const char *target, const tree
 
 typedef struct file_job {
     restore_ctx *c;
+    struct file_job *next; /* a batch of small files is one pool job */
+    size_t plan;           /* its first blob in the worker's plan; PLAN_NONE: not planned */
     folder *dir; /* the file's folder, held until the job ends */
     tree_node node;
     char dest[]; /* as shown in messages */
 } file_job;
 
+/* ---- reading packs: a run of small files' blobs with one read ----------------------- */
+
+/* A worker's reader. Before a job (a batch of small files, or one large file) it
+ * looks up where each blob is, in the order they will be written (the plan); a blob
+ * not yet read is then read together with the blobs after it that lie next to it in
+ * the same pack (gaps up to RANGE_GAP, up to RANGE_MAX bytes): small files backed up
+ * together sit together in a pack, so a folder of them is one read, not one per file. */
+#define RANGE_GAP (64u << 10)
+#define RANGE_MAX (4u << 20)
+#define PLAN_NONE SIZE_MAX
+
+typedef struct reader {
+    blob_reader br;
+    repo_blob_loc *locs; /* the plan; length 0: not located (read alone) */
+    size_t nlocs, locs_cap, base;
+    buf range; /* pack bytes [start, start + range.len) */
+    uint32_t pack;
+    uint64_t start;
+    int have;
+} reader;
+
+static void reader_init(reader *rdr)
+{
+    memset(rdr, 0, sizeof *rdr);
+    blob_reader_init(&rdr->br);
+    buf_init(&rdr->range, 0);
+}
+
+static void reader_free(reader *rdr)
+{
+    blob_reader_free(&rdr->br);
+    buf_free(&rdr->range);
+    free(rdr->locs);
+}
+
+/* Locates every blob of the chain's files; a file whose blobs cannot all be planned
+ * (no memory) reads them one by one. */
+static void reader_plan(restore_ctx *c, reader *rdr, struct file_job *jobs);
+
+static int range_has(const reader *rdr, const repo_blob_loc *l)
+{
+    return rdr->have && rdr->pack == l->pack && l->offset >= rdr->start &&
+           (uint64_t)l->offset + l->length <= rdr->start + rdr->range.len;
+}
+
+/* Reads the run of planned blobs that begins at plan entry k. */
+static int range_load(restore_ctx *c, reader *rdr, size_t k)
+{
+    const repo_blob_loc *first = &rdr->locs[k];
+    uint64_t start = first->offset, end = start + first->length;
+    for (size_t m = k + 1; m < rdr->nlocs; m++) {
+        const repo_blob_loc *l = &rdr->locs[m];
+        if (l->length && l->pack == first->pack && l->offset >= start && (uint64_t)l->offset + l->length <= end)
+            continue; /* already inside (the same blob again) */
+        if (!l->length || l->pack != first->pack || l->offset < end || l->offset - end > RANGE_GAP ||
+            (uint64_t)l->offset + l->length - start > RANGE_MAX)
+            break;
+        end = (uint64_t)l->offset + l->length;
+    }
+    rdr->have = 0;
+    int rc = repo_pack_read(c->r, first->pack, start, (size_t)(end - start), &rdr->range);
+    if (!rc) {
+        rdr->have = 1;
+        rdr->pack = first->pack;
+        rdr->start = start;
+    }
+    return rc;
+}
+
+/* Blob i of n (the file the reader's base is set for), authenticated. Whatever
+ * goes wrong with the planned read, the blob is read again alone, so damage is
+ * reported exactly as repo_blob_read reports it. */
+static int read_blob(restore_ctx *c, reader *rdr, const tree_node *n, uint32_t i, buf *out)
+{
+    if (rdr->base != PLAN_NONE) {
+        size_t k = rdr->base + i;
+        const repo_blob_loc *l = &rdr->locs[k];
+        if (l->length && (range_has(rdr, l) || range_load(c, rdr, k) == 0) &&
+            repo_blob_decode(c->r, &rdr->br, BLOB_DATA, n->content[i], rdr->range.data + (l->offset - rdr->start),
+                             l->length, l->raw_len, out, 0) == 0)
+            return 0;
+        err_clear();
+    }
+    return repo_blob_read(c->r, &rdr->br, BLOB_DATA, n->content[i], out, 0);
+}
+
 /* Writes every blob of n to fd, each authenticated before a byte of it is written. */
-static int write_content(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob, blob_reader *br,
+static int write_content(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob, reader *rdr,
                          uint64_t *bytes)
 {
     int sparse = n->flags & NODE_FLAG_SPARSE; /* zero blocks become holes again */
     for (uint32_t i = 0; i < n->ncontent; i++) {
-        int rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0);
+        int rc = read_blob(c, rdr, n, i, blob);
         if (rc)
             return rc;
         if (sparse ? sparse_pwrite(fd, blob->data, blob->len, *bytes) < 0 : fs_write_all(fd, blob->data, blob->len) != 0)
@@ -558,13 +693,13 @@ static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, ui
 }
 
 static int write_content_direct(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob,
-                                blob_reader *br, uint8_t *stage, uint64_t *bytes)
+                                reader *rdr, uint8_t *stage, uint64_t *bytes)
 {
     size_t fill = 0;
     uint64_t off = 0;
     int rc = 0, sparse = n->flags & NODE_FLAG_SPARSE;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
-        if ((rc = repo_blob_read(c->r, br, BLOB_DATA, n->content[i], blob, 0)))
+        if ((rc = read_blob(c, rdr, n, i, blob)))
             break;
         for (size_t done = 0; !rc && done < blob->len;) {
             size_t take = blob->len - done < DIRECT_STAGE - fill ? blob->len - done : DIRECT_STAGE - fill;
@@ -651,16 +786,17 @@ static int keep_same(restore_ctx *c, const file_job *j, buf *blob)
     return same;
 }
 
-/* The file's unnamed inode (O_TMPFILE, tmp left empty), or a new file under a short
- * random temporary name made with O_EXCL (in tmp). -1 with errno on failure. */
-static int create_content(restore_ctx *c, int dfd, int *direct, char tmp[32])
+/* The file's unnamed inode (O_TMPFILE, tmp left empty; created with mode, which no
+ * one can use before it is linked in), or a new file under a short random temporary
+ * name made with O_EXCL and mode 0600 (in tmp). -1 with errno on failure. */
+static int create_content(restore_ctx *c, int dfd, mode_t mode, int *direct, char tmp[32])
 {
     tmp[0] = '\0';
     int fd = -1;
     if (c->tmpfile_ok) {
-        fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | *direct, 0600);
+        fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | *direct, mode);
         if (fd < 0 && *direct && errno == EINVAL) /* no O_DIRECT here: buffered */
-            fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | (*direct = 0), 0600);
+            fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | (*direct = 0), mode);
         if (fd >= 0 || errno == ENOSPC || errno == EDQUOT)
             return fd;
     }
@@ -676,29 +812,55 @@ static int create_content(restore_ctx *c, int dfd, int *direct, char tmp[32])
     return fd;
 }
 
+/* Names the unnamed inode fd as name in dfd: linkat(AT_EMPTY_PATH) where the
+ * kernel allows it (no /proc path to resolve per file), else through /proc/self/fd. */
+static int link_new(restore_ctx *c, int fd, int dfd, const char *name)
+{
+    if (__atomic_load_n(&c->link_empty, __ATOMIC_RELAXED)) {
+        if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno == EEXIST)
+            return link_in(c, fd, "", AT_EMPTY_PATH, dfd, name);
+        if (errno != ENOENT && errno != EPERM && errno != EINVAL)
+            return err_sys(ERR_LOCAL, "cannot link it in");
+        __atomic_store_n(&c->link_empty, 0, __ATOMIC_RELAXED); /* refused: needs CAP_DAC_READ_SEARCH */
+    }
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, dfd, name);
+}
+
+/* Can the file be created with its final mode, so that no fchmod follows? Not
+ * when its folder's default ACL or the umask would change it, nor with setuid,
+ * setgid or sticky bits or extended attributes (which must come before the mode). */
+static int mode_at_creation(const restore_ctx *c, const folder *dir, const tree_node *n)
+{
+    return c->tmpfile_ok && dir->known && !n->nxattr && !(n->mode & 07000) && !(n->mode & 0777 & c->umask);
+}
+
 /* A file takes its name only when complete: written as an unnamed O_TMPFILE inode
  * and linked in at the end (one directory operation), or, where that is not
  * possible, written under a temporary name and renamed over its name. A file with a
  * bad blob is reported and never appears; messages name the file, not the temporary. */
-static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br, uint8_t *stage)
+static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, uint8_t *stage)
 {
     const tree_node *n = &j->node;
     if (c->o->delta && keep_same(c, j, blob))
         return 0;
     char tmp[32];
     int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
-    int fd = create_content(c, j->dir->fd, &direct, tmp), rc = 0;
+    int mode_set = mode_at_creation(c, j->dir, n);
+    int owner_set = j->dir->known && n->uid == c->euid && n->gid == j->dir->gid;
+    int fd = create_content(c, j->dir->fd, mode_set ? n->mode & 0777 : 0600, &direct, tmp), rc = 0;
     uint64_t bytes = 0;
     if (fd < 0)
         return entry_errno(c, j->dest, "cannot create it");
-    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, br, stage, &bytes)
-                : write_content(c, fd, j->dest, n, blob, br, &bytes);
+    rdr->base = j->plan;
+    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, rdr, stage, &bytes)
+                : write_content(c, fd, j->dest, n, blob, rdr, &bytes);
     if (!rc) {
-        set_meta_fd(c, fd, j->dest, n);
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name)
-                    : link_in(c, AT_FDCWD, proc, AT_SYMLINK_FOLLOW, j->dir->fd, n->name);
+        set_meta_fd_as(c, fd, j->dest, n, owner_set, mode_set && !tmp[0]);
+        rc = tmp[0] ? rename_in(c, j->dir->fd, tmp, n->name) : link_new(c, fd, j->dir->fd, n->name);
         tmp[0] = '\0'; /* rename_in removed it either way */
     }
     if (close(fd) != 0 && !rc)
@@ -715,14 +877,68 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, blob_reader *br,
     return 0;
 }
 
+static void reader_plan(restore_ctx *c, reader *rdr, file_job *jobs)
+{
+    rdr->nlocs = 0;
+    for (file_job *j = jobs; j; j = j->next) {
+        const tree_node *n = &j->node;
+        j->plan = PLAN_NONE;
+        if (array_grow(&rdr->locs, &rdr->locs_cap, rdr->nlocs + n->ncontent, sizeof *rdr->locs, 64)) {
+            err_clear();
+            continue;
+        }
+        j->plan = rdr->nlocs;
+        for (uint32_t i = 0; i < n->ncontent; i++, rdr->nlocs++)
+            if (repo_blob_locate(c->r, BLOB_DATA, n->content[i], &rdr->locs[rdr->nlocs])) {
+                rdr->locs[rdr->nlocs].length = 0; /* read alone, which reports it */
+                err_clear();
+            }
+    }
+}
+
+/* Runs a chain of jobs and frees it; the first error ends the work on the rest. */
 static int file_job_run(void *arg, unsigned worker)
 {
-    file_job *j = arg;
-    int rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
-                          j->c->stages ? j->c->stages[worker] : NULL);
-    folder_release(j->dir);
-    tree_node_free(&j->node);
-    free(j);
+    int rc = 0;
+    reader_plan(((file_job *)arg)->c, &((file_job *)arg)->c->readers[worker], arg);
+    for (file_job *j = arg, *next; j; j = next) {
+        next = j->next;
+        if (!rc)
+            rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
+                              j->c->stages ? j->c->stages[worker] : NULL);
+        folder_release(j->dir);
+        tree_node_free(&j->node);
+        free(j);
+    }
+    return rc;
+}
+
+static void file_jobs_free(file_job *j)
+{
+    for (file_job *next; j; j = next) {
+        next = j->next;
+        folder_release(j->dir);
+        tree_node_free(&j->node);
+        free(j);
+    }
+}
+
+/* Small files go to the workers in batches: one hand-off (and one wake-up of a
+ * worker) per batch rather than per file, which on a busy machine is a wait for a
+ * core each time. */
+#define BATCH_FILES 64
+#define BATCH_BYTES (1u << 20)
+
+static int batch_flush(restore_ctx *c)
+{
+    file_job *j = c->batch;
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
+    c->batch_n = 0;
+    c->batch_bytes = 0;
+    int rc = j ? pool_submit(c->workers, file_job_run, j) : 0;
+    if (rc)
+        file_jobs_free(j);
     return rc;
 }
 
@@ -733,16 +949,24 @@ static int submit_file(restore_ctx *c, folder *dir, const tree_node *n)
     if (!j)
         return err_set(ERR_FATAL, "out of memory");
     j->c = c;
+    j->next = NULL;
     j->dir = folder_hold(dir);
     memcpy(j->dest, c->dest.p, l);
     int rc = tree_node_copy(n, &j->node);
-    if (!rc && (rc = pool_submit(c->workers, file_job_run, j)))
-        tree_node_free(&j->node);
     if (rc) {
         folder_release(j->dir);
         free(j);
+        return rc;
     }
-    return rc;
+    if (n->size >= BATCH_BYTES) { /* alone */
+        if ((rc = pool_submit(c->workers, file_job_run, j)))
+            file_jobs_free(j);
+        return rc;
+    }
+    *c->batch_tail = j;
+    c->batch_tail = &j->next;
+    c->batch_bytes += n->size;
+    return ++c->batch_n >= BATCH_FILES || c->batch_bytes >= BATCH_BYTES ? batch_flush(c) : 0;
 }
 
 /* ---- the walk ---------------------------------------------------------------------- */
@@ -802,6 +1026,8 @@ static int restore_dir(restore_ctx *c, const tree_node *n, folder *parent, int m
     folder *dir = folder_new(fd);
     if (!dir)
         return err_set(ERR_FATAL, "out of memory");
+    folder_probe(c, dir);
+    int owner_set = dir->stat_ok && dir->own_uid == n->uid && dir->own_gid == n->gid;
     int rc = restore_tree(c, n->subtree, dir, self && c->o->includes ? 1 : matched, &inner);
     folder_release(dir);
     if (rc)
@@ -809,7 +1035,7 @@ static int restore_dir(restore_ctx *c, const tree_node *n, folder *parent, int m
     if (self || inner) {
         *any = 1;
         c->st->dirs++; /* main thread only */
-        return defer(c, path_rel(c), NULL, n); /* after its contents, or its mtime moves */
+        return defer(c, path_rel(c), NULL, n, owner_set); /* after its contents, or its mtime moves */
     }
     if (created)
         unlinkat(dfd, n->name, AT_REMOVEDIR);
@@ -830,7 +1056,7 @@ static int restore_entry(restore_ctx *c, const tree_node *n, folder *dir, int ma
     if (n->nlink > 1) {
         const char *first = find_link(c, n);
         if (first)
-            return defer(c, path_rel(c), first, n); /* linked once the first copy is written */
+            return defer(c, path_rel(c), first, n, 0); /* linked once the first copy is written */
         int rc = remember_link(c, n, path_rel(c));
         if (rc)
             return rc;
@@ -889,7 +1115,12 @@ static int remove_extras(restore_ctx *c, const tree *t, int dfd)
 static int restore_tree(restore_ctx *c, const uint8_t id[32], folder *dir, int matched, int *any)
 {
     tree t;
-    int rc = walk_load_tree(c->r, id, &t);
+    /* loading a tree may wait for the disk: the files held so far go to the
+     * workers now if they have nothing else queued */
+    int rc = c->batch && !pool_queued(c->workers) ? batch_flush(c) : 0;
+    if (rc)
+        return rc;
+    rc = walk_load_tree(c->r, id, &t);
     if (rc == ERR_DAMAGED) {
         restore_fail(c, 1, c->snap.len ? c->snap.p : "/", err_msg());
         return 0;
@@ -931,7 +1162,7 @@ static int apply_folder(restore_ctx *c, int dir, const char *base, const char *p
     int fd = openat(dir, base, DIR_FLAGS);
     if (fd < 0)
         return err_sys(ERR_LOCAL, "cannot open folder to set its metadata");
-    set_meta_fd(c, fd, path, &d->meta);
+    set_meta_fd_as(c, fd, path, &d->meta, d->owner_set, 0);
     close(fd);
     return 0;
 }
@@ -983,10 +1214,47 @@ static void raise_fd_limit(void)
     }
 }
 
+/* The umask, read without changing it (umask(2) would, for every thread). */
+static int read_umask(mode_t *out)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    int found = 0;
+    unsigned m = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Umask: %o", &m) == 1;
+    if (f)
+        fclose(f);
+    *out = (mode_t)m & 0777;
+    return found;
+}
+
+/* Creation gives a file its owner and mode exactly as POSIX says only on local
+ * file systems; elsewhere (NFS squashing, FUSE, vfat) chown and chmod always run. */
+static int local_fs(int fd)
+{
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return 0;
+    switch ((unsigned long)sf.f_type) {
+    case 0xEF53:     /* ext2/3/4 */
+    case 0x58465342: /* xfs */
+    case 0x9123683E: /* btrfs */
+    case 0x01021994: /* tmpfs */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int restore_start(restore_ctx *c)
 {
     raise_fd_limit();
     c->tmpfile_ok = access("/proc/self/fd", X_OK) == 0; /* O_TMPFILE files are named through it */
+    c->link_empty = 1;
+    c->euid = geteuid();
+    c->egid = getegid();
+    c->creation_known = local_fs(c->root) && read_umask(&c->umask);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n = cores > 0 ? (unsigned)cores : 1;
     c->bufs = calloc(n, sizeof *c->bufs);
@@ -995,7 +1263,7 @@ static int restore_start(restore_ctx *c)
         return err_set(ERR_FATAL, "out of memory");
     for (unsigned i = 0; i < n; i++) {
         buf_init(&c->bufs[i], 0);
-        blob_reader_init(&c->readers[i]);
+        reader_init(&c->readers[i]);
     }
     /* without staging buffers every file is written buffered */
     if ((c->stages = calloc(n, sizeof *c->stages)))
@@ -1014,11 +1282,12 @@ static void restore_end(restore_ctx *c)
 {
     for (unsigned i = 0; c->workers && c->bufs && c->readers && i < pool_threads(c->workers); i++) {
         buf_free(&c->bufs[i]);
-        blob_reader_free(&c->readers[i]);
+        reader_free(&c->readers[i]);
     }
     if (c->workers)
         restore_free_stages(c, pool_threads(c->workers));
     pool_free(&c->workers);
+    file_jobs_free(c->batch); /* left when the walk failed */
     free(c->bufs);
     free(c->readers);
     for (size_t i = 0; i < c->links_cap; i++)
@@ -1086,6 +1355,7 @@ static int restore_result(const files_restore_stats *st)
 int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files_restore_stats *st)
 {
     restore_ctx c = {.r = r, .o = o, .st = st, .as_root = geteuid() == 0, .root = -1};
+    c.batch_tail = &c.batch;
     memset(st, 0, sizeof *st);
     pthread_mutex_init(&c.mu, NULL);
     int rc = fs_mkdirs(o->target, 0700), any = 0;
@@ -1102,7 +1372,11 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
     if (!rc && top->fd < 0)
         rc = err_sys(ERR_IO, "open %s", o->target);
     if (!rc)
+        folder_probe(&c, top);
+    if (!rc)
         rc = restore_walk(&c, s, top, &any);
+    if (!rc)
+        rc = batch_flush(&c);
     if (top)
         folder_release(top);
     if (c.workers) {

@@ -286,3 +286,38 @@ t_restore_failure_lines_escape_names() {
   ! grep -q $'\e' <<<"$ERR" || fail "an escape sequence reached the output raw"
   expect_err 'evil\\nerror: restore passwd: forged\\e\[2J: a folder with contents is in its place'
 }
+
+# A file is created with its final mode, and its owner is left alone, only where the
+# kernel gives exactly that; whatever the target's folders or the umask would do to
+# a new file (a umask, a default ACL, a setgid folder of another group) must not
+# show in what is restored.
+t_restore_modes_and_owners_whatever_the_target_does() {
+  new_repo
+  mkdir -p "$T/src/d/sub"
+  local m
+  for m in 0644 0666 0777 0000 0444 0600 0640 0751 4755 2755 1755; do
+    echo "$m" >"$T/src/d/f$m"; chmod "$m" "$T/src/d/f$m"
+  done
+  echo x >"$T/src/d/sub/g"; chmod 0664 "$T/src/d/sub/g"; chmod 0775 "$T/src/d/sub"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown 1234:5678 "$T/src/d/f0640" "$T/src/d/sub"; chown 0:5678 "$T/src/d/f0666"; chown 1234:0 "$T/src/d/f0751"
+  fi
+  ok backup "$T/src"
+  sig() { (cd "$1" && find . -printf '%P %m %U %G %s\n' | sort); }
+  local want; want=$(sig "$T/src")
+  (umask 077; ok restore latest --target "$T/r1")
+  [[ $(sig "$T/r1$T/src") == "$want" ]] || { diff <(echo "$want") <(sig "$T/r1$T/src"); fail "umask 077 showed"; }
+  (umask 000; ok restore latest --target "$T/r2")
+  [[ $(sig "$T/r2$T/src") == "$want" ]] || { diff <(echo "$want") <(sig "$T/r2$T/src"); fail "umask 000 showed"; }
+  # a default ACL (user rwx, group r-x, other none) on the target: new files and
+  # folders would take it instead of the mode they are created with
+  mkdir "$T/r3"
+  python3 -c 'import os, struct, sys; os.setxattr(sys.argv[1], "system.posix_acl_default", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, 0xffffffff) for t, p in ((1, 7), (4, 5), (0x20, 0))))' "$T/r3"
+  ok restore latest --target "$T/r3"
+  [[ $(sig "$T/r3$T/src") == "$want" ]] || { diff <(echo "$want") <(sig "$T/r3$T/src"); fail "the target's default ACL showed"; }
+  if [[ $(id -u) -eq 0 ]]; then # a setgid folder gives new files its group
+    mkdir "$T/r4"; chgrp 4321 "$T/r4"; chmod 2775 "$T/r4"
+    ok restore latest --target "$T/r4"
+    [[ $(sig "$T/r4$T/src") == "$want" ]] || { diff <(echo "$want") <(sig "$T/r4$T/src"); fail "the setgid target showed"; }
+  fi
+}

@@ -63,6 +63,63 @@ static void write_reopen_read(void **state)
     tu_rmrf(dir);
 }
 
+/* Restore reads runs of blobs with one pack read: a blob's location, a range that
+ * holds several, each opened from inside it; and the refusals (not indexed, a pack
+ * number the index does not know, a range past the pack's end). */
+static void blobs_opened_from_one_pack_range(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    repo *r = make_repo(dir);
+    uint8_t ids[8][32];
+    save_blobs(r, 8, ids);
+    repo_close(&r);
+    assert_int_equal(repo_open(dir, &r), 0);
+    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), 0);
+    assert_int_equal(repo_index_load(r), 0);
+    repo_blob_loc a, b; /* two blobs of one pack (8 small blobs, 4 KiB packs) */
+    int ia = -1, ib = -1;
+    for (int i = 0; i < 8 && ib < 0; i++)
+        for (int k = i + 1; k < 8 && ib < 0; k++) {
+            assert_int_equal(repo_blob_locate(r, BLOB_DATA, ids[i], &a), 0);
+            assert_int_equal(repo_blob_locate(r, BLOB_DATA, ids[k], &b), 0);
+            if (a.pack == b.pack)
+                ia = i, ib = k;
+        }
+    assert_true(ib >= 0);
+    assert_true(a.length > 0 && a.raw_len == 3000);
+    buf range, out;
+    buf_init(&range, 0);
+    buf_init(&out, 0);
+    { /* both in one read */
+        uint32_t lo = a.offset < b.offset ? a.offset : b.offset;
+        uint32_t hi = a.offset + a.length > b.offset + b.length ? a.offset + a.length : b.offset + b.length;
+        assert_int_equal(repo_pack_read(r, a.pack, lo, hi - lo, &range), 0);
+        assert_int_equal(range.len, hi - lo);
+        blob_reader br;
+        blob_reader_init(&br);
+        assert_int_equal(repo_blob_decode(r, &br, BLOB_DATA, ids[ib], range.data + (b.offset - lo), b.length, b.raw_len,
+                                          &out, 1), 0);
+        assert_int_equal(out.data[1], 'a' + ib);
+        assert_int_equal(repo_blob_decode(r, &br, BLOB_DATA, ids[ia], range.data + (a.offset - lo), a.length, a.raw_len,
+                                          &out, 1), 0);
+        assert_int_equal(out.data[1], 'a' + ia);
+        /* the other blob's bytes under this id: authentication fails */
+        assert_int_equal(repo_blob_decode(r, &br, BLOB_DATA, ids[ib], range.data + (a.offset - lo), a.length, a.raw_len,
+                                          &out, 0), ERR_DAMAGED);
+        blob_reader_free(&br);
+    }
+    uint8_t unknown[32] = {1, 2, 3};
+    assert_int_equal(repo_blob_locate(r, BLOB_DATA, unknown, &a), ERR_DAMAGED);
+    assert_non_null(strstr(err_msg(), "not in the index"));
+    assert_int_equal(repo_pack_read(r, 1u << 30, 0, 16, &range), ERR_DAMAGED);
+    assert_int_equal(repo_pack_read(r, b.pack, (uint64_t)b.offset + (1u << 20), 16, &range), ERR_DAMAGED);
+    buf_free(&range);
+    buf_free(&out);
+    repo_close(&r);
+    tu_rmrf(dir);
+}
+
 static void refuses_what_is_not_a_repository(void **state)
 {
     (void)state;
@@ -178,6 +235,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_reopen_read),
+        cmocka_unit_test(blobs_opened_from_one_pack_range),
         cmocka_unit_test(refuses_what_is_not_a_repository),
         cmocka_unit_test(config_version_and_mac),
         cmocka_unit_test(flipped_byte_in_a_pack_is_caught),
