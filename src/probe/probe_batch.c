@@ -22,7 +22,9 @@
 /* libcurl ends a transfer at its CURLOPT_TIMEOUT_MS; should one ever outlive it, the
  * batch ends it this much later itself: no check runs on past its deadline. */
 #define BATCH_GRACE_MS 100
-#define BATCH_SPARE 16 /* easy handles kept for the next checks (reset, not remade) */
+/* Easy handles kept for the next checks (reset, not remade: a new one costs mallocs
+ * and, when dropped, signal-handler calls): about what one wake-up slot runs at once. */
+#define BATCH_SPARE 32
 /* At most this many checks at once; more wait their turn in the queue (their deadline
  * counts from their start). Each costs libcurl some 20 KiB: 200 probes due at once (the
  * agent starting, a stalled machine catching up) must not make a peak of 4 MiB. 64 is
