@@ -64,9 +64,6 @@ static int configure(CURL *h, const probe_spec *spec, const char *url, long time
               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body) || curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
               curl_easy_setopt(h, CURLOPT_USERAGENT, "lifeline-probe") ||
-              /* a health answer is small: a 4 KiB receive buffer, not libcurl's 16 KiB, for
-               * each of the checks the agent's batch runs at once */
-              curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L) ||
               /* a fresh connection each time, as HAProxy's checks: a kept one could pass
                * while the service accepts no new ones */
               curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) || curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) ||
