@@ -11,26 +11,49 @@
 
 #include "probe_impl.h"
 
-/* The body is kept up to this size: a health page is small, and a huge one must not
- * cost memory. */
+/* The body is kept up to this size, and only when the probe looks into it: a health
+ * page is small, and a huge one must not cost memory. It grows as it comes (hundreds of
+ * probes may be in flight on the agent's batch: probe_batch.c). */
 #define PROBE_BODY_MAX (64 * 1024)
 
-typedef struct body {
-    char data[PROBE_BODY_MAX + 1];
-    size_t len;
-} body;
+struct probe_http_req {
+    CURL *h;
+    const probe_spec *spec;
+    struct curl_slist *headers;
+    char *data;
+    size_t len, cap;
+    int keep; /* the body is looked into */
+    int full; /* a growth failed: the body is cut short */
+};
 
 static size_t keep_body(char *ptr, size_t size, size_t n, void *user)
 {
-    body *b = user;
-    size_t len = size * n, take = len < PROBE_BODY_MAX - b->len ? len : PROBE_BODY_MAX - b->len;
+    probe_http_req *b = user;
+    size_t len = size * n;
+    if (!b->keep || b->full)
+        return len;
+    size_t take = len < PROBE_BODY_MAX - b->len ? len : PROBE_BODY_MAX - b->len;
+    if (b->len + take + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + take + 1)
+            cap *= 2;
+        if (cap > PROBE_BODY_MAX + 1)
+            cap = PROBE_BODY_MAX + 1;
+        char *more = realloc(b->data, cap);
+        if (!more) {
+            b->full = 1;
+            return len;
+        }
+        b->data = more;
+        b->cap = cap;
+    }
     memcpy(b->data + b->len, ptr, take);
     b->len += take;
     b->data[b->len] = '\0';
     return len;
 }
 
-static int configure(CURL *h, const probe_spec *spec, const char *url, long timeout_ms, body *b,
+static int configure(CURL *h, const probe_spec *spec, const char *url, long timeout_ms, probe_http_req *b,
                      struct curl_slist *headers)
 {
     const char *method = spec->method ? spec->method : "GET";
@@ -52,7 +75,7 @@ static int configure(CURL *h, const probe_spec *spec, const char *url, long time
     return bad;
 }
 
-static void judge(const probe_spec *spec, long status, const body *b, probe_result *out)
+static void judge(const probe_spec *spec, long status, const probe_http_req *b, probe_result *out)
 {
     if (spec->expect_status == PROBE_REGISTRY_STATUS) {
         /* the registry API answers /v2/ with 200, or 401 when it wants a login: both
@@ -69,7 +92,7 @@ static void judge(const probe_spec *spec, long status, const body *b, probe_resu
             probe_set(out, PROBE_FAILED, "HTTP %ld, expected %d", status, spec->expect_status);
         else
             probe_set(out, PROBE_FAILED, "HTTP %ld", status);
-    } else if (spec->body_contains && !strstr(b->data, spec->body_contains)) {
+    } else if (spec->body_contains && !strstr(b->data ? b->data : "", spec->body_contains)) {
         probe_set(out, PROBE_FAILED, "HTTP %ld, but the body does not contain '%s'", status, spec->body_contains);
     } else {
         probe_set(out, PROBE_HEALTHY, "HTTP %ld", status);
@@ -102,35 +125,53 @@ static CURL *thread_handle(void)
     return h;
 }
 
-void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)
+probe_http_req *probe_http_start(CURL *h, const probe_spec *spec, const char *url, int64_t deadline_ms,
+                                 probe_result *out)
 {
     int64_t left = deadline_ms - probe_now_ms();
-    body *b = calloc(1, sizeof *b);
-    CURL *h = thread_handle();
-    struct curl_slist *headers = NULL;
+    probe_http_req *b = calloc(1, sizeof *b);
+    if (b)
+        *b = (probe_http_req){.h = h, .spec = spec, .keep = spec->body_contains != NULL};
     int no_memory = !b || !h;
     for (size_t i = 0; !no_memory && i < spec->nheaders; i++) {
-        struct curl_slist *more = curl_slist_append(headers, spec->headers[i]);
+        struct curl_slist *more = curl_slist_append(b->headers, spec->headers[i]);
         no_memory = !more;
-        headers = more ? more : headers;
+        b->headers = more ? more : b->headers;
     }
-    if (no_memory || left <= 0) {
+    if (no_memory || left <= 0)
         probe_set(out, PROBE_FAILED, no_memory ? "out of memory" : "no time left");
-    } else if (configure(h, spec, url, (long)left, b, headers)) {
+    else if (configure(h, spec, url, (long)left, b, b->headers))
         probe_set(out, PROBE_FAILED, "libcurl refused the request's options");
-    } else {
-        CURLcode rc = curl_easy_perform(h);
+    else
+        return b;
+    probe_http_done(b, CURLE_OK, NULL); /* frees b, resets h */
+    return NULL;
+}
+
+void probe_http_done(probe_http_req *b, CURLcode rc, probe_result *out)
+{
+    if (!b)
+        return;
+    if (out) {
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &status);
         if (rc == CURLE_OPERATION_TIMEDOUT)
             probe_set(out, PROBE_FAILED, "no answer within the timeout");
         else if (rc != CURLE_OK)
             probe_set(out, PROBE_FAILED, "%s", curl_easy_strerror(rc));
         else
-            judge(spec, status, b, out);
+            judge(b->spec, status, b, out);
     }
-    if (h) /* the handle is kept for the thread's next probe: it must not point at these */
-        curl_easy_reset(h);
-    curl_slist_free_all(headers);
+    if (b->h) /* the handle is kept for its next probe: it must not point at these */
+        curl_easy_reset(b->h);
+    curl_slist_free_all(b->headers);
+    free(b->data);
     free(b);
+}
+
+void probe_http(const probe_spec *spec, const char *url, int64_t deadline_ms, probe_result *out)
+{
+    probe_http_req *b = probe_http_start(thread_handle(), spec, url, deadline_ms, out);
+    if (b)
+        probe_http_done(b, curl_easy_perform(b->h), out);
 }

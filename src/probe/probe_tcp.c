@@ -157,6 +157,70 @@ int probe_tcp_connect(const char *host_port, int64_t deadline_ms, int *fd, probe
     return rc;
 }
 
+/* A numeric HOST:PORT's address in *ai (freeaddrinfo it) and its parts in l; -1 for a
+ * name or a bad target. */
+static int numeric(const char *host_port, lookup *l, struct addrinfo **ai)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    return split_host_port(host_port, l) == 0 && getaddrinfo(l->host, l->port, &hints, ai) == 0 ? 0 : -1;
+}
+
+int probe_tcp_numeric(const char *host_port)
+{
+    lookup l;
+    struct addrinfo *ai = NULL;
+    if (numeric(host_port, &l, &ai) != 0)
+        return 0;
+    freeaddrinfo(ai);
+    return 1;
+}
+
+/* The words of try_addresses, for one address whose connect ended with e. */
+static void connect_said(const lookup *l, int e, probe_result *out)
+{
+    if (!e)
+        probe_set(out, PROBE_HEALTHY, "connected to %s:%s", l->host, l->port);
+    else if (e == ETIMEDOUT)
+        probe_set(out, PROBE_FAILED, "connect to %s:%s: no answer within the timeout", l->host, l->port);
+    else
+        probe_set(out, PROBE_FAILED, "connect to %s:%s: %s", l->host, l->port, strerror(e));
+}
+
+int probe_tcp_begin(const char *host_port, int *fd, probe_result *out)
+{
+    lookup l;
+    struct addrinfo *ai = NULL;
+    if (numeric(host_port, &l, &ai) != 0)
+        return probe_set(out, PROBE_FAILED, "'%s' is not HOST:PORT with a numeric address", host_port), 0;
+    int e = 0;
+    *fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (*fd < 0)
+        e = errno;
+    else if (connect(*fd, ai->ai_addr, ai->ai_addrlen) != 0)
+        e = errno;
+    freeaddrinfo(ai);
+    if (e == EINPROGRESS)
+        return 1;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    connect_said(&l, e, out);
+    return 0;
+}
+
+void probe_tcp_end(const char *host_port, int fd, int timed_out, probe_result *out)
+{
+    lookup l;
+    int e = ETIMEDOUT;
+    socklen_t len = sizeof e;
+    if (!timed_out && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+        e = errno;
+    close(fd);
+    if (split_host_port(host_port, &l) != 0) /* it was split when it began */
+        snprintf(l.host, sizeof l.host, "?"), snprintf(l.port, sizeof l.port, "?");
+    connect_said(&l, e, out);
+}
+
 void probe_tcp(const probe_spec *spec, const char *rest, int64_t deadline_ms, probe_result *out)
 {
     (void)spec;

@@ -1,5 +1,6 @@
-/* agent — see agent.h. Threads: the loop (this file: probes are handed to a pool and
- * their results come back through an eventfd), the sender (notifications from the
+/* agent — see agent.h. Threads: the loop (this file: http and tcp probes are handed to
+ * the probe batch's one thread, the other kinds to a pool, and their results come back
+ * through an eventfd), the sender (notifications from the
  * outbox, on its own state connection), the control socket's, and HTTP's. Signals are
  * blocked in all of them and read by the loop through a signalfd, so nothing runs in
  * a signal handler. */
@@ -135,6 +136,14 @@ static void resume_from_state(agent *a)
     state_services_free(&list, n);
 }
 
+/* The first round is spread over the interval: 200 services at 1 s make some twenty
+ * probes per wake-up slot, not two hundred at once (and, since probes keep their
+ * beat, for good). */
+static int64_t first_probe_at(size_t i, const config_service *c, int64_t now)
+{
+    return now + (int64_t)(i * 37 % 1000) * c->interval;
+}
+
 /* Builds the services of cfg, keeping what the old ones knew when the name and probe
  * are the same (a reload does not reset a failing service). */
 static int build_svcs(agent *a, const config *cfg, agent_svc **out)
@@ -153,8 +162,9 @@ static int build_svcs(agent *a, const config *cfg, agent_svc **out)
             return err_wrap("[service \"%s\"]", c->name);
         }
         v[i].cfg = c;
+        v[i].batched = probe_batch_takes(&v[i].spec);
         health_init(&v[i].h, c->rise, c->fall, c->start_period * 1000, wall);
-        v[i].next_probe = now + (int64_t)(i * 37 % 1000) * c->interval; /* spread the first round */
+        v[i].next_probe = first_probe_at(i, c, now);
         for (size_t k = 0; k < a->nsvcs; k++) {
             agent_svc *o = &a->svcs[k];
             if (strcmp(o->cfg->name, c->name))
@@ -285,6 +295,29 @@ static void send_updates(agent *a)
     state_updates_free(&u, n);
 }
 
+/* A probe is over (on the batch's or a pool's thread): its result waits in pending. */
+static void probe_done(agent *a, agent_svc *s, const probe_result *r)
+{
+    s->pending = *r;
+    int news = (int)r->state != atomic_load(&s->last_state) || r->state != PROBE_HEALTHY;
+    /* the loop skipped the service at its next probe's time (it was still probing):
+     * the loop must come for it now, not at a wake that may be a whole interval away.
+     * next_probe is not written while the probe runs. */
+    news |= proc_now_ms() >= s->next_probe;
+    atomic_store(&s->probing, 2); /* done, result in pending */
+    /* a result that changes nothing (healthy as before) waits for the loop's next wake
+     * (at most AGENT_WAKE_MS later); anything else wakes it at once */
+    uint64_t one = 1;
+    if (news && write(a->wake_fd, &one, sizeof one) < 0) {
+        /* the loop wakes on its tick anyway */
+    }
+}
+
+static void batch_done(void *ctx, void *tag, const probe_result *r)
+{
+    probe_done(ctx, tag, r);
+}
+
 typedef struct probe_job {
     agent *a;
     agent_svc *s;
@@ -300,22 +333,31 @@ static int probe_job_run(void *arg, unsigned worker)
         r.state = PROBE_FAILED;
         snprintf(r.detail, sizeof r.detail, "%s", err_msg());
     }
-    j->s->pending = r;
-    int news = (int)r.state != atomic_load(&j->s->last_state) || r.state != PROBE_HEALTHY;
-    atomic_store(&j->s->probing, 2); /* done, result in pending */
-    /* a result that changes nothing (healthy as before) waits for the loop's next wake
-     * (at most AGENT_WAKE_MS later); anything else wakes it at once */
-    uint64_t one = 1;
-    if (news && write(j->a->wake_fd, &one, sizeof one) < 0) {
-        /* the loop wakes on its tick anyway */
-    }
+    probe_done(j->a, j->s, &r);
     free(j);
     return 0;
 }
 
-/* Hands every due probe to the pool; collects the finished ones. */
+/* One due probe to where it runs: 0 when it went. */
+static int probe_send(agent *a, agent_svc *s)
+{
+    if (s->batched)
+        return probe_batch_submit(a->batch, &s->spec, s);
+    probe_job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (probe_job){.a = a, .s = s};
+    if (pool_submit(a->probes, probe_job_run, j) == 0)
+        return 0;
+    free(j);
+    return -1;
+}
+
+/* Hands every due probe to the batch or the pool; collects the finished ones. The
+ * batch's thread is woken once for all of a slot's. */
 static void probe_round(agent *a, int64_t now)
 {
+    int batched = 0;
     for (size_t i = 0; i < a->nsvcs; i++) {
         agent_svc *s = &a->svcs[i];
         if (atomic_load(&s->probing) == 2) {
@@ -326,22 +368,22 @@ static void probe_round(agent *a, int64_t now)
         }
         if (atomic_load(&s->probing) || now < s->next_probe)
             continue;
-        probe_job *j = malloc(sizeof *j);
-        if (!j)
-            continue;
-        j->a = a;
-        j->s = s;
         atomic_store(&s->probing, 1);
         /* in phase: probes keep their own beat rather than drift apart (each finish
-         * wakes the loop) */
-        s->next_probe += s->cfg->interval * 1000;
+         * wakes the loop); after a stall (a slow start, a loaded machine) too: the
+         * services due together now go back to their own slots, not all to now +
+         * interval, which would keep them bunched in one slot for good */
+        int64_t iv = s->cfg->interval * 1000;
+        s->next_probe += iv;
         if (s->next_probe <= now)
-            s->next_probe = now + s->cfg->interval * 1000;
-        if (pool_submit(a->probes, probe_job_run, j) != 0) {
+            s->next_probe += ((now - s->next_probe) / iv + 1) * iv;
+        if (probe_send(a, s) != 0)
             atomic_store(&s->probing, 0);
-            free(j);
-        }
+        else
+            batched |= s->batched;
     }
+    if (batched)
+        probe_batch_kick(a->batch);
 }
 
 /* The loop wakes for due probes in slots of AGENT_WAKE_MS: 200 services at 1 s cost
@@ -513,11 +555,11 @@ static void sender_stop(agent *a)
     a->sender_running = 0;
 }
 
-/* Probes run at once, up to 16 at a time: enough that a few targets that do not answer
- * delay nobody (a refused connection answers at once), few enough that 200 services
- * cost little memory and switching (bench/watch). When most targets hang (a
- * partition), a round takes longer: the escalation, not the detection time, matters
- * then. */
+/* http and tcp probes run on the batch's one thread, all of a slot at once. The other
+ * kinds block a thread each while they run: up to 16 at a time, enough that a few
+ * targets that do not answer delay nobody, few enough that they cost little memory and
+ * switching (bench/watch). When most targets hang (a partition), a round takes longer:
+ * the escalation, not the detection time, matters then. */
 #define AGENT_PROBE_THREADS 16
 static int pool_resize(agent *a)
 {
@@ -526,7 +568,10 @@ static int pool_resize(agent *a)
             LOG_DEBUG("probe pool: %s", err_msg());
         pool_free(&a->probes);
     }
-    unsigned threads = a->nsvcs < 2 ? 2 : a->nsvcs > AGENT_PROBE_THREADS ? AGENT_PROBE_THREADS : (unsigned)a->nsvcs;
+    size_t pooled = 0;
+    for (size_t i = 0; i < a->nsvcs; i++)
+        pooled += !a->svcs[i].batched;
+    unsigned threads = pooled < 1 ? 1 : pooled > AGENT_PROBE_THREADS ? AGENT_PROBE_THREADS : (unsigned)pooled;
     return pool_new(threads, a->nsvcs + 16, &a->probes);
 }
 
@@ -553,6 +598,7 @@ static void reload(agent *a)
         /* in-flight probes point at the old services */
         if (pool_wait(a->probes) != 0)
             LOG_DEBUG("probe pool: %s", err_msg());
+        probe_batch_wait(a->batch);
         for (size_t i = 0; i < a->nsvcs; i++)
             if (atomic_load(&a->svcs[i].probing) == 2)
                 agent_svc_result(a, &a->svcs[i], &a->svcs[i].pending, proc_now_ms());
@@ -579,7 +625,7 @@ static void reload(agent *a)
     a->opts->cfg = fresh;
     if (sender_start(a, a->db_path) != 0)
         agent_record(a, "reload", a->opts->config_path, 0, "failed", "notifications stopped: %s", err_msg());
-    if (old != a->nsvcs && pool_resize(a) != 0)
+    if (pool_resize(a) != 0) /* the number of services outside the batch may have changed */
         agent_record(a, "reload", a->opts->config_path, 0, "failed", "probe threads: %s", err_msg());
     agent_record(a, "reload", a->opts->config_path, 0, "ok", "configuration reloaded: %zu services (was %zu)",
                  a->nsvcs, old);
@@ -665,6 +711,11 @@ static int loop(agent *a)
     const char *wd = getenv("WATCHDOG_USEC");
     int64_t wd_ms = wd ? strtoll(wd, NULL, 10) / 2000 : 0;
     int rounds = 0;
+    /* spread from now: the rest of the set-up (databases, threads, a slow disk) may have
+     * taken longer than an interval since build_svcs spread them */
+    int64_t start = proc_now_ms();
+    for (size_t i = 0; i < a->nsvcs; i++)
+        a->svcs[i].next_probe = first_probe_at(i, a->svcs[i].cfg, start);
     while (!handle_signals(a)) {
         int64_t now = proc_now_ms();
         turn(a, now);
@@ -800,6 +851,8 @@ static int setup(agent *a)
     if (!rc && (a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         rc = err_sys(ERR_FATAL, "eventfd");
     if (!rc)
+        rc = probe_batch_new(batch_done, a, &a->batch);
+    if (!rc)
         rc = ha_setup(a);
     if (!rc)
         rc = agent_control_start(a);
@@ -826,6 +879,7 @@ static void teardown(agent *a)
             LOG_DEBUG("probe pool: %s", err_msg());
         pool_free(&a->probes);
     }
+    probe_batch_free(&a->batch); /* probes still running are dropped */
     for (size_t i = 0; i < a->nsvcs; i++)
         if (a->svcs[i].job && !atomic_load(&a->svcs[i].job->done))
             agent_record(a, "command", a->svcs[i].cfg->name, a->svcs[i].incident, "interrupted",

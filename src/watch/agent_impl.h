@@ -12,6 +12,7 @@
 #include "../core/pool.h"
 #include "../notify/notify.h"
 #include "../probe/health.h"
+#include "../probe/probe_batch.h"
 #include "../state/state.h"
 #include "agent.h"
 
@@ -38,7 +39,8 @@ typedef struct agent_svc {
     struct watch_spec *owned; /* what the probe spec holds (a redis password read for it) */
     health h;
     probe_result last, pending;
-    atomic_int probing;     /* a probe of it is on the pool */
+    int batched;            /* its probe runs on the batch (http, tcp), not the pool */
+    atomic_int probing;     /* a probe of it is on the batch or the pool */
     atomic_int last_state;  /* the last result's probe_state, for the workers to compare */
     int64_t next_probe;     /* monotonic ms */
     int64_t incident;       /* open incident, 0 when none (or the database could not take it) */
@@ -71,7 +73,8 @@ typedef struct agent {
     pthread_mutex_t evidence_lock; /* audit and syslog: shared with the sender thread */
     agent_svc *svcs;
     size_t nsvcs;
-    pool *probes;
+    probe_batch *batch; /* http and tcp probes, all on one thread */
+    pool *probes;       /* the other kinds (they block: exec, postgres, redis, registry) */
     int wake_fd;   /* eventfd: a probe done, a job done, a poke from the control socket */
     int sig_fd;
     int lock_fd;

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "core/pool.h"
 #include "probe/probe.h"
+#include "probe/probe_batch.h"
 #include "probe/probe_impl.h"
 
 static const char server_py[] =
@@ -462,6 +464,153 @@ static void checks_run_concurrently(void **state)
     assert_non_null(strstr(results[9].detail, "probe 'gopher://x': not a kind"));
 }
 
+/* The batch (one thread, a libcurl multi handle and non-blocking connects) gives each
+ * check the result and detail probe_run gives it, runs them side by side, and still
+ * ends a slow one at its own deadline. */
+typedef struct batch_out {
+    probe_result r[128];
+    atomic_int n;
+} batch_out;
+
+static void batch_done(void *ctx, void *tag, const probe_result *r)
+{
+    batch_out *o = ctx;
+    o->r[(probe_result *)tag - o->r] = *r;
+    atomic_fetch_add(&o->n, 1);
+}
+
+static void batch_round(probe_batch *b, batch_out *o, const probe_spec *specs, size_t n);
+
+static void batch_matches_probe_run(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *path, *method;
+        int status;
+        const char *body;
+    } http[] = {
+        {"/health", NULL, 0, NULL},        {"/health", NULL, 200, "\"status\": \"ok\""},
+        {"/health", NULL, 0, "ready"},     {"/health", NULL, 204, NULL},
+        {"/fail", NULL, 0, NULL},          {"/moved", NULL, 0, NULL},
+        {"/big", NULL, 0, "status: ok"},   {"/x", "POST", 201, "made"},
+        {"/x", "HEAD", 200, NULL},         {"/reg/v2/", NULL, PROBE_REGISTRY_STATUS, NULL},
+        {"/broken/v2/", NULL, PROBE_REGISTRY_STATUS, NULL},
+    };
+    const char *headers[] = {"X-Probe: from-lifeline"};
+    enum { NHTTP = sizeof http / sizeof *http };
+    char urls[NHTTP + 6][128];
+    probe_spec specs[NHTTP + 6];
+    size_t n = 0;
+    for (; n < NHTTP; n++) {
+        snprintf(urls[n], sizeof urls[n], "http://127.0.0.1:%d%s", f->port, http[n].path);
+        specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 2000, .method = http[n].method,
+                                .expect_status = http[n].status, .body_contains = http[n].body};
+    }
+    snprintf(urls[n], sizeof urls[n], "http://127.0.0.1:%d/hdr", f->port);
+    specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 2000, .body_contains = "from-lifeline",
+                            .headers = headers, .nheaders = 1};
+    n++;
+    int fd;
+    snprintf(urls[n], sizeof urls[n], "tcp://127.0.0.1:%d", free_port(&fd));
+    specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 1000};
+    n++;
+    snprintf(urls[n], sizeof urls[n], "tcp://127.0.0.1:%d", free_port(NULL)); /* refused */
+    specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 1000};
+    n++;
+    specs[n++] = (probe_spec){.target = "http://no-such-host.invalid/", .timeout_ms = 2000};
+    snprintf(urls[n], sizeof urls[n], "https://127.0.0.1:%d/health", f->port); /* TLS to plain HTTP */
+    specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 2000};
+    n++;
+    snprintf(urls[n], sizeof urls[n], "http://127.0.0.1:%d/slow", f->port);
+    specs[n] = (probe_spec){.target = urls[n], .timeout_ms = 400};
+    n++;
+    for (size_t i = 0; i < n; i++)
+        assert_true(probe_batch_takes(&specs[i]));
+    batch_out *o = calloc(1, sizeof *o);
+    probe_batch *b;
+    assert_int_equal(probe_batch_new(batch_done, o, &b), 0);
+    /* twice: the second round runs on the easy handles the first left, failed ones too */
+    for (int round = 0; round < 2; round++)
+        batch_round(b, o, specs, n);
+    close(fd);
+    probe_batch_free(&b);
+    assert_null(b);
+    free(o);
+}
+
+static void batch_round(probe_batch *b, batch_out *o, const probe_spec *specs, size_t n)
+{
+    atomic_store(&o->n, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(probe_batch_submit(b, &specs[i], &o->r[i]), 0);
+    probe_batch_kick(b);
+    probe_batch_wait(b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(atomic_load(&o->n), (int)n);
+    int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms < 1500); /* side by side: about the slow one's 400 ms */
+    for (size_t i = 0; i < n; i++) {
+        probe_result want;
+        assert_int_equal(probe_run(&specs[i], &want), 0);
+        if (o->r[i].state != want.state || strcmp(o->r[i].detail, want.detail))
+            fail_msg("case %zu (%s): batch %s '%s', probe_run %s '%s'", i, specs[i].target,
+                     probe_state_name(o->r[i].state), o->r[i].detail, probe_state_name(want.state), want.detail);
+    }
+    probe_result *slow = &o->r[n - 1];
+    assert_non_null(strstr(slow->detail, "no answer within the timeout"));
+    assert_true(slow->latency_ms >= 350 && slow->latency_ms < 1500);
+}
+
+/* More checks than run at once (64) wait their turn and all pass; a batch freed while
+ * checks run drops them (nothing leaks, no result comes); kinds that block are not
+ * taken. */
+static void batch_queue_and_free(void **state)
+{
+    fixture *f = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 256), 0); /* every connect is accepted by the kernel */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+    probe_spec spec = {.target = url, .timeout_ms = 2000};
+    batch_out *o = calloc(1, sizeof *o);
+    probe_batch *b;
+    assert_int_equal(probe_batch_new(batch_done, o, &b), 0);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(probe_batch_submit(b, &spec, &o->r[i]), 0);
+    probe_batch_kick(b);
+    probe_batch_wait(b);
+    assert_int_equal(atomic_load(&o->n), 100);
+    for (size_t i = 0; i < 100; i++)
+        if (o->r[i].state != PROBE_HEALTHY)
+            fail_msg("check %zu: %s", i, o->r[i].detail);
+    close(fd);
+    char slow[128];
+    snprintf(slow, sizeof slow, "http://127.0.0.1:%d/slow", f->port);
+    probe_spec hang = {.target = slow, .timeout_ms = 5000};
+    atomic_store(&o->n, 0);
+    assert_int_equal(probe_batch_submit(b, &hang, &o->r[0]), 0);
+    probe_batch_kick(b);
+    usleep(100000);
+    probe_batch_free(&b);
+    assert_int_equal(atomic_load(&o->n), 0);
+    free(o);
+    static const char *const blocking[] = {"exec:true", "redis:cache", "postgres:db", "registry:http://x",
+                                           "tcp://localhost:80", "tcp://127.0.0.1", "gopher://x"};
+    for (size_t i = 0; i < sizeof blocking / sizeof *blocking; i++) {
+        probe_spec s = {.target = blocking[i], .timeout_ms = 1000};
+        if (probe_batch_takes(&s))
+            fail_msg("the batch takes %s", blocking[i]);
+    }
+    probe_spec none = {.timeout_ms = 1000};
+    assert_false(probe_batch_takes(&none));
+}
+
 /* A tags list's Link header: the next page on the same origin, nothing else. */
 static void registry_next_link(void **state)
 {
@@ -552,6 +701,8 @@ int main(void)
         cmocka_unit_test(redis_ping_role_and_deadline),
         cmocka_unit_test(postgres_select_and_deadline),
         cmocka_unit_test(checks_run_concurrently),
+        cmocka_unit_test(batch_matches_probe_run),
+        cmocka_unit_test(batch_queue_and_free),
         cmocka_unit_test(unknown_kinds_are_refused),
         cmocka_unit_test(registry_next_link),
         cmocka_unit_test(registry_names),
