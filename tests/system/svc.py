@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A small HTTP service for the watch tests: GET /health answers 200 "ok" (or what
-PIDFILE.health says: "CODE BODY", or "sleep SECONDS" to answer that late), anything
+PIDFILE.health says: "CODE BODY", or "sleep SECONDS" to answer that late; or, for one
+request only, what PIDFILE.health.once says: that request takes the file away), anything
 else 404.
 Usage: svc.py PORT PIDFILE [LOGFILE]   (writes its pid, appends "started PORT" to LOGFILE)
 Start it detached from a start-command:  setsid -f python3 svc.py PORT PIDFILE"""
@@ -16,8 +17,16 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_response(404); self.end_headers(); return
         code, body = 200, b"ok"
         try:
-            with open(health) as f:
+            spec = health
+            try:  # one request only: the first to rename it has it
+                os.rename(health + ".once", health + ".claimed")
+                spec = health + ".claimed"
+            except OSError:
+                pass
+            with open(spec) as f:
                 c, _, b = f.read().strip().partition(" ")
+            if spec != health:
+                os.unlink(spec)
             if c == "sleep":      # "sleep SECONDS": answer 200, that late
                 time.sleep(float(b))
             else:                 # "CODE BODY"

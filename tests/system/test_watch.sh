@@ -114,13 +114,18 @@ t_watch_escalates_past_max_recoveries_and_resume_reenables() {
 t_watch_one_failed_or_slow_probe_opens_nothing() {
   trap cleanup_watch RETURN
   port=$(free_port)
-  watch_conf "$port"
-  sed -i 's/^fall = 2/fall = 3/' "$CONF"
+  watch_conf "$port" # fall = 2
   svc_start "$port"
   agent_start
   wait_for 10 '[[ $(svc_state) == healthy ]]'
-  echo "500 broken" >"$T/web.pid.health"; sleep 1.2; rm -f "$T/web.pid.health"
-  echo "sleep 1.5" >"$T/web.pid.health"; sleep 1.2; rm -f "$T/web.pid.health"
+  # exactly one failed probe, passes, exactly one probe slower than its timeout (one
+  # request each: the service takes the .once file away as it answers; only the agent
+  # asks /health, so its going proves the probe met the fault)
+  echo "500 broken" >"$T/web.pid.health.once"
+  wait_for 5 '[[ ! -e $T/web.pid.health.once ]]'
+  sleep 2.5
+  echo "sleep 1.5" >"$T/web.pid.health.once"
+  wait_for 5 '[[ ! -e $T/web.pid.health.once ]]'
   sleep 3
   grep -q "^detection" "$T/agent.log" && fail "a single failed or slow probe opened an incident"
   [[ $(svc_state) == healthy ]] || fail "not healthy"
