@@ -32,16 +32,7 @@ static int process_dead(pid_t pid)
         return 1;
     if (kill(pid, 0) != 0 && errno != EPERM)
         return 1;
-    char path[64], st[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(st, 1, sizeof st - 1, f);
-    fclose(f);
-    st[n] = '\0';
-    const char *close = strrchr(st, ')'); /* the name may hold anything; the state follows the last ')' */
-    return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+    return pgctl_pid_gone(pid);
 }
 
 int ha_postmaster_alive(const ha_member *m)

@@ -640,8 +640,7 @@ static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
     return n;
 }
 
-/* Gone, or a zombie (dead; its parent reaps it). */
-static int pid_gone(pid_t pid)
+int pgctl_pid_gone(pid_t pid)
 {
     char path[64], st[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -667,7 +666,7 @@ int pgctl_kill(const config_member *m, int64_t timeout_ms)
     int got = f ? fscanf(f, "%ld", &pm) : 0;
     if (f)
         fclose(f);
-    if (got != 1 || pm <= 0 || pid_gone((pid_t)pm))
+    if (got != 1 || pm <= 0 || pgctl_pid_gone((pid_t)pm))
         return 0; /* none runs */
     snprintf(path, sizeof path, "/proc/%ld/cwd", pm);
     ssize_t n = readlink(path, cwd, sizeof cwd - 1);
@@ -682,9 +681,9 @@ int pgctl_kill(const config_member *m, int64_t timeout_ms)
         (void)kill(kids[i], SIGKILL); /* a child gone meanwhile is fine */
     int64_t deadline = deadline_of(timeout_ms);
     for (;;) {
-        int alive = !pid_gone((pid_t)pm);
+        int alive = !pgctl_pid_gone((pid_t)pm);
         for (size_t i = 0; i < nk && !alive; i++)
-            alive = !pid_gone(kids[i]);
+            alive = !pgctl_pid_gone(kids[i]);
         if (!alive)
             return 0;
         if (proc_now_ms() >= deadline)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../core/buf.h"
 #include "../core/err.h"
@@ -61,6 +62,9 @@ int pgctl_stop(const config_member *m, const char *mode, int64_t timeout_ms) WUR
  * a signal it must handle cannot end. 0 also when none runs. Only a postmaster whose
  * working folder is m's data folder is touched (a pid reused by another process is not). */
 int pgctl_kill(const config_member *m, int64_t timeout_ms) WUR;
+/* A process that is gone, or a zombie (dead, not reaped: its parent may be a PID 1 that
+ * reaps nothing, as in some containers), by /proc/PID/stat. */
+int pgctl_pid_gone(pid_t pid);
 int pgctl_start(const config_member *m, int64_t timeout_ms) WUR;
 /* Makes a stopped member a standby of primary_conninfo: standby.signal, primary_conninfo
  * (with application_name = the member) and recovery_target_timeline = latest in
