@@ -4,14 +4,15 @@
 # the database's user; HAProxy in the client namespace, configured by `lifeline
 # proxy-config` as is; ha_writer.py commits numbered rows through it and
 # ha_probe_writers.py tries a write on every member directly every 200 ms. One fault per
-# test: host loss, database loss alone, the primary's agent paused (shorter, then longer
-# than the lease), the primary's host partitioned from the store and the other hosts, an
-# etcd member lost, the primary's server paused (SIGSTOP), the primary's agent lost alone
-# (killed, restarted), one-way partitions (the primary's host receives nothing, then
-# sends nothing), host loss with `synchronous = on`. In every test no two members ever accept writes in the same probe
-# tick; the writer's outage and (asynchronous mode) its lost acknowledged rows are
-# printed, not asserted; with `synchronous = on`, and where no failover happens, no
-# acknowledged row may be lost.
+# test: host loss (asynchronous, and with `synchronous = on`), database loss alone, the
+# primary's server paused (SIGSTOP), a switchover there and back, the primary's agent
+# paused (shorter, then longer than the lease), the primary's host partitioned from the
+# store and the other hosts, an etcd member lost, the primary's agent lost alone (killed,
+# restarted), one-way partitions (the primary's host receives nothing, then sends
+# nothing). In every test no two members ever accept writes in the same probe tick. The
+# tests that fail over run with `synchronous = on` (HAN_SYNC), where no acknowledged row
+# may be lost (han_verdict asserts it), except the asynchronous host loss, which prints
+# its loss; a switchover and the faults without a failover lose nothing either way.
 
 source "$HERE/netns.sh"
 
@@ -164,6 +165,8 @@ han_up() {
   PROBE=$NETNS_PID
   han_wait 20 '[[ $(wc -l <"$T/acks") -ge 20 ]]' "the writer's first acknowledgements through HAProxy"
   EPOCH0=$(han_epoch h1)
+  # synchronous mode: the fault comes once a standby is confirmed synchronous and published
+  [[ ${HAN_SYNC:-off} == off ]] || han_wait 20 'SYNC0=$(han_sync_standby); [[ -n $SYNC0 ]]' "a synchronous standby confirmed and published"
 }
 
 han_down() {
@@ -194,6 +197,7 @@ han_verdict() {
   [[ $RC -eq 0 ]] || fail "ha_check exited $RC: $OUT $ERR"
   # for the caller: acknowledged rows missing on PRIMARY_HOST, the servers that acknowledged
   LOST=$(json 'j["missing"]'); SERVERS=$(json '" ".join(j["servers"])')
+  [[ ${HAN_SYNC:-off} == off || $LOST == 0 ]] || fail "$LOST acknowledged rows lost with synchronous = $HAN_SYNC"
   echo "writer: $(json 'j["acknowledged"]') acknowledged, first acknowledgement after the fault $(json 'j["outage_ms"]') ms," \
     "longest gap $(json 'j["max_gap_ms"]') ms, acknowledged rows lost $LOST (synchronous = ${HAN_SYNC:-off}), servers $SERVERS"
   OUT=$probe_sum
@@ -251,6 +255,7 @@ t_ha_netns_host_loss() {
 t_ha_netns_database_loss() {
   han_skip && return 0
   trap han_down RETURN
+  local HAN_SYNC=on # every acknowledged row must survive the fault
   han_up
   local t0 fault p
   t0=$SECONDS
@@ -270,6 +275,7 @@ t_ha_netns_database_loss() {
 t_ha_netns_database_pause() {
   han_skip && return 0
   trap han_down RETURN
+  local HAN_SYNC=on # every acknowledged row must survive the fault
   han_up
   local t0 fault p pids
   mapfile -t pids < <(pg_host_procs 1)
@@ -340,6 +346,7 @@ t_ha_netns_switchover() {
 t_ha_netns_agent_pause() {
   han_skip && return 0
   trap han_down RETURN
+  local HAN_SYNC=on # every acknowledged row must survive the fault
   han_up
   local a fault t0 new p
   a=$(han_agent_pid h1)
@@ -487,10 +494,14 @@ t_ha_netns_agent_loss() {
 t_ha_netns_oneway_partition() {
   han_skip && return 0
   trap han_down RETURN
+  local HAN_SYNC=on # every acknowledged row must survive the fault
   han_up
   local fault f t0 fenced_ms p old=h1 new peer how prom
   fault=$(now_ms)
   for how in in out; do
+    # the fault comes once the others know which standby has every acknowledged commit
+    # (cut off before that, the primary leaves none they may promote: no failover)
+    han_wait 20 "han_sync_seen $old" "a synchronous standby of pg-$old known to every agent"
     f=$(now_ms); t0=$SECONDS
     for peer in h1 h2 h3; do
       [[ $peer == "$old" ]] && continue
@@ -516,6 +527,19 @@ t_ha_netns_oneway_partition() {
 }
 
 # han_sync_standby: the member pg-h1 confirms synchronous once h1's agent published it
+# han_sync_seen PRIMARY_HOST: the synchronous standby the primary's server confirms, once
+# every other host's agent has read it from the store (only then may it be promoted)
+han_sync_seen() {
+  local s h seen
+  s=$(pg_host_sql "$1" "select application_name from pg_stat_replication where sync_state = 'sync'") || return 1
+  [[ -n $s ]] || return 1
+  for h in h1 h2 h3; do
+    [[ $h == "$1" ]] && continue
+    seen=$(han_status "$h" | "$NETNS_PY" -c 'import json, sys; print(json.load(sys.stdin)["groups"][0]["sync_standby"] or "")') || return 1
+    [[ $seen == "$s" ]] || return 1
+  done
+  echo "$s"
+}
 han_sync_standby() {
   local s
   s=$(pg_host_sql 1 "select application_name from pg_stat_replication where sync_state = 'sync'") || return 1
