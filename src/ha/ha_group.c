@@ -177,6 +177,10 @@ static void lease_lost(ha *h, ha_group *g, ha_member *m, const char *how)
     snprintf(why, sizeof why, "lease of %s %s", g->cfg->name, how);
     g->holding[0] = '\0';
     g->lease_until = 0;
+    if (m->here) { /* the last primary: if nobody else may take over, it comes back (reclaim) */
+        snprintf(g->fenced_self, sizeof g->fenced_self, "%s", m->cfg->name);
+        g->fenced_epoch = g->epoch;
+    }
     if (!m->here || ha_fence(h, g, m, why) != 0)
         return; /* it may still run: the key is left to expire */
     /* stopped: the key is given up (the others need not wait for the store to expire
@@ -346,9 +350,49 @@ static void take_handover(ha *h, ha_group *g)
  * old one in place when it is. A standby on another node is its own agent's to
  * promote once the key is free; this agent promotes one of its own only when none did
  * for two ttls more. Never while a server elsewhere still answers as a primary. */
+/* Nobody holds the key and no standby may be promoted (none reachable with a priority,
+ * too far behind, or in synchronous mode none published as having every commit), but
+ * the member here that this agent stopped when its lease ran out (a partition, a stalled
+ * store) is still the latest primary: no key was taken since. It has every commit it
+ * acknowledged, so it takes the key again and comes back in place, rather than the
+ * group waiting for a person. The key first (atomic in the store), then the server. */
+static int reclaim(ha *h, ha_group *g, int64_t now)
+{
+    ha_member *m = ha_member_named(g, g->fenced_self);
+    char why[400];
+    if (!m || !m->here || g->epoch > g->fenced_epoch || strcmp(m->role, "down") || ha_postmaster_alive(m) != 0 ||
+        !g->no_leader_since || now - g->no_leader_since < h->ttl_ms || candidate(h, g, 0, why, sizeof why) ||
+        live_primary_elsewhere(h, g))
+        return 0;
+    int64_t epoch = 0, sent = ha_now();
+    int won = 0;
+    if (coord_acquire(h->co, g->cfg->name, m->cfg->name, h->ttl_ms, sent + h->query_ms, &won, &epoch, NULL) != 0 ||
+        !won)
+        return 0;
+    snprintf(g->holding, sizeof g->holding, "%s", m->cfg->name);
+    g->lease_until = sent + h->ttl_ms - h->margin_ms;
+    g->epoch = epoch;
+    g->fenced_self[0] = '\0';
+    int64_t left = g->lease_until - ha_now() - 300;
+    if (pgctl_start(m->cfg, left > 1000 ? left : 1000) != 0) {
+        ha_say(h, "restart", g, m, "failed", "critical", "%s (the last primary) did not start again: %s", m->cfg->name,
+               err_msg());
+        lease_lost(h, g, m, "given up: its server did not start");
+        return 1;
+    }
+    m->fenced = 0;
+    ha_say(h, "restart", g, m, "ok", "warning", "%s is back in place as the primary of %s (epoch %lld): no standby "
+           "could take over, and no key was taken since its lease ran out", m->cfg->name, g->cfg->name,
+           (long long)epoch);
+    ha_hook(h, g, m, g->cfg->on_role_change, "primary");
+    return 1;
+}
+
 static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 {
     char why[400];
+    if (!old && g->fenced_self[0] && reclaim(h, g, now))
+        return;
     if (!old && g->handover_seen[0]) {
         take_handover(h, g);
         return; /* handed to a member: its agent takes it, nobody else */
@@ -440,6 +484,8 @@ void ha_group_round(ha *h, ha_group *g)
         g->leader = cur;
         if (cur.exists && cur.epoch > g->epoch)
             g->epoch = cur.epoch;
+        if (cur.exists && strcmp(cur.holder, g->fenced_self))
+            g->fenced_self[0] = '\0'; /* another member leads: ours is a former primary */
         if (cur.exists) /* a key again: a later refusal is a new one, told again */
             g->no_leader_since = g->refused_live = 0;
         else if (!g->no_leader_since)

@@ -52,6 +52,8 @@ typedef struct ha_group {
     char handover[64];        /* switchover: the member this agent hands the key to ("" none) */
     int64_t handover_until;   /* monotonic: the handover is published until then */
     char handover_seen[64];   /* a peer's agent hands the key to this member ("" none) */
+    char fenced_self[64];     /* the member here this agent stopped when its lease ran out ("" none) */
+    int64_t fenced_epoch;     /* the epoch it held then: a later holder makes it a former primary */
 } ha_group;
 
 struct ha {

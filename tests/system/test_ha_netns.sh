@@ -68,6 +68,7 @@ conninfo = $(pg_host_conninfo $m)
 data-dir = $(pg_host_datadir $m)
 bin-dir = $PGBIN
 agent = $(netns_addr $m):8008
+priority = $([[ $m == h1 ]] && echo 100 || echo "${HAN_STANDBY_PRIORITY:-100}")
 EOF
   done
   mkdir -p "$T/state-$h"
@@ -527,6 +528,36 @@ t_ha_netns_oneway_partition() {
 }
 
 # han_sync_standby: the member pg-h1 confirms synchronous once h1's agent published it
+# (4b) the primary's host partitioned when no standby may ever be promoted (priority 0):
+# it fences itself within the ttl; nobody takes over (refused, told); once healed, its
+# agent takes the key again and restarts it in place (it is still the latest primary: no
+# key was taken meanwhile), nothing lost, never two writers
+t_ha_netns_partition_no_candidate() {
+  han_skip && return 0
+  trap han_down RETURN
+  local HAN_STANDBY_PRIORITY=0
+  han_up
+  local fault t0 back
+  fault=$(now_ms); t0=$SECONDS
+  netns_partition h1 h2 h3
+  han_wait $((HAN_TTL_S + 4)) '! pg_host_sql 1 "select 1"' "pg-h1 fenced (stopped) within the ttl"
+  han_wait 10 'grep -q "no standby of main-db may be promoted" "$T/agent-h2.log" "$T/agent-h3.log"' \
+    "the others refuse a failover with no candidate"
+  sleep 2
+  [[ -z $(han_primary) ]] || fail "a member was promoted although none may be: $(han_primary)"
+  netns_heal h1
+  back=$(now_ms)
+  han_wait 20 '[[ $(han_role h1) == primary+lease ]]' "pg-h1 back in place as the primary with the lease"
+  grep -q "back in place as the primary of main-db" "$T/agent-h1.log" || fail "the restart in place was not told"
+  [[ $(han_epoch h1) -gt $EPOCH0 ]] || fail "the key was taken again without a new epoch"
+  han_wait 20 "[[ \$(han_acks_after $back) -ge 5 ]]" "writes resume on pg-h1"
+  echo "pg-h1 back as the primary $(( ($(now_ms) - back) / 1000 )) s after the heal (cut for $((SECONDS - t0)) s in all)"
+  han_verdict "$fault" h1
+  [[ $LOST == 0 ]] || fail "$LOST acknowledged rows lost: pg-h1 never stopped being the latest primary"
+  han_down
+  netns_assert_clean
+}
+
 # han_sync_seen PRIMARY_HOST: the synchronous standby the primary's server confirms, once
 # every other host's agent has read it from the store (only then may it be promoted)
 han_sync_seen() {
