@@ -345,11 +345,6 @@ static void take_handover(ha *h, ha_group *g)
            g->cfg->name, rc ? ": " : "", rc ? err : "");
 }
 
-/* The primary is gone: promote the best standby (a hot standby's promotion is faster
- * than the old primary's crash recovery) when it is managed here; with none here, the
- * old one in place when it is. A standby on another node is its own agent's to
- * promote once the key is free; this agent promotes one of its own only when none did
- * for two ttls more. Never while a server elsewhere still answers as a primary. */
 /* Nobody holds the key and no standby may be promoted (none reachable with a priority,
  * too far behind, or in synchronous mode none published as having every commit), but
  * the member here that this agent stopped when its lease ran out (a partition, a stalled
@@ -388,6 +383,13 @@ static int reclaim(ha *h, ha_group *g, int64_t now)
     return 1;
 }
 
+/* The primary is gone: promote the best standby (a hot standby's promotion is faster
+ * than the old primary's crash recovery) when it is managed here; with none here, the
+ * old one in place when it is. A standby on another node is its own agent's to
+ * promote once the key is free; this agent promotes one of its own only when none did
+ * for two ttls more. Never while a server elsewhere still answers as a primary.
+ * First: a primary here that stopped itself may come back (reclaim), and a
+ * switchover's handover is taken by its target alone. */
 static void primary_gone(ha *h, ha_group *g, ha_member *old, int64_t now)
 {
     char why[400];
