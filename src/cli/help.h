@@ -717,9 +717,12 @@
     "agent that manages the current primary: the old primary stops taking writes\n" \
     "(read-only, sessions ended), the target standby receives all of its WAL, the old\n" \
     "primary is stopped, the target is promoted with a new epoch, and the old primary\n" \
-    "follows it. Without --to, the streaming standby with the most WAL is chosen. If\n" \
-    "the target does not catch up within 30 s the switchover is abandoned and the old\n" \
-    "primary takes writes again. Prints the time clients could not write.\n\n" \
+    "follows it. Without --to: in synchronous mode the synchronous standby, else the\n" \
+    "streaming standby with the most WAL. A target on another node is promoted by its\n" \
+    "own agent: this one hands the group's key over to it. Ask the agent of the current\n" \
+    "primary (another agent says which node that is). If the target does not catch up\n" \
+    "within 30 s the switchover is abandoned and the old primary takes writes again.\n" \
+    "Prints the time clients could not write.\n\n" \
     "Exit codes: 0 done; 20 refused or failed (the reason is printed); 25 no agent runs;\n" \
     "18 no such group.\n\n" \
     "Example:\n" \
