@@ -405,16 +405,26 @@ static int lease_grant(coord *c, int64_t ttl_ms, int64_t deadline_ms, int64_t *l
     return rc;
 }
 
-/* 0: lease refreshed; ERR_NOTFOUND: it had ended (200 without TTL, or 404). */
-static int lease_keepalive(coord *c, int64_t lease, int64_t deadline_ms)
+/* A call whose request is {"ID": lease}; *resp the answer (to delete). */
+static int lease_call(coord *c, const char *what, const char *path, int64_t lease, int64_t deadline_ms,
+                      cJSON **resp)
 {
-    cJSON *req = cJSON_CreateObject(), *resp = NULL;
+    cJSON *req = cJSON_CreateObject();
+    *resp = NULL;
     if (!req || add_i64(req, "ID", lease)) {
         cJSON_Delete(req);
         return oom();
     }
-    int rc = call(c, "renewing a lease", "/v3/lease/keepalive", req, deadline_ms, &resp);
+    int rc = call(c, what, path, req, deadline_ms, resp);
     cJSON_Delete(req);
+    return rc;
+}
+
+/* 0: lease refreshed; ERR_NOTFOUND: it had ended (200 without TTL, or 404). */
+static int lease_keepalive(coord *c, int64_t lease, int64_t deadline_ms)
+{
+    cJSON *resp;
+    int rc = lease_call(c, "renewing a lease", "/v3/lease/keepalive", lease, deadline_ms, &resp);
     if (!rc) {
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(resp, "result");
         int64_t ttl;
@@ -428,13 +438,8 @@ static int lease_keepalive(coord *c, int64_t lease, int64_t deadline_ms)
 /* 0 also when the lease had already ended. */
 static int lease_revoke(coord *c, int64_t lease, int64_t deadline_ms)
 {
-    cJSON *req = cJSON_CreateObject(), *resp = NULL;
-    if (!req || add_i64(req, "ID", lease)) {
-        cJSON_Delete(req);
-        return oom();
-    }
-    int rc = call(c, "revoking a lease", "/v3/lease/revoke", req, deadline_ms, &resp);
-    cJSON_Delete(req);
+    cJSON *resp;
+    int rc = lease_call(c, "revoking a lease", "/v3/lease/revoke", lease, deadline_ms, &resp);
     cJSON_Delete(resp);
     if (rc == ERR_NOTFOUND) {
         err_clear();

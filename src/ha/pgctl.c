@@ -612,6 +612,28 @@ int pgctl_stop(const config_member *m, const char *mode, int64_t timeout_ms)
     return rc;
 }
 
+/* State and parent of a process from /proc/PID/stat: 0, or -1 when it is gone or the
+ * line cannot be read. The name may hold anything: state and ppid follow the last ')'. */
+static int proc_stat(pid_t pid, char *state, long *ppid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t len = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[len] = '\0';
+    const char *close = strrchr(st, ')');
+    char *end;
+    if (!close || close[1] != ' ' || !close[2] || close[3] != ' ')
+        return -1;
+    *state = close[2];
+    errno = 0;
+    *ppid = strtol(close + 4, &end, 10);
+    return errno || end == close + 4 ? -1 : 0;
+}
+
 /* The pids whose parent is ppid (at most cap), from /proc. */
 static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
 {
@@ -619,21 +641,13 @@ static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && n < cap && (e = readdir(d))) {
-        char path[300], st[512];
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(st, 1, sizeof st - 1, f);
-        fclose(f);
-        st[len] = '\0';
-        const char *close = strrchr(st, ')'); /* the name may hold anything; state and ppid follow */
-        char state;
-        int parent;
-        if (close && sscanf(close + 1, " %c %d", &state, &parent) == 2 && parent == (int)ppid)
-            out[n++] = (pid_t)atoi(e->d_name);
+        char *end, state;
+        errno = 0;
+        long pid = strtol(e->d_name, &end, 10), parent;
+        if (errno || end == e->d_name || *end || pid <= 0 || pid > INT_MAX)
+            continue; /* not a process's folder */
+        if (proc_stat((pid_t)pid, &state, &parent) == 0 && parent == (long)ppid)
+            out[n++] = (pid_t)pid;
     }
     if (d)
         closedir(d);
@@ -642,16 +656,9 @@ static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
 
 int pgctl_pid_gone(pid_t pid)
 {
-    char path[64], st[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t len = fread(st, 1, sizeof st - 1, f);
-    fclose(f);
-    st[len] = '\0';
-    const char *close = strrchr(st, ')');
-    return !close || (close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
+    char state;
+    long parent;
+    return proc_stat(pid, &state, &parent) != 0 || state == 'Z' || state == 'X';
 }
 
 int pgctl_kill(const config_member *m, int64_t timeout_ms)
@@ -921,7 +928,8 @@ int pgctl_history(const char *conninfo, int64_t timeout_ms, uint32_t *tli, buf *
     int rc = pgctl_follow_conninfo(conninfo ? conninfo : "", PGCTL_APP, ci, sizeof ci - 32);
     if (rc)
         return rc;
-    strcat(ci, " replication=true");
+    size_t used = strlen(ci);
+    snprintf(ci + used, sizeof ci - used, " replication=true"); /* room kept above */
     PGconn *c = NULL;
     PGresult *r = NULL;
     rc = open_member(ci, deadline, &c);

@@ -221,18 +221,25 @@ han_wait_rejoined() { # HOST PRIMARY_HOST: HOST streams from the primary again
       pg_host_sql "$1" "select status, sender_host, slot_name from pg_stat_wal_receiver"; fail "pg-$1 does not stream from pg-$2"; }
 }
 
-# (1) host loss: kill -9 of h1's agent, postmaster and every child at once
-t_ha_netns_host_loss() {
-  han_skip && return 0
-  trap han_down RETURN
-  han_up
-  local t0 fault new p
+# han_lose_h1: h1's host lost (kill -9 of its agent, postmaster and every child at once),
+# then a standby promoted; sets t0 (SECONDS at the kill), fault (its ms) and new (the host)
+han_lose_h1() {
+  local p
   t0=$SECONDS
   kill -9 "$(han_agent_pid h1)"
   pg_host_kill 1
   fault=$(now_ms)
   han_wait 40 'p=$(han_primary); [[ -n $p ]]' "a standby promoted"
   new=$p
+}
+
+# (1) host loss: kill -9 of h1's agent, postmaster and every child at once
+t_ha_netns_host_loss() {
+  han_skip && return 0
+  trap han_down RETURN
+  han_up
+  local t0 fault new
+  han_lose_h1
   echo "promoted: pg-$new after $((SECONDS - t0)) s (epoch $EPOCH0 -> $(han_epoch $new))"
   [[ $(han_epoch $new) -gt $EPOCH0 ]] || fail "the epoch did not increase"
   han_wait 20 '[[ $(han_acks_after $fault) -ge 5 ]]' "the writer resumes through HAProxy"
@@ -595,12 +602,7 @@ t_ha_netns_sync_host_loss() {
   netns_partition_out h1 h2 -p tcp --sport 5432
   netns_partition_out h1 h3 -p tcp --sport 5432
   sleep 1
-  t0=$SECONDS
-  kill -9 "$(han_agent_pid h1)"
-  pg_host_kill 1
-  fault=$(now_ms)
-  han_wait 40 'p=$(han_primary); [[ -n $p ]]' "a standby promoted"
-  new=$p
+  han_lose_h1
   [[ pg-$new == "$sync" ]] || fail "pg-$new promoted, not the synchronous standby $sync"
   echo "synchronous standby $sync promoted after $((SECONDS - t0)) s"
   han_wait 20 '[[ $(han_acks_after $fault) -ge 5 ]]' "the writer resumes through HAProxy"

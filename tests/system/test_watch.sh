@@ -192,6 +192,16 @@ t_watch_second_agent_and_bad_input() {
   watch_conf "$(free_port)"
   run_cmd "$LL" -c "$CONF" watch --once
   [[ $RC -eq 0 ]] || fail "watch --once exited $RC: $ERR"
+  grep -qE '^[0-9]{4}-' <<<"$ERR" && fail "log lines carry times without --timestamps: $ERR"
+  # --timestamps: every log line starts with its UTC time to the millisecond
+  run_cmd "$LL" -c "$CONF" watch --once --timestamps
+  [[ $RC -eq 0 ]] || fail "watch --once --timestamps exited $RC: $ERR"
+  [[ -n $ERR ]] && ! grep -vqE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z ' <<<"$ERR" ||
+    fail "a log line without its time: $ERR"
+  # a duration in milliseconds: refused, saying durations are whole seconds
+  sed -i 's/^timeout = 1s$/timeout = 500ms/' "$CONF"
+  expect_rc 15 -c "$CONF" watch --once
+  expect_err "lifeline.conf:[0-9]+: .*whole seconds only"
 }
 
 t_watch_sighup_reload_keeps_old_config_when_bad() {

@@ -4,6 +4,12 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config/ha_config.h"
 #include "core/err.h"
 #include "ha/pgctl.h"
 #include "ha/pgctl_impl.h"
@@ -240,13 +246,87 @@ static void streams_from(void **state)
     assert_true(pgctl_streams_from("10.0.0.9:5432", "host='unterminated"));
 }
 
+/* /proc/PID/stat read right: this process runs, a zombie child and a reaped one are gone. */
+static void pid_gone(void **state)
+{
+    (void)state;
+    assert_false(pgctl_pid_gone(getpid()));
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    for (int i = 0; i < 200 && !pgctl_pid_gone(child); i++)
+        usleep(10000); /* a zombie once it exits: gone */
+    assert_true(pgctl_pid_gone(child));
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_true(pgctl_pid_gone(child));
+}
+
+static pid_t spawn_in(const char *dir, int with_child)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(1);
+        if (with_child && fork() == 0)
+            for (;;)
+                pause();
+        for (;;)
+            pause();
+    }
+    usleep(100000); /* it has changed folder and forked */
+    return pid;
+}
+
+static void write_pid(const char *dir, pid_t pid)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/postmaster.pid", dir);
+    snprintf(text, sizeof text, "%d\n", (int)pid);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* pgctl_kill: nothing to do without a postmaster.pid; a pid that does not work in the
+ * data folder (reused by another process) is refused and left alive; the postmaster and
+ * its children are killed. */
+static void kill_member(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir();
+    config_member m = {.name = "pg-a", .data_dir = dir};
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* the killed postmaster's child comes back here to be reaped */
+    assert_int_equal(pgctl_kill(&m, 2000), 0);
+    pid_t other = spawn_in("/", 0);
+    write_pid(dir, other);
+    assert_int_equal(pgctl_kill(&m, 2000), ERR_SOURCE);
+    assert_non_null(strstr(err_msg(), "does not work in"));
+    assert_false(pgctl_pid_gone(other));
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    pid_t pm = spawn_in(dir, 1);
+    write_pid(dir, pm);
+    assert_int_equal(pgctl_kill(&m, 2000), 0);
+    assert_true(pgctl_pid_gone(pm));
+    assert_int_equal(waitpid(pm, NULL, 0), pm);
+    for (int i = 0; i < 100 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
+        usleep(10000); /* its child, killed too, reaped once it comes back here */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child left alive */
+    tu_rmrf(dir);
+    err_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lsn_round_trip),   cmocka_unit_test(lsn_bad_text), cmocka_unit_test(sync_names),
         cmocka_unit_test(follow_conninfo),  cmocka_unit_test(conf_quote),   cmocka_unit_test(conf_edit),
         cmocka_unit_test(controldata),      cmocka_unit_test(last_line),    cmocka_unit_test(refused_arguments),
-        cmocka_unit_test(waldump_last),     cmocka_unit_test(streams_from),
+        cmocka_unit_test(waldump_last),     cmocka_unit_test(streams_from),     cmocka_unit_test(pid_gone),
+        cmocka_unit_test(kill_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
