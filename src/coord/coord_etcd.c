@@ -448,6 +448,17 @@ static int lease_revoke(coord *c, int64_t lease, int64_t deadline_ms)
     return rc;
 }
 
+/* A lease not kept after all: revoked, best effort (it ends by itself anyway); the
+ * error being reported stays the one before. */
+static void revoke_quietly(coord *c, int64_t lease, int64_t deadline_ms)
+{
+    err_saved s;
+    err_save(&s);
+    if (lease_revoke(c, lease, deadline_ms))
+        err_clear();
+    err_restore(&s);
+}
+
 /* ---- the leader key ---- */
 
 /* The txn that creates group's key under lease only when it is absent, reading it
@@ -598,13 +609,8 @@ static int etcd_acquire(coord *c, const char *group, const char *member, int64_t
     int64_t lease = 0;
     rc = rc ? rc : lease_grant(c, ttl_ms, deadline_ms, &lease);
     rc = rc ? rc : try_create(c, group, member, lease, ttl_ms, deadline_ms, won, epoch, now);
-    if (lease && (rc || !*won)) { /* best effort; it ends by itself anyway */
-        err_saved s;
-        err_save(&s);
-        if (lease_revoke(c, lease, deadline_ms))
-            err_clear();
-        err_restore(&s);
-    }
+    if (lease && (rc || !*won))
+        revoke_quietly(c, lease, deadline_ms);
     return rc;
 }
 
@@ -672,13 +678,8 @@ static int etcd_seize(coord *c, const char *group, const char *member, int64_t t
     if (!rc && !won)
         rc = err_set(ERR_SOURCE, "seizing: another member took the key %d times in a row",
                      ETCD_SEIZE_TRIES);
-    if (rc && lease) {
-        err_saved s;
-        err_save(&s);
-        if (lease_revoke(c, lease, deadline_ms))
-            err_clear();
-        err_restore(&s);
-    }
+    if (rc && lease)
+        revoke_quietly(c, lease, deadline_ms);
     return rc;
 }
 
