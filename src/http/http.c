@@ -208,6 +208,22 @@ static cJSON *get_status(http_server *s)
     return doc;
 }
 
+/* The HA endpoints need the members alone: the engine's own, read now, never waiting
+ * for the agent's loop to build a whole status document. */
+static cJSON *get_groups(http_server *s)
+{
+    if (!s->src.groups)
+        return get_status(s);
+    pthread_mutex_lock(&s->lock);
+    cJSON *doc = s->src.groups(s->src.ctx);
+    pthread_mutex_unlock(&s->lock);
+    if (doc && !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 static cJSON *get_incidents(http_server *s, int64_t since_ms)
 {
     if (!s->src.incidents)
@@ -326,7 +342,7 @@ static enum MHD_Result route_ha(http_server *s, struct MHD_Connection *c, const 
     ha_query q = {.len = 0};
     q.text[0] = '\0';
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_lag, &q);
-    cJSON *st = get_status(s), *body = NULL;
+    cJSON *st = get_groups(s), *body = NULL;
     int code;
     *handled = http_ha_check(st, url, q.text, &code, &body);
     cJSON_Delete(st);

@@ -25,6 +25,9 @@ typedef struct http_source {
     /* a new cJSON array of INCIDENT objects opened at or after since_ms, newest first
      * (NULL = 503) */
     cJSON *(*incidents)(void *ctx, int64_t since_ms);
+    /* a new cJSON object with at least "groups" (the HA members, as in the status
+     * document), for the HA endpoints; NULL: they read status instead */
+    cJSON *(*groups)(void *ctx);
 } http_source;
 
 typedef struct http_server http_server;

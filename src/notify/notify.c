@@ -28,6 +28,8 @@ struct notify {
     char *node, *url; /* url: the agent's status page, for links; NULL without listen */
     notify_channel *ch;
     size_t n;
+    void (*on_queue)(void *ctx); /* told after an item was committed to the outbox */
+    void *on_queue_ctx;
 };
 
 /* ---- the small rules ---- */
@@ -361,6 +363,32 @@ static int after_allows(notify *n, const notify_channel *ch, const cJSON *alert,
     return 0;
 }
 
+/* Every item goes into the outbox here: committed, then the sender is told (it sleeps
+ * until the next item is due or one is queued). */
+static int enqueue(notify *n, const char *id, const char *channel, const char *payload, int64_t now_ms, int *added)
+{
+    int got = 0;
+    int rc = state_outbox_enqueue(n->st, id, channel, payload, now_ms, NULL, &got);
+    if (!rc && got && n->on_queue)
+        n->on_queue(n->on_queue_ctx);
+    if (added)
+        *added = got;
+    return rc;
+}
+
+void notify_on_queue(notify *n, void (*fn)(void *ctx), void *ctx)
+{
+    n->on_queue = fn;
+    n->on_queue_ctx = ctx;
+}
+
+int notify_next_at(notify *n, int64_t *at_wall_ms, int *found)
+{
+    *found = 0;
+    int rc = need_state(n);
+    return rc ? rc : state_outbox_next_at(n->st, at_wall_ms, found);
+}
+
 int notify_emit(notify *n, const cJSON *alert, int64_t now_ms, int *queued)
 {
     unsigned bit = 0;
@@ -381,7 +409,7 @@ int notify_emit(notify *n, const cJSON *alert, int64_t now_ms, int *queued)
             rc = after_allows(n, ch, alert, now_ms, &ok);
         int added = 0;
         if (!rc && ok)
-            rc = state_outbox_enqueue(n->st, id, ch->name, payload, now_ms, NULL, &added);
+            rc = enqueue(n, id, ch->name, payload, now_ms, &added);
         count += added;
     }
     free(payload);
@@ -400,7 +428,7 @@ static int queue_once(notify *n, const notify_channel *ch, const char *id, cJSON
     char *payload = cJSON_PrintUnformatted(alert);
     if (!payload)
         return err_set(ERR_FATAL, "out of memory");
-    rc = state_outbox_enqueue(n->st, id, ch->name, payload, now_ms, NULL, NULL);
+    rc = enqueue(n, id, ch->name, payload, now_ms, NULL);
     free(payload);
     return rc;
 }
@@ -507,7 +535,7 @@ static int to_fallback(notify *n, const notify_channel *ch, const state_outbox_i
 {
     if (!ch || !ch->fallback)
         return 0;
-    return state_outbox_enqueue(n->st, it->dedup_key, ch->fallback, it->payload, now_ms, NULL, NULL);
+    return enqueue(n, it->dedup_key, ch->fallback, it->payload, now_ms, NULL);
 }
 
 /* One attempt at item it; the outcome recorded in state. */

@@ -48,6 +48,13 @@ typedef struct notify_open {
  * every 12 h after opening; only the newest due one, never a backlog). */
 int notify_tick(notify *n, const notify_open *open, size_t nopen, int64_t now_ms) WUR;
 
+/* fn(ctx) is called on the queuing thread after each item committed to the outbox (the
+ * agent wakes its sender with it). */
+void notify_on_queue(notify *n, void (*fn)(void *ctx), void *ctx);
+/* The wall-clock time at which notify_dispatch will next find an item due; *found 0
+ * when nothing is pending. */
+int notify_next_at(notify *n, int64_t *at_wall_ms, int *found) WUR;
+
 /* What became of one attempt: delivered, dead-lettered (dead), or neither: it will be
  * retried. error is NULL when delivered. */
 typedef void (*notify_outcome_fn)(void *ctx, const char *channel, const char *dedup_key, int delivered, int dead,

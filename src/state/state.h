@@ -147,6 +147,9 @@ int state_outbox_enqueue(state *s, const char *dedup_key, const char *channel, c
  * eligible (a receiver gets its events in order), and only when its next attempt is
  * due. *found 0 when none is. */
 int state_outbox_next_due(state *s, int64_t now_ms, state_outbox_item *out, int *found) WUR;
+/* When state_outbox_next_due will next find an item (the earliest next attempt among
+ * each channel's oldest pending one): *found 0 when nothing is pending. */
+int state_outbox_next_at(state *s, int64_t *at_ms, int *found) WUR;
 int state_outbox_get(state *s, int64_t id, state_outbox_item *out) WUR;
 void state_outbox_item_free(state_outbox_item *it);
 /* Outcomes of one attempt (each counts it): delivered; failed, to be retried at

@@ -87,6 +87,28 @@ int state_outbox_next_due(state *s, int64_t now_ms, state_outbox_item *out, int 
     return read_item(s, st, what, out, found);
 }
 
+int state_outbox_next_at(state *s, int64_t *at_ms, int *found)
+{
+    sqlite3_stmt *st;
+    const char *what = "find when the next notification is due";
+    *found = 0;
+    int rc = state_db_prepare(s, &st, what,
+                     "SELECT min(next_attempt_ms) FROM outbox o WHERE state = 0"
+                     " AND id = (SELECT min(id) FROM outbox p WHERE p.channel = o.channel AND p.state = 0)",
+                     "");
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *at_ms = sqlite3_column_int64(st, 0);
+        *found = 1;
+    } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = state_db_fail(s, step, what);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int state_outbox_get(state *s, int64_t id, state_outbox_item *out)
 {
     sqlite3_stmt *st;

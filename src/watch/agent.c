@@ -439,14 +439,44 @@ static void sent(void *ctx, const char *channel, const char *dedup_key, int deli
     LOG_VERBOSE("%s", msg);
 }
 
+/* The sender sleeps until the outbox's next item is due, or one is queued (sender_poke),
+ * or it is told to stop; at most SENDER_IDLE_MS, for items another process queued. */
+#define SENDER_IDLE_MS 5000
+
+void agent_sender_poke(void *ctx)
+{
+    agent *a = ctx;
+    uint64_t one = 1;
+    if (a->sender_fd >= 0 && write(a->sender_fd, &one, sizeof one) < 0)
+        LOG_DEBUG("notification thread: cannot wake it: %s", strerror(errno));
+}
+
+static int sender_wait_ms(sender *x)
+{
+    int64_t at = 0;
+    int found = 0;
+    if (notify_next_at(x->nt, &at, &found) != 0) {
+        LOG_WARN("notifications: %s", err_msg());
+        return 1000;
+    }
+    int64_t left = found ? at - agent_wall_ms() : SENDER_IDLE_MS;
+    /* never a spin: an item due now that dispatch did not take waits a little */
+    return left < 50 ? 50 : left > SENDER_IDLE_MS ? SENDER_IDLE_MS : (int)left;
+}
+
 static void *sender_main(void *arg)
 {
     sender *x = arg;
     while (!atomic_load(&x->a->stop) && !atomic_load(&x->a->sender_stop)) {
         if (notify_dispatch(x->nt, agent_wall_ms(), proc_now_ms() + 2000, sent, x) != 0)
             LOG_WARN("notifications: %s", err_msg());
-        for (int i = 0; i < 4 && !atomic_load(&x->a->stop) && !atomic_load(&x->a->sender_stop); i++)
-            usleep(50000);
+        if (atomic_load(&x->a->stop) || atomic_load(&x->a->sender_stop))
+            break;
+        struct pollfd p = {.fd = x->a->sender_fd, .events = POLLIN};
+        if (poll(&p, 1, sender_wait_ms(x)) > 0) {
+            uint64_t v;
+            (void)!read(x->a->sender_fd, &v, sizeof v);
+        }
     }
     notify_free(&x->nt);
     state_close(&x->st);
@@ -483,6 +513,14 @@ static cJSON *http_status(void *ctx)
     cJSON *o = agent_status_copy(a);
     if (o && a->ha)
         cJSON_ReplaceItemInObject(o, "groups", ha_status(a->ha));
+    return o;
+}
+
+static cJSON *http_groups(void *ctx)
+{
+    agent *a = ctx;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "groups", a->ha ? ha_status(a->ha) : cJSON_CreateArray());
     return o;
 }
 
@@ -550,6 +588,7 @@ static void sender_stop(agent *a)
     if (!a->sender_running)
         return;
     atomic_store(&a->sender_stop, 1);
+    agent_sender_poke(a);
     pthread_join(a->sender, NULL);
     atomic_store(&a->sender_stop, 0);
     a->sender_running = 0;
@@ -617,6 +656,7 @@ static void reload(agent *a)
     sender_stop(a);
     notify_free(&a->nt);
     a->nt = nt;
+    notify_on_queue(a->nt, agent_sender_poke, a);
     svcs_free(a);
     a->svcs = v;
     a->nsvcs = fresh->nservices;
@@ -673,8 +713,12 @@ static int jobs_done(const agent *a)
 static void turn(agent *a, int64_t now)
 {
     probe_round(a, now);
-    if (now < a->next_full && !atomic_load(&a->metrics_dirty) && !jobs_done(a))
+    int asked = atomic_exchange(&a->status_wanted, 0);
+    if (now < a->next_full && !atomic_load(&a->metrics_dirty) && !jobs_done(a)) {
+        if (asked)
+            agent_status_refresh(a);
         return;
+    }
     a->next_full = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
     read_holds(a);
     agent_escalations(a, now);
@@ -691,7 +735,8 @@ static void turn(agent *a, int64_t now)
         free(list);
     }
     refresh_metrics(a, now);
-    agent_status_refresh(a);
+    if (asked || agent_status_watched(a, now))
+        agent_status_refresh(a);
     prune(a, now);
 }
 
@@ -805,6 +850,8 @@ static int ha_setup(agent *a)
     int rc = state_open(a->db_path, 5000, &x->st);
     if (!rc)
         rc = notify_new(a->cfg, x->st, a->node, &x->nt);
+    if (!rc)
+        notify_on_queue(x->nt, agent_sender_poke, a);
     ha_hooks hooks = {.ctx = x, .record = ha_record, .incident = ha_incident, .alert = ha_alert};
     return rc ? rc : ha_start(a->cfg, a->node, a->db_path, &hooks, &a->ha);
 }
@@ -835,8 +882,12 @@ static int setup(agent *a)
         rc = state_open(a->db_path, 5000, &a->http_st);
     if (!rc && state_outbox_retry_now(a->st, agent_wall_ms()) != 0)
         LOG_WARN("%s", err_msg());
+    if (!rc && (a->sender_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        rc = err_sys(ERR_FATAL, "eventfd");
     if (!rc)
         rc = notify_new(a->cfg, a->st, a->node, &a->nt);
+    if (!rc)
+        notify_on_queue(a->nt, agent_sender_poke, a);
     if (!rc && siem_open(a->cfg->watch.syslog ? a->cfg->watch.syslog : "local", "lifeline", &a->sy) != 0)
         LOG_WARN("syslog: %s (audit records and the state database go on)", err_msg());
     if (!rc && a->sy && a->cfg->watch.syslog_facility)
@@ -859,7 +910,7 @@ static int setup(agent *a)
     if (!rc)
         rc = sender_start(a, a->db_path);
     if (!rc && a->cfg->watch.listen) {
-        http_source src = {.ctx = a, .status = http_status, .incidents = http_incidents};
+        http_source src = {.ctx = a, .status = http_status, .incidents = http_incidents, .groups = http_groups};
         rc = http_start(a->cfg->watch.listen, &src, &a->http);
     }
     return rc;
@@ -894,17 +945,25 @@ static void teardown(agent *a)
     free(a->status_json);
     if (a->wake_fd >= 0)
         close(a->wake_fd);
+    if (a->sender_fd >= 0)
+        close(a->sender_fd);
     if (a->lock_fd >= 0)
         close(a->lock_fd);
     pthread_mutex_destroy(&a->status_lock);
+    pthread_cond_destroy(&a->status_cond);
     pthread_mutex_destroy(&a->evidence_lock);
     pthread_mutex_destroy(&a->http_lock);
 }
 
 int agent_run(agent_opts *o)
 {
-    agent a = {.opts = o, .cfg = o->cfg, .audit = o->audit_repo, .wake_fd = -1, .lock_fd = -1, .control_fd = -1};
+    agent a = {.opts = o, .cfg = o->cfg, .audit = o->audit_repo, .wake_fd = -1, .sender_fd = -1, .lock_fd = -1, .control_fd = -1};
     pthread_mutex_init(&a.status_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a.status_cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&a.evidence_lock, NULL);
     pthread_mutex_init(&a.http_lock, NULL);
     a.started_wall = agent_wall_ms();

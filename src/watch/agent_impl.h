@@ -76,6 +76,7 @@ typedef struct agent {
     probe_batch *batch; /* http and tcp probes, all on one thread */
     pool *probes;       /* the other kinds (they block: exec, postgres, redis, registry) */
     int wake_fd;   /* eventfd: a probe done, a job done, a poke from the control socket */
+    int sender_fd; /* eventfd: an item was queued in the outbox, or the sender must stop */
     int sig_fd;
     int lock_fd;
     int64_t started_wall;
@@ -88,9 +89,15 @@ typedef struct agent {
     size_t nfail;
     int64_t multi_escalated_ms, partition_escalated_ms;
     int64_t last_update_seen; /* timeline id of the last human update sent on */
-    /* the status document, rebuilt by the loop, read by the socket and HTTP threads */
+    /* the status document, built by the loop while somebody reads it (the socket and
+     * HTTP threads): status_cond is signalled with each new one */
     pthread_mutex_t status_lock;
+    pthread_cond_t status_cond;
     char *status_json;
+    uint64_t status_seq;       /* how many were built */
+    int64_t status_built;      /* monotonic ms: when the last one was */
+    int64_t status_asked;      /* monotonic ms: when one was last read (under status_lock) */
+    atomic_int status_wanted;  /* a reader waits for a fresh one */
     cJSON *metrics; /* refreshed every few seconds */
     int64_t metrics_at;
     atomic_int metrics_dirty; /* something was recorded: refresh them on this turn */
@@ -155,6 +162,10 @@ void agent_svc_save(agent *a, agent_svc *s, int64_t now);
 
 /* status.c */
 void agent_status_refresh(agent *a);
+/* Whether somebody read the status document lately (the loop keeps it fresh then). */
+int agent_status_watched(agent *a, int64_t now);
+/* notify_on_queue's hook: wakes the sender thread (ctx: the agent). */
+void agent_sender_poke(void *ctx);
 cJSON *agent_status_copy(agent *a);
 
 /* control.c: the control socket's server thread, and the client side */

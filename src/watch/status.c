@@ -1,14 +1,27 @@
-/* status — the status document (the brief's shape, docs/ARCHITECTURE.md): rebuilt by
- * the loop after each round, kept as text under a lock, and handed as a fresh copy to
- * the control socket and HTTP threads, which never touch the loop's own state. */
+/* status — the status document (the brief's shape, docs/ARCHITECTURE.md): built by the
+ * loop, kept as text under a lock, and handed as a fresh copy to the control socket and
+ * HTTP threads, which never touch the loop's own state. Built only while somebody reads
+ * it: 200 services make a document of some 60 KiB, which nobody may ask for for days. */
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
+#include "../core/proc.h"
 #include "../evidence/report.h"
 #include "../ha/ha.h"
 #include "agent_impl.h"
 
 #define STATUS_TIMELINE_MAX 50
+/* A reader takes the last document when it is at most this old (the loop builds one a
+ * `loop` while somebody reads), else it asks the loop for one and waits for it at most
+ * STATUS_WAIT_MS (a loop stuck in a slow disk: the old one then). */
+#define STATUS_STALE_MS 1500
+#define STATUS_WAIT_MS 1000
+/* Somebody read one within this long: the loop keeps it fresh every turn. */
+#define STATUS_WATCHED_MS 10000
 
 static cJSON *hold_json(const state_hold *h)
 {
@@ -107,12 +120,41 @@ void agent_status_refresh(agent *a)
     pthread_mutex_lock(&a->status_lock);
     free(a->status_json);
     a->status_json = text;
+    a->status_seq++;
+    a->status_built = proc_now_ms();
+    pthread_cond_broadcast(&a->status_cond);
     pthread_mutex_unlock(&a->status_lock);
+}
+
+int agent_status_watched(agent *a, int64_t now)
+{
+    pthread_mutex_lock(&a->status_lock);
+    int watched = a->status_asked && now - a->status_asked < STATUS_WATCHED_MS;
+    pthread_mutex_unlock(&a->status_lock);
+    return watched;
 }
 
 cJSON *agent_status_copy(agent *a)
 {
     pthread_mutex_lock(&a->status_lock);
+    int64_t now = proc_now_ms();
+    a->status_asked = now;
+    if (!a->status_json || now - a->status_built > STATUS_STALE_MS) {
+        uint64_t seq = a->status_seq, one = 1;
+        atomic_store(&a->status_wanted, 1);
+        if (write(a->wake_fd, &one, sizeof one) < 0)
+            LOG_DEBUG("status: cannot wake the loop: %s", strerror(errno));
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += STATUS_WAIT_MS / 1000;
+        until.tv_nsec += (long)(STATUS_WAIT_MS % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (a->status_seq == seq && pthread_cond_timedwait(&a->status_cond, &a->status_lock, &until) == 0)
+            ;
+    }
     cJSON *o = a->status_json ? cJSON_Parse(a->status_json) : NULL;
     pthread_mutex_unlock(&a->status_lock);
     return o;

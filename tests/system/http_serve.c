@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         return ERR_USAGE;
     }
     files fs = {argv[1], argv[2]};
-    http_source src = {&fs, serve_status, serve_incidents};
+    http_source src = {.ctx = &fs, .status = serve_status, .incidents = serve_incidents, .groups = NULL};
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

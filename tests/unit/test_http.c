@@ -114,7 +114,7 @@ static void reply_free(reply *r)
 /* A server over f on 127.0.0.1, a free port. */
 static http_server *serve(fake *f, http_source *src)
 {
-    *src = (http_source){f, fake_status, fake_incidents};
+    *src = (http_source){.ctx = f, .status = fake_status, .incidents = fake_incidents, .groups = NULL};
     http_server *s = NULL;
     assert_int_equal(http_start("127.0.0.1:0", src, &s), 0);
     assert_true(http_port(s) > 0);
@@ -470,7 +470,7 @@ static void test_bad_listen(void **state)
 {
     (void)state;
     fake f = {0};
-    http_source src = {&f, fake_status, fake_incidents};
+    http_source src = {.ctx = &f, .status = fake_status, .incidents = fake_incidents, .groups = NULL};
     const char *bad[] = {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:8x",
                          "localhost:8008", ":8008", "::1:8008", "[::1", "[::1]8008", "[127.0.0.1]:80",
                          "[zz]:80", "300.1.1.1:80"};
@@ -508,12 +508,62 @@ static void test_address_in_use(void **state)
     fake_free(&f);
 }
 
+/* The HA endpoints read the members from the groups callback alone: a status document
+ * that cannot be had (the agent's loop busy) must not make HAProxy's check fail, and
+ * the other routes still read the status document. */
+static int status_calls;
+static cJSON *counted_status(void *ctx)
+{
+    status_calls++;
+    return fake_status(ctx);
+}
+
+static cJSON *fake_groups(void *ctx)
+{
+    (void)ctx;
+    return cJSON_Parse("{\"groups\":[{\"name\":\"main-db\",\"members\":["
+                       "{\"name\":\"pg-a\",\"role\":\"primary\",\"lease\":true},"
+                       "{\"name\":\"pg-b\",\"role\":\"standby\",\"streaming\":true,\"lag_bytes\":0}]}]}");
+}
+
+static void test_ha_routes_read_groups(void **state)
+{
+    (void)state;
+    fake f;
+    fake_init(&f);
+    http_source src = {.ctx = &f, .status = counted_status, .incidents = fake_incidents, .groups = fake_groups};
+    http_server *s = NULL;
+    assert_int_equal(http_start("127.0.0.1:0", &src, &s), 0);
+    status_calls = 0;
+    reply r;
+    fetch(http_port(s), "GET", "/main-db/pg-a/primary", &r);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
+    fetch(http_port(s), "GET", "/main-db/pg-b/primary", &r);
+    assert_int_equal(r.code, 503);
+    reply_free(&r);
+    fetch(http_port(s), "GET", "/main-db/pg-b/replica", &r);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
+    fetch(http_port(s), "GET", "/main-db/pg-c/replica", &r);
+    assert_int_equal(r.code, 404);
+    reply_free(&r);
+    assert_int_equal(status_calls, 0);
+    fetch(http_port(s), "GET", "/api/status", &r);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
+    assert_true(status_calls > 0);
+    http_stop(&s);
+    cJSON_Delete(f.status);
+    cJSON_Delete(f.incidents);
+}
+
 static void test_ipv6(void **state)
 {
     (void)state;
     fake f;
     fake_init(&f);
-    http_source src = {&f, fake_status, fake_incidents};
+    http_source src = {.ctx = &f, .status = fake_status, .incidents = fake_incidents, .groups = NULL};
     http_server *s = NULL;
     int rc = http_start("[::1]:0", &src, &s);
     if (rc == ERR_CONFIG) { /* a host without IPv6 loopback */
@@ -592,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_page_served_escaped), cmocka_unit_test(test_page_content),
         cmocka_unit_test(test_page_odd_input),    cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_address_in_use),    cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_ha_routes_read_groups),
         cmocka_unit_test(test_connection_limit),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,7 +310,7 @@ static long fetch_code(int port, const char *method, const char *path)
 static void test_served(void **state)
 {
     (void)state;
-    http_source src = {(void *)status_json, serve_status, NULL};
+    http_source src = {.ctx = (void *)status_json, .status = serve_status, .incidents = NULL, .groups = NULL};
     http_server *s = NULL;
     assert_int_equal(http_start("127.0.0.1:0", &src, &s), 0);
     int port = http_port(s);
