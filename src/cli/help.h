@@ -643,7 +643,10 @@
     "Type=notify with a watchdog). Every [service] is probed every `interval` with a\n" \
     "hard `timeout`; `fall` failures in a row confirm an outage and open an incident,\n" \
     "`rise` passes in a row make the service healthy again (failures during\n" \
-    "`start-period` do not count). A confirmed failure is recovered: recover-command\n" \
+    "`start-period` do not count). While the state is in question (a failure not yet\n" \
+    "confirmed, a recovery not yet risen or verified) probes come every\n" \
+    "`fast-interval` (default: a quarter of interval, as HAProxy's fastinter).\n" \
+    "A confirmed failure is recovered: recover-command\n" \
     "(default: stop-command, then start-command), then verification: the probe must\n" \
     "pass `rise` times within verify-timeout; a failed verification counts as an\n" \
     "attempt, and attempts back off exponentially with jitter (backoff, backoff-max).\n" \

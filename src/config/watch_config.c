@@ -49,6 +49,32 @@ int cfg_interval(int64_t *dst, const char *key, const char *v, int allow_zero, c
     return 0;
 }
 
+/* fast-interval: "250ms" (whole milliseconds, at least 100: the agent wakes in slots of
+ * that) or an interval such as "1s". */
+static int cfg_fast_interval(int64_t *dst_ms, const char *key, const char *v, char *err, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n > 2 && !strcmp(v + n - 2, "ms")) {
+        char num[24];
+        uint64_t ms;
+        if (n - 2 >= sizeof num)
+            return cfg_bad(err, cap, "%s: '%s' is not a duration such as 250ms or 1s", key, v);
+        memcpy(num, v, n - 2);
+        num[n - 2] = '\0';
+        if (text_parse_u64(num, 86400000, &ms) != 0)
+            return cfg_bad(err, cap, "%s: '%s' is not a duration such as 250ms or 1s", key, v);
+        if (ms < 100)
+            return cfg_bad(err, cap, "%s: '%s' must be at least 100ms", key, v);
+        *dst_ms = (int64_t)ms;
+        return 0;
+    }
+    int64_t sec;
+    if (cfg_interval(&sec, key, v, 0, err, cap) != 0)
+        return -1;
+    *dst_ms = sec * 1000;
+    return 0;
+}
+
 int cfg_count(int *dst, const char *key, const char *v, char *err, size_t cap)
 {
     uint64_t n;
@@ -297,6 +323,10 @@ static int service_key(config *c, int line, const char *name, const char *key, c
     }
     if (!strcmp(key, "interval"))
         return cfg_interval(&s->interval, key, v, 0, err, cap);
+    if (!strcmp(key, "fast-interval")) {
+        s->fast_line = line;
+        return cfg_fast_interval(&s->fast_interval_ms, key, v, err, cap);
+    }
     if (!strcmp(key, "timeout")) {
         s->timeout_line = line;
         return cfg_interval(&s->timeout, key, v, 0, err, cap);
@@ -522,6 +552,11 @@ static int check_service(const config *c, const config_service *s, int *line, ch
         *line = s->timeout_line ? s->timeout_line : s->line;
         return cfg_bad(err, cap, "[service \"%s\"]: timeout (%llds) is longer than interval (%llds)", s->name,
                    (long long)s->timeout, (long long)s->interval);
+    }
+    if (s->fast_interval_ms > s->interval * 1000) {
+        *line = s->fast_line;
+        return cfg_bad(err, cap, "[service \"%s\"]: fast-interval (%lldms) is longer than interval (%llds)", s->name,
+                   (long long)s->fast_interval_ms, (long long)s->interval);
     }
     if (s->http_line && strncmp(s->probe, "http://", 7) && strncmp(s->probe, "https://", 8)) {
         *line = s->http_line;

@@ -26,8 +26,12 @@ typedef struct config_service {
     char name[64];
     int line; /* the line of the section's first key */
     char *probe;
-    int probe_line, timeout_line, deps_line;
+    int probe_line, timeout_line, deps_line, fast_line;
     int64_t interval, timeout, start_period; /* seconds */
+    /* HAProxy's fastinter: between probes while the state is in question (a failure not
+     * yet confirmed, a recovery not yet risen, a verification): milliseconds; 0 = a
+     * quarter of interval */
+    int64_t fast_interval_ms;
     int fall, rise;
     char *start_command, *stop_command, *recover_command;
     char **depends_on;

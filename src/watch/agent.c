@@ -353,6 +353,41 @@ static int probe_send(agent *a, agent_svc *s)
     return -1;
 }
 
+/* HAProxy's fastinter: while a service's state is in question — failures not yet
+ * `fall`, passes not yet `rise`, a recovery being verified — the next probe comes after
+ * fast-interval, not interval: an outage is confirmed (and a recovery seen) sooner, and
+ * a healthy service costs nothing more. */
+static int64_t fast_interval_ms(const config_service *c)
+{
+    int64_t ms = c->fast_interval_ms ? c->fast_interval_ms : c->interval * 1000 / 4;
+    return ms < 100 ? 100 : ms;
+}
+
+static int in_question(const agent_svc *s)
+{
+    if (s->phase == RECOVERY_VERIFY)
+        return 1;
+    if (s->h.state == HEALTH_FAILED)
+        return s->h.passes > 0;
+    return s->h.failures > 0 || (s->h.state == HEALTH_STARTING && s->h.passes > 0);
+}
+
+/* A service that begins to fail has every other one probed at once: fast-interval may
+ * confirm its outage before the others' turns come, and whether most services fail
+ * together (a partition seen from here: no action) must be known before anything is
+ * done (agent_svc_evidence). At most once a second, so a flapping service does not
+ * probe the rest over and over. */
+#define AGENT_SWEEP_MS 1000
+static void sweep(agent *a, const agent_svc *s, int64_t now)
+{
+    if (a->nsvcs < 3 || (a->swept_at && now - a->swept_at < AGENT_SWEEP_MS))
+        return;
+    a->swept_at = now;
+    for (size_t i = 0; i < a->nsvcs; i++)
+        if (&a->svcs[i] != s && !atomic_load(&a->svcs[i].probing) && a->svcs[i].next_probe > now)
+            a->svcs[i].next_probe = now;
+}
+
 /* Hands every due probe to the batch or the pool; collects the finished ones. The
  * batch's thread is woken once for all of a slot's. */
 static void probe_round(agent *a, int64_t now)
@@ -363,8 +398,18 @@ static void probe_round(agent *a, int64_t now)
         if (atomic_load(&s->probing) == 2) {
             probe_result r = s->pending;
             atomic_store(&s->probing, 0);
+            int first_fail = r.state == PROBE_FAILED && s->h.failures == 0 && s->h.state != HEALTH_FAILED;
             agent_svc_result(a, s, &r, now);
             atomic_store(&s->last_state, (int)r.state);
+            s->result_at = now;
+            if (first_fail) {
+                s->first_fail_at = now;
+                sweep(a, s, now);
+            }
+            if (in_question(s) && now + fast_interval_ms(s->cfg) < s->next_probe)
+                s->next_probe = now + fast_interval_ms(s->cfg);
+            if (a->awaiting_evidence) /* a confirmed outage waits for these: act on this turn */
+                atomic_store(&a->metrics_dirty, 1);
         }
         if (atomic_load(&s->probing) || now < s->next_probe)
             continue;
@@ -386,9 +431,7 @@ static void probe_round(agent *a, int64_t now)
         probe_batch_kick(a->batch);
 }
 
-/* The loop wakes for due probes in slots of AGENT_WAKE_MS: 200 services at 1 s cost
- * ten wakes a second, not two hundred (bench/watch), for at most that much delay. */
-#define AGENT_WAKE_MS 100
+/* The loop wakes for due probes in slots of AGENT_WAKE_MS (agent_impl.h). */
 static int64_t next_wake(const agent *a, int64_t now)
 {
     int64_t t = now + (a->cfg->watch.loop > 0 ? a->cfg->watch.loop : 1) * 1000;
@@ -723,6 +766,7 @@ static void turn(agent *a, int64_t now)
     read_holds(a);
     agent_escalations(a, now);
     int partition = agent_partition_suspected(a);
+    a->awaiting_evidence = 0;
     for (size_t i = 0; i < a->nsvcs; i++)
         agent_svc_act(a, &a->svcs[i], now, partition);
     send_updates(a);

@@ -16,6 +16,10 @@
 #include "../state/state.h"
 #include "agent.h"
 
+/* The loop wakes for due probes in slots of this: 200 services at 1 s cost ten wakes a
+ * second, not two hundred (bench/watch), for at most that much delay. */
+#define AGENT_WAKE_MS 100
+
 #define AGENT_MAX_ATTEMPTS 64 /* attempt times kept per service (max-recoveries is checked against these) */
 
 typedef enum { RECOVERY_IDLE, RECOVERY_RUNNING, RECOVERY_VERIFY } recovery_phase;
@@ -48,6 +52,8 @@ typedef struct agent_svc {
                              * apart from incident so a full disk does not stop recovery */
     int64_t opened_wall;    /* when it was opened (wall ms) */
     int64_t first_fail_wall; /* the first failed probe of the current run of failures */
+    int64_t first_fail_at;  /* monotonic: the same */
+    int64_t result_at;      /* monotonic: when its last probe result was taken */
     char title[300];        /* its title */
     recovery_phase phase;
     agent_job *job;
@@ -102,6 +108,8 @@ typedef struct agent {
     int64_t metrics_at;
     atomic_int metrics_dirty; /* something was recorded: refresh them on this turn */
     int64_t next_full; /* monotonic: the next full turn (holds, actions, status) */
+    int64_t swept_at;  /* monotonic: the last time every service was probed at once */
+    int awaiting_evidence; /* a confirmed outage waits for the other services' results */
     int64_t pruned_at; /* monotonic: the last prune of old history */
     atomic_int stop, sender_stop;
     char db_path[4100];
@@ -152,6 +160,7 @@ void agent_job_orphan(agent_job **j);
 void agent_svc_confirm(agent *a, agent_svc *s, int64_t wall);
 void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now);
 void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition);
+int agent_svc_evidence(const agent *a, const agent_svc *s, int64_t now);
 void agent_escalations(agent *a, int64_t now);
 /* Most services failing now from here (confirmed or not yet): no action is started
  * while it lasts, since restarting what only this node cannot reach would not help. */

@@ -326,6 +326,10 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition)
         return;
     if (partition || agent_hold_of(a, s) || (!s->cfg->recover_command && !s->cfg->start_command))
         return;
+    if (!agent_svc_evidence(a, s, now)) {
+        a->awaiting_evidence = 1;
+        return;
+    }
     expire_attempts(s, s, wall);
     if (s->cfg->max_recoveries > 0 && (int)s->nattempts >= s->cfg->max_recoveries) {
         if (!s->escalated) {
@@ -342,6 +346,23 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition)
         s->nattempts--;
     }
     start_attempt(a, s, now);
+}
+
+/* Whether every other service has answered (or failed) since s began to fail, so that a
+ * partition would be seen before s is acted on; a service that has not is waited for
+ * until its probe's timeout has passed since then (its sweep probe is over by then). */
+int agent_svc_evidence(const agent *a, const agent_svc *s, int64_t now)
+{
+    if (a->nsvcs < 3 || !s->first_fail_at)
+        return 1;
+    for (size_t i = 0; i < a->nsvcs; i++) {
+        const agent_svc *o = &a->svcs[i];
+        if (o == s || in_maintenance(a, o) || o->result_at >= s->first_fail_at)
+            continue;
+        if (now < s->first_fail_at + o->cfg->timeout * 1000 + 2 * AGENT_WAKE_MS)
+            return 0;
+    }
+    return 1;
 }
 
 /* Escalations across services: most failing at once from here (a partition, or this

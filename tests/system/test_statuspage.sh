@@ -21,9 +21,11 @@ inc12 = {"id": 12, "target": "backend", "title": "backend failed: HTTP 500", "st
            {"at_ms": now - 19 * m, "kind": "action", "message": "recover-command exited 1", "status": None},
            {"at_ms": now - 15 * m, "kind": "update", "message": "A bad deploy: rolling back", "status": "identified"},
            {"at_ms": now - 5 * m, "kind": "update", "message": "Rolled back; watching <closely>", "status": "monitoring"}]}
+# noon (UTC) three days ago: 25 minutes that stay within one day whatever the time now
+day7 = now // 86400000 * 86400000 - 3 * 86400000 + 12 * 60 * m
 inc7 = {"id": 7, "target": "db", "title": "db unreachable", "status": "resolved",
-        "opened_ms": now - 3 * 86400000, "detected_ms": now - 3 * 86400000,
-        "closed_ms": now - 3 * 86400000 + 25 * m, "false_positive": False, "timeline": []}
+        "opened_ms": day7, "detected_ms": day7,
+        "closed_ms": day7 + 25 * m, "false_positive": False, "timeline": []}
 svc = lambda name, state, **kw: dict({"name": name, "state": state, "health": state, "since_ms": now - 20 * m,
                                       "detail": "", "latency_ms": 5, "probe": "http", "held": None,
                                       "incident": None, "recoveries_in_window": 0, "depends_on": []}, **kw)

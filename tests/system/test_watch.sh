@@ -86,6 +86,25 @@ assert st.index(("firing", "web")) < st.index(("resolved", "web")), st
 PY
 }
 
+# fast-interval (HAProxy's fastinter): while the state is in question the probes come
+# faster. interval 6s, fall 3, rise 2: at interval, confirming the outage would take at
+# least 12 s after the first failed probe and verifying the recovery at least 6 s.
+t_watch_fast_interval_while_the_state_is_in_question() {
+  trap cleanup_watch RETURN
+  port=$(free_port)
+  watch_conf "$port" "fast-interval = 300ms"
+  sed -i 's/^interval = 1s/interval = 6s/; s/^fall = 2/fall = 3/' "$CONF"
+  svc_start "$port"
+  agent_start
+  wait_for 20 '[[ $(svc_state) == healthy ]]'
+  svc_kill
+  # the first failed probe comes within an interval (6 s), the two after it 0.3 s apart
+  wait_for 10 'grep -q "detection web (incident 1)" "$T/agent.log"'
+  grep -q "failure confirmed after 3 failed probes" "$T/agent.log" || fail "no fall count in the detection"
+  wait_for 4 'grep -q "recovered web (incident 1)" "$T/agent.log"'
+  [[ $(svc_state) == healthy ]] || fail "web not healthy after the recovery"
+}
+
 t_watch_escalates_past_max_recoveries_and_resume_reenables() {
   trap cleanup_watch RETURN
   port=$(free_port)

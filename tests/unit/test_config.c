@@ -219,7 +219,7 @@ static void watch_sections_parse(void **state)
                        "http-method = HEAD\nhttp-status = 204\nhttp-body = ok\n"
                        "http-header = Host: backend.internal\nhttp-header = X-Probe: 1\n"
                        "[service \"port\"]\nprobe = tcp://[::1]:5432\n"
-                       "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\n"
+                       "[service \"script\"]\nprobe = exec:/usr/local/bin/check --quick\nfast-interval = 500ms\n"
                        "[service \"mirror\"]\nprobe = registry:https://mirror.example:5000\n"
                        "mirror-of = https://registry.example/\nrepositories = app lib/base, my-org/web.ui_2\n"
                        "[notify \"oncall\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = pagerduty\n"
@@ -260,6 +260,8 @@ static void watch_sections_parse(void **state)
     assert_int_equal(p->interval, 2);
     assert_int_equal(p->timeout, 1);
     assert_int_equal(p->max_recoveries, 0);
+    assert_int_equal(p->fast_interval_ms, 0); /* the agent takes a quarter of interval */
+    assert_int_equal(config_service_find(c, "script")->fast_interval_ms, 500);
     assert_int_equal(c->nnotifies, 3);
     assert_int_equal(c->notifies[0].type, NOTIFY_WEBHOOK);
     assert_int_equal(c->notifies[0].format, NOTIFY_PAGERDUTY);
@@ -321,6 +323,12 @@ static void watch_sections_refuse_bad_input(void **state)
         {"[service \"a\"]\nprobe = tcp://h:1\ntimeout = 5s\n", "w.conf:3", "timeout (5s) is longer than interval (2s)"},
         {"[service \"a\"]\nprobe = tcp://h:1\ntimeout = 1m\ninterval = 30s\n", "w.conf:3", "is longer than"},
         {"[service \"a\"]\nprobe = tcp://h:1\ninterval = 0\n", "w.conf:3", "interval:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfast-interval = 3s\n", "w.conf:3",
+         "fast-interval (3000ms) is longer than interval (2s)"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfast-interval = 50ms\n", "w.conf:3", "'50ms' must be at least 100ms"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfast-interval = 1.5s\n", "w.conf:3", "fast-interval:"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfast-interval = xms\n", "w.conf:3", "'xms' is not a duration"},
+        {"[service \"a\"]\nprobe = tcp://h:1\nfast-interval = ms\n", "w.conf:3", "fast-interval:"},
         {"[service \"a\"]\nprobe = tcp://h:1\nfall = 0\n", "w.conf:3", "fall: '0' is not a whole number from 1"},
         {"[service \"a\"]\nprobe = tcp://h:1\nrise = -1\n", "w.conf:3", "rise: '-1'"},
         {"[service \"a\"]\nprobe = tcp://h:1\nrise = 2x\n", "w.conf:3", "rise: '2x'"},
