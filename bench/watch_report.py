@@ -51,7 +51,10 @@ out = ['<!-- bench-watch:begin -->',
        'Phases: ' + '; '.join('%s (1-minute load average %s at its start, %s at its end)' % (
            load[p], loadavg.get((p, 'start'), '?'), loadavg.get((p, 'end'), '?')) for p in phases) + '.',
        'Same thresholds for both: interval 1 s (monit: `set daemon 1`), timeout 1 s, failure confirmed after 2 '
-       'failed probes (monit: `for 2 cycles`), rise 2; restart = the same stop and start commands.', '',
+       'failed probes (monit: `for 2 cycles`), rise 2; restart = the same stop and start commands. Each tool '
+       'otherwise at its defaults: lifeline probes a service whose state is in question (a failure not yet '
+       'confirmed, a recovery being verified) every `fast-interval`, by default a quarter of interval (HAProxy\'s '
+       'fastinter); monit has no such setting and tests once a cycle.', '',
        'A killed service (tests/system/svc.py, `kill -9`, one at a time): seconds from the kill, median (max).',
        '"answering" is /health polled every 50 ms by the bench (the same for both); "recovered" is the tool\'s',
        'own line (lifeline: after verification, `rise` passes; monit: its next successful test).', '',

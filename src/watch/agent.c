@@ -384,8 +384,10 @@ static void sweep(agent *a, const agent_svc *s, int64_t now)
         return;
     a->swept_at = now;
     for (size_t i = 0; i < a->nsvcs; i++)
-        if (&a->svcs[i] != s && !atomic_load(&a->svcs[i].probing) && a->svcs[i].next_probe > now)
+        if (&a->svcs[i] != s && !atomic_load(&a->svcs[i].probing) && a->svcs[i].next_probe > now) {
+            a->svcs[i].beat = a->svcs[i].next_probe; /* its own slot afterwards, not this one */
             a->svcs[i].next_probe = now;
+        }
 }
 
 /* Hands every due probe to the batch or the pool; collects the finished ones. The
@@ -419,6 +421,10 @@ static void probe_round(agent *a, int64_t now)
          * services due together now go back to their own slots, not all to now +
          * interval, which would keep them bunched in one slot for good */
         int64_t iv = s->cfg->interval * 1000;
+        if (s->beat) { /* probed out of turn (sweep): back to the beat it had */
+            s->next_probe = s->beat - iv;
+            s->beat = 0;
+        }
         s->next_probe += iv;
         if (s->next_probe <= now)
             s->next_probe += ((now - s->next_probe) / iv + 1) * iv;

@@ -47,6 +47,7 @@ typedef struct agent_svc {
     atomic_int probing;     /* a probe of it is on the batch or the pool */
     atomic_int last_state;  /* the last result's probe_state, for the workers to compare */
     int64_t next_probe;     /* monotonic ms */
+    int64_t beat;           /* monotonic ms: next_probe before a sweep pulled it to now; 0 */
     int64_t incident;       /* open incident, 0 when none (or the database could not take it) */
     int outage;             /* a confirmed failure not over yet: what recovery acts on, kept
                              * apart from incident so a full disk does not stop recovery */
