@@ -299,7 +299,8 @@ static void send_updates(agent *a)
 static void probe_done(agent *a, agent_svc *s, const probe_result *r)
 {
     s->pending = *r;
-    int news = (int)r->state != atomic_load(&s->last_state) || r->state != PROBE_HEALTHY;
+    int news = (int)r->state != atomic_load(&s->last_state) || r->state != PROBE_HEALTHY ||
+               atomic_load(&s->in_question); /* counted at once: the next probe comes sooner */
     /* the loop skipped the service at its next probe's time (it was still probing):
      * the loop must come for it now, not at a wake that may be a whole interval away.
      * next_probe is not written while the probe runs. */
@@ -408,7 +409,8 @@ static void probe_round(agent *a, int64_t now)
                 s->first_fail_at = now;
                 sweep(a, s, now);
             }
-            if (in_question(s) && now + fast_interval_ms(s->cfg) < s->next_probe)
+            atomic_store(&s->in_question, in_question(s));
+            if (atomic_load(&s->in_question) && now + fast_interval_ms(s->cfg) < s->next_probe)
                 s->next_probe = now + fast_interval_ms(s->cfg);
             if (a->awaiting_evidence) /* a confirmed outage waits for these: act on this turn */
                 atomic_store(&a->metrics_dirty, 1);

@@ -46,6 +46,8 @@ typedef struct agent_svc {
     int batched;            /* its probe runs on the batch (http, tcp), not the pool */
     atomic_int probing;     /* a probe of it is on the batch or the pool */
     atomic_int last_state;  /* the last result's probe_state, for the workers to compare */
+    atomic_int in_question; /* counting towards fall or rise, or verifying: a result of it
+                             * wakes the loop at once (probe_done) */
     int64_t next_probe;     /* monotonic ms */
     int64_t beat;           /* monotonic ms: next_probe before a sweep pulled it to now; 0 */
     int64_t incident;       /* open incident, 0 when none (or the database could not take it) */

@@ -295,6 +295,7 @@ static void job_finished(agent *a, agent_svc *s, int64_t now)
         s->phase = RECOVERY_IDLE;
     } else {
         s->phase = RECOVERY_VERIFY;
+        atomic_store(&s->in_question, 1);
         s->verify_until = now + s->cfg->verify_timeout * 1000;
         s->next_probe = now; /* verification starts at once */
     }

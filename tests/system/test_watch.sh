@@ -93,7 +93,8 @@ t_watch_fast_interval_while_the_state_is_in_question() {
   trap cleanup_watch RETURN
   port=$(free_port)
   watch_conf "$port" "fast-interval = 300ms"
-  sed -i 's/^interval = 1s/interval = 6s/; s/^fall = 2/fall = 3/' "$CONF"
+  # loop 5s: a result that counts must wake the loop itself, not wait for its tick
+  sed -i 's/^interval = 1s/interval = 6s/; s/^fall = 2/fall = 3/; s/^loop = 1s/loop = 5s/' "$CONF"
   svc_start "$port"
   agent_start
   wait_for 20 '[[ $(svc_state) == healthy ]]'
