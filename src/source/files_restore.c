@@ -1331,6 +1331,8 @@ static int local_fs(int fd)
     }
 }
 
+#define WORKERS_MAX 16
+
 static int restore_start(restore_ctx *c)
 {
     raise_fd_limit();
@@ -1341,9 +1343,12 @@ static int restore_start(restore_ctx *c)
     c->creation_known = local_fs(c->root) && read_umask(&c->umask);
     /* two workers per core: with the pack reads done ahead, a worker mostly waits
      * for the disk to take a write or a file creation, and more of them in flight
-     * finish sooner on a busy disk (docs/BENCHMARKS.md) */
+     * finish sooner on a busy disk (docs/BENCHMARKS.md); at most WORKERS_MAX, as
+     * each holds a staging buffer */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n = cores > 0 ? 2 * (unsigned)cores : 2;
+    if (n > WORKERS_MAX)
+        n = WORKERS_MAX;
     c->bufs = calloc(n, sizeof *c->bufs);
     c->readers = calloc(n, sizeof *c->readers);
     if (!c->bufs || !c->readers)
