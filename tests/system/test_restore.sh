@@ -321,3 +321,41 @@ t_restore_modes_and_owners_whatever_the_target_does() {
     [[ $(sig "$T/r4$T/src") == "$want" ]] || { diff <(echo "$want") <(sig "$T/r4$T/src"); fail "the setgid target showed"; }
   fi
 }
+
+# Pack ranges are read ahead of the workers (the next runs of the file being written
+# and of the jobs queued after it): a damaged pack, a truncated one and a missing one
+# read ahead change nothing of what a restore reports. Every large and small file
+# that can be restored is, with its content; each one that cannot is named and never
+# appears; exit 13.
+t_restore_read_ahead_meets_damaged_packs() {
+  mkdir -p "$T/src/small"; new_repo
+  local b i
+  for b in 1 2 3 4 5 6; do # one backup (so its own packs) per large file and its small ones
+    head -c $(( (5 + b) * 1000000 + b * 777 )) /dev/urandom >"$T/src/big$b"
+    for i in $(seq 1 15); do head -c $((b * 4000 + i)) /dev/urandom >"$T/src/small/s${b}_$i"; done
+    ok backup "$T/src"
+  done
+  mapfile -t packs < <(find "$REPO/data" -type f -printf '%T@ %p\n' | sort -n | cut -d' ' -f2)
+  [[ ${#packs[@]} -ge 6 ]] || fail "expected at least a pack per backup, got ${#packs[@]}"
+  local n=${#packs[@]} sz
+  flip_byte "${packs[1]}" $(( $(stat -c %s "${packs[1]}") / 2 ))        # damaged in the middle
+  sz=$(stat -c %s "${packs[$((n / 2))]}"); truncate -s $((sz / 3)) "${packs[$((n / 2))]}" # cut short
+  rm "${packs[$((n - 2))]}"                                              # missing
+  expect_rc 13 --json restore latest --target "$T/out"
+  local present=0 missing=0 f
+  for f in "$T"/src/big* "$T"/src/small/*; do
+    local r=$T/out$f
+    if [[ -e $r ]]; then
+      cmp -s "$f" "$r" || fail "$r restored with wrong content"; present=$((present + 1))
+    else
+      expect_err "^error: restore $r: "; missing=$((missing + 1))
+    fi
+  done
+  expect_err "authentication failed"
+  expect_err "truncated"
+  expect_err "is missing"
+  [[ $missing -ge 3 && $present -ge 40 ]] || fail "restored $present, missing $missing"
+  [[ $(json 'j["damaged"]') == "$missing" && $(json 'j["files"]') == "$present" ]] || fail "--json counts differ"
+  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
+  echo "restored $present files, named $missing that could not be"
+}
