@@ -28,7 +28,6 @@
 #include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"
-#include "../repo/prefetch.h"
 #include "../repo/stream.h"
 #include "../repo/walk.h"
 #include "sparse.h"
@@ -71,7 +70,6 @@ typedef struct restore_ctx {
     pool *workers;
     buf *bufs; /* one per worker */
     struct reader *readers; /* one per worker */
-    prefetch *ahead;        /* reads the planned runs of queued jobs ahead; NULL: none */
     uint8_t **stages;     /* one aligned O_DIRECT staging buffer per worker, or NULL */
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     int root;           /* the target folder */
@@ -561,8 +559,7 @@ static int defer(restore_ctx *c, const char *rel, const char *target, const tree
 typedef struct file_job {
     restore_ctx *c;
     struct file_job *next; /* a batch of small files is one pool job */
-    struct chain_plan *cp; /* the first job of a chain: where its blobs are */
-    size_t plan;           /* its first blob in the chain's plan; PLAN_NONE: not planned */
+    size_t plan;           /* its first blob in the worker's plan; PLAN_NONE: not planned */
     folder *dir; /* the file's folder, held until the job ends */
     tree_node node;
     char dest[]; /* as shown in messages */
@@ -570,32 +567,19 @@ typedef struct file_job {
 
 /* ---- reading packs: a run of small files' blobs with one read ----------------------- */
 
-/* When a job (a batch of small files, or one large file) is handed to the workers,
- * the walk looks up where each of its blobs is, in the order they will be written
- * (the plan); a blob not yet read is then read together with the blobs after it that
- * lie next to it in the same pack (gaps up to RANGE_GAP, up to RANGE_MAX bytes): small
- * files backed up together sit together in a pack, so a folder of them is one read,
- * not one per file. These runs are known with the plan, so the prefetch threads read
- * them ahead (the runs of jobs still queued too) while the workers write: a worker
- * then finds the next run read rather than waiting for the disk between two writes. */
+/* A worker's reader. Before a job (a batch of small files, or one large file) it
+ * looks up where each blob is, in the order they will be written (the plan); a blob
+ * not yet read is then read together with the blobs after it that lie next to it in
+ * the same pack (gaps up to RANGE_GAP, up to RANGE_MAX bytes): small files backed up
+ * together sit together in a pack, so a folder of them is one read, not one per file. */
 #define RANGE_GAP (64u << 10)
 #define RANGE_MAX (4u << 20)
 #define PLAN_NONE SIZE_MAX
-#define AHEAD_BUDGET (32u << 20) /* read ahead and not yet taken, all jobs */
-#define AHEAD_JOB (8u << 20)     /* of one job (a large file must not hold all of it) */
-
-typedef struct chain_plan {
-    repo_blob_loc *locs; /* length 0: not located (read alone) */
-    size_t nlocs, locs_cap;
-    size_t *runs; /* the plan entry where each run begins */
-    size_t nruns;
-    prefetch_group *g; /* its runs read ahead; NULL: none */
-} chain_plan;
 
 typedef struct reader {
     blob_reader br;
-    chain_plan *cp; /* the plan of the job being run; NULL: every blob read alone */
-    size_t base, next_run;
+    repo_blob_loc *locs; /* the plan; length 0: not located (read alone) */
+    size_t nlocs, locs_cap, base;
     buf range; /* pack bytes [start, start + range.len) */
     uint32_t pack;
     uint64_t start;
@@ -613,18 +597,12 @@ static void reader_free(reader *rdr)
 {
     blob_reader_free(&rdr->br);
     buf_free(&rdr->range);
+    free(rdr->locs);
 }
 
-static void chain_plan_free(chain_plan *cp)
-{
-    if (!cp)
-        return;
-    if (cp->g)
-        prefetch_group_end(cp->g);
-    free(cp->locs);
-    free(cp->runs);
-    free(cp);
-}
+/* Locates every blob of the chain's files; a file whose blobs cannot all be planned
+ * (no memory) reads them one by one. */
+static void reader_plan(restore_ctx *c, reader *rdr, struct file_job *jobs);
 
 static int range_has(const reader *rdr, const repo_blob_loc *l)
 {
@@ -632,13 +610,13 @@ static int range_has(const reader *rdr, const repo_blob_loc *l)
            (uint64_t)l->offset + l->length <= rdr->start + rdr->range.len;
 }
 
-/* Where the run of planned blobs that begins at plan entry k ends. */
-static uint64_t run_end(const chain_plan *cp, size_t k)
+/* Reads the run of planned blobs that begins at plan entry k. */
+static int range_load(restore_ctx *c, reader *rdr, size_t k)
 {
-    const repo_blob_loc *first = &cp->locs[k];
+    const repo_blob_loc *first = &rdr->locs[k];
     uint64_t start = first->offset, end = start + first->length;
-    for (size_t m = k + 1; m < cp->nlocs; m++) {
-        const repo_blob_loc *l = &cp->locs[m];
+    for (size_t m = k + 1; m < rdr->nlocs; m++) {
+        const repo_blob_loc *l = &rdr->locs[m];
         if (l->length && l->pack == first->pack && l->offset >= start && (uint64_t)l->offset + l->length <= end)
             continue; /* already inside (the same blob again) */
         if (!l->length || l->pack != first->pack || l->offset < end || l->offset - end > RANGE_GAP ||
@@ -646,24 +624,8 @@ static uint64_t run_end(const chain_plan *cp, size_t k)
             break;
         end = (uint64_t)l->offset + l->length;
     }
-    return end;
-}
-
-/* Reads the run of planned blobs that begins at plan entry k: read ahead when it is
- * one of the plan's runs (it is unless a read failed), else here. */
-static int range_load(restore_ctx *c, reader *rdr, size_t k)
-{
-    chain_plan *cp = rdr->cp;
-    const repo_blob_loc *first = &cp->locs[k];
-    uint64_t start = first->offset, end = run_end(cp, k);
-    int rc;
     rdr->have = 0;
-    while (rdr->next_run < cp->nruns && cp->runs[rdr->next_run] < k)
-        rdr->next_run++;
-    if (cp->g && rdr->next_run < cp->nruns && cp->runs[rdr->next_run] == k)
-        rc = prefetch_take(cp->g, rdr->next_run++, &rdr->range);
-    else
-        rc = repo_pack_read(c->r, first->pack, start, (size_t)(end - start), &rdr->range);
+    int rc = repo_pack_read(c->r, first->pack, start, (size_t)(end - start), &rdr->range);
     if (!rc) {
         rdr->have = 1;
         rdr->pack = first->pack;
@@ -679,7 +641,7 @@ static int read_blob(restore_ctx *c, reader *rdr, const tree_node *n, uint32_t i
 {
     if (rdr->base != PLAN_NONE) {
         size_t k = rdr->base + i;
-        const repo_blob_loc *l = &rdr->cp->locs[k];
+        const repo_blob_loc *l = &rdr->locs[k];
         if (l->length && (range_has(rdr, l) || range_load(c, rdr, k) == 0) &&
             repo_blob_decode(c->r, &rdr->br, BLOB_DATA, n->content[i], rdr->range.data + (l->offset - rdr->start),
                              l->length, l->raw_len, out, 0) == 0)
@@ -712,7 +674,7 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
  * aligned buffers, offsets and lengths, so data is staged in an aligned buffer, the
  * last block is padded and the file then cut to its size. */
 #define DIRECT_ALIGN 4096
-#define DIRECT_STAGE (8u << 20) /* fewer, larger writes: measured faster on a busy disk than 4 MiB */
+#define DIRECT_STAGE (4u << 20)
 #define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
 
 static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, uint64_t off, int sparse)
@@ -915,84 +877,44 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, uin
     return 0;
 }
 
-/* Where the runs of the planned blobs begin, and their reads queued ahead. */
-static void plan_runs(restore_ctx *c, chain_plan *cp)
+static void reader_plan(restore_ctx *c, reader *rdr, file_job *jobs)
 {
-    prefetch_range *at = NULL;
-    if (!cp->nlocs || !(cp->runs = malloc(cp->nlocs * sizeof *cp->runs)) ||
-        (c->ahead && !(at = malloc(cp->nlocs * sizeof *at))))
-        goto out; /* no memory: the runs are read when needed */
-    uint64_t start = 0, end = 0;
-    uint32_t pack = 0;
-    for (size_t k = 0; k < cp->nlocs; k++) {
-        const repo_blob_loc *l = &cp->locs[k];
-        if (!l->length || (cp->nruns && l->pack == pack && l->offset >= start && (uint64_t)l->offset + l->length <= end))
-            continue; /* read alone, or inside the run before (range_has) */
-        pack = l->pack;
-        start = l->offset;
-        end = run_end(cp, k);
-        if (at)
-            at[cp->nruns] = (prefetch_range){pack, start, (size_t)(end - start)};
-        cp->runs[cp->nruns++] = k;
-    }
-    if (at && cp->nruns)
-        cp->g = prefetch_group_new(c->ahead, at, cp->nruns);
-out:
-    free(at);
-}
-
-/* Locates every blob of the chain's files (on the walk's thread, as the chain is
- * handed over, so that its runs can be read ahead); a file whose blobs cannot all be
- * planned (no memory) reads them one by one. */
-static void chain_plan_make(restore_ctx *c, file_job *jobs)
-{
-    chain_plan *cp = calloc(1, sizeof *cp);
-    jobs->cp = cp;
+    rdr->nlocs = 0;
     for (file_job *j = jobs; j; j = j->next) {
         const tree_node *n = &j->node;
         j->plan = PLAN_NONE;
-        if (!cp || array_grow(&cp->locs, &cp->locs_cap, cp->nlocs + n->ncontent, sizeof *cp->locs, 64)) {
+        if (array_grow(&rdr->locs, &rdr->locs_cap, rdr->nlocs + n->ncontent, sizeof *rdr->locs, 64)) {
             err_clear();
             continue;
         }
-        j->plan = cp->nlocs;
-        for (uint32_t i = 0; i < n->ncontent; i++, cp->nlocs++)
-            if (repo_blob_locate(c->r, BLOB_DATA, n->content[i], &cp->locs[cp->nlocs])) {
-                cp->locs[cp->nlocs].length = 0; /* read alone, which reports it */
+        j->plan = rdr->nlocs;
+        for (uint32_t i = 0; i < n->ncontent; i++, rdr->nlocs++)
+            if (repo_blob_locate(c->r, BLOB_DATA, n->content[i], &rdr->locs[rdr->nlocs])) {
+                rdr->locs[rdr->nlocs].length = 0; /* read alone, which reports it */
                 err_clear();
             }
     }
-    if (cp)
-        plan_runs(c, cp);
 }
 
 /* Runs a chain of jobs and frees it; the first error ends the work on the rest. */
 static int file_job_run(void *arg, unsigned worker)
 {
     int rc = 0;
-    file_job *head = arg;
-    chain_plan *cp = head->cp;
-    reader *rdr = &head->c->readers[worker];
-    rdr->cp = cp;
-    rdr->next_run = 0;
-    rdr->have = 0; /* the plan's runs begin afresh (a range left by the last job would not match them) */
+    reader_plan(((file_job *)arg)->c, &((file_job *)arg)->c->readers[worker], arg);
     for (file_job *j = arg, *next; j; j = next) {
         next = j->next;
         if (!rc)
-            rc = restore_file(j->c, j, &j->c->bufs[worker], rdr, j->c->stages ? j->c->stages[worker] : NULL);
+            rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
+                              j->c->stages ? j->c->stages[worker] : NULL);
         folder_release(j->dir);
         tree_node_free(&j->node);
         free(j);
     }
-    rdr->cp = NULL;
-    chain_plan_free(cp);
     return rc;
 }
 
 static void file_jobs_free(file_job *j)
 {
-    if (j)
-        chain_plan_free(j->cp);
     for (file_job *next; j; j = next) {
         next = j->next;
         folder_release(j->dir);
@@ -1014,10 +936,7 @@ static int batch_flush(restore_ctx *c)
     c->batch_tail = &c->batch;
     c->batch_n = 0;
     c->batch_bytes = 0;
-    if (!j)
-        return 0;
-    chain_plan_make(c, j);
-    int rc = pool_submit(c->workers, file_job_run, j);
+    int rc = j ? pool_submit(c->workers, file_job_run, j) : 0;
     if (rc)
         file_jobs_free(j);
     return rc;
@@ -1031,8 +950,6 @@ static int submit_file(restore_ctx *c, folder *dir, const tree_node *n)
         return err_set(ERR_FATAL, "out of memory");
     j->c = c;
     j->next = NULL;
-    j->cp = NULL;
-    j->plan = PLAN_NONE;
     j->dir = folder_hold(dir);
     memcpy(j->dest, c->dest.p, l);
     int rc = tree_node_copy(n, &j->node);
@@ -1042,7 +959,6 @@ static int submit_file(restore_ctx *c, folder *dir, const tree_node *n)
         return rc;
     }
     if (n->size >= BATCH_BYTES) { /* alone */
-        chain_plan_make(c, j);
         if ((rc = pool_submit(c->workers, file_job_run, j)))
             file_jobs_free(j);
         return rc;
@@ -1331,8 +1247,6 @@ static int local_fs(int fd)
     }
 }
 
-#define WORKERS_MAX 16
-
 static int restore_start(restore_ctx *c)
 {
     raise_fd_limit();
@@ -1341,14 +1255,8 @@ static int restore_start(restore_ctx *c)
     c->euid = geteuid();
     c->egid = getegid();
     c->creation_known = local_fs(c->root) && read_umask(&c->umask);
-    /* two workers per core: with the pack reads done ahead, a worker mostly waits
-     * for the disk to take a write or a file creation, and more of them in flight
-     * finish sooner on a busy disk (docs/BENCHMARKS.md); at most WORKERS_MAX, as
-     * each holds a staging buffer */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 0 ? 2 * (unsigned)cores : 2;
-    if (n > WORKERS_MAX)
-        n = WORKERS_MAX;
+    unsigned n = cores > 0 ? (unsigned)cores : 1;
     c->bufs = calloc(n, sizeof *c->bufs);
     c->readers = calloc(n, sizeof *c->readers);
     if (!c->bufs || !c->readers)
@@ -1367,9 +1275,6 @@ static int restore_start(restore_ctx *c)
             }
             c->stages[i] = p;
         }
-    /* --delta reads only what differs: nothing is read ahead that may not be needed */
-    if (!c->o->delta && prefetch_new(c->r, n / 2, AHEAD_BUDGET, AHEAD_JOB, &c->ahead))
-        err_clear(); /* without it, every run is read when needed */
     return pool_new(n, (size_t)n * 4, &c->workers);
 }
 
@@ -1383,7 +1288,6 @@ static void restore_end(restore_ctx *c)
         restore_free_stages(c, pool_threads(c->workers));
     pool_free(&c->workers);
     file_jobs_free(c->batch); /* left when the walk failed */
-    prefetch_free(&c->ahead);
     free(c->bufs);
     free(c->readers);
     for (size_t i = 0; i < c->links_cap; i++)

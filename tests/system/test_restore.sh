@@ -322,12 +322,11 @@ t_restore_modes_and_owners_whatever_the_target_does() {
   fi
 }
 
-# Pack ranges are read ahead of the workers (the next runs of the file being written
-# and of the jobs queued after it): a damaged pack, a truncated one and a missing one
-# read ahead change nothing of what a restore reports. Every large and small file
-# that can be restored is, with its content; each one that cannot is named and never
-# appears; exit 13.
-t_restore_read_ahead_meets_damaged_packs() {
+# A damaged pack, a truncated one and a missing one under large and small files (runs
+# of blobs read with one read, batches of small files): every file that can be
+# restored is, with its content; each one that cannot is named and never appears;
+# exit 13.
+t_restore_damaged_packs_under_large_and_small_files() {
   mkdir -p "$T/src/small"; new_repo
   local b i
   for b in 1 2 3 4 5 6; do # one backup (so its own packs) per large file and its small ones

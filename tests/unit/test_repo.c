@@ -2,7 +2,6 @@
 #include "testutil.h"
 
 #include "core/fsutil.h"
-#include "repo/prefetch.h"
 #include "repo/repo.h"
 
 static repo_options fast_options(void)
@@ -117,62 +116,6 @@ static void blobs_opened_from_one_pack_range(void **state)
     assert_int_equal(repo_pack_read(r, b.pack, (uint64_t)b.offset + (1u << 20), 16, &range), ERR_DAMAGED);
     buf_free(&range);
     buf_free(&out);
-    repo_close(&r);
-    tu_rmrf(dir);
-}
-
-/* Read ahead: every range taken is the pack's bytes, in order or skipping ahead, with
- * a budget smaller than the ranges (the taker then reads itself, never waits for room);
- * a range that cannot be read fails with what the repository says, and the rest of the
- * group still reads; a group ended with ranges never taken frees them. */
-static void prefetch_reads_what_pack_read_reads(void **state)
-{
-    (void)state;
-    char *dir = tu_tempdir();
-    repo *r = make_repo(dir);
-    uint8_t ids[16][32];
-    save_blobs(r, 16, ids);
-    repo_close(&r);
-    assert_int_equal(repo_open(dir, &r), 0);
-    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), 0);
-    assert_int_equal(repo_index_load(r), 0);
-    prefetch_range ranges[17];
-    for (int i = 0; i < 16; i++) {
-        repo_blob_loc l;
-        assert_int_equal(repo_blob_locate(r, BLOB_DATA, ids[i], &l), 0);
-        ranges[i] = (prefetch_range){.pack = l.pack, .off = l.offset, .len = l.length};
-    }
-    ranges[16] = (prefetch_range){.pack = ranges[0].pack, .off = 1u << 20, .len = 16}; /* past the pack */
-    buf want, got;
-    buf_init(&want, 0);
-    buf_init(&got, 0);
-    for (int round = 0; round < 3; round++) {
-        /* budgets: plenty; less than one range (every read is the taker's); two ranges */
-        size_t budget = round == 0 ? (1u << 20) : round == 1 ? 100 : 2 * ranges[0].len;
-        prefetch *p = NULL;
-        assert_int_equal(prefetch_new(r, 2, budget, budget, &p), 0);
-        prefetch_group *g = prefetch_group_new(p, ranges, 17);
-        prefetch_group *g2 = prefetch_group_new(p, ranges, 8); /* queued behind g, ended untaken */
-        assert_non_null(g);
-        assert_non_null(g2);
-        for (size_t i = 0; i < 17; i += round == 2 ? 3 : 1) { /* round 2 skips ahead */
-            int rc = prefetch_take(g, i, &got);
-            if (i == 16) {
-                assert_int_equal(rc, ERR_DAMAGED);
-                continue;
-            }
-            assert_int_equal(rc, 0);
-            assert_int_equal(repo_pack_read(r, ranges[i].pack, ranges[i].off, ranges[i].len, &want), 0);
-            assert_int_equal(got.len, want.len);
-            assert_memory_equal(got.data, want.data, want.len);
-        }
-        prefetch_group_end(g);
-        prefetch_group_end(g2);
-        prefetch_free(&p);
-        assert_null(p);
-    }
-    buf_free(&want);
-    buf_free(&got);
     repo_close(&r);
     tu_rmrf(dir);
 }
@@ -293,7 +236,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_reopen_read),
         cmocka_unit_test(blobs_opened_from_one_pack_range),
-        cmocka_unit_test(prefetch_reads_what_pack_read_reads),
         cmocka_unit_test(refuses_what_is_not_a_repository),
         cmocka_unit_test(config_version_and_mac),
         cmocka_unit_test(flipped_byte_in_a_pack_is_caught),
