@@ -194,12 +194,13 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned code, co
 
 /* ---- the agent's data ---- */
 
-static cJSON *get_status(http_server *s)
+/* One document from the agent (under the server's lock): an object, or NULL. */
+static cJSON *get_doc(http_server *s, cJSON *(*fn)(void *ctx))
 {
-    if (!s->src.status)
+    if (!fn)
         return NULL;
     pthread_mutex_lock(&s->lock);
-    cJSON *doc = s->src.status(s->src.ctx);
+    cJSON *doc = fn(s->src.ctx);
     pthread_mutex_unlock(&s->lock);
     if (doc && !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
@@ -208,21 +209,11 @@ static cJSON *get_status(http_server *s)
     return doc;
 }
 
+static cJSON *get_status(http_server *s) { return get_doc(s, s->src.status); }
+
 /* The HA endpoints need the members alone: the engine's own, read now, never waiting
  * for the agent's loop to build a whole status document. */
-static cJSON *get_groups(http_server *s)
-{
-    if (!s->src.groups)
-        return get_status(s);
-    pthread_mutex_lock(&s->lock);
-    cJSON *doc = s->src.groups(s->src.ctx);
-    pthread_mutex_unlock(&s->lock);
-    if (doc && !cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
+static cJSON *get_groups(http_server *s) { return s->src.groups ? get_doc(s, s->src.groups) : get_status(s); }
 
 static cJSON *get_incidents(http_server *s, int64_t since_ms)
 {
