@@ -381,7 +381,7 @@ static int in_question(const agent_svc *s)
 #define AGENT_SWEEP_MS 1000
 static void sweep(agent *a, const agent_svc *s, int64_t now)
 {
-    if (a->nsvcs < 3 || (a->swept_at && now - a->swept_at < AGENT_SWEEP_MS))
+    if (a->nsvcs < AGENT_PARTITION_MIN || (a->swept_at && now - a->swept_at < AGENT_SWEEP_MS))
         return;
     a->swept_at = now;
     for (size_t i = 0; i < a->nsvcs; i++)
@@ -401,14 +401,13 @@ static void probe_round(agent *a, int64_t now)
         if (atomic_load(&s->probing) == 2) {
             probe_result r = s->pending;
             atomic_store(&s->probing, 0);
-            int first_fail = r.state == PROBE_FAILED && s->h.failures == 0 && s->h.state != HEALTH_FAILED;
+            /* a healthy (or starting) service begins to fail: the others are probed now */
+            int begins = r.state == PROBE_FAILED && s->h.failures == 0 && s->h.state != HEALTH_FAILED;
             agent_svc_result(a, s, &r, now);
             atomic_store(&s->last_state, (int)r.state);
             s->result_at = now;
-            if (first_fail) {
-                s->first_fail_at = now;
+            if (begins)
                 sweep(a, s, now);
-            }
             atomic_store(&s->in_question, in_question(s));
             if (atomic_load(&s->in_question) && now + fast_interval_ms(s->cfg) < s->next_probe)
                 s->next_probe = now + fast_interval_ms(s->cfg);

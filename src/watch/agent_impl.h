@@ -19,6 +19,9 @@
 /* The loop wakes for due probes in slots of this: 200 services at 1 s cost ten wakes a
  * second, not two hundred (bench/watch), for at most that much delay. */
 #define AGENT_WAKE_MS 100
+/* Most of at least this many services failing at once from here is a partition seen
+ * from this node (no action, an escalation); fewer services say nothing of the network. */
+#define AGENT_PARTITION_MIN 3
 
 #define AGENT_MAX_ATTEMPTS 64 /* attempt times kept per service (max-recoveries is checked against these) */
 
@@ -55,7 +58,7 @@ typedef struct agent_svc {
                              * apart from incident so a full disk does not stop recovery */
     int64_t opened_wall;    /* when it was opened (wall ms) */
     int64_t first_fail_wall; /* the first failed probe of the current run of failures */
-    int64_t first_fail_at;  /* monotonic: the same */
+    int64_t first_fail_at;  /* monotonic: the same (what an action's evidence counts from) */
     int64_t result_at;      /* monotonic: when its last probe result was taken */
     char title[300];        /* its title */
     recovery_phase phase;

@@ -155,8 +155,11 @@ void agent_svc_result(agent *a, agent_svc *s, const probe_result *r, int64_t now
     health_state before = s->h.state;
     s->last = *r;
     int64_t wall = agent_wall_ms();
-    if (r->state == PROBE_FAILED && s->h.failures == 0)
-        s->first_fail_wall = wall; /* the run of failures that may confirm an outage starts */
+    /* the run of failures that may confirm an outage starts */
+    if (r->state == PROBE_FAILED && s->h.failures == 0) {
+        s->first_fail_wall = wall;
+        s->first_fail_at = now;
+    }
     if (!health_feed(&s->h, r->state, wall)) {
         if (s->h.state == HEALTH_HEALTHY && !s->healthy_since)
             s->healthy_since = now;
@@ -354,7 +357,7 @@ void agent_svc_act(agent *a, agent_svc *s, int64_t now, int partition)
  * until its probe's timeout has passed since then (its sweep probe is over by then). */
 int agent_svc_evidence(const agent *a, const agent_svc *s, int64_t now)
 {
-    if (a->nsvcs < 3 || !s->first_fail_at)
+    if (a->nsvcs < AGENT_PARTITION_MIN || !s->first_fail_at)
         return 1;
     for (size_t i = 0; i < a->nsvcs; i++) {
         const agent_svc *o = &a->svcs[i];
@@ -374,7 +377,7 @@ int agent_partition_suspected(const agent *a)
     for (size_t i = 0; i < a->nsvcs; i++)
         failing += (a->svcs[i].h.failures > 0 || a->svcs[i].h.state == HEALTH_FAILED) &&
                    !in_maintenance(a, &a->svcs[i]);
-    return a->nsvcs >= 3 && failing * 2 > a->nsvcs;
+    return a->nsvcs >= AGENT_PARTITION_MIN && failing * 2 > a->nsvcs;
 }
 
 void agent_escalations(agent *a, int64_t now)
@@ -384,7 +387,7 @@ void agent_escalations(agent *a, int64_t now)
     size_t failed = 0;
     for (size_t i = 0; i < a->nsvcs; i++)
         failed += a->svcs[i].h.state == HEALTH_FAILED && !in_maintenance(a, &a->svcs[i]);
-    if (a->nsvcs >= 3 && failed * 2 > a->nsvcs && wall - a->partition_escalated_ms > 3600000) {
+    if (a->nsvcs >= AGENT_PARTITION_MIN && failed * 2 > a->nsvcs && wall - a->partition_escalated_ms > 3600000) {
         char why[300];
         snprintf(why, sizeof why, "network partition suspected: %zu of %zu services fail from %s at once", failed,
                  a->nsvcs, a->node);

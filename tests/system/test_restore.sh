@@ -193,6 +193,25 @@ t_restore_local_problems_are_not_damage() {
   expect_err "^error: restore $T/o3$T/src/victim: .*authentication failed"
 }
 
+# restored_or_named MIN_MISSING MIN_PRESENT FILE...: after a restore into $T/out that
+# met damage (exit 13, --json in $OUT): each FILE is back with its content or named in
+# an error and absent; the --json counts agree; no temporary file is left.
+restored_or_named() {
+  local min_missing=$1 min_present=$2 present=0 missing=0 f r; shift 2
+  for f in "$@"; do
+    r=$T/out$f
+    if [[ -e $r ]]; then
+      cmp -s "$f" "$r" || fail "$r restored with wrong content"; present=$((present + 1))
+    else
+      expect_err "^error: restore $r: "; missing=$((missing + 1))
+    fi
+  done
+  [[ $missing -ge $min_missing && $present -ge $min_present ]] || fail "restored $present, missing $missing"
+  [[ $(json 'j["damaged"]') == "$missing" && $(json 'j["files"]') == "$present" ]] || fail "--json counts differ"
+  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
+  echo "restored $present files, named $missing that could not be"
+}
+
 # A deleted pack and a damaged pack alike: every file that can be restored is, each
 # one that cannot is named, none is half-written, exit 13.
 t_restore_goes_on_past_missing_and_damaged_packs() {
@@ -207,21 +226,9 @@ t_restore_goes_on_past_missing_and_damaged_packs() {
   rm "${packs[1]}"
   flip_byte "${packs[3]}" 100
   expect_rc 13 --json restore latest --target "$T/out"
-  local present=0 missing=0 f
-  for f in "$T"/src/*; do
-    local r=$T/out$f
-    if [[ -e $r ]]; then
-      cmp -s "$f" "$r" || fail "$r restored with wrong content"; present=$((present + 1))
-    else
-      expect_err "^error: restore $r: " ; missing=$((missing + 1))
-    fi
-  done
   expect_err "its pack data/[0-9a-f]{2}/[0-9a-f]{64} is missing"
   expect_err "authentication failed"
-  [[ $missing -ge 2 && $present -ge 60 ]] || fail "restored $present, missing $missing"
-  [[ $(json 'j["damaged"]') == "$missing" && $(json 'j["files"]') == "$present" ]] || fail "--json counts differ"
-  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
-  echo "restored $present files, named $missing that could not be"
+  restored_or_named 2 60 "$T"/src/*
 }
 
 # Sockets are not restored (a socket is made by the program that listens on it):
@@ -341,20 +348,8 @@ t_restore_damaged_packs_under_large_and_small_files() {
   sz=$(stat -c %s "${packs[$((n / 2))]}"); truncate -s $((sz / 3)) "${packs[$((n / 2))]}" # cut short
   rm "${packs[$((n - 2))]}"                                              # missing
   expect_rc 13 --json restore latest --target "$T/out"
-  local present=0 missing=0 f
-  for f in "$T"/src/big* "$T"/src/small/*; do
-    local r=$T/out$f
-    if [[ -e $r ]]; then
-      cmp -s "$f" "$r" || fail "$r restored with wrong content"; present=$((present + 1))
-    else
-      expect_err "^error: restore $r: "; missing=$((missing + 1))
-    fi
-  done
   expect_err "authentication failed"
   expect_err "truncated"
   expect_err "is missing"
-  [[ $missing -ge 3 && $present -ge 40 ]] || fail "restored $present, missing $missing"
-  [[ $(json 'j["damaged"]') == "$missing" && $(json 'j["files"]') == "$present" ]] || fail "--json counts differ"
-  [[ -z $(find "$T/out" -name '.lifeline-*') ]] || fail "temporary files left"
-  echo "restored $present files, named $missing that could not be"
+  restored_or_named 3 40 "$T"/src/big* "$T"/src/small/*
 }

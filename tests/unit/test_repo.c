@@ -37,6 +37,16 @@ static void save_blobs(repo *r, int n, uint8_t ids[][32])
     assert_int_equal(repo_flush(r), 0);
 }
 
+/* dir's repository opened again, unlocked, its index loaded. */
+static repo *reopen(const char *dir)
+{
+    repo *r;
+    assert_int_equal(repo_open(dir, &r), 0);
+    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), 0);
+    assert_int_equal(repo_index_load(r), 0);
+    return r;
+}
+
 static void write_reopen_read(void **state)
 {
     (void)state;
@@ -74,9 +84,7 @@ static void blobs_opened_from_one_pack_range(void **state)
     uint8_t ids[8][32];
     save_blobs(r, 8, ids);
     repo_close(&r);
-    assert_int_equal(repo_open(dir, &r), 0);
-    assert_int_equal(repo_unlock(r, "pw", 2, KEYSLOT_PASSPHRASE), 0);
-    assert_int_equal(repo_index_load(r), 0);
+    r = reopen(dir);
     repo_blob_loc a, b; /* two blobs of one pack (8 small blobs, 4 KiB packs) */
     int ia = -1, ib = -1;
     for (int i = 0; i < 8 && ib < 0; i++)
