@@ -398,6 +398,22 @@ static int copy_message(bb_ctx *c, const uint8_t *p, size_t len, int *in_manifes
     }
 }
 
+/* The COPY ended before the manifest. A server that ends it with an error (a backend
+ * terminated by an administrator, a shutdown) ends the COPY first and puts its reason
+ * in the next result: that reason is what the operator needs, not the missing manifest. */
+static int stream_cut(PGconn *pc, const char *source)
+{
+    PGresult *res = PQgetResult(pc);
+    char msg[512] = "";
+    if (res && PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    trim_nl(msg);
+    if (msg[0])
+        return err_set(ERR_SOURCE, "PostgreSQL source %s: base backup stream: %s", source, msg);
+    return err_set(ERR_SOURCE, "PostgreSQL source %s: the backup stream ended without a manifest", source);
+}
+
 static int receive(PGconn *pc, bb_ctx *c)
 {
     int rc = 0, in_manifest = 0;
@@ -414,7 +430,7 @@ static int receive(PGconn *pc, bb_ctx *c)
         PQfreemem(p);
     }
     if (!rc && !in_manifest)
-        rc = err_set(ERR_SOURCE, "PostgreSQL source %s: the backup stream ended without a manifest", c->o->source);
+        rc = stream_cut(pc, c->o->source);
     if (!rc)
         rc = add_manifest(c);
     tar_parser_free(&c->tp);

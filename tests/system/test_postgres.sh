@@ -268,6 +268,23 @@ t_postgres_restore_point_and_xid() {
 
 # The server ends the connection in the middle of the stream: a clear error, no
 # snapshot, and no hang.
+# The server ends the stream with an error of its own (here: a file in the data folder
+# it cannot read) before the manifest: the server's reason is the message, not a
+# missing manifest. libpq hands such an error over as the end of the COPY, the same
+# way as a backend terminated at the wrong moment (a CI failure of the test below).
+t_postgres_backup_server_error_is_named() {
+  trap pg_stop_all RETURN
+  pg_primary || return 0
+  as_pg touch "$T/pgdata/unreadable"
+  chmod 000 "$T/pgdata/unreadable"
+  expect_rcc 20 backup --source main-db
+  expect_err "PostgreSQL source main-db: base backup stream: .*unreadable.*[Pp]ermission denied"
+  [[ $(wc -l <<<"$ERR") -eq 1 ]] || { echo "$ERR"; fail "the error is not one line"; }
+  expect_rcc 0 --json snapshots
+  [[ $(json 'len(j)') == 0 ]] || fail "the failed backup left a snapshot"
+  rm -f "$T/pgdata/unreadable"
+}
+
 t_postgres_backup_connection_lost() {
   trap pg_stop_all RETURN
   pg_primary || return 0
