@@ -25,6 +25,7 @@
 
 #include "../core/fsutil.h"
 #include "../core/log.h"
+#include "../core/bgtask.h"
 #include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"
@@ -70,7 +71,8 @@ typedef struct restore_ctx {
     pool *workers;
     buf *bufs; /* one per worker */
     struct reader *readers; /* one per worker */
-    uint8_t **stages;     /* one aligned O_DIRECT staging buffer per worker, or NULL */
+    struct direct_out *outs; /* one per worker (O_DIRECT staging), or NULL */
+    unsigned nouts;
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     int root;           /* the target folder */
     pathstr dest, snap; /* main thread: the entry being restored, as shown and as in the snapshot */
@@ -670,44 +672,96 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
 }
 
 /* Large files bypass the page cache: restored data is written once, by DMA, rather
- * than copied into cache pages that the restore will never read. O_DIRECT needs
- * aligned buffers, offsets and lengths, so data is staged in an aligned buffer, the
- * last block is padded and the file then cut to its size. */
+ * than copied into cache pages that the restore will never read (on a VM whose free
+ * memory goes back to the host, filling the page cache with a restore costs more CPU
+ * than the restore itself: docs/BENCHMARKS.md). O_DIRECT needs aligned buffers,
+ * offsets and lengths, so data is staged in an aligned buffer, the last block is
+ * padded and the file then cut to its size. Each worker has two staging buffers and
+ * a helper thread (bgtask) that writes one while the worker reads, authenticates and
+ * decompresses into the other: the worker no longer waits for the disk at every
+ * 4 MiB. */
 #define DIRECT_ALIGN 4096
 #define DIRECT_STAGE (4u << 20)
 #define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
 
-static int direct_flush(int fd, const char *what, uint8_t *stage, size_t len, uint64_t off, int sparse)
+/* One staged write, run by the worker's helper thread. */
+typedef struct direct_write {
+    int fd, sparse;
+    uint8_t *stage;
+    size_t padded;
+    uint64_t off;
+} direct_write;
+
+/* A worker's staging: the buffer it fills, the one being written, and the writer. */
+typedef struct direct_out {
+    uint8_t *stage[2];
+    direct_write w[2];
+    bgtask *bg;
+} direct_out;
+
+static ssize_t direct_pwrite(const direct_write *d, size_t done)
 {
-    size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-    memset(stage + len, 0, padded - len);
-    ssize_t w = sparse ? sparse_pwrite(fd, stage, padded, off) : pwrite(fd, stage, padded, (off_t)off);
-    if (w < 0 && errno == EINVAL) { /* refused after all: finish buffered */
-        int fl = fcntl(fd, F_GETFL);
-        if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0)
-            w = sparse ? sparse_pwrite(fd, stage, padded, off) : pwrite(fd, stage, padded, (off_t)off);
+    return d->sparse ? sparse_pwrite(d->fd, d->stage + done, d->padded - done, d->off + done)
+                     : pwrite(d->fd, d->stage + done, d->padded - done, (off_t)(d->off + done));
+}
+
+/* 0 or an errno. A write cut short (the disk filled up half way) goes on with the
+ * rest, so that the reason, ENOSPC, is what is reported. */
+static int direct_write_run(void *arg)
+{
+    const direct_write *d = arg;
+    size_t done = 0;
+    while (done < d->padded) {
+        ssize_t w = direct_pwrite(d, done);
+        if (w < 0 && errno == EINVAL) { /* refused after all (or a cut not aligned): finish buffered */
+            int fl = fcntl(d->fd, F_GETFL);
+            if (fl >= 0 && fcntl(d->fd, F_SETFL, fl & ~O_DIRECT) == 0)
+                w = direct_pwrite(d, done);
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 && errno ? errno : ENOSPC; /* no progress at all: no room */
+        done += (size_t)w;
     }
-    if (w != (ssize_t)padded)
-        return w < 0 ? err_sys(ERR_LOCAL, "write %s", what) : err_set(ERR_LOCAL, "write %s: short write", what);
     return 0;
 }
 
+static int direct_result(int r, const char *what)
+{
+    if (!r)
+        return 0;
+    errno = r;
+    return err_sys(ERR_LOCAL, "write %s", what);
+}
+
+/* Hands stage cur (len bytes for offset off) to the writer; returns the result of
+ * the write before it. */
+static int direct_flush(direct_out *o, int cur, int fd, size_t len, uint64_t off, int sparse)
+{
+    size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+    memset(o->stage[cur] + len, 0, padded - len);
+    o->w[cur] = (direct_write){.fd = fd, .sparse = sparse, .stage = o->stage[cur], .padded = padded, .off = off};
+    return bgtask_start(o->bg, direct_write_run, &o->w[cur]);
+}
+
 static int write_content_direct(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob,
-                                reader *rdr, uint8_t *stage, uint64_t *bytes)
+                                reader *rdr, direct_out *o, uint64_t *bytes)
 {
     size_t fill = 0;
     uint64_t off = 0;
-    int rc = 0, sparse = n->flags & NODE_FLAG_SPARSE;
+    int rc = 0, cur = 0, sparse = n->flags & NODE_FLAG_SPARSE;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
         if ((rc = read_blob(c, rdr, n, i, blob)))
             break;
         for (size_t done = 0; !rc && done < blob->len;) {
             size_t take = blob->len - done < DIRECT_STAGE - fill ? blob->len - done : DIRECT_STAGE - fill;
-            memcpy(stage + fill, blob->data + done, take);
+            memcpy(o->stage[cur] + fill, blob->data + done, take);
             fill += take;
             done += take;
             if (fill == DIRECT_STAGE) {
-                rc = direct_flush(fd, what, stage, fill, off, sparse);
+                rc = direct_result(direct_flush(o, cur, fd, fill, off, sparse), what);
+                cur ^= 1;
                 off += fill;
                 fill = 0;
             }
@@ -715,7 +769,10 @@ static int write_content_direct(restore_ctx *c, int fd, const char *what, const 
         *bytes += blob->len;
     }
     if (!rc && fill)
-        rc = direct_flush(fd, what, stage, fill, off, sparse);
+        rc = direct_result(direct_flush(o, cur, fd, fill, off, sparse), what);
+    int last = bgtask_wait(o->bg); /* after a failure too: fd and stages are in use until then */
+    if (!rc)
+        rc = direct_result(last, what);
     off += fill;
     if (!rc && (fill || sparse) && ftruncate(fd, (off_t)off) != 0) /* drop the padding; a final hole */
         rc = err_sys(ERR_LOCAL, "truncate %s", what);
@@ -842,13 +899,13 @@ static int mode_at_creation(const restore_ctx *c, const folder *dir, const tree_
  * and linked in at the end (one directory operation), or, where that is not
  * possible, written under a temporary name and renamed over its name. A file with a
  * bad blob is reported and never appears; messages name the file, not the temporary. */
-static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, uint8_t *stage)
+static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, direct_out *out)
 {
     const tree_node *n = &j->node;
     if (c->o->delta && keep_same(c, j, blob))
         return 0;
     char tmp[32];
-    int direct = stage && n->size >= DIRECT_MIN ? O_DIRECT : 0;
+    int direct = out && n->size >= DIRECT_MIN ? O_DIRECT : 0;
     int mode_set = mode_at_creation(c, j->dir, n);
     int owner_set = j->dir->known && n->uid == c->euid && n->gid == j->dir->gid;
     int fd = create_content(c, j->dir->fd, mode_set ? n->mode & 0777 : 0600, &direct, tmp), rc = 0;
@@ -856,7 +913,7 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, uin
     if (fd < 0)
         return entry_errno(c, j->dest, "cannot create it");
     rdr->base = j->plan;
-    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, rdr, stage, &bytes)
+    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, rdr, out, &bytes)
                 : write_content(c, fd, j->dest, n, blob, rdr, &bytes);
     if (!rc) {
         set_meta_fd_as(c, fd, j->dest, n, owner_set, mode_set && !tmp[0]);
@@ -905,7 +962,7 @@ static int file_job_run(void *arg, unsigned worker)
         next = j->next;
         if (!rc)
             rc = restore_file(j->c, j, &j->c->bufs[worker], &j->c->readers[worker],
-                              j->c->stages ? j->c->stages[worker] : NULL);
+                              j->c->outs ? &j->c->outs[worker] : NULL);
         folder_release(j->dir);
         tree_node_free(&j->node);
         free(j);
@@ -1195,12 +1252,36 @@ static int apply_deferred(restore_ctx *c)
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
-static void restore_free_stages(restore_ctx *c, unsigned n)
+static void restore_free_outs(restore_ctx *c)
 {
-    for (unsigned i = 0; c->stages && i < n; i++)
-        free(c->stages[i]);
-    free(c->stages);
-    c->stages = NULL;
+    for (unsigned i = 0; c->outs && i < c->nouts; i++) {
+        bgtask_free(&c->outs[i].bg);
+        free(c->outs[i].stage[0]);
+        free(c->outs[i].stage[1]);
+    }
+    free(c->outs);
+    c->outs = NULL;
+}
+
+/* Each worker's two staging buffers and writer; without them (no memory) every
+ * file is written buffered. */
+static void restore_new_outs(restore_ctx *c, unsigned n)
+{
+    if (!(c->outs = calloc(n, sizeof *c->outs)))
+        return;
+    c->nouts = n;
+    for (unsigned i = 0; i < n; i++) {
+        direct_out *o = &c->outs[i];
+        void *a = NULL, *b = NULL;
+        int ok = posix_memalign(&a, DIRECT_ALIGN, DIRECT_STAGE) == 0;
+        ok = posix_memalign(&b, DIRECT_ALIGN, DIRECT_STAGE) == 0 && ok;
+        o->stage[0] = a;
+        o->stage[1] = b;
+        if (!ok || !(o->bg = bgtask_new())) {
+            restore_free_outs(c);
+            return;
+        }
+    }
 }
 
 /* Deep trees hold one descriptor per level (the walk and the deferred work), so the
@@ -1247,6 +1328,13 @@ static int local_fs(int fd)
     }
 }
 
+/* Two workers per core, at most eight: a worker waits for pack reads between its CPU
+ * work (authenticate, decompress), and with one per core a core sat idle while its
+ * worker waited; on a busy machine, where cores are shared out per thread, it also
+ * gets the restore its share. Eight bounds the memory (each holds a blob, a run of
+ * pack bytes and two staging buffers). */
+#define RESTORE_WORKERS_MAX 8
+
 static int restore_start(restore_ctx *c)
 {
     raise_fd_limit();
@@ -1256,7 +1344,8 @@ static int restore_start(restore_ctx *c)
     c->egid = getegid();
     c->creation_known = local_fs(c->root) && read_umask(&c->umask);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 0 ? (unsigned)cores : 1;
+    unsigned n = cores > 0 ? 2 * (unsigned)cores : 2;
+    n = n < RESTORE_WORKERS_MAX ? n : RESTORE_WORKERS_MAX;
     c->bufs = calloc(n, sizeof *c->bufs);
     c->readers = calloc(n, sizeof *c->readers);
     if (!c->bufs || !c->readers)
@@ -1265,16 +1354,7 @@ static int restore_start(restore_ctx *c)
         buf_init(&c->bufs[i], 0);
         reader_init(&c->readers[i]);
     }
-    /* without staging buffers every file is written buffered */
-    if ((c->stages = calloc(n, sizeof *c->stages)))
-        for (unsigned i = 0; i < n; i++) {
-            void *p = NULL;
-            if (posix_memalign(&p, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
-                restore_free_stages(c, n);
-                break;
-            }
-            c->stages[i] = p;
-        }
+    restore_new_outs(c, n);
     return pool_new(n, (size_t)n * 4, &c->workers);
 }
 
@@ -1284,9 +1364,8 @@ static void restore_end(restore_ctx *c)
         buf_free(&c->bufs[i]);
         reader_free(&c->readers[i]);
     }
-    if (c->workers)
-        restore_free_stages(c, pool_threads(c->workers));
     pool_free(&c->workers);
+    restore_free_outs(c);
     file_jobs_free(c->batch); /* left when the walk failed */
     free(c->bufs);
     free(c->readers);

@@ -353,3 +353,28 @@ t_restore_damaged_packs_under_large_and_small_files() {
   expect_err "is missing"
   restored_or_named 3 40 "$T"/src/big* "$T"/src/small/*
 }
+
+# A target that fills up while large files are written (each worker hands one 4 MiB
+# staging buffer to its writer thread while it fills the other): the restore stops
+# with exit 17 (no space) and says so, never "short write"; no file is left
+# half-written under its name or as a temporary; every file that is there is complete.
+t_restore_target_fills_up_under_large_files() {
+  trap 'umount "$T/small" 2>/dev/null || true' RETURN
+  small_tmpfs "$T/small" 24m || return 0
+  mkdir -p "$T/src/small"
+  local i f restored=0
+  for i in 1 2 3 4 5 6; do head -c $(( (9 + i) * 1048576 + 1234 )) /dev/urandom >"$T/src/big$i"; done
+  for i in $(seq 1 40); do echo "small $i" >"$T/src/small/f$i"; done
+  new_repo; ok backup "$T/src"
+  expect_rc 17 restore latest --target "$T/small"
+  expect_err "write $T/small$T/src/big[0-9]: No space left on device"
+  ! grep -q "short write" <<<"$ERR" || { echo "$ERR"; fail "a cut write was reported as a short write"; }
+  for f in "$T"/src/big*; do
+    [[ -e $T/small$f ]] || continue
+    cmp -s "$f" "$T/small$f" || fail "$T/small$f is there but not complete"
+    restored=$((restored + 1))
+  done
+  [[ $restored -ge 1 && $restored -lt 6 ]] || fail "restored $restored of 6 large files into 24 MiB"
+  [[ -z $(find "$T/small" -name '*.tmp') ]] || fail "temporary files left behind"
+  echo "restored $restored of 6 large files, then: $(grep -m1 'No space' <<<"$ERR")"
+}

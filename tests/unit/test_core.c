@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "core/bgtask.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fsutil.h"
@@ -110,6 +111,50 @@ static void hex_rejects_bad(void **state)
     assert_int_equal(text_unhex("000", out, 2), -1);
 }
 
+/* bgtask: one task at a time, in order; each result reaches the owner exactly once
+ * (from the next start, or from wait); without a thread a task runs at once. */
+typedef struct bg_probe {
+    int order[8], n, fail_at;
+    int seen; /* tasks that ran */
+} bg_probe;
+
+static int bg_task(void *arg)
+{
+    bg_probe *p = arg;
+    usleep(2000); /* the owner goes on meanwhile */
+    int me = __atomic_fetch_add(&p->seen, 1, __ATOMIC_SEQ_CST);
+    p->order[p->n++] = me;
+    return me == p->fail_at ? 28 /* ENOSPC */ : 0;
+}
+
+static void bgtask_runs_in_order_and_reports_once(void **state)
+{
+    (void)state;
+    bg_probe p = {.fail_at = 1};
+    bgtask *t = bgtask_new();
+    assert_non_null(t);
+    assert_int_equal(bgtask_wait(t), 0); /* nothing in flight */
+    assert_int_equal(bgtask_start(t, bg_task, &p), 0);
+    assert_int_equal(bgtask_start(t, bg_task, &p), 0);  /* task 0 succeeded */
+    assert_int_equal(bgtask_start(t, bg_task, &p), 28); /* task 1 failed */
+    assert_int_equal(bgtask_wait(t), 0);                /* task 2 */
+    assert_int_equal(bgtask_wait(t), 0);                /* reported once only */
+    assert_int_equal(p.seen, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(p.order[i], i);
+    p.fail_at = 3;
+    assert_int_equal(bgtask_start(t, bg_task, &p), 0);
+    bgtask_free(&t); /* waits for it */
+    assert_null(t);
+    assert_int_equal(p.seen, 4);
+    /* without a helper: at once, its own result */
+    p.fail_at = 4;
+    assert_int_equal(bgtask_start(NULL, bg_task, &p), 28);
+    assert_int_equal(p.seen, 5);
+    assert_int_equal(bgtask_wait(NULL), 0);
+    bgtask_free(&t); /* NULL: nothing */
+}
+
 static void durable_write_is_atomic(void **state)
 {
     (void)state;
@@ -154,7 +199,7 @@ int main(void)
         cmocka_unit_test(buf_respects_max),     cmocka_unit_test(rd_stops_at_end),
         cmocka_unit_test(durations_parse), cmocka_unit_test(intervals_parse),      cmocka_unit_test(numbers_parse),
         cmocka_unit_test(times_round_trip),     cmocka_unit_test(hex_rejects_bad),
-        cmocka_unit_test(durable_write_is_atomic), cmocka_unit_test(durable_write_reports_missing_folder),
+        cmocka_unit_test(durable_write_is_atomic), cmocka_unit_test(bgtask_runs_in_order_and_reports_once), cmocka_unit_test(durable_write_reports_missing_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
