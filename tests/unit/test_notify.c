@@ -656,7 +656,11 @@ static void dispatch_dead_letters_to_fallback(void **st)
     rx_control(&e, "/_fail?status=500&count=-1");
     emit(&e, "b/2", T0 + 1000);
     assert_int_equal(dispatch(&e, T0 + 1000, &s), 0);
-    assert_int_equal(s.retried, 1);
+    /* retried, neither delivered nor dead yet; a second try within the same call is
+     * possible when the first took longer than the 5 s backoff (a swamped machine) */
+    assert_true(s.retried >= 1);
+    assert_int_equal(s.delivered, 0);
+    assert_int_equal(s.dead, 0);
     rx_control(&e, "/_ok");
     assert_int_equal(dispatch(&e, T0 + 1000 + HOUR + 1, &s), 0);
     assert_int_equal(s.dead, 1);
