@@ -20,8 +20,9 @@ names = {'quiet': 'quiet (nothing else on the filesystem)',
 
 def cell(rs):
     w = sorted(r[0] for r in rs)
-    return '%.2f s (%.2f–%.2f); cpu %.1f s' % (statistics.median(w), w[0], w[-1],
-                                             statistics.median(r[1] + r[2] for r in rs))
+    return '%.2f s (%.2f–%.2f); cpu %.1f s; peak RSS %d–%d MiB' % (
+        statistics.median(w), w[0], w[-1], statistics.median(r[1] + r[2] for r in rs),
+        min(r[3] for r in rs) // 1024, max(r[3] for r in rs) // 1024)
 
 
 out = ['<!-- %s:begin -->' % mark,
@@ -33,7 +34,7 @@ out = ['<!-- %s:begin -->' % mark,
         ' writing its image through the page cache (as `mount -o loop` does);'),
        'both repositories on it and evicted from the page cache (files and image) before every',
        'run; restores to fresh folders on it; each round of runs begins with another tool. Seconds: median (min–max) of the',
-       'runs; cpu: median user + system seconds.', '',
+       'runs; cpu: median user + system seconds; peak RSS: lowest–highest of the runs (`/usr/bin/time` %M).', '',
        '| disk | runs | lifeline | restic 0.14 | lifeline faster by (median; worst–best pairing) |',
        '|---|---|---|---|---|']
 pairs = []
