@@ -61,6 +61,7 @@ bench: build
 	scripts/install-deps --bench
 	bench/run $(BUILD)/lifeline
 	bench/restore-busy $(BUILD)/lifeline
+	LOOP_DIO=on bench/restore-busy $(BUILD)/lifeline
 	bench/pg $(BUILD)/lifeline
 	bench/redis $(BUILD)/lifeline
 	bench/watch $(BUILD)/lifeline
