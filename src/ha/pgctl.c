@@ -23,6 +23,7 @@
 #include "../core/fsutil.h"
 #include "../core/proc.h"
 #include "../source/pgconn.h"
+#include "../source/pgtimeline.h"
 #include "pgctl_impl.h"
 
 #define PGCTL_APP "lifeline-ha"
@@ -972,32 +973,47 @@ int pgctl_waldump_last(const char *text, uint64_t *lsn)
     return found ? 0 : -1;
 }
 
-int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last)
+/* The newest timeline the member's pg_wal holds a history file for, and the switch
+ * point where it begins; 0 when there is none (never promoted, or timeline 1). */
+static int newest_timeline(const config_member *m, int64_t deadline, uint32_t *tli, uint64_t *begin)
 {
-    int64_t deadline = deadline_of(timeout_ms);
-    int rc = check_member(m);
-    if (rc)
-        return rc;
-    char out[PGCTL_OUT_CAP], v[64], t[96], pgwal[4200];
-    uint64_t ckpt = 0;
-    buf b;
-    buf_init(&b, 64 * 1024);
-    rc = sh_program(&b, m, "pg_controldata");
-    rc = rc ? rc : sh_arg(&b, m->data_dir);
-    rc = rc ? rc : run_program(m, "pg_controldata", &b, timeout_ms, 0, NULL, out, sizeof out);
-    if (!rc && (!field(out, "Latest checkpoint location:", v, sizeof v) || pgctl_parse_lsn(v, &ckpt) != 0))
-        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no latest checkpoint location", m->name);
-    if (!rc && (!field(out, "Latest checkpoint's TimeLineID:", v, sizeof v) ||
-                !(*tli = (uint32_t)strtoul(v, NULL, 10))))
-        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no checkpoint timeline", m->name);
-    /* every record from the checkpoint on, on its timeline; the scan ends at the first
-     * invalid record (the end of the WAL), where pg_waldump fails: the pipe keeps the
-     * last lines and its status is tail's */
-    b.len = 0;
-    pgctl_format_lsn(ckpt, v, sizeof v);
-    snprintf(t, sizeof t, "-t %u -s %s 2>&1 | tail -n 4", *tli, v);
+    char pgwal[4200], out[PGCTL_OUT_CAP] = "";
+    *tli = 0;
+    *begin = 0;
     snprintf(pgwal, sizeof pgwal, "%s/pg_wal", m->data_dir);
-    rc = rc ? rc : sh_program(&b, m, "pg_waldump");
+    buf b;
+    buf_init(&b, 4096);
+    int rc = sh_text(&b, "cd ");
+    rc = rc ? rc : sh_arg(&b, pgwal);
+    rc = rc ? rc : sh_text(&b, "&& f=$(ls | grep -E '^[0-9A-F]{8}[.]history$' | sort | tail -n 1) && "
+                               "if [ -n \"$f\" ]; then echo \"$f\"; cat \"$f\"; fi");
+    int64_t left = deadline - proc_now_ms();
+    rc = rc ? rc : run_program(m, "the history files in pg_wal", &b, left > 0 ? left : 1, 0, NULL, out, sizeof out);
+    buf_free(&b);
+    const char *text = strchr(out, '\n');
+    if (rc || !out[0] || !text)
+        return rc;
+    uint32_t t = (uint32_t)strtoul(out, NULL, 16);
+    pgtl_path p;
+    if (!t || pgtl_parse_history(text + 1, strlen(text + 1), t, &p) || !p.n)
+        return err_set(ERR_SOURCE, "member %s: %.8s.history in pg_wal cannot be read", m->name, out);
+    *tli = t;
+    *begin = p.s[p.n - 1].begin;
+    return 0;
+}
+
+/* The last record pg_waldump reads on timeline tli from start: the scan ends at the
+ * first invalid record (the end of the WAL), where pg_waldump fails: the pipe keeps
+ * the last lines and its status is tail's. */
+static int waldump_last(const config_member *m, int64_t deadline, uint32_t tli, uint64_t start, uint64_t *last)
+{
+    char out[PGCTL_OUT_CAP], v[64], t[96], pgwal[4200];
+    pgctl_format_lsn(start, v, sizeof v);
+    snprintf(t, sizeof t, "-t %u -s %s 2>&1 | tail -n 4", tli, v);
+    snprintf(pgwal, sizeof pgwal, "%s/pg_wal", m->data_dir);
+    buf b;
+    buf_init(&b, 4096);
+    int rc = sh_program(&b, m, "pg_waldump");
     rc = rc ? rc : sh_text(&b, "-p ");
     rc = rc ? rc : sh_arg(&b, pgwal);
     rc = rc ? rc : sh_text(&b, t);
@@ -1007,7 +1023,46 @@ int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, ui
     if (!rc && pgctl_waldump_last(out, last) != 0) {
         char line[300];
         pgctl_last_line(out, line, sizeof line);
-        rc = err_set(ERR_SOURCE, "member %s: pg_waldump from its checkpoint %s read no record: %s", m->name, v, line);
+        rc = err_set(ERR_SOURCE, "member %s: pg_waldump on timeline %u from %s read no record: %s", m->name, tli,
+                     v, line);
     }
     return rc;
+}
+
+/* Where the member's WAL ends: read from its latest checkpoint on, on that
+ * checkpoint's timeline; or, when pg_wal holds a newer timeline than that, on the
+ * newer one from where it begins. A member promoted shortly before it stopped has
+ * no checkpoint on its new timeline yet (the one after a promotion is spread out),
+ * and its old timeline's WAL ends at the switch: read there alone, a member that
+ * went on after the fork would look like one that never did. */
+int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    int rc = check_member(m);
+    if (rc)
+        return rc;
+    char out[PGCTL_OUT_CAP], v[64];
+    uint64_t ckpt = 0, begin = 0;
+    uint32_t newest = 0;
+    buf b;
+    buf_init(&b, 64 * 1024);
+    rc = sh_program(&b, m, "pg_controldata");
+    rc = rc ? rc : sh_arg(&b, m->data_dir);
+    rc = rc ? rc : run_program(m, "pg_controldata", &b, timeout_ms, 0, NULL, out, sizeof out);
+    buf_free(&b);
+    if (!rc && (!field(out, "Latest checkpoint location:", v, sizeof v) || pgctl_parse_lsn(v, &ckpt) != 0))
+        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no latest checkpoint location", m->name);
+    if (!rc && (!field(out, "Latest checkpoint's TimeLineID:", v, sizeof v) ||
+                !(*tli = (uint32_t)strtoul(v, NULL, 10))))
+        rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no checkpoint timeline", m->name);
+    if (!rc && newest_timeline(m, deadline, &newest, &begin) != 0)
+        err_clear(); /* unreadable: the checkpoint's timeline alone, as before */
+    if (!rc && newest > *tli && begin >= ckpt) {
+        if (waldump_last(m, deadline, newest, begin, last) == 0) {
+            *tli = newest;
+            return 0;
+        }
+        err_clear(); /* a history file without WAL of its own (fetched, never written): as before */
+    }
+    return rc ? rc : waldump_last(m, deadline, *tli, ckpt, last);
 }

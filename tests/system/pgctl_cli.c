@@ -8,6 +8,7 @@
  *   pgctl_cli start MEMBER DATA TIMEOUT_MS
  *   pgctl_cli follow|rewind MEMBER DATA PRIMARY_CONNINFO TIMEOUT_MS
  *   pgctl_cli rewind-possible MEMBER DATA
+ *   pgctl_cli wal-last MEMBER DATA
  * The member's bin-dir is $PGCTL_BIN_DIR when set (else pgctl's default). */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -50,7 +51,7 @@ static int usage(void)
     fprintf(stderr, "usage: pgctl_cli query|replicas|promote|fence|unfence CONNINFO TIMEOUT_MS\n"
                     "       pgctl_cli set-sync CONNINFO NAMES TIMEOUT_MS\n"
                     "       pgctl_cli stop MEMBER DATA MODE TIMEOUT_MS | start MEMBER DATA TIMEOUT_MS\n"
-                    "       pgctl_cli follow|rewind MEMBER DATA CONNINFO TIMEOUT_MS | rewind-possible MEMBER DATA\n");
+                    "       pgctl_cli follow|rewind MEMBER DATA CONNINFO TIMEOUT_MS | rewind-possible|wal-last MEMBER DATA\n");
     return 2;
 }
 
@@ -127,6 +128,12 @@ static int on_member(const char *cmd, int argc, char **argv, cJSON *o, int *rc)
         *rc = pgctl_rewind_possible(&m, &possible, why, sizeof why);
         cJSON_AddBoolToObject(o, "possible", possible == 1);
         cJSON_AddStringToObject(o, "why", why);
+    } else if (!strcmp(cmd, "wal-last") && argc == 4) {
+        uint32_t tli = 0;
+        uint64_t last = 0;
+        *rc = pgctl_wal_last(&m, 30000, &tli, &last);
+        cJSON_AddNumberToObject(o, "timeline", tli);
+        add_lsn(o, "last", last);
     } else
         return -1;
     return 0;
@@ -140,7 +147,7 @@ int main(int argc, char **argv)
     int rc = 0;
     int64_t t0 = proc_now_ms();
     const char *cmd = argv[1];
-    static const char member_cmds[] = " stop start follow rewind rewind-possible ";
+    static const char member_cmds[] = " stop start follow rewind rewind-possible wal-last ";
     char word[40];
     snprintf(word, sizeof word, " %.30s ", cmd);
     int bad = strstr(member_cmds, word) ? on_member(cmd, argc, argv, o, &rc) : on_conninfo(cmd, argc, argv, o, &rc);

@@ -276,3 +276,35 @@ t_pgctl_promote_rewind_follow() {
   pgc rewind-possible pg-d "$T/nothing"
   [[ $RC -eq 20 ]] || fail "rewind-possible of no cluster: rc $RC"
 }
+
+# Where a stopped member's WAL ends, when it was promoted and stopped before its first
+# checkpoint on the new timeline (the one after a promotion is spread over
+# checkpoint_timeout): its control file still names the old timeline, whose WAL ends
+# at the switch. The new timeline's records must be found: a member that went on past
+# a fork would otherwise look as if it had not (an HA test saw this as a race).
+t_pgctl_wal_last_follows_a_promotion_without_checkpoint() {
+  pgctl_setup || return 0
+  local pa pb
+  pa=$(free_port); pb=$(free_port)
+  primary "$T/a" "$pa" "checkpoint_timeout = 1h" "checkpoint_completion_target = 0.9" "max_wal_size = 4GB"
+  pg_sql "$pa" "create table w(n int, pad text)"
+  standby pg-b "$T/b" "$pb" "$pa"
+  pg_sql "$pa" "insert into w select g, repeat('x', 200) from generate_series(1, 100000) g" # dirty buffers on pg-b
+  for _ in $(seq 1 100); do [[ $(pg_val "$pb" "select count(*) from w") == 100000 ]] && break; sleep 0.1; done
+  pgc_ok promote "$(ci "$pb")" 30000
+  local before
+  before=$(pg_val "$pb" "select pg_current_wal_insert_lsn()")
+  pg_sql "$pb" "insert into w values (-1, 'after the promotion')"
+  as_pg "$PGBIN/pg_ctl" -D "$T/b" stop -m immediate >/dev/null || fail "pg-b did not stop"
+  local ctl_tli
+  ctl_tli=$(as_pg "$PGBIN/pg_controldata" "$T/b" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")
+  [[ $ctl_tli == 1 ]] || { echo "skipped: pg-b made a checkpoint on its new timeline already ($ctl_tli)"; return 0; }
+  pgc_ok wal-last pg-b "$T/b"
+  [[ $(jq_ 'j["timeline"]') == 2 ]] || { echo "$OUT"; fail "the WAL end was read on timeline $(jq_ 'j["timeline"]')"; }
+  python3 - "$(jq_ 'j["last"]')" "$before" <<'PY' || { echo "$OUT"; fail "the WAL end is not past the row written after the promotion (from $before)"; }
+import sys
+lsn = lambda s: (int(s.split('/')[0], 16) << 32) | int(s.split('/')[1], 16)
+sys.exit(0 if lsn(sys.argv[1]) >= lsn(sys.argv[2]) else 1)
+PY
+  echo "control file: timeline 1; WAL end found on timeline 2 at $(jq_ 'j["last"]') (the row's records from $before)"
+}
