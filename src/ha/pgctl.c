@@ -973,13 +973,13 @@ int pgctl_waldump_last(const char *text, uint64_t *lsn)
     return found ? 0 : -1;
 }
 
-/* The newest timeline the member's pg_wal holds a history file for, and the switch
- * point where it begins; 0 when there is none (never promoted, or timeline 1). */
-static int newest_timeline(const config_member *m, int64_t deadline, uint32_t *tli, uint64_t *begin)
+/* The path of the newest timeline the member's pg_wal holds a history file for: each
+ * timeline on it and the switch point where it begins; p->n 0 when there is none
+ * (never promoted, or timeline 1). */
+static int newest_history(const config_member *m, int64_t deadline, pgtl_path *p)
 {
     char pgwal[4200], out[PGCTL_OUT_CAP] = "";
-    *tli = 0;
-    *begin = 0;
+    p->n = 0;
     snprintf(pgwal, sizeof pgwal, "%s/pg_wal", m->data_dir);
     buf b;
     buf_init(&b, 4096);
@@ -994,11 +994,10 @@ static int newest_timeline(const config_member *m, int64_t deadline, uint32_t *t
     if (rc || !out[0] || !text)
         return rc;
     uint32_t t = (uint32_t)strtoul(out, NULL, 16);
-    pgtl_path p;
-    if (!t || pgtl_parse_history(text + 1, strlen(text + 1), t, &p) || !p.n)
+    if (!t || pgtl_parse_history(text + 1, strlen(text + 1), t, p) || !p->n) {
+        p->n = 0;
         return err_set(ERR_SOURCE, "member %s: %.8s.history in pg_wal cannot be read", m->name, out);
-    *tli = t;
-    *begin = p.s[p.n - 1].begin;
+    }
     return 0;
 }
 
@@ -1030,11 +1029,13 @@ static int waldump_last(const config_member *m, int64_t deadline, uint32_t tli, 
 }
 
 /* Where the member's WAL ends: read from its latest checkpoint on, on that
- * checkpoint's timeline; or, when pg_wal holds a newer timeline than that, on the
- * newer one from where it begins. A member promoted shortly before it stopped has
- * no checkpoint on its new timeline yet (the one after a promotion is spread out),
- * and its old timeline's WAL ends at the switch: read there alone, a member that
- * went on after the fork would look like one that never did. */
+ * checkpoint's timeline; or, when pg_wal holds the history of newer timelines than
+ * that, on the newest of them that has WAL of its own, from where it begins (a
+ * history file can come without WAL: fetched from an archive while following). A
+ * member promoted shortly before it stopped has no checkpoint on its new timeline
+ * yet (the one after a promotion is spread out), and its old timeline's WAL ends at
+ * the switch: read there alone, a member that went on after the fork would look like
+ * one that never did. */
 int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last)
 {
     int64_t deadline = deadline_of(timeout_ms);
@@ -1042,8 +1043,8 @@ int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, ui
     if (rc)
         return rc;
     char out[PGCTL_OUT_CAP], v[64];
-    uint64_t ckpt = 0, begin = 0;
-    uint32_t newest = 0;
+    uint64_t ckpt = 0;
+    pgtl_path p = {.n = 0};
     buf b;
     buf_init(&b, 64 * 1024);
     rc = sh_program(&b, m, "pg_controldata");
@@ -1055,14 +1056,14 @@ int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, ui
     if (!rc && (!field(out, "Latest checkpoint's TimeLineID:", v, sizeof v) ||
                 !(*tli = (uint32_t)strtoul(v, NULL, 10))))
         rc = err_set(ERR_SOURCE, "member %s: pg_controldata: no checkpoint timeline", m->name);
-    if (!rc && newest_timeline(m, deadline, &newest, &begin) != 0)
-        err_clear(); /* unreadable: the checkpoint's timeline alone, as before */
-    if (!rc && newest > *tli && begin >= ckpt) {
-        if (waldump_last(m, deadline, newest, begin, last) == 0) {
-            *tli = newest;
+    if (!rc && newest_history(m, deadline, &p) != 0)
+        err_clear(); /* unreadable: the checkpoint's timeline alone */
+    for (size_t i = p.n; !rc && i-- > 0 && p.s[i].tli > *tli && p.s[i].begin >= ckpt;) {
+        if (waldump_last(m, deadline, p.s[i].tli, p.s[i].begin, last) == 0) {
+            *tli = p.s[i].tli;
             return 0;
         }
-        err_clear(); /* a history file without WAL of its own (fetched, never written): as before */
+        err_clear(); /* no WAL of its own: the timeline before it */
     }
     return rc ? rc : waldump_last(m, deadline, *tli, ckpt, last);
 }

@@ -92,8 +92,9 @@ int pgctl_rewind_possible(const config_member *m, int *possible, char *why, size
 int pgctl_history(const char *conninfo, int64_t timeout_ms, uint32_t *tli, buf *text) WUR;
 /* Where a stopped member's WAL ends (whether it was shut down cleanly or not): from its
  * control file's latest checkpoint, pg_waldump reads every valid record on that
- * checkpoint's timeline, or, when pg_wal holds the history of a newer timeline (a
- * promotion not yet followed by a checkpoint), on that one from its switch point;
+ * checkpoint's timeline, or, when pg_wal holds the history of newer timelines (a
+ * promotion not yet followed by a checkpoint), on the newest of them with WAL of its
+ * own, from its switch point;
  * *last is the start of the last record, *tli its timeline. Read only: nothing in the
  * data folder changes. */
 int pgctl_wal_last(const config_member *m, int64_t timeout_ms, uint32_t *tli, uint64_t *last) WUR;

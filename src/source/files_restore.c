@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/bgtask.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
-#include "../core/bgtask.h"
 #include "../core/pool.h"
 #include "../core/progress.h"
 #include "../core/text.h"

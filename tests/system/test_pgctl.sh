@@ -306,5 +306,19 @@ import sys
 lsn = lambda s: (int(s.split('/')[0], 16) << 32) | int(s.split('/')[1], 16)
 sys.exit(0 if lsn(sys.argv[1]) >= lsn(sys.argv[2]) else 1)
 PY
-  echo "control file: timeline 1; WAL end found on timeline 2 at $(jq_ 'j["last"]') (the row's records from $before)"
+  local found
+  found=$(jq_ 'j["last"]')
+  # a newer timeline's history without WAL of its own (as fetched from an archive while
+  # following): the newest timeline that has WAL is still the one read
+  local sw
+  sw=$(cut -f2 "$T/b/pg_wal/00000002.history" | head -1)
+  printf '1\t%s\tpromoted\n2\t7F/0\tfetched, never written\n' "$sw" >"$T/b/pg_wal/00000003.history"
+  chown --reference="$T/b/pg_wal" "$T/b/pg_wal/00000003.history"
+  pgc_ok wal-last pg-b "$T/b"
+  [[ $(jq_ 'j["timeline"], j["last"]') == "2 $found" ]] || { echo "$OUT"; fail "a history without WAL hid timeline 2"; }
+  # an unreadable history: the checkpoint's timeline, as before, not an error
+  echo "not a history" >"$T/b/pg_wal/00000004.history"
+  pgc_ok wal-last pg-b "$T/b"
+  [[ $(jq_ 'j["timeline"]') == 1 ]] || { echo "$OUT"; fail "an unreadable history file"; }
+  echo "control file: timeline 1; WAL end found on timeline 2 at $found (the row's records from $before)"
 }
