@@ -46,6 +46,8 @@ static void print_restore(cli *c, const snapshot *s, const files_restore_opts *f
         cJSON_AddBoolToObject(o, "failed_truncated", st->errors > st->nfailures);
         cJSON_AddNumberToObject(o, "sockets_skipped", (double)st->sockets);
         cJSON_AddNumberToObject(o, "xattrs_not_set", (double)st->xattr_failed);
+        cJSON_AddNumberToObject(o, "bytes_written_direct", (double)st->bytes_direct);
+        cJSON_AddNumberToObject(o, "bytes_written_buffered", (double)st->bytes_buffered);
         cJSON *unmatched = cJSON_AddArrayToObject(o, "unmatched_includes");
         for (size_t i = 0; pattern_list_unmatched(fo->includes, i); i++)
             cJSON_AddItemToArray(unmatched, cJSON_CreateString(pattern_list_unmatched(fo->includes, i)));
@@ -61,12 +63,21 @@ static void print_restore(cli *c, const snapshot *s, const files_restore_opts *f
                  (unsigned long long)st->errors, (unsigned long long)st->damaged, (unsigned long long)st->local);
 }
 
+static int parse_write_mode(const char *s, files_write_mode *out)
+{
+    if (strcmp(s, "direct") && strcmp(s, "buffered"))
+        return err_set(ERR_USAGE, "--write-mode: '%s' is neither direct nor buffered", s);
+    *out = !strcmp(s, "direct") ? FILES_WRITE_DIRECT : FILES_WRITE_BUFFERED;
+    return 0;
+}
+
 int cmd_restore(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
                                          {"include", required_argument, NULL, 'i'},
                                          {"exclude", required_argument, NULL, 'e'},
                                          {"no-progress", no_argument, NULL, 'n'},
+                                         {"write-mode", required_argument, NULL, 'w'},
                                          {NULL, 0, NULL, 0}};
     for (int i = 1; i < argc; i++) { /* a source's restore has options of its own */
         const char *name = !strncmp(argv[i], "--source=", 9) ? argv[i] + 9
@@ -94,7 +105,11 @@ int cmd_restore(cli *c, int argc, char **argv)
             exc[nexc++] = optarg;
         else if (opt == 'n')
             no_progress = 1;
-        else
+        else if (opt == 'w') {
+            int rc = parse_write_mode(optarg, &fo.write_mode);
+            if (rc)
+                return rc;
+        } else
             return opt == '?' ? ERR_USAGE : err_set(ERR_USAGE, "at most 64 --include and 64 --exclude patterns");
     }
     if (optind + 1 != argc)

@@ -219,7 +219,16 @@
     "                      the folders above them); a pattern that matched nothing\n" \
     "                      is named in a warning\n" \
     "  --exclude PATTERN   leave out matching paths (see Patterns below)\n" \
-    "  --no-progress       no progress line\n\n" \
+    "  --no-progress       no progress line\n" \
+    "  --write-mode MODE   how files of 1 MiB or more are written: 'direct' (the\n" \
+    "                      default: O_DIRECT, around the page cache, so no memory\n" \
+    "                      goes to cache pages the restore never reads; where the\n" \
+    "                      file system refuses it, buffered) or 'buffered' (through\n" \
+    "                      the page cache, as cp and tar do: faster on a host whose\n" \
+    "                      cache is already full of pages used before). -v and\n" \
+    "                      --json say how much went each way. Either way, data is\n" \
+    "                      on the disk once the kernel has written it out: run\n" \
+    "                      sync -f DIR when it must survive a power loss at once\n\n" \
     "PostgreSQL (point-in-time restore):\n" \
     "  lifeline restore --source NAME --target DIR [--time T | --lsn L | --xid X |\n" \
     "                   --name N | --latest] [--target-timeline TL] [--archive-mode M]\n" \

@@ -30,6 +30,10 @@ void files_normalize_paths(char **paths, size_t *n);
  * are warned about, counted in files_failed, and skipped. */
 int files_backup(repo *r, const files_backup_opts *o, uint8_t tree[32], snapshot_summary *sum) WUR;
 
+/* How files of 1 MiB or more are written: O_DIRECT (where the file system allows
+ * it), or through the page cache. */
+typedef enum files_write_mode { FILES_WRITE_DIRECT, FILES_WRITE_BUFFERED } files_write_mode;
+
 typedef struct files_restore_opts {
     const char *target;
     const char *subpath; /* "/a/b" inside the snapshot, or NULL for all */
@@ -38,6 +42,7 @@ typedef struct files_restore_opts {
     int progress;
     int delta; /* over an existing folder: keep files whose content matches, remove extras */
     int list_failures; /* keep each failed entry in stats.failures (for --json) */
+    files_write_mode write_mode;
 } files_restore_opts;
 
 /* One entry that could not be restored: damaged in the repository, or local (the
@@ -55,6 +60,7 @@ typedef struct files_restore_stats {
     uint64_t sockets;                /* unix sockets met and not restored */
     uint64_t unchanged, removed;     /* --delta: files kept as they were, entries removed */
     uint64_t xattr_failed;           /* extended attributes (ACLs, capabilities) that could not be set */
+    uint64_t bytes_direct, bytes_buffered; /* of files >= 1 MiB: written with O_DIRECT, or not */
     files_restore_failure *failures; /* with list_failures: the first FILES_FAILURES_MAX */
     size_t nfailures, failures_cap;
 } files_restore_stats;

@@ -71,7 +71,7 @@ typedef struct restore_ctx {
     pool *workers;
     buf *bufs; /* one per worker */
     struct reader *readers; /* one per worker */
-    struct direct_out *outs; /* one per worker (O_DIRECT staging), or NULL */
+    struct direct_out *outs; /* one per worker (staging of large files), or NULL */
     unsigned nouts;
     pthread_mutex_t mu; /* guards st, prog, stderr lines */
     int root;           /* the target folder */
@@ -671,24 +671,28 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
     return 0;
 }
 
-/* Large files bypass the page cache: restored data is written once, by DMA, rather
- * than copied into cache pages that the restore will never read (on a VM whose free
- * memory goes back to the host, filling the page cache with a restore costs more CPU
- * than the restore itself: docs/BENCHMARKS.md). O_DIRECT needs aligned buffers,
- * offsets and lengths, so data is staged in an aligned buffer, the last block is
- * padded and the file then cut to its size. Each worker has two staging buffers and
- * a helper thread (bgtask) that writes one while the worker reads, authenticates and
- * decompresses into the other: the worker no longer waits for the disk at every
- * 4 MiB. */
+/* Large files are staged in 4 MiB buffers and written in the background: each
+ * worker has two staging buffers and a helper thread (bgtask) that writes one while
+ * the worker reads, authenticates and decompresses into the other, so the worker
+ * does not wait for the disk at every 4 MiB.
+ *
+ * By default the writes bypass the page cache (O_DIRECT): the data is written once,
+ * by DMA, into no cache pages that the restore will never read. On a VM whose free
+ * memory goes back to the host, filling cache pages never used before costs more CPU
+ * than the restore itself (docs/BENCHMARKS.md), and a restore onto a fresh machine
+ * is exactly that case. --write-mode buffered writes through the page cache instead
+ * (as restic and tar do): faster where the cache is already full of pages used
+ * before. O_DIRECT needs aligned buffers, offsets and lengths: the last block is
+ * padded and the file then cut to its size. */
 #define DIRECT_ALIGN 4096
 #define DIRECT_STAGE (4u << 20)
 #define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
 
 /* One staged write, run by the worker's helper thread. */
 typedef struct direct_write {
-    int fd, sparse;
+    int fd, sparse, direct;
     uint8_t *stage;
-    size_t padded;
+    size_t len, padded; /* padded: what an O_DIRECT write writes */
     uint64_t off;
 } direct_write;
 
@@ -699,10 +703,10 @@ typedef struct direct_out {
     bgtask *bg;
 } direct_out;
 
-static ssize_t direct_pwrite(const direct_write *d, size_t done)
+static ssize_t direct_pwrite(const direct_write *d, size_t n, size_t done)
 {
-    return d->sparse ? sparse_pwrite(d->fd, d->stage + done, d->padded - done, d->off + done)
-                     : pwrite(d->fd, d->stage + done, d->padded - done, (off_t)(d->off + done));
+    return d->sparse ? sparse_pwrite(d->fd, d->stage + done, n - done, d->off + done)
+                     : pwrite(d->fd, d->stage + done, n - done, (off_t)(d->off + done));
 }
 
 /* 0 or an errno. A write cut short (the disk filled up half way) goes on with the
@@ -710,13 +714,13 @@ static ssize_t direct_pwrite(const direct_write *d, size_t done)
 static int direct_write_run(void *arg)
 {
     const direct_write *d = arg;
-    size_t done = 0;
-    while (done < d->padded) {
-        ssize_t w = direct_pwrite(d, done);
-        if (w < 0 && errno == EINVAL) { /* refused after all (or a cut not aligned): finish buffered */
+    size_t n = d->direct ? d->padded : d->len, done = 0;
+    while (done < n) {
+        ssize_t w = direct_pwrite(d, n, done);
+        if (w < 0 && errno == EINVAL && d->direct) { /* refused after all (or a cut not aligned): finish buffered */
             int fl = fcntl(d->fd, F_GETFL);
             if (fl >= 0 && fcntl(d->fd, F_SETFL, fl & ~O_DIRECT) == 0)
-                w = direct_pwrite(d, done);
+                w = direct_pwrite(d, n, done);
         }
         if (w < 0 && errno == EINTR)
             continue;
@@ -735,47 +739,59 @@ static int direct_result(int r, const char *what)
     return err_sys(ERR_LOCAL, "write %s", what);
 }
 
-/* Hands stage cur (len bytes for offset off) to the writer; returns the result of
- * the write before it. */
-static int direct_flush(direct_out *o, int cur, int fd, size_t len, uint64_t off, int sparse)
+/* Hands stage cur (w's len bytes at w's offset) to the writer; returns the result
+ * of the write before it. */
+static int direct_flush(direct_out *o, int cur, const direct_write *w)
 {
-    size_t padded = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-    memset(o->stage[cur] + len, 0, padded - len);
-    o->w[cur] = (direct_write){.fd = fd, .sparse = sparse, .stage = o->stage[cur], .padded = padded, .off = off};
-    return bgtask_start(o->bg, direct_write_run, &o->w[cur]);
+    direct_write *d = &o->w[cur];
+    *d = *w;
+    d->stage = o->stage[cur];
+    d->padded = (w->len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+    if (d->direct)
+        memset(d->stage + w->len, 0, d->padded - w->len);
+    return bgtask_start(o->bg, direct_write_run, d);
 }
 
-static int write_content_direct(restore_ctx *c, int fd, const char *what, const tree_node *n, buf *blob,
-                                reader *rdr, direct_out *o, uint64_t *bytes)
+/* direct: the file was opened with O_DIRECT (0: --write-mode buffered, or the file
+ * system refused it). */
+static int write_content_staged(restore_ctx *c, int fd, int direct, const char *what, const tree_node *n,
+                                buf *blob, reader *rdr, direct_out *o, uint64_t *bytes)
 {
-    size_t fill = 0;
-    uint64_t off = 0;
-    int rc = 0, cur = 0, sparse = n->flags & NODE_FLAG_SPARSE;
+    int rc = 0, cur = 0;
+    direct_write w = {.fd = fd, .sparse = n->flags & NODE_FLAG_SPARSE, .direct = direct};
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
         if ((rc = read_blob(c, rdr, n, i, blob)))
             break;
         for (size_t done = 0; !rc && done < blob->len;) {
-            size_t take = blob->len - done < DIRECT_STAGE - fill ? blob->len - done : DIRECT_STAGE - fill;
-            memcpy(o->stage[cur] + fill, blob->data + done, take);
-            fill += take;
+            size_t take = blob->len - done < DIRECT_STAGE - w.len ? blob->len - done : DIRECT_STAGE - w.len;
+            memcpy(o->stage[cur] + w.len, blob->data + done, take);
+            w.len += take;
             done += take;
-            if (fill == DIRECT_STAGE) {
-                rc = direct_result(direct_flush(o, cur, fd, fill, off, sparse), what);
+            if (w.len == DIRECT_STAGE) {
+                rc = direct_result(direct_flush(o, cur, &w), what);
                 cur ^= 1;
-                off += fill;
-                fill = 0;
+                w.off += w.len;
+                w.len = 0;
             }
         }
         *bytes += blob->len;
     }
-    if (!rc && fill)
-        rc = direct_result(direct_flush(o, cur, fd, fill, off, sparse), what);
+    int padded_tail = direct && w.len % DIRECT_ALIGN;
+    if (!rc && w.len) {
+        rc = direct_result(direct_flush(o, cur, &w), what);
+        w.off += w.len;
+    }
     int last = bgtask_wait(o->bg); /* after a failure too: fd and stages are in use until then */
     if (!rc)
         rc = direct_result(last, what);
-    off += fill;
-    if (!rc && (fill || sparse) && ftruncate(fd, (off_t)off) != 0) /* drop the padding; a final hole */
+    if (!rc && (padded_tail || w.sparse) && ftruncate(fd, (off_t)w.off) != 0) /* drop the padding; a final hole */
         rc = err_sys(ERR_LOCAL, "truncate %s", what);
+    if (!rc) {
+        int fl = direct ? fcntl(fd, F_GETFL) : 0; /* cleared when a write refused it */
+        pthread_mutex_lock(&c->mu);
+        *(fl > 0 && (fl & O_DIRECT) ? &c->st->bytes_direct : &c->st->bytes_buffered) += *bytes;
+        pthread_mutex_unlock(&c->mu);
+    }
     return rc;
 }
 
@@ -905,7 +921,8 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, dir
     if (c->o->delta && keep_same(c, j, blob))
         return 0;
     char tmp[32];
-    int direct = out && n->size >= DIRECT_MIN ? O_DIRECT : 0;
+    int staged = out && n->size >= DIRECT_MIN;
+    int direct = staged && c->o->write_mode != FILES_WRITE_BUFFERED ? O_DIRECT : 0;
     int mode_set = mode_at_creation(c, j->dir, n);
     int owner_set = j->dir->known && n->uid == c->euid && n->gid == j->dir->gid;
     int fd = create_content(c, j->dir->fd, mode_set ? n->mode & 0777 : 0600, &direct, tmp), rc = 0;
@@ -913,7 +930,7 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, dir
     if (fd < 0)
         return entry_errno(c, j->dest, "cannot create it");
     rdr->base = j->plan;
-    rc = direct ? write_content_direct(c, fd, j->dest, n, blob, rdr, out, &bytes)
+    rc = staged ? write_content_staged(c, fd, direct != 0, j->dest, n, blob, rdr, out, &bytes)
                 : write_content(c, fd, j->dest, n, blob, rdr, &bytes);
     if (!rc) {
         set_meta_fd_as(c, fd, j->dest, n, owner_set, mode_set && !tmp[0]);
@@ -1359,6 +1376,14 @@ static int restore_start(restore_ctx *c)
     return pool_new(n, (size_t)n * 4, &c->workers);
 }
 
+/* -v: how large files were written (O_DIRECT refused by the target: buffered). */
+static void log_write_ways(const restore_ctx *c)
+{
+    if (c->st->bytes_direct || c->st->bytes_buffered)
+        LOG_VERBOSE("files of 1 MiB or more: %.1f MiB written with O_DIRECT, %.1f MiB through the page cache",
+                    (double)c->st->bytes_direct / 1048576, (double)c->st->bytes_buffered / 1048576);
+}
+
 static void restore_end(restore_ctx *c)
 {
     for (unsigned i = 0; c->workers && c->bufs && c->readers && i < pool_threads(c->workers); i++) {
@@ -1466,6 +1491,7 @@ int files_restore(repo *r, const snapshot *s, const files_restore_opts *o, files
     if (!rc)
         rc = apply_deferred(&c);
     progress_end(&c.prog);
+    log_write_ways(&c);
     restore_end(&c);
     return rc ? rc : restore_result(st);
 }
