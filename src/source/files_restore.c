@@ -682,8 +682,8 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
  * than the restore itself (docs/BENCHMARKS.md), and a restore onto a fresh machine
  * is exactly that case. --write-mode buffered writes through the page cache instead
  * (as restic and tar do): faster where the cache is already full of pages used
- * before. O_DIRECT needs aligned buffers, offsets and lengths: the last block is
- * padded and the file then cut to its size. */
+ * before. O_DIRECT needs aligned buffers, offsets and lengths: a last part shorter
+ * than a block is written buffered. */
 #define DIRECT_ALIGN 4096
 #define DIRECT_STAGE (4u << 20)
 #define DIRECT_MIN (1u << 20) /* smaller files: buffered writes are cheaper */
@@ -692,41 +692,53 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
 typedef struct direct_write {
     int fd, sparse, direct;
     uint8_t *stage;
-    size_t len, padded; /* padded: what an O_DIRECT write writes */
+    size_t len;
     uint64_t off;
+    uint64_t *by_way; /* bytes written with O_DIRECT [0] and buffered [1], added to */
 } direct_write;
 
 /* A worker's staging: the buffer it fills, the one being written, and the writer. */
 typedef struct direct_out {
     uint8_t *stage[2];
     direct_write w[2];
+    uint64_t by_way[2]; /* the writer's count for the file being written */
     bgtask *bg;
 } direct_out;
 
-static ssize_t direct_pwrite(const direct_write *d, size_t n, size_t done)
+static ssize_t direct_pwrite(const direct_write *d, size_t end, size_t done)
 {
-    return d->sparse ? sparse_pwrite(d->fd, d->stage + done, n - done, d->off + done)
-                     : pwrite(d->fd, d->stage + done, n - done, (off_t)(d->off + done));
+    return d->sparse ? sparse_pwrite(d->fd, d->stage + done, end - done, d->off + done)
+                     : pwrite(d->fd, d->stage + done, end - done, (off_t)(d->off + done));
 }
 
-/* 0 or an errno. A write cut short (the disk filled up half way) goes on with the
- * rest, so that the reason, ENOSPC, is what is reported. */
+/* 0 or an errno. O_DIRECT takes whole blocks: a last part shorter than one is
+ * written buffered (O_DIRECT cleared on the file), so no padding has to be cut off
+ * later, a cut that would read the block back from the disk to zero its end. A
+ * write cut short (the disk filled up half way) goes on with the rest, so that the
+ * reason, ENOSPC, is what is reported. */
 static int direct_write_run(void *arg)
 {
     const direct_write *d = arg;
-    size_t n = d->direct ? d->padded : d->len, done = 0;
-    while (done < n) {
-        ssize_t w = direct_pwrite(d, n, done);
-        if (w < 0 && errno == EINVAL && d->direct) { /* refused after all (or a cut not aligned): finish buffered */
+    size_t whole = d->len / DIRECT_ALIGN * DIRECT_ALIGN, done = 0;
+    int direct = d->direct;
+    while (done < d->len) {
+        if (direct && (done >= whole || done % DIRECT_ALIGN)) { /* the tail, or after a cut */
             int fl = fcntl(d->fd, F_GETFL);
-            if (fl >= 0 && fcntl(d->fd, F_SETFL, fl & ~O_DIRECT) == 0)
-                w = direct_pwrite(d, n, done);
+            if (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_DIRECT) != 0)
+                return errno;
+            direct = 0;
+        }
+        ssize_t w = direct_pwrite(d, direct ? whole : d->len, done);
+        if (w < 0 && errno == EINVAL && direct) { /* refused after all: buffered from here */
+            whole = 0;
+            continue;
         }
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return w < 0 && errno ? errno : ENOSPC; /* no progress at all: no room */
         done += (size_t)w;
+        d->by_way[!direct] += (uint64_t)w;
     }
     return 0;
 }
@@ -743,13 +755,9 @@ static int direct_result(int r, const char *what)
  * of the write before it. */
 static int direct_flush(direct_out *o, int cur, const direct_write *w)
 {
-    direct_write *d = &o->w[cur];
-    *d = *w;
-    d->stage = o->stage[cur];
-    d->padded = (w->len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-    if (d->direct)
-        memset(d->stage + w->len, 0, d->padded - w->len);
-    return bgtask_start(o->bg, direct_write_run, d);
+    o->w[cur] = *w;
+    o->w[cur].stage = o->stage[cur];
+    return bgtask_start(o->bg, direct_write_run, &o->w[cur]);
 }
 
 /* direct: the file was opened with O_DIRECT (0: --write-mode buffered, or the file
@@ -758,7 +766,8 @@ static int write_content_staged(restore_ctx *c, int fd, int direct, const char *
                                 buf *blob, reader *rdr, direct_out *o, uint64_t *bytes)
 {
     int rc = 0, cur = 0;
-    direct_write w = {.fd = fd, .sparse = n->flags & NODE_FLAG_SPARSE, .direct = direct};
+    direct_write w = {.fd = fd, .sparse = n->flags & NODE_FLAG_SPARSE, .direct = direct, .by_way = o->by_way};
+    o->by_way[0] = o->by_way[1] = 0;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
         if ((rc = read_blob(c, rdr, n, i, blob)))
             break;
@@ -776,7 +785,6 @@ static int write_content_staged(restore_ctx *c, int fd, int direct, const char *
         }
         *bytes += blob->len;
     }
-    int padded_tail = direct && w.len % DIRECT_ALIGN;
     if (!rc && w.len) {
         rc = direct_result(direct_flush(o, cur, &w), what);
         w.off += w.len;
@@ -784,12 +792,12 @@ static int write_content_staged(restore_ctx *c, int fd, int direct, const char *
     int last = bgtask_wait(o->bg); /* after a failure too: fd and stages are in use until then */
     if (!rc)
         rc = direct_result(last, what);
-    if (!rc && (padded_tail || w.sparse) && ftruncate(fd, (off_t)w.off) != 0) /* drop the padding; a final hole */
+    if (!rc && w.sparse && ftruncate(fd, (off_t)w.off) != 0) /* a final hole is only a size */
         rc = err_sys(ERR_LOCAL, "truncate %s", what);
     if (!rc) {
-        int fl = direct ? fcntl(fd, F_GETFL) : 0; /* cleared when a write refused it */
         pthread_mutex_lock(&c->mu);
-        *(fl > 0 && (fl & O_DIRECT) ? &c->st->bytes_direct : &c->st->bytes_buffered) += *bytes;
+        c->st->bytes_direct += o->by_way[0];
+        c->st->bytes_buffered += o->by_way[1];
         pthread_mutex_unlock(&c->mu);
     }
     return rc;
