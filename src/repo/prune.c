@@ -210,7 +210,7 @@ static int repack(prune_ctx *c)
             continue;
         char name[128];
         repo_pack_name(idx_pack_id(x, IDX_PACK(e)), name, sizeof name);
-        rc = store_get_range(repo_store(c->r), name, e->offset, e->length, &sealed);
+        rc = store_get_range(repo_store(c->r), name, e->offset, e->length, &sealed, 0);
         if (!rc)
             rc = repo_blob_copy(c->r, IDX_TYPE(e), e->id, sealed.data, sealed.len, e->raw_len);
     }

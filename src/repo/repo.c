@@ -916,13 +916,13 @@ int repo_pack_header(repo *r, const uint8_t pack_id[32], const buf *whole, pack_
     if (!rc && size < PACK_TRAILER_LEN)
         rc = err_set(ERR_DAMAGED, "pack is only %llu bytes", (unsigned long long)size);
     const uint8_t *trailer = whole ? whole->data + size - PACK_TRAILER_LEN : NULL;
-    if (!rc && !whole && !(rc = store_get_range(r->st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &part)))
+    if (!rc && !whole && !(rc = store_get_range(r->st, name, size - PACK_TRAILER_LEN, PACK_TRAILER_LEN, &part, 0)))
         trailer = part.data;
     if (!rc)
         rc = pack_trailer_decode(trailer, size, &hl);
     uint64_t hoff = size - PACK_TRAILER_LEN - hl;
     const uint8_t *sealed = whole ? whole->data + hoff : NULL;
-    if (!rc && !whole && !(rc = store_get_range(r->st, name, hoff, hl, &part)))
+    if (!rc && !whole && !(rc = store_get_range(r->st, name, hoff, hl, &part, 0)))
         sealed = part.data;
     if (!rc && crypto_open(r->mk.enc, aad, sizeof aad, sealed, hl, &plain) != 0)
         rc = err_set(ERR_DAMAGED, "pack header does not authenticate");
@@ -1489,7 +1489,7 @@ int repo_blob_read(repo *r, blob_reader *br, uint8_t type, const uint8_t id[32],
     pthread_mutex_unlock(&r->mu);
     if (!e)
         return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
-    int rc = store_get_range(r->st, name, copy.offset, copy.length, &br->sealed);
+    int rc = store_get_range(r->st, name, copy.offset, copy.length, &br->sealed, 0);
     if (rc == ERR_NOTFOUND) /* the index names it: a missing pack is damage, as a bad one is */
         return err_set(ERR_DAMAGED, "%s blob %.16s: its pack %s is missing", type == BLOB_TREE ? "tree" : "data", hex,
                        name);
@@ -1524,7 +1524,7 @@ int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out)
     pthread_mutex_unlock(&r->mu);
     if (!pid)
         return err_set(ERR_DAMAGED, "pack number %u is not in the index", pack);
-    int rc = store_get_range(r->st, name, off, len, out);
+    int rc = store_get_range(r->st, name, off, len, out, STORE_ONCE);
     if (rc == ERR_NOTFOUND)
         return err_set(ERR_DAMAGED, "pack %s is missing", name);
     return rc;

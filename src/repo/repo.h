@@ -134,8 +134,9 @@ typedef struct repo_blob_loc {
 } repo_blob_loc;
 /* ERR_DAMAGED when the blob is not indexed (as repo_blob_read). */
 int repo_blob_locate(repo *r, uint8_t type, const uint8_t id[32], repo_blob_loc *loc) WUR;
-/* Bytes [off, off + len) of pack number pack; ERR_DAMAGED when the pack is missing
- * or shorter. */
+/* Bytes [off, off + len) of pack number pack, read to be used once (a restore's
+ * run of blobs): they are let go from the page cache after; ERR_DAMAGED when the
+ * pack is missing or shorter. */
 int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out) WUR;
 /* Loads, authenticates and decompresses; with verify, also recomputes the id. */
 int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;

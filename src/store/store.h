@@ -18,7 +18,9 @@ typedef struct store_ops {
      * an existing name is an error. */
     int (*put)(store *s, const char *name, const void *data, size_t len, int exclusive);
     int (*get)(store *s, const char *name, buf *out, size_t max);
-    int (*get_range)(store *s, const char *name, uint64_t off, size_t len, buf *out);
+    /* flags: STORE_ONCE, the range will not be read again soon (a restore reads each
+     * run of a pack once): a local store lets it leave the page cache. */
+    int (*get_range)(store *s, const char *name, uint64_t off, size_t len, buf *out, int flags);
     int (*size)(store *s, const char *name, uint64_t *size);
     /* When the file was last written (seconds since the epoch). */
     int (*mtime)(store *s, const char *name, int64_t *mtime);
@@ -49,7 +51,8 @@ int store_posix_open(const char *path, int create, store **out) WUR;
 
 static inline int store_put(store *s, const char *n, const void *d, size_t l, int ex) { return s->ops->put(s, n, d, l, ex); }
 static inline int store_get(store *s, const char *n, buf *o, size_t max) { return s->ops->get(s, n, o, max); }
-static inline int store_get_range(store *s, const char *n, uint64_t off, size_t l, buf *o) { return s->ops->get_range(s, n, off, l, o); }
+#define STORE_ONCE 1
+static inline int store_get_range(store *s, const char *n, uint64_t off, size_t l, buf *o, int flags) { return s->ops->get_range(s, n, off, l, o, flags); }
 static inline int store_size(store *s, const char *n, uint64_t *sz) { return s->ops->size(s, n, sz); }
 static inline int store_mtime(store *s, const char *n, int64_t *t) { return s->ops->mtime(s, n, t); }
 static inline int store_remove(store *s, const char *n) { return s->ops->remove(s, n); }

@@ -378,3 +378,54 @@ t_restore_target_fills_up_under_large_files() {
   [[ -z $(find "$T/small" -name '*.tmp') ]] || fail "temporary files left behind"
   echo "restored $restored of 6 large files, then: $(grep -m1 'No space' <<<"$ERR")"
 }
+
+# cached_pct FILE...: how much of the files is in the page cache, in percent (mincore).
+cached_pct() {
+  python3 - "$@" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+page, total, cached = os.sysconf('SC_PAGE_SIZE'), 0, 0
+for path in sys.argv[1:]:
+    size = os.path.getsize(path)
+    fd = os.open(path, os.O_RDONLY)
+    addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+    os.close(fd)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        sys.exit('mmap %s: %s' % (path, os.strerror(ctypes.get_errno())))
+    n = (size + page - 1) // page
+    vec = ctypes.create_string_buffer(n)
+    if libc.mincore(addr, size, vec) != 0:
+        sys.exit('mincore: ' + os.strerror(ctypes.get_errno()))
+    libc.munmap(addr, size)
+    total += n
+    cached += sum(1 for b in vec.raw if b & 1)
+print(cached * 100 // max(total, 1))
+PY
+}
+
+# The runs of pack bytes a restore reads are let go from the page cache after use (a
+# restore reads them once; kept, they would push out what the machine uses), while
+# the restored files are complete; a repository read before (all of it cached) is
+# left with little of its packs in the cache.
+t_restore_lets_pack_reads_leave_the_cache() {
+  mkdir -p "$T/src/small"
+  local i packs pct
+  head -c 30000000 /dev/urandom >"$T/src/big"
+  for i in $(seq 1 200); do head -c 3000 /dev/urandom >"$T/src/small/f$i"; done
+  new_repo; ok backup "$T/src"
+  mapfile -t packs < <(find "$REPO/data" -type f -size +100k)
+  [[ ${#packs[@]} -ge 1 ]] || fail "no pack files found in $REPO/data"
+  cat "${packs[@]}" >/dev/null
+  pct=$(cached_pct "${packs[@]}")
+  if [[ $pct -lt 90 ]]; then echo "skipped: the page cache keeps only $pct % of files just read here (tmpfs?)"; return 0; fi
+  ok restore latest --target "$T/out"
+  cmp "$T/src/big" "$T/out$T/src/big" || fail "big restored wrong"
+  diff -r "$T/src/small" "$T/out$T/src/small" >/dev/null || fail "small files restored wrong"
+  pct=$(cached_pct "${packs[@]}")
+  [[ $pct -le 10 ]] || fail "$pct % of the packs' pages are still in the page cache after the restore"
+  echo "packs cached after the restore: $pct %"
+}
