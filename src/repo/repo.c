@@ -1514,7 +1514,7 @@ int repo_blob_locate(repo *r, uint8_t type, const uint8_t id[32], repo_blob_loc 
     return err_set(ERR_DAMAGED, "%s blob %.16s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
 }
 
-int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out)
+int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out, int once)
 {
     char name[128];
     pthread_mutex_lock(&r->mu);
@@ -1524,7 +1524,7 @@ int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out)
     pthread_mutex_unlock(&r->mu);
     if (!pid)
         return err_set(ERR_DAMAGED, "pack number %u is not in the index", pack);
-    int rc = store_get_range(r->st, name, off, len, out, STORE_ONCE);
+    int rc = store_get_range(r->st, name, off, len, out, once ? STORE_ONCE : 0);
     if (rc == ERR_NOTFOUND)
         return err_set(ERR_DAMAGED, "pack %s is missing", name);
     return rc;

@@ -134,10 +134,10 @@ typedef struct repo_blob_loc {
 } repo_blob_loc;
 /* ERR_DAMAGED when the blob is not indexed (as repo_blob_read). */
 int repo_blob_locate(repo *r, uint8_t type, const uint8_t id[32], repo_blob_loc *loc) WUR;
-/* Bytes [off, off + len) of pack number pack, read to be used once (a restore's
- * run of blobs): they are let go from the page cache after; ERR_DAMAGED when the
+/* Bytes [off, off + len) of pack number pack; with once (bytes that will not be
+ * read again soon), they are let go from the page cache after. ERR_DAMAGED when the
  * pack is missing or shorter. */
-int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out) WUR;
+int repo_pack_read(repo *r, uint32_t pack, uint64_t off, size_t len, buf *out, int once) WUR;
 /* Loads, authenticates and decompresses; with verify, also recomputes the id. */
 int repo_blob_load(repo *r, uint8_t type, const uint8_t id[32], buf *out, int verify) WUR;
 /* Decodes one sealed blob already read from a pack. */

@@ -586,6 +586,7 @@ typedef struct reader {
     uint32_t pack;
     uint64_t start;
     int have;
+    int once; /* the file being read is large: its runs hold its own blobs only */
 } reader;
 
 static void reader_init(reader *rdr)
@@ -612,7 +613,11 @@ static int range_has(const reader *rdr, const repo_blob_loc *l)
            (uint64_t)l->offset + l->length <= rdr->start + rdr->range.len;
 }
 
-/* Reads the run of planned blobs that begins at plan entry k. */
+/* Reads the run of planned blobs that begins at plan entry k. A large file's runs
+ * (its own blobs, one after the other) leave the page cache once read: kept, a large
+ * restore pushes out what the machine uses, and on a busy disk with memory filling
+ * up the restore was 1.6x faster letting them go (docs/BENCHMARKS.md). Runs of small
+ * files stay: they span other files' blobs, which another worker reads next. */
 static int range_load(restore_ctx *c, reader *rdr, size_t k)
 {
     const repo_blob_loc *first = &rdr->locs[k];
@@ -627,7 +632,7 @@ static int range_load(restore_ctx *c, reader *rdr, size_t k)
         end = (uint64_t)l->offset + l->length;
     }
     rdr->have = 0;
-    int rc = repo_pack_read(c->r, first->pack, start, (size_t)(end - start), &rdr->range);
+    int rc = repo_pack_read(c->r, first->pack, start, (size_t)(end - start), &rdr->range, rdr->once);
     if (!rc) {
         rdr->have = 1;
         rdr->pack = first->pack;
@@ -938,6 +943,7 @@ static int restore_file(restore_ctx *c, file_job *j, buf *blob, reader *rdr, dir
     if (fd < 0)
         return entry_errno(c, j->dest, "cannot create it");
     rdr->base = j->plan;
+    rdr->once = staged;
     rc = staged ? write_content_staged(c, fd, direct != 0, j->dest, n, blob, rdr, out, &bytes)
                 : write_content(c, fd, j->dest, n, blob, rdr, &bytes);
     if (!rc) {

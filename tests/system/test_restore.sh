@@ -407,10 +407,11 @@ print(cached * 100 // max(total, 1))
 PY
 }
 
-# The runs of pack bytes a restore reads are let go from the page cache after use (a
-# restore reads them once; kept, they would push out what the machine uses), while
-# the restored files are complete; a repository read before (all of it cached) is
-# left with little of its packs in the cache.
+# The runs of pack bytes a restore reads for large files are let go from the page
+# cache after use (kept, they would push out what the machine uses), while every file
+# is restored complete: a repository read just before (all of it cached) is left with
+# little of its packs in the cache (the small files' runs, which also span other
+# files' blobs, stay).
 t_restore_lets_pack_reads_leave_the_cache() {
   mkdir -p "$T/src/small"
   local i packs pct
