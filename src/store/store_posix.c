@@ -246,11 +246,9 @@ static int posix_get_range(store *s, const char *name, uint64_t off, size_t len,
             got += (size_t)n;
     }
     out->len = got;
-    /* Read once: its cache pages are let go at once. They would push out what the
-     * machine does use (a restore reads as much as it writes, and its writes bypass
-     * the cache), and pages just freed are the cheapest to fill with the next read:
-     * on a VM, memory not used for a while goes back to the host, and each page of
-     * it then costs a fault to touch again (docs/BENCHMARKS.md). */
+    /* Read once: its cache pages are let go at once, so that a large restore does
+     * not push out what the machine uses (its writes bypass the cache already); on a
+     * busy disk it was also faster (docs/BENCHMARKS.md). */
     if (!rc && (flags & STORE_ONCE))
         (void)posix_fadvise(ps->fds[slot].fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
     fd_release(ps, slot);
