@@ -615,9 +615,9 @@ static int range_has(const reader *rdr, const repo_blob_loc *l)
 
 /* Reads the run of planned blobs that begins at plan entry k. A large file's runs
  * (its own blobs, one after the other) leave the page cache once read: kept, a large
- * restore pushes out what the machine uses, and on a busy disk with memory filling
- * up the restore was 1.6x faster letting them go (docs/BENCHMARKS.md). Runs of small
- * files stay: they span other files' blobs, which another worker reads next. */
+ * restore pushes out what the machine uses, and on the benchmark's busy loop disk
+ * the restore was 1.3-1.8x faster letting them go (docs/BENCHMARKS.md). Runs of
+ * small files stay: they span other files' blobs, which another worker reads next. */
 static int range_load(restore_ctx *c, reader *rdr, size_t k)
 {
     const repo_blob_loc *first = &rdr->locs[k];
