@@ -50,7 +50,9 @@ t_pg_archive_refuses_other_system() {
   cp "$T/pgdata/pg_wal/$last" "$T/00000001000000000000007F"
   expect_rcc 2 wal-push --source main-db "$T/00000001000000000000007F"
   expect_err "00000001000000000000007F is not the PostgreSQL WAL segment its name says: it holds another segment"
-  head -c 16777216 /dev/urandom >"$T/00000001000000000000007E"
+  # (text first: random bytes alone carry a WAL magic and the long-header bit about
+  # once in 128 runs)
+  { printf 'not a WAL segment'; head -c $((16777216 - 17)) /dev/urandom; } >"$T/00000001000000000000007E"
   expect_rcc 2 wal-push --source main-db "$T/00000001000000000000007E"
   expect_err "its first page has no WAL long header"
   head -c 100 "$T/pgdata/pg_wal/$last" >"$T/00000001000000000000007D"
