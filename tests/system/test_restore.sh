@@ -410,8 +410,9 @@ PY
 # The runs of pack bytes a restore reads for large files are let go from the page
 # cache after use (kept, they would push out what the machine uses), while every file
 # is restored complete: a repository read just before (all of it cached) is left with
-# little of its packs in the cache (the small files' runs, which also span other
-# files' blobs, stay).
+# little of its packs in the cache: the small files' runs, which also span other
+# files' blobs, stay (2.4 % here). The page cache's large folios that straddle the
+# edge between two runs of a file go too: they stayed before, 6-12 % of the packs.
 t_restore_lets_pack_reads_leave_the_cache() {
   mkdir -p "$T/src/small"
   local i packs pct
@@ -427,6 +428,6 @@ t_restore_lets_pack_reads_leave_the_cache() {
   cmp "$T/src/big" "$T/out$T/src/big" || fail "big restored wrong"
   diff -r "$T/src/small" "$T/out$T/src/small" >/dev/null || fail "small files restored wrong"
   pct=$(cached_pct "${packs[@]}")
-  [[ $pct -le 10 ]] || fail "$pct % of the packs' pages are still in the page cache after the restore"
+  [[ $pct -le 5 ]] || fail "$pct % of the packs' pages are still in the page cache after the restore"
   echo "packs cached after the restore: $pct %"
 }
