@@ -331,7 +331,9 @@
     "Verifies structure: key slots, index files, every indexed pack present with a\n" \
     "matching header, every snapshot's trees readable and every blob they need indexed.\n" \
     "  --read-data            also read every pack: each blob decrypted, authenticated\n" \
-    "                         and its id recomputed\n" \
+    "                         and its id recomputed; each pack is let go from the page\n" \
+    "                         cache once read, so a large check does not push out what\n" \
+    "                         the host is using\n" \
     "  --read-data-subset N/M read only the N-th of M parts of the packs\n" \
     "Damaged objects are named with the snapshots and files they affect; exit code 13.\n" \
     "For PostgreSQL sources: every base backup's WAL range must be archived, any\n" \

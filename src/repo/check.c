@@ -292,8 +292,10 @@ static int check_pack_job(void *arg, unsigned worker)
     int rc = 0;
     if (c->o->read_data) {
         uint64_t size;
+        /* Read once: a check of the whole repository must not push out of the page
+         * cache what the host is using. */
         if (!(rc = store_size(repo_store(c->r), name, &size)))
-            rc = store_get(repo_store(c->r), name, fb, (size_t)size + 1);
+            rc = store_get_range(repo_store(c->r), name, 0, (size_t)size, fb, STORE_ONCE);
     }
     if (!rc)
         rc = repo_pack_header(c->r, pack_id, c->o->read_data ? fb : NULL, &e, &n);

@@ -19,7 +19,8 @@ typedef struct store_ops {
     int (*put)(store *s, const char *name, const void *data, size_t len, int exclusive);
     int (*get)(store *s, const char *name, buf *out, size_t max);
     /* flags: STORE_ONCE, the range will not be read again soon (a restore's run of a
-     * large file's blobs): a local store lets it leave the page cache. */
+     * large file's blobs, a pack read by check --read-data): a local store lets it
+     * leave the page cache. */
     int (*get_range)(store *s, const char *name, uint64_t off, size_t len, buf *out, int flags);
     int (*size)(store *s, const char *name, uint64_t *size);
     /* When the file was last written (seconds since the epoch). */

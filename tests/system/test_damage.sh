@@ -101,3 +101,26 @@ t_read_data_subset_covers_every_pack_once() {
   expect_rc 2 check --read-data-subset 4/3
   expect_rc 2 check --read-data-subset x
 }
+
+# check --read-data reads every pack once, and lets each leave the page cache after
+# (a check of a large repository must not push out what the host is using); a pack
+# with a flipped byte is still found.
+t_check_read_data_lets_packs_leave_the_cache() {
+  mkdir -p "$T/src"
+  local packs pct
+  head -c 30000000 /dev/urandom >"$T/src/big"
+  for i in 1 2 3; do head -c 200000 /dev/urandom >"$T/src/f$i"; done
+  new_repo; ok backup "$T/src"
+  mapfile -t packs < <(find "$REPO/data" -type f)
+  cat "${packs[@]}" >/dev/null
+  pct=$(cached_pct "${packs[@]}")
+  if [[ $pct -lt 90 ]]; then echo "skipped: the page cache keeps only $pct % of files just read here (tmpfs?)"; return 0; fi
+  ok --json check --read-data
+  [[ $(json 'j["packs_read"]') -eq ${#packs[@]} ]] || fail "check read $(json 'j["packs_read"]') of ${#packs[@]} packs"
+  pct=$(cached_pct "${packs[@]}")
+  [[ $pct -le 5 ]] || fail "$pct % of the packs' pages are still in the page cache after check --read-data"
+  echo "packs cached after check --read-data: $pct %"
+  flip_byte "$(find "$REPO/data" -type f -size +1M | head -1)" 5000
+  expect_rc 13 check --read-data
+  expect_err "data blob [0-9a-f]{16} at offset [0-9]+ is damaged"
+}

@@ -379,34 +379,6 @@ t_restore_target_fills_up_under_large_files() {
   echo "restored $restored of 6 large files, then: $(grep -m1 'No space' <<<"$ERR")"
 }
 
-# cached_pct FILE...: how much of the files is in the page cache, in percent (mincore).
-cached_pct() {
-  python3 - "$@" <<'PY'
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mmap.restype = ctypes.c_void_p
-libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-page, total, cached = os.sysconf('SC_PAGE_SIZE'), 0, 0
-for path in sys.argv[1:]:
-    size = os.path.getsize(path)
-    fd = os.open(path, os.O_RDONLY)
-    addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
-    os.close(fd)
-    if addr in (None, ctypes.c_void_p(-1).value):
-        sys.exit('mmap %s: %s' % (path, os.strerror(ctypes.get_errno())))
-    n = (size + page - 1) // page
-    vec = ctypes.create_string_buffer(n)
-    if libc.mincore(addr, size, vec) != 0:
-        sys.exit('mincore: ' + os.strerror(ctypes.get_errno()))
-    libc.munmap(addr, size)
-    total += n
-    cached += sum(1 for b in vec.raw if b & 1)
-print(cached * 100 // max(total, 1))
-PY
-}
-
 # The runs of pack bytes a restore reads for large files are let go from the page
 # cache after use (kept, they would push out what the machine uses), while every file
 # is restored complete: a repository read just before (all of it cached) is left with
