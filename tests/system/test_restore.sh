@@ -384,7 +384,8 @@ t_restore_target_fills_up_under_large_files() {
 # is restored complete: a repository read just before (all of it cached) is left with
 # little of its packs in the cache: the small files' runs, which also span other
 # files' blobs, stay (2.4 % here). The page cache's large folios that straddle the
-# edge between two runs of a file go too: they stayed before, 6-12 % of the packs.
+# edge between two runs of a file go too, when the pack's descriptor is closed: they
+# stayed before, 6-12 % of the packs.
 t_restore_lets_pack_reads_leave_the_cache() {
   mkdir -p "$T/src/small"
   local i packs pct
