@@ -2,6 +2,11 @@
 #include "testutil.h"
 
 #include "core/fsutil.h"
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include "repo/repo.h"
 
 static repo_options fast_options(void)
@@ -244,6 +249,89 @@ static void blob_larger_than_a_chunk(void **state)
     tu_rmrf(dir);
 }
 
+/* Pages of path in the page cache (mincore). */
+static size_t cached_pages(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    close(fd);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + pg - 1) / pg, c = 0;
+    unsigned char *vec = malloc(n);
+    assert_int_equal(mincore(m, (size_t)st.st_size, vec), 0);
+    for (size_t i = 0; i < n; i++)
+        c += vec[i] & 1;
+    free(vec);
+    munmap(m, (size_t)st.st_size);
+    return c;
+}
+
+/* A file of len bytes, written, made durable (clean pages can be let go) and read
+ * into the page cache. */
+static void cached_file(const char *path, size_t len)
+{
+    char *data = malloc(len);
+    memset(data, 'x', len);
+    assert_int_equal(fs_write_durable(path, data, len, 0600, 0), 0);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fsync(fd), 0);
+    assert_int_equal(pread(fd, data, len, 0), (ssize_t)len);
+    close(fd);
+    free(data);
+}
+
+/* Ranges read with STORE_ONCE leave the page cache: each as it is read, and what their
+ * edges leave (a page, or a large folio, that two ranges share) once the pack's
+ * descriptor is closed, whether the cache of descriptors evicts it or the store is
+ * closed. */
+static void ranges_read_once_leave_the_page_cache(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), p[600], name[64];
+    enum { FILES = 20, LEN = 1 << 20, CUT = 300001 }; /* more files than cached descriptors */
+    snprintf(p, sizeof p, "%s/probe", dir);
+    cached_file(p, LEN);
+    int fd = open(p, O_RDONLY);
+    posix_fadvise(fd, 0, LEN, POSIX_FADV_DONTNEED);
+    close(fd);
+    if (cached_pages(p) > 0) { /* tmpfs keeps every page: nothing to measure */
+        tu_rmrf(dir);
+        skip();
+    }
+    store *s;
+    assert_int_equal(store_posix_open(dir, 1, &s), 0);
+    snprintf(p, sizeof p, "%s/data/00", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    for (int i = 0; i < FILES; i++) {
+        snprintf(p, sizeof p, "%s/data/00/f%02d", dir, i);
+        cached_file(p, LEN);
+    }
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < FILES; i++) {
+        snprintf(name, sizeof name, "data/00/f%02d", i);
+        assert_int_equal(store_get_range(s, name, 0, CUT, &b, STORE_ONCE), 0);
+        assert_int_equal(store_get_range(s, name, CUT, LEN - CUT, &b, STORE_ONCE), 0);
+        assert_int_equal(b.len, LEN - CUT);
+    }
+    buf_free(&b);
+    snprintf(p, sizeof p, "%s/data/00/f%02d", dir, 0); /* evicted by the later ones */
+    assert_int_equal(cached_pages(p), 0);
+    snprintf(p, sizeof p, "%s/data/00/f%02d", dir, FILES - 1); /* still open: its edge stays */
+    size_t edge = cached_pages(p);
+    assert_true(edge > 0 && edge <= 1024);
+    store_free(&s);
+    for (int i = 0; i < FILES; i++) {
+        snprintf(p, sizeof p, "%s/data/00/f%02d", dir, i);
+        assert_int_equal(cached_pages(p), 0);
+    }
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +341,7 @@ int main(void)
         cmocka_unit_test(config_version_and_mac),
         cmocka_unit_test(flipped_byte_in_a_pack_is_caught),
         cmocka_unit_test(blob_larger_than_a_chunk),
+        cmocka_unit_test(ranges_read_once_leave_the_page_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
