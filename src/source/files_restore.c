@@ -695,7 +695,8 @@ static int write_content(restore_ctx *c, int fd, const char *what, const tree_no
 
 /* One staged write, run by the worker's helper thread. */
 typedef struct direct_write {
-    int fd, sparse, direct;
+    int fd, sparse;
+    int *direct; /* the file still has O_DIRECT: shared by its writes, which run one by one */
     uint8_t *stage;
     size_t len;
     uint64_t off;
@@ -707,6 +708,7 @@ typedef struct direct_out {
     uint8_t *stage[2];
     direct_write w[2];
     uint64_t by_way[2]; /* the writer's count for the file being written */
+    int direct;         /* the writer's: the file being written still has O_DIRECT */
     bgtask *bg;
 } direct_out;
 
@@ -725,16 +727,16 @@ static int direct_write_run(void *arg)
 {
     const direct_write *d = arg;
     size_t whole = d->len / DIRECT_ALIGN * DIRECT_ALIGN, done = 0;
-    int direct = d->direct;
+    int *direct = d->direct;
     while (done < d->len) {
-        if (direct && (done >= whole || done % DIRECT_ALIGN)) { /* the tail, or after a cut */
+        if (*direct && (done >= whole || done % DIRECT_ALIGN)) { /* the tail, or after a cut */
             int fl = fcntl(d->fd, F_GETFL);
             if (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_DIRECT) != 0)
                 return errno;
-            direct = 0;
+            *direct = 0; /* for this file's later writes too */
         }
-        ssize_t w = direct_pwrite(d, direct ? whole : d->len, done);
-        if (w < 0 && errno == EINVAL && direct) { /* refused after all: buffered from here */
+        ssize_t w = direct_pwrite(d, *direct ? whole : d->len, done);
+        if (w < 0 && errno == EINVAL && *direct) { /* refused after all: buffered from here */
             whole = 0;
             continue;
         }
@@ -743,7 +745,7 @@ static int direct_write_run(void *arg)
         if (w <= 0)
             return w < 0 && errno ? errno : ENOSPC; /* no progress at all: no room */
         done += (size_t)w;
-        d->by_way[!direct] += (uint64_t)w;
+        d->by_way[!*direct] += (uint64_t)w;
     }
     return 0;
 }
@@ -771,8 +773,9 @@ static int write_content_staged(restore_ctx *c, int fd, int direct, const char *
                                 buf *blob, reader *rdr, direct_out *o, uint64_t *bytes)
 {
     int rc = 0, cur = 0;
-    direct_write w = {.fd = fd, .sparse = n->flags & NODE_FLAG_SPARSE, .direct = direct, .by_way = o->by_way};
+    direct_write w = {.fd = fd, .sparse = n->flags & NODE_FLAG_SPARSE, .direct = &o->direct, .by_way = o->by_way};
     o->by_way[0] = o->by_way[1] = 0;
+    o->direct = direct;
     for (uint32_t i = 0; !rc && i < n->ncontent; i++) {
         if ((rc = read_blob(c, rdr, n, i, blob)))
             break;

@@ -228,23 +228,17 @@ static int fd_acquire(posix_store *ps, const char *name, int *slotp)
     return rc;
 }
 
-static void fd_release(posix_store *ps, int slot)
-{
-    pthread_mutex_lock(&ps->mu);
-    ps->fds[slot].refs--;
-    pthread_mutex_unlock(&ps->mu);
-}
-
-static void once_span_add(posix_store *ps, int slot, uint64_t lo, uint64_t hi)
+/* Drops the reference; [once_lo, once_hi) (if not empty) was read once and joins the
+ * span fd_close lets go of. */
+static void fd_release(posix_store *ps, int slot, uint64_t once_lo, uint64_t once_hi)
 {
     fd_entry *e = &ps->fds[slot];
     pthread_mutex_lock(&ps->mu);
-    if (e->once_hi <= e->once_lo) {
-        e->once_lo = lo;
-        e->once_hi = hi;
-    } else {
-        e->once_lo = lo < e->once_lo ? lo : e->once_lo;
-        e->once_hi = hi > e->once_hi ? hi : e->once_hi;
+    e->refs--;
+    if (once_hi > once_lo) {
+        int empty = e->once_hi <= e->once_lo;
+        e->once_lo = empty || once_lo < e->once_lo ? once_lo : e->once_lo;
+        e->once_hi = empty || once_hi > e->once_hi ? once_hi : e->once_hi;
     }
     pthread_mutex_unlock(&ps->mu);
 }
@@ -279,11 +273,10 @@ static int posix_get_range(store *s, const char *name, uint64_t off, size_t len,
     /* Read once: its cache pages are let go at once, so that a large restore does
      * not push out what the machine uses (its writes bypass the cache already); on a
      * busy disk it was also faster (docs/BENCHMARKS.md). */
-    if (!rc && (flags & STORE_ONCE)) {
+    int once = !rc && (flags & STORE_ONCE);
+    if (once)
         (void)posix_fadvise(ps->fds[slot].fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
-        once_span_add(ps, slot, off, off + len);
-    }
-    fd_release(ps, slot);
+    fd_release(ps, slot, off, once ? off + len : off);
     return rc;
 }
 

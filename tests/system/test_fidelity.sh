@@ -230,6 +230,26 @@ t_restore_write_modes_round_trip() {
   fi
 }
 
+# A file system that takes O_DIRECT at open but refuses it for a write partway
+# through a file (fault_dio, preloaded: the third O_DIRECT write is refused): the
+# rest of that file is written buffered, all of it restored, and the counts say
+# which bytes went which way.
+t_restore_o_direct_refused_midway() {
+  local lib=$(dirname "$LL")/libfault_dio.so direct buffered
+  [[ -f $lib ]] || fail "no $lib (built with the tests)"
+  python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_DIRECT))' "$T/odirect-probe" 2>/dev/null ||
+    { echo "skipped: this file system refuses O_DIRECT at open"; return 0; }
+  mkdir -p "$T/src"
+  head -c $((20 * 1048576 + 5000)) /dev/urandom >"$T/src/big"
+  new_repo; ok backup "$T/src"
+  OUT=$(ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" LD_PRELOAD=$lib LIFELINE_TEST_DIO_EINVAL_AFTER=2 \
+    "$LL" -r "$REPO" --json restore latest --target "$T/out" 2>"$T/err") || fail "restore failed: $(cat "$T/err")"
+  cmp "$T/src/big" "$T/out$T/src/big" || fail "the file restored after O_DIRECT was refused differs"
+  direct=$(json 'j["bytes_written_direct"]'); buffered=$(json 'j["bytes_written_buffered"]')
+  [[ $direct -eq $((8 * 1048576)) && $buffered -eq $((12 * 1048576 + 5000)) ]] ||
+    fail "counted $direct bytes direct, $buffered buffered; written: 8 MiB direct, the rest buffered"
+}
+
 # when_open PID FILE ACTION: waits until process PID has FILE open, then changes it
 # (shrink: cut to a quarter; grow: append 1 MiB; touch: a new mtime, same size).
 when_open() {
